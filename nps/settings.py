@@ -1,0 +1,209 @@
+"""Settings, read from the environment.
+
+With nothing set, the project runs on an embedded default that needs no server:
+SQLite (WAL, busy timeout) and Celery's filesystem transport, with a real worker.
+With DATABASE_URL and CELERY_BROKER_URL set it runs on PostgreSQL and Redis.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# ---------------------------------------------------------------- core
+DEBUG = env.bool("DEBUG", default=True)
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105
+SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET if DEBUG else None)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+VAR_DIR = Path(env("NPS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "nps",
+    "surveys",
+    "followups",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "nps.urls"
+WSGI_APPLICATION = "nps.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------- database
+# SQLite by default: WAL lets the web process read while the worker writes,
+# IMMEDIATE transactions take the write lock up front (no upgrade deadlocks),
+# and the busy timeout makes writers wait instead of failing.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'nps.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------- i18n and time
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True  # everything stored in UTC; quiet hours use the customer's zone
+
+# ---------------------------------------------------------------- static files
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# ---------------------------------------------------------------- API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "NPS loop API", "VERSION": "1"}
+
+# ---------------------------------------------------------------- Celery
+# Filesystem transport by default: a real worker process, no broker server.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+_broker_dir = Path(env("NPS_BROKER_DIR", default=str(VAR_DIR / "broker")))
+if CELERY_BROKER_URL.startswith("filesystem"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A message not acknowledged within this time is delivered again (acks_late).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A web request must not hang on a dead broker: publish fails fast and the
+# periodic sweepers pick up whatever was stored but not queued.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Queue invitations whose send time has come (and re-queue lost sends).
+    "dispatch-due": {"task": "surveys.tasks.dispatch_due", "schedule": 10.0},
+    # Re-queue stored inbound messages and receipts that were never processed.
+    "sweep-inbound": {"task": "surveys.tasks.sweep_inbound", "schedule": 30.0},
+    # Close invitations whose reply window has passed.
+    "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 300.0},
+    # Open a case for any detractor without one; assign waiting cases.
+    "sweep-cases": {"task": "followups.tasks.sweep_cases", "schedule": 60.0},
+}
+
+# ---------------------------------------------------------------- SMS gateways
+# Which adapter sends surveys; every adapter listed here gets webhooks.
+NPS_SEND_GATEWAY = env("NPS_SEND_GATEWAY", default="simulator")
+NPS_GATEWAYS = {
+    "console": {
+        "CLASS": "surveys.gateways.console.ConsoleGateway",
+        "SECRET": env("CONSOLE_GATEWAY_SECRET", default="console-dev-secret"),
+    },
+    "simulator": {
+        "CLASS": "surveys.gateways.simulator.SimulatorGateway",
+        "URL": env("SIMULATOR_URL", default="http://127.0.0.1:8025"),
+        "API_KEY": env("SIMULATOR_API_KEY", default="sim-dev-key"),
+        "SECRET": env("SIMULATOR_SECRET", default="sim-dev-secret"),
+    },
+    "twilio": {
+        "CLASS": "surveys.gateways.twilio.TwilioGateway",
+        "ACCOUNT_SID": env("TWILIO_ACCOUNT_SID", default=""),
+        "AUTH_TOKEN": env("TWILIO_AUTH_TOKEN", default=""),
+        "FROM": env("TWILIO_FROM", default=""),
+        "API_URL": env("TWILIO_API_URL", default="https://api.twilio.com"),
+    },
+}
+# Public base URL the gateways call (signatures cover it); empty: taken from the request.
+NPS_PUBLIC_BASE_URL = env("NPS_PUBLIC_BASE_URL", default="")
+NPS_GATEWAY_TIMEOUT = env.float("NPS_GATEWAY_TIMEOUT", default=10.0)
+NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
+
+# ---------------------------------------------------------------- surveys
+NPS_DEFAULT_REGION = "CN"  # phone numbers without a country code
+NPS_DEFAULT_TIME_ZONE = env("NPS_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
+# Stored inbound work older than this is considered missed by the broker.
+NPS_SWEEP_GRACE_SECONDS = env.int("NPS_SWEEP_GRACE_SECONDS", default=15)
+# An invitation stuck in "sending" this long (worker died) is re-queued.
+NPS_SEND_STUCK_SECONDS = env.int("NPS_SEND_STUCK_SECONDS", default=600)
+
+# ---------------------------------------------------------------- follow-ups
+# SLA for the first contact, in hours, by case priority.
+NPS_CASE_SLA_HOURS = {"P1": 4, "P2": 24, "P3": 48}
+
+# ---------------------------------------------------------------- logging
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

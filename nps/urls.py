@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from surveys import webhooks
+from surveys.api.views import InteractionsView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/interactions/", InteractionsView.as_view(), name="api-interactions"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
+    path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),
+]

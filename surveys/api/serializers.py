@@ -1,0 +1,66 @@
+"""API serializers: write serializers validate only; read serializers shape output."""
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from surveys.models import Interaction, Invitation, Language, Tier, Touchpoint
+from surveys.phones import InvalidPhone, phone_parse
+
+
+class CustomerWriteSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+    region = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    time_zone = serializers.CharField(max_length=64, required=False)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return phone_parse(value, region=settings.NPS_DEFAULT_REGION).e164
+        except InvalidPhone as exc:
+            raise serializers.ValidationError(f"Not a phone number: {exc}") from exc
+
+    def validate_time_zone(self, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError(f"Unknown time zone {value!r}.") from exc
+        return value
+
+
+class InteractionWriteSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    customer = CustomerWriteSerializer()
+    touchpoint = serializers.ChoiceField(choices=Touchpoint.choices)
+    channel = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    business_type = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    staff_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    staff_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField()
+
+
+class InvitationReadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invitation
+        fields = ["id", "status", "suppressed_reason", "send_at"]
+
+
+class InteractionReadSerializer(serializers.ModelSerializer):
+    invitation = serializers.SerializerMethodField()
+    created = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Interaction
+        fields = ["id", "external_id", "created", "touchpoint", "occurred_at", "invitation"]
+
+    def get_created(self, obj: Interaction) -> bool:
+        return bool(self.context.get("created", {}).get(obj.pk, False))
+
+    def get_invitation(self, obj: Interaction) -> dict[str, Any] | None:
+        invitation = obj.invitations.first()
+        return InvitationReadSerializer(invitation).data if invitation else None

@@ -1,0 +1,216 @@
+"""From interaction to SMS: plan the invitation, then send it at most once."""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from surveys.eligibility import sample_draw, suppress_reason
+from surveys.gateways.base import GatewayError, sending_gateway
+from surveys.lifecycle import invitation_advance
+from surveys.models import Interaction, Invitation, Survey, SuppressReason
+from surveys.models import InvitationStatus as S
+from surveys.phones import mask_phone
+from surveys.texts import survey_text
+from surveys.timewindows import next_allowed_send
+
+log = logging.getLogger(__name__)
+
+
+def survey_for(touchpoint: str) -> Survey | None:
+    return next((s for s in Survey.objects.filter(is_active=True) if s.covers(touchpoint)), None)
+
+
+def invitation_plan(*, interaction: Interaction) -> Invitation:
+    """Create the interaction's one invitation: scheduled, or suppressed with the reason."""
+    customer, now = interaction.customer, timezone.now()
+    survey = survey_for(interaction.touchpoint)
+    if survey is None:
+        return Invitation.objects.create(
+            interaction=interaction,
+            customer=customer,
+            status=S.SUPPRESSED,
+            suppressed_reason=SuppressReason.NO_SURVEY,
+        )
+    last = (
+        Invitation.objects.filter(customer=customer)
+        .exclude(status=S.SUPPRESSED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    reason = suppress_reason(
+        opted_out=customer.is_opted_out,
+        is_mobile=customer.is_mobile,
+        last_surveyed_at=last,
+        now=now,
+        fatigue_days=survey.fatigue_days,
+        sampling_rate=survey.sampling_rate,
+        draw=sample_draw(interaction.external_id),
+    )
+    if reason is not None:
+        return Invitation.objects.create(
+            interaction=interaction,
+            customer=customer,
+            survey=survey,
+            status=S.SUPPRESSED,
+            suppressed_reason=reason,
+        )
+    send_at = max(interaction.occurred_at + timedelta(minutes=survey.delay_minutes), now)
+    send_at = next_allowed_send(
+        send_at, tz=customer.time_zone, quiet_start=survey.quiet_start, quiet_end=survey.quiet_end
+    )
+    invitation = Invitation.objects.create(
+        interaction=interaction, customer=customer, survey=survey, send_at=send_at
+    )
+    if send_at <= now:
+        invitation_enqueue(invitation_ids=[invitation.pk])
+    return invitation
+
+
+def invitation_enqueue(*, invitation_ids: list[int]) -> None:
+    """Queue sends after commit; a lost message is found again by invitations_dispatch_due."""
+    from surveys import tasks
+
+    Invitation.objects.filter(pk__in=invitation_ids).update(enqueued_at=timezone.now())
+    for pk in invitation_ids:
+        transaction.on_commit(lambda pk=pk: tasks.send_invitation.delay(pk, 1), robust=True)
+
+
+def invitations_dispatch_due(*, limit: int = 1000) -> int:
+    """Queue due invitations never queued (or queued long ago and lost); safe to run twice."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Invitation.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+            .order_by("send_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        invitation_enqueue(invitation_ids=ids)
+        stuck = list(
+            Invitation.objects.filter(status=S.SENDING, claimed_at__lt=stale).values_list(
+                "pk", "attempts"
+            )[:limit]
+        )
+    # A worker died between claim and outcome. Sending again is safe where the gateway
+    # keeps our reference as an idempotency key; the claim lets only one retry through.
+    for pk, attempts in stuck:
+        invitation_retry_enqueue(invitation_id=pk, attempt=attempts + 1)
+    return len(ids) + len(stuck)
+
+
+def invitation_retry_enqueue(*, invitation_id: int, attempt: int, eta: datetime | None = None) -> None:
+    from surveys import tasks
+
+    tasks.send_invitation.apply_async((invitation_id, attempt), eta=eta)
+
+
+def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311 (jitter, not crypto)
+
+
+def _claim(invitation_id: int, attempt: int) -> bool:
+    """Take the invitation for this attempt; a redelivered or duplicate task finds it taken.
+
+    Attempt 1 moves scheduled -> sending; attempt n re-takes a sending invitation whose
+    counter still says n-1. One row updated means this call, and only this one, sends.
+    """
+    now = timezone.now()
+    if attempt == 1:
+        return invitation_advance(
+            invitation_id=invitation_id, to=S.SENDING, claimed_at=now, attempts=1
+        )
+    rows = Invitation.objects.filter(
+        pk=invitation_id, status=S.SENDING, attempts=attempt - 1
+    ).update(claimed_at=now, attempts=F("attempts") + 1)
+    return rows == 1
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    outcome: str  # sent | failed | retry | deferred | suppressed | taken
+    retry_at: datetime | None = None  # for "retry": when to run again ...
+    next_attempt: int = 0  # ... and as which attempt
+
+
+def _quiet_until(invitation: Invitation) -> datetime | None:
+    now, survey = timezone.now(), invitation.survey
+    allowed = next_allowed_send(
+        now,
+        tz=invitation.customer.time_zone,
+        quiet_start=survey.quiet_start,
+        quiet_end=survey.quiet_end,
+    )
+    return allowed if allowed > now else None
+
+
+def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
+    """Send one invitation's SMS: at most once per attempt, never in quiet hours."""
+    invitation = Invitation.objects.select_related("customer", "survey").get(pk=invitation_id)
+    customer = invitation.customer
+    if invitation.status not in (S.SCHEDULED, S.SENDING):
+        return SendOutcome("taken")
+    quiet_until = _quiet_until(invitation)
+    if quiet_until and attempt == 1:  # a late task must not wake anyone up
+        Invitation.objects.filter(pk=invitation_id, status=S.SCHEDULED).update(
+            send_at=quiet_until, enqueued_at=None
+        )
+        return SendOutcome("deferred")
+    if quiet_until:  # a retry that fell into quiet hours runs again, same attempt, after them
+        return SendOutcome("retry", retry_at=quiet_until, next_attempt=attempt)
+    if customer.is_opted_out:
+        moved = invitation_advance(
+            invitation_id=invitation_id, to=S.SUPPRESSED, suppressed_reason=SuppressReason.OPTED_OUT
+        )
+        return SendOutcome("suppressed" if moved else "taken")
+    if not _claim(invitation_id, attempt):
+        return SendOutcome("taken")
+    gateway = sending_gateway()
+    text, language = survey_text(survey=invitation.survey, customer=customer)
+    Invitation.objects.filter(pk=invitation_id).update(
+        text=text, language=language, gateway=gateway.slug
+    )
+    # The claim is committed before the network call: never call a gateway in a transaction.
+    try:
+        result = gateway.send(to=customer.phone, text=text, reference=f"inv-{invitation_id}")
+    except GatewayError as exc:
+        return _send_failed(invitation_id, attempt, customer.phone, exc)
+    now = timezone.now()
+    # Facts of the send are recorded whatever the status: a fast receipt may already
+    # have moved it past "sent", and the status must not go back.
+    Invitation.objects.filter(pk=invitation_id).update(
+        provider_message_id=result.provider_message_id,
+        sent_at=now,
+        expires_at=now + timedelta(hours=invitation.survey.reply_window_hours),
+        failure_reason="",
+    )
+    invitation_advance(invitation_id=invitation_id, to=S.SENT)
+    return SendOutcome("sent")
+
+
+def _send_failed(invitation_id: int, attempt: int, phone: str, exc: GatewayError) -> SendOutcome:
+    log.warning("send inv-%s to %s failed: %s", invitation_id, mask_phone(phone), exc)
+    reason = f"attempt {attempt}: {exc}"[:1000]
+    if exc.permanent or attempt >= settings.NPS_SEND_MAX_ATTEMPTS:
+        invitation_advance(
+            invitation_id=invitation_id, to=S.FAILED, failed_at=timezone.now(), failure_reason=reason
+        )
+        return SendOutcome("failed")
+    Invitation.objects.filter(pk=invitation_id).update(failure_reason=reason)
+    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(attempt))
+    return SendOutcome("retry", retry_at=retry_at, next_attempt=attempt + 1)
+
+
+def invitations_expire() -> int:
+    """Close invitations whose reply window has passed."""
+    return Invitation.objects.filter(
+        status__in=[S.SENT, S.DELIVERED], expires_at__lt=timezone.now()
+    ).update(status=S.EXPIRED)

@@ -1,0 +1,113 @@
+"""The SMS gateway interface: send; verify a webhook; parse inbound and receipts; acknowledge.
+
+Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path, ...}).
+"""
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+
+class GatewayError(Exception):
+    """The send may succeed if tried again later (timeouts, 429, 5xx)."""
+
+    permanent = False
+
+
+class PermanentGatewayError(GatewayError):
+    """Trying again will not help (bad number, rejected credentials, 4xx)."""
+
+    permanent = True
+
+
+class MalformedPayload(ValueError):
+    """A signed request whose body we cannot read: answered 400."""
+
+
+@dataclass(frozen=True)
+class InboundSMS:
+    message_id: str
+    phone: str
+    text: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    provider_message_id: str
+    status: str  # one of sent / delivered / failed (InvitationStatus values)
+    reference: str = ""
+    error: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+
+
+class Gateway(ABC):
+    def __init__(self, slug: str, config: dict[str, Any]) -> None:
+        self.slug = slug
+        self.config = config
+
+    @abstractmethod
+    def send(self, *, to: str, text: str, reference: str) -> SendResult:
+        """Send one SMS. `reference` is our idempotency key where the provider keeps one."""
+
+    @abstractmethod
+    def verify(self, request: HttpRequest) -> bool:
+        """True when the webhook request really comes from this gateway."""
+
+    @abstractmethod
+    def parse_inbound(self, request: HttpRequest) -> list[InboundSMS]: ...
+
+    @abstractmethod
+    def parse_status(self, request: HttpRequest) -> list[StatusReport]: ...
+
+    def acknowledge(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(status=200)
+
+
+@cache
+def _gateway(slug: str) -> Gateway:
+    config = settings.NPS_GATEWAYS[slug]
+    return import_string(config["CLASS"])(slug, config)
+
+
+def get_gateway(slug: str) -> Gateway | None:
+    if slug not in settings.NPS_GATEWAYS:
+        return None
+    return _gateway(slug)
+
+
+def sending_gateway() -> Gateway:
+    gateway = get_gateway(settings.NPS_SEND_GATEWAY)
+    if gateway is None:
+        raise LookupError(f"NPS_SEND_GATEWAY={settings.NPS_SEND_GATEWAY!r} is not in NPS_GATEWAYS")
+    return gateway
+
+
+def parse_json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedPayload("body must be a JSON object")
+    return data
+
+
+def require_str(data: dict[str, Any], key: str, *, max_length: int = 2000) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedPayload(f"field {key!r} is required and must be a string")
+    if len(value) > max_length:
+        raise MalformedPayload(f"field {key!r} is longer than {max_length} characters")
+    return value

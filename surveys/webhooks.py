@@ -1,0 +1,59 @@
+"""Gateway webhooks: verify, store raw in one service call, acknowledge at once.
+
+Processing happens later in Celery (queued on commit, swept if the broker was down).
+Plain Django views, not DRF: the gateway's format, not ours.
+"""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from surveys.gateways.base import Gateway, MalformedPayload, get_gateway
+from surveys.receipts import receipt_store
+from surveys.replies import reply_store
+
+log = logging.getLogger(__name__)
+
+
+def _refuse(status: int, error: str) -> JsonResponse:
+    return JsonResponse({"error": error}, status=status)
+
+
+def _checked(request: HttpRequest, slug: str) -> Gateway | JsonResponse:
+    gateway = get_gateway(slug)
+    if gateway is None:
+        return _refuse(404, f"unknown gateway {slug!r}")
+    if not gateway.verify(request):
+        log.warning("webhook %s: bad signature from %s", slug, request.META.get("REMOTE_ADDR"))
+        return _refuse(403, "invalid signature")
+    return gateway
+
+
+@csrf_exempt
+@require_POST
+def inbound(request: HttpRequest, gateway: str) -> HttpResponse:
+    checked = _checked(request, gateway)
+    if isinstance(checked, JsonResponse):
+        return checked
+    try:
+        for sms in checked.parse_inbound(request):
+            reply_store(gateway=checked.slug, sms=sms)
+    except MalformedPayload as exc:
+        return _refuse(400, str(exc))
+    return checked.acknowledge(request)
+
+
+@csrf_exempt
+@require_POST
+def status(request: HttpRequest, gateway: str) -> HttpResponse:
+    checked = _checked(request, gateway)
+    if isinstance(checked, JsonResponse):
+        return checked
+    try:
+        for report in checked.parse_status(request):
+            receipt_store(gateway=checked.slug, report=report)
+    except MalformedPayload as exc:
+        return _refuse(400, str(exc))
+    return checked.acknowledge(request)
