@@ -6,7 +6,6 @@ Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path,
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -75,16 +74,10 @@ class Gateway(ABC):
         return HttpResponse(status=200)
 
 
-@cache
-def _gateway(slug: str) -> Gateway:
-    config = settings.NPS_GATEWAYS[slug]
-    return import_string(config["CLASS"])(slug, config)
-
-
 def get_gateway(slug: str) -> Gateway | None:
-    if slug not in settings.NPS_GATEWAYS:
-        return None
-    return _gateway(slug)
+    """The adapter for a slug, built from settings each time (cheap; follows setting changes)."""
+    config = settings.NPS_GATEWAYS.get(slug)
+    return import_string(config["CLASS"])(slug, config) if config else None
 
 
 def sending_gateway() -> Gateway:

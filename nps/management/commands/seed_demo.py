@@ -1,0 +1,52 @@
+"""Demo data and logins: a survey in three languages, teams, agents, staff users, an API token."""
+
+from datetime import time
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from followups.models import Agent, Team
+from surveys.models import Language, Survey, SurveyText
+from surveys.texts import DEFAULT_QUESTIONS
+
+DEMO_PASSWORD = "demo12345"  # noqa: S105 (documented demo login, development only)
+DEMO_TOKEN = "demo-crm-token-0123456789abcdef01234567"  # noqa: S105
+TEAMS = {"North callback team": ["BJ", "TJ", "HE"], "East callback team": ["SH", "JS", "ZJ"]}
+FALLBACK_TEAM = "National callback team"
+
+
+class Command(BaseCommand):
+    help = "Create demo data and logins (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        admin, _ = User.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True}
+        )
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+        crm, _ = User.objects.get_or_create(username="crm")
+        Token.objects.get_or_create(user=crm, defaults={"key": DEMO_TOKEN})
+        survey, created = Survey.objects.get_or_create(
+            name="After-service NPS",
+            defaults={"delay_minutes": 0, "quiet_start": time(22, 0), "quiet_end": time(8, 0)},
+        )
+        if created:
+            for language in Language:
+                SurveyText.objects.create(
+                    survey=survey, language=language, question=DEFAULT_QUESTIONS[language]
+                )
+        for name, regions in [*TEAMS.items(), (FALLBACK_TEAM, [])]:
+            team, _ = Team.objects.get_or_create(name=name, defaults={"regions": regions})
+            for n in (1, 2):
+                username = f"{team.name.split()[0].lower()}{n}"
+                user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                Agent.objects.get_or_create(
+                    user=user, defaults={"name": f"{team.name.split()[0]} agent {n}", "team": team}
+                )
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))

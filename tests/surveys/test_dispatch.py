@@ -1,0 +1,117 @@
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import override_settings
+
+from surveys.dispatch import invitation_send, invitations_dispatch_due
+from surveys.interactions import interaction_record
+from surveys.models import Customer, Invitation, InvitationStatus, Survey, SuppressReason
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_gateway")]
+NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def console_gateway() -> Any:
+    """The console adapter: a real gateway that writes to the log instead of a network."""
+    with override_settings(NPS_SEND_GATEWAY="console"):
+        yield
+
+
+def record(external_id: str = "CRM-1", phone: str = "13800138000", **customer: Any) -> Invitation:
+    recorded = interaction_record(
+        external_id=external_id,
+        customer={"phone": phone, **customer},
+        touchpoint="hotline",
+        occurred_at=datetime.now(UTC),
+    )
+    return recorded.interaction.invitations.get()
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_send_moves_to_sent_once_even_when_the_task_runs_twice(survey: Survey) -> None:
+    invitation = record()
+    assert invitation_send(invitation_id=invitation.pk).outcome == "sent"
+    assert invitation_send(invitation_id=invitation.pk).outcome == "taken"
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.SENT
+    assert invitation.attempts == 1
+    assert invitation.provider_message_id.startswith("CON")
+    assert "0" in invitation.text and "10" in invitation.text
+    assert invitation.expires_at == NOON_SHANGHAI + timedelta(hours=survey.reply_window_hours)
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_opted_out_customer_is_suppressed_with_the_reason(survey: Survey) -> None:
+    Customer.objects.create(phone="+8613800138000", opted_out_at=NOON_SHANGHAI)
+    invitation = record()
+    assert invitation.status == InvitationStatus.SUPPRESSED
+    assert invitation.suppressed_reason == SuppressReason.OPTED_OUT
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_landline_is_suppressed_as_not_a_valid_mobile(survey: Survey) -> None:
+    invitation = record(phone="+86 10 6552 9988")
+    assert invitation.suppressed_reason == SuppressReason.INVALID_NUMBER
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_second_interaction_within_the_fatigue_window_is_suppressed(survey: Survey) -> None:
+    record("CRM-1")
+    assert record("CRM-2").suppressed_reason == SuppressReason.FATIGUE
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_sampled_out_interaction_is_suppressed(survey: Survey) -> None:
+    Survey.objects.update(sampling_rate=0.0)
+    assert record().suppressed_reason == SuppressReason.SAMPLED_OUT
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_interaction_without_a_covering_survey_is_suppressed(survey: Survey) -> None:
+    Survey.objects.update(touchpoints=["store_own"])
+    assert record().suppressed_reason == SuppressReason.NO_SURVEY
+
+
+@time_machine.travel(datetime(2026, 11, 20, 14, 0, tzinfo=UTC), tick=False)  # 22:00 Shanghai
+def test_interaction_in_quiet_hours_is_scheduled_for_the_morning(survey: Survey) -> None:
+    Survey.objects.update(quiet_start=time(21, 0), quiet_end=time(9, 0))
+    invitation = record()
+    assert invitation.status == InvitationStatus.SCHEDULED
+    assert invitation.send_at == datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
+    assert invitations_dispatch_due() == 0  # nothing is due at night
+
+
+def test_a_late_task_in_quiet_hours_defers_instead_of_sending(survey: Survey) -> None:
+    Survey.objects.update(quiet_start=time(21, 0), quiet_end=time(9, 0))
+    with time_machine.travel(NOON_SHANGHAI, tick=False):
+        invitation = record()
+    with time_machine.travel(datetime(2026, 11, 20, 15, 0, tzinfo=UTC), tick=False):
+        assert invitation_send(invitation_id=invitation.pk).outcome == "deferred"
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.SCHEDULED
+    assert invitation.send_at == datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_dispatch_due_queues_each_due_invitation_once(
+    survey: Survey, django_capture_on_commit_callbacks: Any
+) -> None:
+    Survey.objects.update(delay_minutes=30)
+    record()
+    with time_machine.travel(NOON_SHANGHAI + timedelta(minutes=31), tick=False):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert invitations_dispatch_due() == 1
+            assert invitations_dispatch_due() == 0
+    assert len(callbacks) == 1
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_opt_out_after_planning_stops_the_send(survey: Survey) -> None:
+    invitation = record()
+    Customer.objects.update(opted_out_at=NOON_SHANGHAI)
+    assert invitation_send(invitation_id=invitation.pk).outcome == "suppressed"
+    invitation.refresh_from_db()
+    assert invitation.suppressed_reason == SuppressReason.OPTED_OUT
