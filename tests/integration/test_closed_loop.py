@@ -1,0 +1,62 @@
+"""The closed loop end to end on real parts: HTTP API, Celery worker and broker, the SMS
+simulator as its own process, signed webhooks, the database of the active profile."""
+
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
+from followups.models import Case, CaseStatus
+from surveys.models import InboundMessage, Invitation, InvitationStatus, Response
+from tests.factories import AgentFactory, SurveyFactory, TeamFactory
+from tests.integration.conftest import Process, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+PHONE = "+8613800138000"
+
+
+def test_detractor_reply_becomes_an_assigned_case(
+    live_server: Any, simulator: str, worker: Process
+) -> None:
+    SurveyFactory()
+    agent = AgentFactory(team=TeamFactory(name="North", regions=["BJ"]))
+    token = Token.objects.create(user=User.objects.create_user("crm")).key
+
+    posted = requests.post(
+        f"{live_server.url}/api/v1/interactions/",
+        json={
+            "external_id": "CRM-E2E-1",
+            "customer": {"phone": "138 0013 8000", "tier": "A", "region": "BJ"},
+            "touchpoint": "store_own",
+            "occurred_at": "2026-11-20T08:00:00Z",
+        },
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+
+    def outbound() -> list[dict[str, Any]]:
+        got = requests.get(f"{simulator}/messages", params={"to": PHONE}, timeout=5).json()
+        return got["outbound"]
+
+    sms = wait_until(outbound, timeout=40)
+    assert len(sms) == 1
+    assert "10" in sms[0]["text"]
+    invitation = Invitation.objects.get()
+    assert sms[0]["reference"] == f"inv-{invitation.pk}"
+    wait_until(lambda: Invitation.objects.get().status == InvitationStatus.DELIVERED)
+
+    answer = requests.post(f"{simulator}/inbound", json={"from": PHONE, "text": "3"}, timeout=10)
+    assert answer.json()["webhook_status"] == 200  # signed by the simulator, accepted by us
+
+    case = wait_until(lambda: Case.objects.filter(agent__isnull=False).first(), timeout=40)
+    assert case.agent == agent
+    assert case.status == CaseStatus.ASSIGNED
+    assert case.priority == "P1"  # tier A, score 3
+    response = Response.objects.get()
+    assert (response.score, response.category) == (3, "detractor")
+    assert InboundMessage.objects.get().outcome == "scored"
+    assert Invitation.objects.get().status == InvitationStatus.RESPONDED
+    assert len(outbound()) == 1  # one SMS, never two
