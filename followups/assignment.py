@@ -44,5 +44,7 @@ def case_assign(*, case_id: int) -> Agent | None:
 
 def cases_assign_waiting(*, limit: int = 200) -> int:
     """Try again for every case still waiting for an agent."""
-    ids = Case.objects.filter(status=CaseStatus.NEW, agent__isnull=True).values_list("pk", flat=True)
+    ids = Case.objects.filter(status=CaseStatus.NEW, agent__isnull=True).values_list(
+        "pk", flat=True
+    )
     return sum(case_assign(case_id=pk) is not None for pk in list(ids[:limit]))

@@ -44,9 +44,9 @@ def case_open(*, response: Response) -> Case | None:
 
 def cases_open_missing(*, limit: int = 500) -> int:
     """Open a case for every detractor response that has none (a lost signal loses no case)."""
-    missing = Response.objects.filter(category=Category.DETRACTOR, case__isnull=True).select_related(
-        "customer"
-    )[:limit]
+    missing = Response.objects.filter(
+        category=Category.DETRACTOR, case__isnull=True
+    ).select_related("customer")[:limit]
     opened = 0
     for response in missing:
         with transaction.atomic():

@@ -13,7 +13,7 @@ from django.utils import timezone
 from surveys.eligibility import sample_draw, suppress_reason
 from surveys.gateways.base import GatewayError, sending_gateway
 from surveys.lifecycle import invitation_advance
-from surveys.models import Interaction, Invitation, Survey, SuppressReason
+from surveys.models import Interaction, Invitation, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.phones import mask_phone
 from surveys.texts import survey_text
@@ -106,7 +106,9 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
     return len(ids) + len(stuck)
 
 
-def invitation_retry_enqueue(*, invitation_id: int, attempt: int, eta: datetime | None = None) -> None:
+def invitation_retry_enqueue(
+    *, invitation_id: int, attempt: int, eta: datetime | None = None
+) -> None:
     from surveys import tasks
 
     tasks.send_invitation.apply_async((invitation_id, attempt), eta=eta)
@@ -201,7 +203,10 @@ def _send_failed(invitation_id: int, attempt: int, phone: str, exc: GatewayError
     reason = f"attempt {attempt}: {exc}"[:1000]
     if exc.permanent or attempt >= settings.NPS_SEND_MAX_ATTEMPTS:
         invitation_advance(
-            invitation_id=invitation_id, to=S.FAILED, failed_at=timezone.now(), failure_reason=reason
+            invitation_id=invitation_id,
+            to=S.FAILED,
+            failed_at=timezone.now(),
+            failure_reason=reason,
         )
         return SendOutcome("failed")
     Invitation.objects.filter(pk=invitation_id).update(failure_reason=reason)

@@ -98,7 +98,9 @@ class Survey(models.Model):
         _("priority"), default=100, help_text=_("Lower wins when several surveys match.")
     )
     default_language = models.CharField(max_length=8, choices=Language, default=Language.ZH_HANS)
-    delay_minutes = models.PositiveIntegerField(_("delay after the interaction (minutes)"), default=0)
+    delay_minutes = models.PositiveIntegerField(
+        _("delay after the interaction (minutes)"), default=0
+    )
     reply_window_hours = models.PositiveIntegerField(_("reply window (hours)"), default=48)
     fatigue_days = models.PositiveIntegerField(
         _("fatigue window (days)"),
@@ -169,7 +171,9 @@ class SuppressReason(models.TextChoices):
 
 
 class Invitation(models.Model):
-    interaction = models.ForeignKey(Interaction, on_delete=models.PROTECT, related_name="invitations")
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.PROTECT, related_name="invitations"
+    )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
     survey = models.ForeignKey(
         Survey, on_delete=models.PROTECT, null=True, blank=True, related_name="invitations"

@@ -29,7 +29,9 @@ OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "帮助"})
 
 _TRAILING = re.compile(r"[\s\W_]+$")
-_LEADING_SCORE = re.compile(r"^\s*(\d{1,3})(?![\d.,/\-])\s*(?:分)?[\s,，.。!！:：;；\-—]*(.*)$", re.S)
+_LEADING_SCORE = re.compile(
+    r"^\s*(\d{1,3})(?![\d.,/\-])\s*(?:分)?[\s,，.。!！:：;；\-—]*(.*)$", re.S
+)
 
 
 def _keyword(text: str) -> str:

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -52,7 +51,7 @@ def _invitation_for(receipt: DeliveryReceipt) -> Invitation | None:
 
 
 def receipt_apply(*, receipt_id: int) -> str:
-    """Apply one receipt once. 'unmatched' receipts stay pending: the send may not be recorded yet."""
+    """Apply one receipt once; 'unmatched' stays pending (our send may not be recorded yet)."""
     with transaction.atomic():
         receipt = DeliveryReceipt.objects.select_for_update().get(pk=receipt_id)
         if receipt.processed_at is not None:

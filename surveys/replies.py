@@ -71,7 +71,11 @@ def reply_process(*, message_id: int) -> str:
         if message.processed_at is not None:
             return message.outcome
         outcome, invitation = _apply(message)
-        message.processed_at, message.outcome, message.invitation = timezone.now(), outcome, invitation
+        message.processed_at, message.outcome, message.invitation = (
+            timezone.now(),
+            outcome,
+            invitation,
+        )
         message.save(update_fields=["processed_at", "outcome", "invitation"])
     log.info("reply %s from %s: %s", message.pk, mask_phone(message.phone), outcome)
     return outcome
@@ -96,7 +100,9 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
         return "no_open_survey", None
     if reply.kind != ReplyKind.SCORE or reply.score is None:
         return "not_understood", invitation
-    response_record(invitation=invitation, score=reply.score, comment=reply.comment, message=message)
+    response_record(
+        invitation=invitation, score=reply.score, comment=reply.comment, message=message
+    )
     return "scored", invitation
 
 

@@ -24,7 +24,7 @@ def process_reply(message_id: int) -> str:
 def apply_receipt(self, receipt_id: int) -> str:  # type: ignore[no-untyped-def]
     outcome = receipts.receipt_apply(receipt_id=receipt_id)
     if outcome == "unmatched":  # our record of the send may not be committed yet
-        raise self.retry(countdown=2 ** self.request.retries)
+        raise self.retry(countdown=2**self.request.retries)
     return outcome
 
 

@@ -1,6 +1,6 @@
 """factory_boy factories: raw rows only; state changes in tests go through services."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import factory
 
@@ -25,8 +25,8 @@ class SurveyFactory(factory.django.DjangoModelFactory):
 
     name = "After-service NPS"
     delay_minutes = 0
-    quiet_start = factory.LazyFunction(lambda: datetime(2000, 1, 1, 0, 0).time())
-    quiet_end = factory.LazyFunction(lambda: datetime(2000, 1, 1, 0, 0).time())
+    quiet_start = time(0, 0)
+    quiet_end = time(0, 0)  # equal: no quiet hours
 
 
 class InteractionFactory(factory.django.DjangoModelFactory):

@@ -25,5 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if os.environ.get("NPS_TEST_DATABASE_NAME"):  # set for worker processes started by tests
     DATABASES["default"]["NAME"] = os.environ["NPS_TEST_DATABASE_NAME"]
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303 (speed)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 NPS_SWEEP_GRACE_SECONDS = 0

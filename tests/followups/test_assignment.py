@@ -12,7 +12,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     ("tier", "score", "priority"),
-    [("A", 0, "P1"), ("A", 3, "P1"), ("A", 6, "P2"), ("B", 2, "P2"), ("B", 5, "P3"), ("C", 0, "P3")],
+    [
+        ("A", 0, "P1"),
+        ("A", 3, "P1"),
+        ("A", 6, "P2"),
+        ("B", 2, "P2"),
+        ("B", 5, "P3"),
+        ("C", 0, "P3"),
+    ],
 )
 def test_priority_from_tier_and_score(tier: str, score: int, priority: str) -> None:
     assert case_priority(tier=tier, score=score) == priority

@@ -100,7 +100,7 @@ def worker(loop_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
         wait_until(lambda: "ready" in process.output(), timeout=30)
         yield process
     except AssertionError:
-        print(process.output())  # noqa: T201 (shown by pytest on failure)
+        print(process.output())
         raise
     finally:
         process.stop()

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from surveys.dispatch import invitation_send, invitations_dispatch_due
 from surveys.interactions import interaction_record
-from surveys.models import Customer, Invitation, InvitationStatus, Survey, SuppressReason
+from surveys.models import Customer, Invitation, InvitationStatus, SuppressReason, Survey
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console_gateway")]
 NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -39,7 +39,8 @@ def test_send_moves_to_sent_once_even_when_the_task_runs_twice(survey: Survey) -
     assert invitation.status == InvitationStatus.SENT
     assert invitation.attempts == 1
     assert invitation.provider_message_id.startswith("CON")
-    assert "0" in invitation.text and "10" in invitation.text
+    assert "0" in invitation.text
+    assert "10" in invitation.text
     assert invitation.expires_at == NOON_SHANGHAI + timedelta(hours=survey.reply_window_hours)
 
 
@@ -101,10 +102,10 @@ def test_dispatch_due_queues_each_due_invitation_once(
 ) -> None:
     Survey.objects.update(delay_minutes=30)
     record()
-    with time_machine.travel(NOON_SHANGHAI + timedelta(minutes=31), tick=False):
-        with django_capture_on_commit_callbacks() as callbacks:
-            assert invitations_dispatch_due() == 1
-            assert invitations_dispatch_due() == 0
+    later = NOON_SHANGHAI + timedelta(minutes=31)
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks() as callbacks:
+        assert invitations_dispatch_due() == 1
+        assert invitations_dispatch_due() == 0
     assert len(callbacks) == 1
 
 

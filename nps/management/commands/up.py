@@ -30,7 +30,9 @@ class Command(BaseCommand):
         env = {**os.environ, "SIMULATOR_URL": sim}
         python, manage = sys.executable, str(settings.BASE_DIR / "manage.py")
         simulator = [python, manage, "run_simulator", "--port", str(options["simulator_port"])]
-        simulator += ["--webhook-base", web] + (["--no-auto-reply"] if options["no_auto_reply"] else [])
+        simulator += ["--webhook-base", web] + (
+            ["--no-auto-reply"] if options["no_auto_reply"] else []
+        )
         commands = {
             "web": [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "nps", "worker", "-l", "info", "-c", "2"],
