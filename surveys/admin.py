@@ -1,0 +1,420 @@
+"""Admin for customers, interactions, surveys and the SMS traffic around them.
+
+Records written by the services (invitations, inbound messages, receipts, responses)
+are shown read-only: their state only moves through surveys.dispatch and friends.
+"""
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import (
+    Category,
+    Customer,
+    DeliveryReceipt,
+    InboundMessage,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    Response,
+    Survey,
+    SurveyText,
+    Touchpoint,
+)
+from surveys.phones import InvalidPhone, phone_parse
+from surveys.segments import sms_segments
+
+# ---------------------------------------------------------------- shared helpers
+
+GREY, BLUE, GREEN = "#6c757d", "#0d6efd", "#198754"
+TEAL, AMBER, RED = "#0f766e", "#b45309", "#c62828"
+S = InvitationStatus
+INVITATION_COLOURS = {
+    S.SCHEDULED: GREY, S.SENDING: BLUE, S.SENT: BLUE, S.DELIVERED: GREEN, S.FAILED: RED,
+    S.RESPONDED: TEAL, S.EXPIRED: GREY, S.SUPPRESSED: AMBER,
+}  # fmt: skip
+CATEGORY_COLOURS = {Category.PROMOTER: GREEN, Category.PASSIVE: AMBER, Category.DETRACTOR: RED}
+
+
+BADGE = '<span style="background:{};color:#fff;padding:1px 8px;border-radius:9px">{}</span>'
+
+
+def badge(label: Any, colour: str) -> SafeString:
+    """A small coloured label for a status in a list."""
+    return format_html(BADGE, colour, label)
+
+
+def badge_column(field: str, colours: dict[Any, str], label: Any) -> Any:
+    """A list column showing a choice field's readable value as a coloured badge."""
+
+    @admin.display(description=label, ordering=field)
+    def column(model_admin: admin.ModelAdmin, obj: Any) -> SafeString:
+        value = getattr(obj, field)
+        return badge(getattr(obj, f"get_{field}_display")(), colours.get(value, GREY))
+
+    return column
+
+
+def short(text: str, size: int = 60) -> str:
+    return text if len(text) <= size else f"{text[: size - 1]}…"
+
+
+def admin_link(obj: Any, label: Any = None) -> SafeString | str:
+    if obj is None:
+        return "—"
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
+
+
+class PhoneSearchMixin:
+    """Search also finds numbers typed the way people say them ("138 0013 8000")."""
+
+    phone_search_field = "customer__phone"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        results, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        if any(c.isdigit() for c in search_term):
+            try:
+                e164 = phone_parse(search_term, region=settings.NPS_DEFAULT_REGION).e164
+            except InvalidPhone:
+                return results, may_have_duplicates
+            results |= queryset.filter(**{self.phone_search_field: e164})
+        return results, may_have_duplicates
+
+
+class CustomerColumns:
+    """List columns for models with a `customer`: staff may see and search the number."""
+
+    @admin.display(description=_("phone"), ordering="customer__phone")
+    def customer_phone(self, obj: Any) -> str:
+        return obj.customer.phone
+
+    @admin.display(description=_("value tier"), ordering="customer__tier")
+    def customer_tier(self, obj: Any) -> str:
+        return obj.customer.get_tier_display()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the services write: staff look, nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RawTrafficAdmin(ReadOnlyAdmin):
+    """What a gateway sent us, kept as evidence."""
+
+    @admin.display(boolean=True, description=_("processed"), ordering="processed_at")
+    def processed(self, obj: Any) -> bool:
+        return obj.processed_at is not None
+
+    @admin.display(description=_("raw payload"))
+    def raw_payload(self, obj: Any) -> SafeString:
+        text = json.dumps(obj.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+def all_fields(fieldsets: tuple[tuple[Any, dict[str, Any]], ...]) -> tuple[str, ...]:
+    return tuple(field for _name, options in fieldsets for field in options["fields"])
+
+
+# ---------------------------------------------------------------- customers
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("phone", "name", "tier", "region", "language", "time_zone", "opted_out_at")
+
+    def clean_phone(self) -> str:
+        """Store E.164, as the CRM import does, so one number is one customer."""
+        try:
+            parsed = phone_parse(self.cleaned_data["phone"], region=settings.NPS_DEFAULT_REGION)
+        except InvalidPhone as exc:
+            raise forms.ValidationError(_("This is not a phone number.")) from exc
+        self.instance.is_mobile = parsed.is_mobile
+        return parsed.e164
+
+
+class OptedOutFilter(admin.SimpleListFilter):
+    title = _("opted out")
+    parameter_name = "opted_out"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(opted_out_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Customer)
+class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    form = CustomerForm
+    phone_search_field = "phone"
+    list_display = (
+        "phone", "name", "tier", "region", "language", "is_mobile", "opted_out", "created_at",
+    )  # fmt: skip
+    list_filter = (OptedOutFilter, "tier", "region", "language", "is_mobile", "created_at")
+    search_fields = ("phone", "name")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    readonly_fields = ("is_mobile", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("phone", "is_mobile", "name")}),
+        (_("Profile"), {"fields": ("tier", "region", "language", "time_zone")}),
+        (_("Consent"), {"fields": ("opted_out_at",)}),
+        (_("History"), {"fields": ("created_at", "updated_at")}),
+    )
+    actions = ("mark_opted_out", "opt_back_in")
+
+    @admin.display(boolean=True, description=_("opted out"), ordering="opted_out_at")
+    def opted_out(self, obj: Customer) -> bool:
+        return obj.is_opted_out
+
+    @admin.action(description=_("Mark opted out (the customer asked us to stop)"))
+    def mark_opted_out(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        now = timezone.now()
+        count = queryset.filter(opted_out_at__isnull=True).update(opted_out_at=now, updated_at=now)
+        self.message_user(request, _("%(count)d customer(s) marked opted out.") % {"count": count})
+
+    @admin.action(description=_("Opt back in (the customer asked to hear from us again)"))
+    def opt_back_in(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        count = queryset.filter(opted_out_at__isnull=False).update(
+            opted_out_at=None, updated_at=timezone.now()
+        )
+        self.message_user(request, _("%(count)d customer(s) opted back in.") % {"count": count})
+
+
+@admin.register(Interaction)
+class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
+    list_display = (
+        "external_id", "customer_phone", "touchpoint", "channel", "business_type",
+        "staff_name", "occurred_at",
+    )  # fmt: skip
+    list_filter = ("touchpoint", "channel", "customer__tier", "customer__region", "occurred_at")
+    search_fields = ("external_id", "customer__phone", "staff_id", "staff_name")
+    list_select_related = ("customer",)
+    autocomplete_fields = ("customer",)
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at",)
+    fieldsets = (
+        (None, {
+            "fields": ("external_id", "customer", "touchpoint", "occurred_at"),
+            "description": _(
+                "Interactions normally arrive from the CRM, which also plans their survey. "
+                "One added here is only recorded: no survey is sent for it."
+            ),
+        }),
+        (_("Details"), {
+            "fields": ("channel", "business_type", "staff_id", "staff_name", "created_at"),
+        }),
+    )  # fmt: skip
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fixed = ("external_id", "customer") if obj else ()  # the CRM's key and its customer
+        return (*fixed, "created_at")
+
+
+# ---------------------------------------------------------------- surveys
+
+
+class SurveyForm(forms.ModelForm):
+    touchpoints = forms.MultipleChoiceField(
+        label=_("touchpoints"),
+        choices=Touchpoint.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Tick the touchpoints this survey covers; none ticked covers all."),
+    )
+
+    class Meta:
+        model = Survey
+        fields = (
+            "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
+            "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "sampling_rate",
+        )  # fmt: skip
+
+
+class SurveyTextInline(admin.TabularInline):
+    model = SurveyText
+    extra = 0
+    fields = ("language", "question", "sms_length")
+    readonly_fields = ("sms_length",)
+
+    @admin.display(description=_("SMS length"))
+    def sms_length(self, obj: SurveyText | None) -> SafeString | str:
+        if obj is None or not obj.question:
+            return "—"
+        encoding, length, segments = sms_segments(obj.question)
+        text = _("%(encoding)s · %(length)d characters · %(segments)d SMS")
+        text %= {"encoding": encoding, "length": length, "segments": segments}
+        return badge(text, GREEN if segments == 1 else AMBER)
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    form = SurveyForm
+    inlines = (SurveyTextInline,)
+    list_display = (
+        "name", "is_active", "priority", "touchpoints_label", "delay_minutes",
+        "reply_window_hours", "fatigue_days", "sampling_rate",
+    )  # fmt: skip
+    list_filter = ("is_active", "default_language", "created_at")
+    search_fields = ("name",)
+    ordering = ("priority", "id")  # the order dispatch picks surveys in
+    readonly_fields = ("created_at",)
+    fieldsets = (
+        (None, {"fields": ("name", "is_active", "priority", "touchpoints", "default_language")}),
+        (_("Timing"), {
+            "fields": ("delay_minutes", "reply_window_hours", "quiet_start", "quiet_end"),
+        }),
+        (_("Who is asked"), {"fields": ("fatigue_days", "sampling_rate", "created_at")}),
+    )  # fmt: skip
+
+    @admin.display(description=_("touchpoints"))
+    def touchpoints_label(self, obj: Survey) -> str:
+        labels = dict(Touchpoint.choices)
+        return ", ".join(str(labels.get(t, t)) for t in obj.touchpoints) or str(_("All"))
+
+
+# ---------------------------------------------------------------- SMS traffic
+
+
+@admin.register(Invitation)
+class InvitationAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
+    list_display = (
+        "id", "created_at", "customer_phone", "crm_id", "status_badge", "suppressed_reason",
+        "survey", "send_at", "attempts", "sent_at",
+    )  # fmt: skip
+    list_filter = (
+        "status", "suppressed_reason", "gateway", "survey", "interaction__touchpoint",
+        "customer__region", "created_at", "sent_at",
+    )  # fmt: skip
+    search_fields = ("customer__phone", "interaction__external_id", "provider_message_id")
+    list_select_related = ("customer", "interaction", "survey")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fieldsets = (
+        (None, {"fields": ("interaction", "customer", "survey", "response")}),
+        (_("Status"), {"fields": ("status", "suppressed_reason", "attempts", "failure_reason")}),
+        (_("Message"), {"fields": ("language", "text", "gateway", "provider_message_id")}),
+        (_("Timeline"), {
+            "fields": (
+                "created_at", "send_at", "enqueued_at", "claimed_at", "sent_at",
+                "delivered_at", "failed_at", "expires_at", "responded_at",
+            ),
+        }),
+    )  # fmt: skip
+    readonly_fields = all_fields(fieldsets)
+    status_badge = badge_column("status", INVITATION_COLOURS, _("status"))
+
+    @admin.display(description=_("CRM id"), ordering="interaction__external_id")
+    def crm_id(self, obj: Invitation) -> str:
+        return obj.interaction.external_id
+
+    @admin.display(description=_("response"))
+    def response(self, obj: Invitation) -> SafeString | str:
+        return admin_link(Response.objects.filter(invitation=obj).first())
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(PhoneSearchMixin, RawTrafficAdmin):
+    phone_search_field = "phone"
+    list_display = ("received_at", "phone", "short_text", "gateway", "outcome", "processed")
+    list_filter = ("gateway", "outcome", "received_at", "processed_at")
+    search_fields = ("phone", "gateway_message_id", "invitation__interaction__external_id")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at",)
+    fieldsets = (
+        (None, {"fields": ("phone", "text", "invitation")}),
+        (_("Processing"), {"fields": ("received_at", "processed_at", "outcome")}),
+        (_("Gateway"), {"fields": ("gateway", "gateway_message_id", "raw_payload")}),
+    )
+    readonly_fields = all_fields(fieldsets)
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: InboundMessage) -> str:
+        return short(obj.text)
+
+
+@admin.register(DeliveryReceipt)
+class DeliveryReceiptAdmin(RawTrafficAdmin):
+    list_display = (
+        "received_at", "provider_message_id", "gateway", "status_badge", "error", "outcome",
+        "processed",
+    )  # fmt: skip
+    list_filter = ("gateway", "status", "outcome", "received_at", "processed_at")
+    search_fields = ("provider_message_id", "reference")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at",)
+    fieldsets = (
+        (None, {"fields": ("provider_message_id", "status", "error", "invitation")}),
+        (_("Processing"), {"fields": ("received_at", "processed_at", "outcome")}),
+        (_("Gateway"), {"fields": ("gateway", "reference", "raw_payload")}),
+    )
+    readonly_fields = all_fields(fieldsets)
+    status_badge = badge_column("status", INVITATION_COLOURS, _("status"))
+
+    @admin.display(description=_("invitation"))
+    def invitation(self, obj: DeliveryReceipt) -> SafeString | str:
+        sent = Invitation.objects.filter(provider_message_id=obj.provider_message_id)
+        return admin_link(sent.filter(gateway=obj.gateway).first())
+
+
+@admin.register(Response)
+class ResponseAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
+    list_display = (
+        "created_at", "score", "category_badge", "customer_phone", "customer_tier",
+        "touchpoint", "short_comment",
+    )  # fmt: skip
+    list_filter = (
+        "category", "score", "interaction__touchpoint", "customer__tier", "customer__region",
+        "created_at",
+    )  # fmt: skip
+    search_fields = ("customer__phone", "interaction__external_id", "comment")
+    list_select_related = ("customer", "interaction")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fieldsets = (
+        (None, {"fields": ("score", "category", "comment", "created_at", "updated_at")}),
+        (_("Where it came from"), {
+            "fields": ("customer", "interaction", "invitation", "message", "case"),
+        }),
+    )  # fmt: skip
+    readonly_fields = all_fields(fieldsets)
+    category_badge = badge_column("category", CATEGORY_COLOURS, _("category"))
+
+    @admin.display(description=_("touchpoint"), ordering="interaction__touchpoint")
+    def touchpoint(self, obj: Response) -> str:
+        return obj.interaction.get_touchpoint_display()
+
+    @admin.display(description=_("comment"))
+    def short_comment(self, obj: Response) -> str:
+        return short(obj.comment)
+
+    @admin.display(description=_("follow-up case"))
+    def case(self, obj: Response) -> SafeString | str:
+        return admin_link(getattr(obj, "case", None))

@@ -1,0 +1,302 @@
+"""The admin: every page answers, searches find by phone, cases show and assign."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from followups.models import Agent, Case, CaseStatus, Priority, Team
+from surveys.models import (
+    Category,
+    Customer,
+    DeliveryReceipt,
+    InboundMessage,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    Response,
+    Survey,
+    SurveyText,
+)
+from surveys.segments import sms_segments
+
+MODELS: list[type[Model]] = [
+    Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
+    Team, Agent, Case,
+]  # fmt: skip
+
+
+def url(model: type[Model], view: str, *args: Any) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@dataclass
+class World:
+    customer: Customer
+    invitation: Invitation
+    response: Response
+    team: Team
+    agent: Agent
+    case: Case
+
+
+def detractor_case(phone: str, *, region: str = "BJ", score: int = 2, n: int = 0) -> Case:
+    """A customer who answered a survey with a low score, and the case it opened."""
+    customer = Customer.objects.create(phone=phone, name=f"Customer {n}", tier="A", region=region)
+    interaction = Interaction.objects.create(
+        external_id=f"CRM-{phone}",
+        customer=customer,
+        touchpoint="hotline",
+        staff_id="E1001",
+        staff_name="Li Wei",
+        occurred_at=timezone.now() - timedelta(hours=3),
+    )
+    invitation = Invitation.objects.create(
+        interaction=interaction,
+        customer=customer,
+        status=InvitationStatus.RESPONDED,
+        gateway="console",
+        provider_message_id=f"msg-{phone}",
+        text="How likely are you to recommend us?",
+        sent_at=timezone.now() - timedelta(hours=2),
+    )
+    response = Response.objects.create(
+        invitation=invitation,
+        customer=customer,
+        interaction=interaction,
+        score=score,
+        category=Category.for_score(score),
+        comment="Waited forty minutes on hold",
+    )
+    return Case.objects.create(
+        response=response,
+        customer=customer,
+        priority=Priority.P1,
+        sla_due_at=timezone.now() + timedelta(hours=4),
+    )
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    survey = Survey.objects.create(name="After-service NPS", touchpoints=["hotline"])
+    SurveyText.objects.create(survey=survey, language="en", question="Score us 0-10")
+    case = detractor_case("+8613800138000")
+    invitation = case.response.invitation
+    Invitation.objects.filter(pk=invitation.pk).update(survey=survey)
+    InboundMessage.objects.create(
+        gateway="console",
+        gateway_message_id="in-1",
+        phone="+8613800138000",
+        text="2 Waited forty minutes on hold",
+        payload={"from": "+8613800138000", "body": "2 Waited forty minutes on hold"},
+        invitation=invitation,
+    )
+    DeliveryReceipt.objects.create(
+        gateway="console",
+        provider_message_id=invitation.provider_message_id,
+        status=InvitationStatus.DELIVERED,
+        payload={"id": invitation.provider_message_id, "status": "delivered"},
+    )
+    team = Team.objects.create(name="Beijing callbacks", regions=["BJ", "TJ"])
+    agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
+    return World(case.customer, invitation, case.response, team, agent, case)
+
+
+def test_every_model_of_the_project_is_registered() -> None:
+    ours = {m for m in admin.site._registry if m._meta.app_label in ("surveys", "followups")}
+    assert ours == set(MODELS)
+    assert SurveyText not in admin.site._registry  # edited inline on its survey
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_changelist_answers_with_rows(
+    admin_client: Client, world: World, model: type[Model]
+) -> None:
+    page = admin_client.get(url(model, "changelist"))
+    assert page.status_code == 200
+    assert page.context["cl"].result_count >= 1
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_change_page_answers(admin_client: Client, world: World, model: type[Model]) -> None:
+    obj = model._default_manager.first()
+    assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["+8613800138000", "13800138000", "138 0013 8000"])
+def test_invitation_search_by_phone_finds_the_customers_invitation(
+    admin_client: Client, world: World, typed: str
+) -> None:
+    other = detractor_case("+8613900139000", n=1).response.invitation
+    page = admin_client.get(url(Invitation, "changelist"), {"q": typed})
+    found = list(page.context["cl"].result_list)
+    assert found == [world.invitation]
+    assert other not in found
+    assert "+8613800138000" in page.content.decode()  # the number is shown in the results
+
+
+def test_invitation_search_by_crm_id(admin_client: Client, world: World) -> None:
+    page = admin_client.get(url(Invitation, "changelist"), {"q": "CRM-+8613800138000"})
+    assert list(page.context["cl"].result_list) == [world.invitation]
+
+
+def test_case_change_page_shows_response_customer_and_interaction(
+    admin_client: Client, world: World
+) -> None:
+    page = admin_client.get(url(Case, "change", world.case.pk))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "2 / 10" in html
+    assert "+8613800138000" in html
+    assert "Waited forty minutes on hold" in html
+    assert "&lt;" not in html  # the blocks are HTML, not escaped text
+    assert url(Response, "change", world.response.pk) in html
+    assert url(Customer, "change", world.customer.pk) in html
+    assert "CRM-+8613800138000" in html
+    assert "Li Wei" in html
+
+
+def test_case_state_is_read_only(admin_client: Client, world: World) -> None:
+    form = admin_client.get(url(Case, "change", world.case.pk)).context["adminform"].form
+    assert set(form.fields) == {"priority"}
+    assert admin_client.get(url(Case, "add")).status_code == 403
+
+
+def test_try_to_assign_now_assigns_to_the_team_covering_the_region(
+    admin_client: Client, world: World
+) -> None:
+    Team.objects.create(name="Shanghai callbacks", regions=["SH"])
+    Agent.objects.create(name="Elsewhere", team=Team.objects.get(name="Shanghai callbacks"))
+    stranded = detractor_case("+8613900139000", region="XZ", n=1)  # no team covers XZ
+    page = admin_client.post(
+        url(Case, "changelist"),
+        {"action": "try_assign", "_selected_action": [world.case.pk, stranded.pk]},
+        follow=True,
+    )
+    world.case.refresh_from_db()
+    assert world.case.agent == world.agent
+    assert world.case.team == world.team
+    assert world.case.status == CaseStatus.ASSIGNED
+    assert world.case.assigned_at is not None
+    stranded.refresh_from_db()
+    assert stranded.agent is None
+    assert stranded.status == CaseStatus.NEW
+    notes = [str(m) for m in page.context["messages"]]
+    assert notes == ["1 assigned, 1 still waiting for an agent."]
+
+
+def test_assignment_filter_and_overdue_column(admin_client: Client, world: World) -> None:
+    Case.objects.filter(pk=world.case.pk).update(sla_due_at=timezone.now() - timedelta(hours=1))
+    waiting = admin_client.get(url(Case, "changelist"), {"assignment": "waiting"})
+    assert list(waiting.context["cl"].result_list) == [world.case]
+    assert 'alt="True"' in waiting.content.decode()  # overdue: due passed, still open
+    assigned = admin_client.get(url(Case, "changelist"), {"assignment": "assigned"})
+    assert assigned.context["cl"].result_count == 0
+
+
+def test_case_changelist_has_no_n_plus_one(
+    admin_client: Client, world: World, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(1, 5):
+        case = detractor_case(f"+861390013900{n}", n=n)
+        Case.objects.filter(pk=case.pk).update(
+            team=world.team, agent=world.agent, status=CaseStatus.ASSIGNED
+        )
+    assert Case.objects.count() == 5
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(url(Case, "changelist"))
+    assert page.context["cl"].result_count == 5
+
+
+def test_inbound_messages_cannot_be_added_or_changed(admin_client: Client, world: World) -> None:
+    message = InboundMessage.objects.get()
+    assert admin_client.get(url(InboundMessage, "add")).status_code == 403
+    page = admin_client.get(url(InboundMessage, "change", message.pk))
+    assert page.status_code == 200
+    assert "<pre" in page.content.decode()  # the raw payload, pretty-printed
+    assert admin_client.post(url(InboundMessage, "change", message.pk), {}).status_code == 403
+    for model in (DeliveryReceipt, Response, Invitation):
+        assert admin_client.get(url(model, "add")).status_code == 403
+
+
+def test_agent_list_shows_open_load_and_edits_availability(
+    admin_client: Client, world: World
+) -> None:
+    Case.objects.filter(pk=world.case.pk).update(agent=world.agent, status=CaseStatus.ASSIGNED)
+    page = admin_client.get(url(Agent, "changelist"))
+    assert [a.open_load for a in page.context["cl"].result_list] == [1]
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(world.agent.pk),
+        "_save": "Save",
+    }  # is_available unticked
+    assert admin_client.post(url(Agent, "changelist"), data).status_code == 302
+    world.agent.refresh_from_db()
+    assert world.agent.is_available is False
+
+
+def test_customer_opt_out_and_back_in_actions(admin_client: Client, world: World) -> None:
+    changelist = url(Customer, "changelist")
+    selected = {"_selected_action": [world.customer.pk]}
+    page = admin_client.post(changelist, {"action": "mark_opted_out", **selected}, follow=True)
+    world.customer.refresh_from_db()
+    assert world.customer.opted_out_at is not None
+    assert [str(m) for m in page.context["messages"]] == ["1 customer(s) marked opted out."]
+    admin_client.post(changelist, {"action": "opt_back_in", **selected})
+    world.customer.refresh_from_db()
+    assert world.customer.opted_out_at is None
+
+
+def test_customer_phone_is_stored_as_e164(admin_client: Client, db: Any) -> None:
+    data = {"phone": "139 0013 9000", "name": "", "tier": "B", "region": "SH"}
+    data |= {"language": "zh-hans", "time_zone": "Asia/Shanghai", "opted_out_at_0": ""}
+    assert admin_client.post(url(Customer, "add"), data).status_code == 302
+    assert Customer.objects.get().phone == "+8613900139000"
+    duplicate = admin_client.post(url(Customer, "add"), data | {"phone": "+86 139-0013-9000"})
+    assert duplicate.status_code == 200  # the same number, written differently
+    assert Customer.objects.count() == 1
+
+
+def test_team_regions_are_typed_as_a_list(admin_client: Client, db: Any) -> None:
+    data = {"name": "South", "regions": "GD, GX ,HI", "agents-TOTAL_FORMS": "0"}
+    data |= {"agents-INITIAL_FORMS": "0"}
+    assert admin_client.post(url(Team, "add"), data).status_code == 302
+    assert Team.objects.get().regions == ["GD", "GX", "HI"]
+    page = admin_client.get(url(Team, "change", Team.objects.get().pk))
+    assert 'value="GD, GX, HI"' in page.content.decode()
+
+
+def test_survey_page_shows_sms_length_of_each_text(admin_client: Client, world: World) -> None:
+    page = admin_client.get(url(Survey, "change", Survey.objects.get().pk))
+    assert "GSM-7 · 13 characters · 1 SMS" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ("GSM-7", 0, 0)),
+        ("a" * 160, ("GSM-7", 160, 1)),
+        ("a" * 161, ("GSM-7", 161, 2)),
+        ("a" * 306, ("GSM-7", 306, 2)),
+        ("a" * 307, ("GSM-7", 307, 3)),
+        ("€" * 80, ("GSM-7", 160, 1)),  # extension characters take two places
+        ("a" * 150 + "€" * 5, ("GSM-7", 160, 1)),
+        ("a" * 152 + "€" + "a" * 152, ("GSM-7", 306, 3)),  # ... and never straddle two parts
+        ("您" * 70, ("UCS-2", 70, 1)),
+        ("您" * 71, ("UCS-2", 71, 2)),
+        ("您" * 134, ("UCS-2", 134, 2)),
+        ("您" * 135, ("UCS-2", 135, 3)),
+        ("a" * 69 + "é", ("GSM-7", 70, 1)),
+        ("a" * 69 + "ç", ("UCS-2", 70, 1)),  # ç is not in GSM-7 (only Ç is)
+        ("Hi 😀", ("UCS-2", 5, 1)),
+    ],
+)
+def test_sms_segments(text: str, expected: tuple[str, int, int]) -> None:
+    assert sms_segments(text) == expected
