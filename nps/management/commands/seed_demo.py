@@ -32,7 +32,9 @@ class Command(BaseCommand):
         Token.objects.get_or_create(user=crm, defaults={"key": DEMO_TOKEN})
         survey, created = Survey.objects.get_or_create(
             name="After-service NPS",
-            defaults={"delay_minutes": 0, "quiet_start": time(22, 0), "quiet_end": time(8, 0)},
+            # The demo answers at any hour: quiet hours off (equal start and end).
+            # Real surveys default to 21:00-09:00 in the customer's zone.
+            defaults={"delay_minutes": 0, "quiet_start": time(0, 0), "quiet_end": time(0, 0)},
         )
         if created:
             for language in Language:

@@ -14,6 +14,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from nps.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOKEN
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Migrate, load demo data and run web, Celery worker, Celery beat and the SMS simulator."
 
@@ -39,6 +43,8 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "nps", "beat", "-l", "info"],
             "simulator": simulator,
         }
+        # SIGTERM (a process manager, `timeout`) stops the children as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
         self._banner(web, sim)
         self._supervise(procs)
