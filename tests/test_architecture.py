@@ -1,0 +1,29 @@
+"""The direction of dependencies in DESIGN.md, checked on the source."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [("surveys", "followups"), ("surveys", "nps")])
+def test_package_does_not_import(package: str, forbidden: str) -> None:
+    offending = {m for m in imported_modules(package) if m.split(".")[0] == forbidden}
+    assert offending == set()
+
+
+def test_followups_imports_nps_at_most_for_the_celery_app() -> None:
+    assert {m for m in imported_modules("followups") if m.split(".")[0] == "nps"} <= {"nps.celery"}
