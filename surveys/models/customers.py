@@ -1,0 +1,83 @@
+"""Customers and their service interactions."""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", _("Chinese (simplified)")
+    EN = "en", _("English")
+    BO = "bo", _("Tibetan")
+
+
+class Tier(models.TextChoices):
+    A = "A", _("A (high value)")
+    B = "B", _("B")
+    C = "C", _("C")
+
+
+class Touchpoint(models.TextChoices):
+    STORE_OWN = "store_own", _("Store (own)")
+    STORE_PARTNER = "store_partner", _("Store (partner)")
+    STORE_AGENT = "store_agent", _("Store (agent)")
+    HOTLINE = "hotline", _("Hotline")
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    ONLINE = "online", _("Online")
+    SELF_SERVICE = "self_service", _("Self-service terminal")
+
+
+def default_time_zone() -> str:
+    return settings.NPS_DEFAULT_TIME_ZONE
+
+
+class Customer(models.Model):
+    phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language, default=Language.ZH_HANS
+    )
+    tier = models.CharField(_("value tier"), max_length=1, choices=Tier, default=Tier.C)
+    region = models.CharField(_("region"), max_length=64, blank=True, db_index=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
+    is_mobile = models.BooleanField(
+        _("valid mobile number"), default=True, help_text=_("Set from the number when stored.")
+    )
+    opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name or self.phone
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Interaction(models.Model):
+    external_id = models.CharField(_("CRM id"), max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    touchpoint = models.CharField(_("touchpoint"), max_length=20, choices=Touchpoint)
+    channel = models.CharField(
+        _("channel"), max_length=32, blank=True, help_text=_("e.g. app, web, wechat, ivr")
+    )
+    business_type = models.CharField(_("business type"), max_length=64, blank=True)
+    staff_id = models.CharField(_("staff id"), max_length=64, blank=True)
+    staff_name = models.CharField(_("staff name"), max_length=100, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes: ClassVar = [models.Index(fields=["touchpoint", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return self.external_id

@@ -1,0 +1,74 @@
+"""One invitation per survey sent, with a status that only moves forward."""
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models.customers import Customer, Interaction, Language
+from surveys.models.surveys import Survey
+
+
+class InvitationStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    RESPONDED = "responded", _("Responded")
+    EXPIRED = "expired", _("Expired")
+    SUPPRESSED = "suppressed", _("Suppressed")
+
+
+class SuppressReason(models.TextChoices):
+    OPTED_OUT = "opted_out", _("Customer opted out")
+    FATIGUE = "fatigue", _("Surveyed within the fatigue window")
+    INVALID_NUMBER = "invalid_number", _("Not a valid mobile number")
+    SAMPLED_OUT = "sampled_out", _("Sampled out")
+    NO_SURVEY = "no_survey", _("No active survey covers this touchpoint")
+
+
+class Invitation(models.Model):
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.PROTECT, related_name="invitations"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.PROTECT, null=True, blank=True, related_name="invitations"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=InvitationStatus, default=InvitationStatus.SCHEDULED
+    )
+    suppressed_reason = models.CharField(
+        _("suppressed because"), max_length=20, choices=SuppressReason, blank=True
+    )
+    language = models.CharField(max_length=8, choices=Language, blank=True)
+    text = models.TextField(_("text sent"), blank=True)
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    gateway = models.CharField(max_length=32, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    expires_at = models.DateTimeField(_("reply window ends"), null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints: ClassVar = [
+            # One survey per interaction, ever: the API may be called twice.
+            models.UniqueConstraint(fields=["interaction"], name="invitation_one_per_interaction")
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "send_at"]),
+            models.Index(fields=["customer", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"

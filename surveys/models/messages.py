@@ -1,0 +1,76 @@
+"""Gateway traffic stored raw: customers' messages and delivery receipts."""
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models.invitations import Invitation, InvitationStatus
+
+
+class InboundMessage(models.Model):
+    """A customer's SMS exactly as the gateway delivered it; processed later by a task."""
+
+    gateway = models.CharField(max_length=32)
+    gateway_message_id = models.CharField(max_length=64)
+    phone = models.CharField(_("from"), max_length=20, db_index=True)
+    text = models.TextField(_("text"))
+    payload = models.JSONField(_("raw payload"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=32, blank=True)
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
+    )
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_message_id"], name="inbound_unique_gateway_id"
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["received_at"],
+                name="inbound_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.gateway_message_id}"
+
+
+class DeliveryReceipt(models.Model):
+    """A gateway's status report for one sent SMS, stored raw, applied by a task."""
+
+    gateway = models.CharField(max_length=32)
+    provider_message_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=InvitationStatus)
+    reference = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(_("raw payload"))
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery receipt")
+        verbose_name_plural = _("delivery receipts")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["gateway", "provider_message_id", "status"], name="receipt_unique"
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["received_at"],
+                name="receipt_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id} {self.status}"

@@ -1,0 +1,76 @@
+"""Survey definitions and their texts per language."""
+
+from datetime import time
+from typing import ClassVar
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models.customers import Language
+
+
+class Survey(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    touchpoints = models.JSONField(
+        _("touchpoints"),
+        default=list,
+        blank=True,
+        help_text=_("Touchpoint codes this survey covers; empty covers all."),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=100, help_text=_("Lower wins when several surveys match.")
+    )
+    default_language = models.CharField(max_length=8, choices=Language, default=Language.ZH_HANS)
+    delay_minutes = models.PositiveIntegerField(
+        _("delay after the interaction (minutes)"), default=0
+    )
+    reply_window_hours = models.PositiveIntegerField(_("reply window (hours)"), default=48)
+    fatigue_days = models.PositiveIntegerField(
+        _("fatigue window (days)"),
+        default=30,
+        help_text=_("Do not survey a customer surveyed within this many days."),
+    )
+    quiet_start = models.TimeField(_("quiet hours start"), default=time(21, 0))
+    quiet_end = models.TimeField(
+        _("quiet hours end"),
+        default=time(9, 0),
+        help_text=_("Local time of the customer. Equal start and end: no quiet hours."),
+    )
+    sampling_rate = models.FloatField(
+        _("sampling rate"),
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("Share of eligible interactions surveyed, 0 to 1."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering: ClassVar = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def covers(self, touchpoint: str) -> bool:
+        return not self.touchpoints or touchpoint in self.touchpoints
+
+
+class SurveyText(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(_("language"), max_length=8, choices=Language)
+    question = models.TextField(
+        _("question"), help_text=_("The SMS text. Must ask for a number from 0 to 10.")
+    )
+
+    class Meta:
+        verbose_name = _("survey text")
+        verbose_name_plural = _("survey texts")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["survey", "language"], name="surveytext_one_per_lang")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} [{self.language}]"
