@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from followups.assignment import case_assign
 from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, Priority, Team
-from surveys.admin import (
+from surveys.admin.core import (
     AMBER,
     BLUE,
     CATEGORY_COLOURS,

@@ -1,0 +1,1 @@
+"""Benchmarks: run from the project root (see docs/benchmarks.md)."""

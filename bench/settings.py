@@ -1,0 +1,20 @@
+"""The project's settings as production runs them, plus the bare baseline view's URL.
+
+Used by gunicorn and the driver of bench/webhook_ingest.py; DATABASE_URL and
+CELERY_BROKER_URL come from the environment like in production.
+"""
+
+import copy
+
+from nps.settings import *  # noqa: F403
+from nps.settings import LOGGING, env
+
+ROOT_URLCONF = "bench.urls"
+DEBUG = False  # DEBUG records every query in memory: never measure with it on
+SECRET_KEY = env("SECRET_KEY", default="bench-only-secret-key-not-used-anywhere-else-0123456789")
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+WHITENOISE_USE_FINDERS = False
+
+# Only warnings and errors: a log line per request would be measured too.
+LOGGING = copy.deepcopy(LOGGING)
+LOGGING["root"]["level"] = "WARNING"

@@ -1,0 +1,243 @@
+"""Webhook ingest benchmark: the signed inbound webhook against a bare one-row Django view.
+
+Both are served by the same gunicorn (sync workers, 2 per core) with the same settings,
+PostgreSQL database and Redis broker, in the same run, loaded by wrk with distinct
+pre-signed messages. Runs bare/webhook alternately, keeps the best of each, prints both
+rates, their ratio and the latencies. No Celery worker runs: the tasks queued by the
+webhook are counted, then flushed.
+
+    .venv/bin/python bench/webhook_ingest.py [--duration 10] [--connections 16]
+
+Needs wrk (apt-get install -y wrk). DATABASE_URL and CELERY_BROKER_URL default to
+postgres://postgres@127.0.0.1:5432/nps_bench and redis://127.0.0.1:6379/15; the database
+name must contain "bench" (its inbound table is truncated) and the Redis db must not be 0
+(it is flushed).
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "signed_post.lua"
+PATHS = {"bare": "/bench/bare/", "webhook": "/webhooks/simulator/inbound/"}
+GATEWAYS = {"bare": "bare", "webhook": "simulator"}  # the rows' gateway column per endpoint
+TARGET_RATIO, TARGET_P99_MS = 0.70, 100.0
+
+
+@dataclass(frozen=True)
+class Run:
+    endpoint: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    socket_errors: int
+    ok2xx: int
+
+
+def _django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nps_bench")
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+
+
+def _scratch_only(db: dict[str, Any], broker: str) -> None:
+    if db["ENGINE"] != "django.db.backends.postgresql" or "bench" not in db["NAME"]:
+        sys.exit(f"DATABASE_URL must be PostgreSQL with 'bench' in the name, not {db['NAME']!r}")
+    if not broker.startswith("redis://") or urlsplit(broker).path.strip("/") in ("", "0"):
+        sys.exit("CELERY_BROKER_URL must be redis://host:port/N with N != 0 (it is flushed)")
+
+
+def _database_ready(db: dict[str, Any]) -> None:
+    import psycopg
+    from django.core.management import call_command
+    from psycopg import sql
+
+    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
+    with psycopg.connect(dbname="postgres", password=db["PASSWORD"] or None,
+                         autocommit=True, **params) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _write_messages(path: Path, count: int, secret: str) -> None:
+    """One "signature<TAB>body" line per message, bodies exactly as the simulator sends them."""
+    from surveys.simulator.signing import sign_body
+
+    rng = random.Random(20261122)
+    received_at = datetime.now(UTC).isoformat(timespec="seconds")
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(count):
+            payload = {
+                "message_id": f"MO{uuid.uuid4().hex}",
+                "from": f"+86138{rng.randrange(10**8):08d}",
+                "to": "10690000",
+                "text": "3",
+                "received_at": received_at,
+            }
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            out.write(f"{sign_body(secret, body)}\t{body.decode()}\n")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_gunicorn(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gunicorn", "nps.wsgi:application", "--chdir", str(ROOT),
+               "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--worker-class", "sync", "--log-level", "warning"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{PATHS['bare']}", timeout=1)  # noqa: S310
+        except urllib.error.HTTPError:
+            return server  # 405 to a GET: Django answers
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit(f"gunicorn did not start:\n{log.read_text()}")
+
+
+def _wrk(port: int, endpoint: str, data: Path, args: argparse.Namespace, seconds: int) -> Run:
+    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s",
+               "--timeout", "5s", "--latency", "-s", str(LUA),
+               f"http://127.0.0.1:{port}{PATHS[endpoint]}", "--", str(data), str(args.threads)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = re.search(r"^BENCH (.*)$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or not found:
+        sys.exit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    v = {key: float(value) for key, value in (kv.split("=") for kv in found.group(1).split())}
+    return Run(endpoint, int(v["requests"]), v["rps"], v["p50_ms"], v["p99_ms"],
+               int(v["non2xx"]), int(v["socket_errors"]), int(v["ok2xx"]))
+
+
+def _reset(redis: Any) -> None:
+    from django.db import connection
+
+    from surveys.models import InboundMessage
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE "{InboundMessage._meta.db_table}" RESTART IDENTITY CASCADE')
+    redis.flushdb()
+
+
+def _check(run: Run, redis: Any, connections: int) -> list[str]:
+    """Every 2xx has its row (at most one row per connection was in flight at the stop)."""
+    from django.conf import settings
+
+    from surveys.models import InboundMessage
+
+    time.sleep(1)  # let requests still in flight when wrk stopped finish
+    rows = InboundMessage.objects.filter(gateway=GATEWAYS[run.endpoint]).count()
+    queued = int(redis.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+    note = f" tasks queued={queued}" if run.endpoint == "webhook" else ""
+    print(f"  {run.endpoint:8} {run.requests:7} req {run.rps:8.1f}/s p50 {run.p50_ms:6.2f} ms "
+          f"p99 {run.p99_ms:6.2f} ms  2xx={run.ok2xx} rows={rows}{note}")
+    problems = []
+    if run.non2xx or run.socket_errors:
+        problems.append(f"{run.endpoint}: {run.non2xx} non-2xx, {run.socket_errors} socket errors")
+    if not run.ok2xx <= rows <= run.ok2xx + connections:
+        problems.append(f"{run.endpoint}: {run.ok2xx} answered 2xx but {rows} rows stored")
+    if run.endpoint == "webhook" and queued != rows:
+        problems.append(f"webhook: {rows} rows stored but {queued} tasks queued")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=2, help="bare/webhook pairs, best kept")
+    parser.add_argument("--messages", type=int, default=60_000, help="cap per run")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    _django()
+    import redis as redis_client
+    from django.conf import settings
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    _scratch_only(db, settings.CELERY_BROKER_URL)
+    _database_ready(db)
+    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
+    redis.flushdb()
+    workdir = Path(tempfile.mkdtemp(prefix="nps-bench-"))
+    data = workdir / "messages.tsv"
+    _write_messages(data, args.messages, settings.NPS_GATEWAYS["simulator"]["SECRET"])
+    port = _free_port()
+    print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; wrk -t{args.threads} "
+          f"-c{args.connections} -d{args.duration}s; {args.messages} distinct signed messages")
+    server = _start_gunicorn(port, args.workers, workdir / "gunicorn.log")
+    problems: list[str] = []
+    runs: list[Run] = []
+    try:
+        for endpoint in PATHS:  # warm-up: every worker connected to PostgreSQL and Redis
+            _reset(redis)
+            _wrk(port, endpoint, data, args, 2)
+        for _ in range(args.rounds):
+            for endpoint in PATHS:
+                _reset(redis)
+                runs.append(_wrk(port, endpoint, data, args, args.duration))
+                problems += _check(runs[-1], redis, args.connections)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        redis.flushdb()
+        connection.close()
+        errors = [line for line in (workdir / "gunicorn.log").read_text().splitlines() if line]
+        shutil.rmtree(workdir, ignore_errors=True)
+    best = {e: max((r for r in runs if r.endpoint == e), key=lambda r: r.rps) for e in PATHS}
+    print(f"\nbest of {args.rounds}:\n{'endpoint':10}{'requests':>10}{'rps':>10}"
+          f"{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    for run in best.values():
+        print(f"{run.endpoint:10}{run.requests:10}{run.rps:10.1f}{run.p50_ms:9.2f}"
+              f"{run.p99_ms:9.2f}{run.non2xx:9}")
+    ratio, p99 = best["webhook"].rps / best["bare"].rps, best["webhook"].p99_ms
+    print(f"ratio webhook/bare = {ratio:.2f} (target >= {TARGET_RATIO:.2f})"
+          f"{'' if ratio >= TARGET_RATIO else '  MISSED'}")
+    print(f"webhook p99 = {p99:.0f} ms (target <= {TARGET_P99_MS:.0f} ms)"
+          f"{'' if p99 <= TARGET_P99_MS else '  MISSED'}")
+    if errors:
+        print("gunicorn log:\n  " + "\n  ".join(errors[-20:]))
+    for problem in problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
