@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from followups.models import Case, Priority
+from followups.models import UNTOUCHED_STATUSES, Case, CaseStatus, Priority
 from surveys.models import Category, Response, Tier
 
 
@@ -39,6 +39,35 @@ def case_open(*, response: Response) -> Case | None:
     except IntegrityError:
         return Case.objects.get(response=response)
     transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+    return case
+
+
+def case_follow_response(*, response: Response) -> Case | None:
+    """Open, reopen or close the response's case to match its (possibly corrected) category."""
+    from followups import tasks
+
+    case = Case.objects.filter(response=response).first()
+    if response.category == Category.DETRACTOR:
+        if case is None:
+            return case_open(response=response)
+        reopened = Case.objects.filter(pk=case.pk, closed_by_correction=True).update(
+            status=CaseStatus.NEW,
+            agent=None,
+            closed_at=None,
+            close_reason="",
+            closed_by_correction=False,
+        )
+        if reopened:
+            transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+        return case
+    if case is not None:
+        # Nobody has called yet: the customer's corrected score makes the callback moot.
+        Case.objects.filter(pk=case.pk, status__in=UNTOUCHED_STATUSES).update(
+            status=CaseStatus.CLOSED,
+            closed_at=timezone.now(),
+            close_reason=f"Customer corrected the score to {response.score}",
+            closed_by_correction=True,
+        )
     return case
 
 

@@ -61,6 +61,7 @@ class CaseStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)
+UNTOUCHED_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED)  # nobody has contacted the customer
 
 
 class Case(models.Model):
@@ -79,6 +80,11 @@ class Case(models.Model):
     sla_due_at = models.DateTimeField(_("first contact due"))
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=200, blank=True)
+    closed_by_correction = models.BooleanField(
+        _("closed because the score was corrected"), default=False
+    )
 
     class Meta:
         verbose_name = _("case")

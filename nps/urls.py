@@ -4,12 +4,15 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from surveys import webhooks
+from surveys.api.responses import ResponseDetailView, ResponseListView
 from surveys.api.views import InteractionsView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/interactions/", InteractionsView.as_view(), name="api-interactions"),
+    path("api/v1/responses/", ResponseListView.as_view(), name="api-responses"),
+    path("api/v1/responses/<int:pk>/", ResponseDetailView.as_view(), name="api-response"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
     path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
 from surveys.lifecycle import invitation_advance
-from surveys.models import DeliveryReceipt, Invitation
+from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
 
 
@@ -56,6 +56,8 @@ def receipt_apply(*, receipt_id: int) -> str:
         receipt = DeliveryReceipt.objects.select_for_update().get(pk=receipt_id)
         if receipt.processed_at is not None:
             return receipt.outcome
+        if receipt.reference.startswith("msg-"):
+            return _conversation_receipt(receipt)
         invitation = _invitation_for(receipt)
         if invitation is None:
             return "unmatched"
@@ -70,6 +72,24 @@ def receipt_apply(*, receipt_id: int) -> str:
         moved = invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
         receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
         receipt.save(update_fields=["processed_at", "outcome"])
+    return receipt.outcome
+
+
+# A conversation message's status moves forward only, like an invitation's.
+_MESSAGE_SOURCES = {
+    OutboundStatus.SENT: [OutboundStatus.SENDING],
+    OutboundStatus.DELIVERED: [OutboundStatus.SENDING, OutboundStatus.SENT],
+    OutboundStatus.FAILED: [OutboundStatus.SENDING, OutboundStatus.SENT],
+}
+
+
+def _conversation_receipt(receipt: DeliveryReceipt) -> str:
+    pk = receipt.reference[4:]
+    moved = pk.isdigit() and OutboundMessage.objects.filter(
+        pk=int(pk), status__in=_MESSAGE_SOURCES[receipt.status]
+    ).update(status=receipt.status)
+    receipt.processed_at, receipt.outcome = timezone.now(), "applied" if moved else "ignored"
+    receipt.save(update_fields=["processed_at", "outcome"])
     return receipt.outcome
 
 

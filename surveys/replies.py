@@ -1,6 +1,7 @@
 """Customer replies: store raw first, then understand, match, classify, announce."""
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,13 +9,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys.conversation import message_queue
 from surveys.gateways.base import InboundSMS
-from surveys.lifecycle import invitation_advance
-from surveys.models import Category, Customer, InboundMessage, Invitation, Response
+from surveys.models import Customer, InboundMessage, Invitation, OutboundKind, Response
 from surveys.models import InvitationStatus as S
 from surveys.parsing import ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
-from surveys.signals import response_classified
+from surveys.responses import response_comment, response_record, response_rescore
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,15 @@ def reply_store(*, gateway: str, sms: InboundSMS) -> Stored:
     return Stored(message, created=True)
 
 
-def open_invitation(customer: Customer) -> Invitation | None:
-    """The customer's latest survey still waiting for an answer."""
+def conversation_invitation(customer: Customer) -> Invitation | None:
+    """The customer's latest survey whose reply window is still open, answered or not."""
     return (
         Invitation.objects.filter(
             customer=customer,
-            status__in=[S.SENT, S.DELIVERED, S.FAILED],
+            status__in=[S.SENT, S.DELIVERED, S.FAILED, S.RESPONDED],
             expires_at__gt=timezone.now(),
         )
+        .select_related("survey")
         .order_by("-sent_at")
         .first()
     )
@@ -71,61 +73,96 @@ def reply_process(*, message_id: int) -> str:
         if message.processed_at is not None:
             return message.outcome
         outcome, invitation = _apply(message)
-        message.processed_at, message.outcome, message.invitation = (
-            timezone.now(),
-            outcome,
-            invitation,
-        )
+        message.processed_at, message.outcome = timezone.now(), outcome
+        message.invitation = invitation
         message.save(update_fields=["processed_at", "outcome", "invitation"])
     log.info("reply %s from %s: %s", message.pk, mask_phone(message.phone), outcome)
     return outcome
 
 
 def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
+    # The customer row lock serialises one customer's messages across workers.
     customer = Customer.objects.select_for_update().filter(phone=message.phone).first()
     if customer is None:
         return "unknown_sender", None
     reply = parse_reply(message.text)
-    if reply.kind == ReplyKind.OPT_OUT:
-        # Absolute and immediate: marked before anything else can read the customer.
-        Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=True).update(
-            opted_out_at=timezone.now()
-        )
-        return "opted_out", None
-    if reply.kind == ReplyKind.OPT_IN:
-        Customer.objects.filter(pk=customer.pk).update(opted_out_at=None)
-        return "opted_in", None
-    invitation = open_invitation(customer)
+    if reply.kind in _KEYWORD_HANDLERS:
+        return _KEYWORD_HANDLERS[reply.kind](customer, message), None
+    if customer.is_opted_out:
+        return "opted_out_customer", None  # kept, never answered: opt-out is absolute
+    invitation = conversation_invitation(customer)
     if invitation is None:
         return "no_open_survey", None
-    if reply.kind != ReplyKind.SCORE or reply.score is None:
-        return "not_understood", invitation
-    response_record(
-        invitation=invitation, score=reply.score, comment=reply.comment, message=message
-    )
-    return "scored", invitation
-
-
-def response_record(
-    *, invitation: Invitation, score: int, comment: str = "", message: InboundMessage | None = None
-) -> Response:
-    """Store the answer (one per invitation), classify it and tell the listeners."""
-    try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                invitation=invitation,
-                customer_id=invitation.customer_id,
-                interaction_id=invitation.interaction_id,
-                score=score,
-                category=Category.for_score(score),
-                comment=comment,
-                message=message,
+    response = Response.objects.filter(invitation=invitation).first()
+    if reply.kind == ReplyKind.SCORE and reply.score is not None:
+        if response is not None and _is_correction(reply.comment):
+            response_rescore(response=response, score=reply.score)
+            return "rescored", invitation
+        comment = reply.comment or _earlier_words(invitation)
+        response = response_record(
+            invitation=invitation, score=reply.score, comment=comment, message=message
+        )
+        if not response.comment and response.category in invitation.survey.followup_categories:
+            message_queue(
+                customer=customer, kind=OutboundKind.FOLLOWUP_QUESTION, invitation=invitation
             )
-    except IntegrityError:
-        return Response.objects.get(invitation=invitation)
-    invitation_advance(invitation_id=invitation.pk, to=S.RESPONDED, responded_at=timezone.now())
-    response_classified.send(sender=Response, response=response, created=True)
-    return response
+        return "scored", invitation
+    if response is not None:  # words after the score, e.g. the answer to "why?"
+        response_comment(response=response, text=message.text)
+        return "commented", invitation
+    if message_queue(customer=customer, kind=OutboundKind.CLARIFICATION, invitation=invitation):
+        return "clarification_sent", invitation
+    return "not_understood", invitation  # a second time: stored, left alone, never a loop
+
+
+# After a score, "等了10分钟" is a reason, not a new score: only a bare number or one
+# said as a correction ("sorry, I meant 8", "不对，应该是2分") changes the score.
+_CORRECTION = re.compile(
+    r"sorry|meant|mean|correct|typo|mistake|actually|instead|change|"
+    r"不对|应该|改成|改为|更正|打错|说错|错了|應該|改為|打錯|說錯",
+    re.IGNORECASE,
+)
+
+
+def _is_correction(comment: str) -> bool:
+    return not comment or bool(_CORRECTION.search(comment))
+
+
+def _earlier_words(invitation: Invitation) -> str:
+    """Words the customer sent before giving a score become the response's comment."""
+    texts = invitation.inbound.filter(
+        outcome__in=["clarification_sent", "not_understood"]
+    ).values_list("text", flat=True)
+    return "\n".join(t.strip() for t in texts.order_by("received_at") if t.strip())
+
+
+def _opt_out(customer: Customer, message: InboundMessage) -> str:
+    # Absolute and immediate: marked first; confirmed once, when the state changes.
+    changed = Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=True).update(
+        opted_out_at=timezone.now()
+    )
+    if changed:
+        customer.opted_out_at = timezone.now()
+        message_queue(customer=customer, kind=OutboundKind.OPT_OUT_CONFIRMATION, trigger=message)
+    return "opted_out"
+
+
+def _opt_in(customer: Customer, message: InboundMessage) -> str:
+    changed = Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=False).update(
+        opted_out_at=None
+    )
+    if changed:
+        customer.opted_out_at = None
+        message_queue(customer=customer, kind=OutboundKind.OPT_IN_CONFIRMATION, trigger=message)
+    return "opted_in"
+
+
+def _help(customer: Customer, message: InboundMessage) -> str:
+    message_queue(customer=customer, kind=OutboundKind.HELP, trigger=message)
+    return "help"
+
+
+_KEYWORD_HANDLERS = {ReplyKind.OPT_OUT: _opt_out, ReplyKind.OPT_IN: _opt_in, ReplyKind.HELP: _help}
 
 
 def replies_sweep(*, limit: int = 1000) -> int:

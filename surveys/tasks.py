@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from surveys import dispatch, receipts, replies
+from surveys import conversation, dispatch, receipts, replies
 
 
 @shared_task(acks_late=True)
@@ -30,7 +30,7 @@ def apply_receipt(self, receipt_id: int) -> str:  # type: ignore[no-untyped-def]
 
 @shared_task
 def dispatch_due() -> int:
-    return dispatch.invitations_dispatch_due()
+    return dispatch.invitations_dispatch_due() + conversation.messages_sweep()
 
 
 @shared_task
@@ -41,3 +41,18 @@ def sweep_inbound() -> int:
 @shared_task
 def expire_invitations() -> int:
     return dispatch.invitations_expire()
+
+
+@shared_task(acks_late=True)
+def send_message(message_id: int, attempt: int = 1) -> str:
+    outcome = conversation.message_send(message_id=message_id, attempt=attempt)
+    if outcome.outcome == "retry":
+        send_message.apply_async((message_id, outcome.next_attempt), eta=outcome.retry_at)
+    return outcome.outcome
+
+
+@shared_task(acks_late=True)
+def recategorise_responses(run_id: int) -> str:
+    from surveys.reasons import recategorisation_run
+
+    return recategorisation_run(run_id=run_id)

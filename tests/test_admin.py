@@ -20,6 +20,10 @@ from surveys.models import (
     Interaction,
     Invitation,
     InvitationStatus,
+    OutboundKind,
+    OutboundMessage,
+    ReasonCategory,
+    RecategorisationRun,
     Response,
     Survey,
     SurveyText,
@@ -28,7 +32,7 @@ from surveys.segments import sms_segments
 
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
-    Team, Agent, Case,
+    OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case,
 ]  # fmt: skip
 
 
@@ -103,6 +107,15 @@ def world(db: Any) -> World:
         status=InvitationStatus.DELIVERED,
         payload={"id": invitation.provider_message_id, "status": "delivered"},
     )
+    OutboundMessage.objects.create(
+        customer=case.customer,
+        invitation=invitation,
+        kind=OutboundKind.FOLLOWUP_QUESTION,
+        language="en",
+        text="What is the main reason for your score?",
+    )
+    ReasonCategory.objects.get_or_create(code="network", defaults={"name_en": "Network"})
+    RecategorisationRun.objects.create(total=1)
     team = Team.objects.create(name="Beijing callbacks", regions=["BJ", "TJ"])
     agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
     return World(case.customer, invitation, case.response, team, agent, case)
@@ -275,7 +288,8 @@ def test_team_regions_are_typed_as_a_list(admin_client: Client, db: Any) -> None
 
 def test_survey_page_shows_sms_length_of_each_text(admin_client: Client, world: World) -> None:
     page = admin_client.get(url(Survey, "change", Survey.objects.get().pk))
-    assert "GSM-7 · 13 characters · 1 SMS" in page.content.decode()
+    # "Score us 0-10" plus " Reply STOP to opt out", as it will be sent
+    assert "GSM-7 · 35 characters · 1 SMS" in page.content.decode()
 
 
 @pytest.mark.parametrize(

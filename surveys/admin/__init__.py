@@ -1,5 +1,5 @@
 """Admin screens, one module per area; importing registers them."""
 
-from surveys.admin import core
+from surveys.admin import core, reasons, surveys
 
-__all__ = ["core"]
+__all__ = ["core", "reasons", "surveys"]

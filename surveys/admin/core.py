@@ -27,12 +27,8 @@ from surveys.models import (
     Invitation,
     InvitationStatus,
     Response,
-    Survey,
-    SurveyText,
-    Touchpoint,
 )
 from surveys.phones import InvalidPhone, phone_parse
-from surveys.segments import sms_segments
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -238,71 +234,6 @@ class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
         return (*fixed, "created_at")
 
 
-# ---------------------------------------------------------------- surveys
-
-
-class SurveyForm(forms.ModelForm):
-    touchpoints = forms.MultipleChoiceField(
-        label=_("touchpoints"),
-        choices=Touchpoint.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_("Tick the touchpoints this survey covers; none ticked covers all."),
-    )
-
-    class Meta:
-        model = Survey
-        fields = (
-            "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
-            "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "sampling_rate",
-        )  # fmt: skip
-
-
-class SurveyTextInline(admin.TabularInline):
-    model = SurveyText
-    extra = 0
-    fields = ("language", "question", "sms_length")
-    readonly_fields = ("sms_length",)
-
-    @admin.display(description=_("SMS length"))
-    def sms_length(self, obj: SurveyText | None) -> SafeString | str:
-        if obj is None or not obj.question:
-            return "—"
-        encoding, length, segments = sms_segments(obj.question)
-        text = _("%(encoding)s · %(length)d characters · %(segments)d SMS")
-        text %= {"encoding": encoding, "length": length, "segments": segments}
-        return badge(text, GREEN if segments == 1 else AMBER)
-
-
-@admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
-    form = SurveyForm
-    inlines = (SurveyTextInline,)
-    list_display = (
-        "name", "is_active", "priority", "touchpoints_label", "delay_minutes",
-        "reply_window_hours", "fatigue_days", "sampling_rate",
-    )  # fmt: skip
-    list_filter = ("is_active", "default_language", "created_at")
-    search_fields = ("name",)
-    ordering = ("priority", "id")  # the order dispatch picks surveys in
-    readonly_fields = ("created_at",)
-    fieldsets = (
-        (None, {"fields": ("name", "is_active", "priority", "touchpoints", "default_language")}),
-        (_("Timing"), {
-            "fields": ("delay_minutes", "reply_window_hours", "quiet_start", "quiet_end"),
-        }),
-        (_("Who is asked"), {"fields": ("fatigue_days", "sampling_rate", "created_at")}),
-    )  # fmt: skip
-
-    @admin.display(description=_("touchpoints"))
-    def touchpoints_label(self, obj: Survey) -> str:
-        labels = dict(Touchpoint.choices)
-        return ", ".join(str(labels.get(t, t)) for t in obj.touchpoints) or str(_("All"))
-
-
-# ---------------------------------------------------------------- SMS traffic
-
-
 @admin.register(Invitation)
 class InvitationAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
     list_display = (
@@ -388,18 +319,20 @@ class DeliveryReceiptAdmin(RawTrafficAdmin):
 class ResponseAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
     list_display = (
         "created_at", "score", "category_badge", "customer_phone", "customer_tier",
-        "touchpoint", "short_comment",
+        "touchpoint", "short_comment", "reason_names",
     )  # fmt: skip
     list_filter = (
-        "category", "score", "interaction__touchpoint", "customer__tier", "customer__region",
-        "created_at",
+        "category", "score", "reasons", "interaction__touchpoint", "customer__tier",
+        "customer__region", "created_at",
     )  # fmt: skip
     search_fields = ("customer__phone", "interaction__external_id", "comment")
     list_select_related = ("customer", "interaction")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     fieldsets = (
-        (None, {"fields": ("score", "category", "comment", "created_at", "updated_at")}),
+        (None, {
+            "fields": ("score", "category", "comment", "reason_names", "created_at", "updated_at"),
+        }),
         (_("Where it came from"), {
             "fields": ("customer", "interaction", "invitation", "message", "case"),
         }),
@@ -418,3 +351,10 @@ class ResponseAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
     @admin.display(description=_("follow-up case"))
     def case(self, obj: Response) -> SafeString | str:
         return admin_link(getattr(obj, "case", None))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Response]:
+        return super().get_queryset(request).prefetch_related("reasons")  # the Reasons column
+
+    @admin.display(description=_("reasons"))  # not named "reasons": the relation would win
+    def reason_names(self, obj: Response) -> str:
+        return ", ".join(category.label() for category in obj.reasons.all()) or "—"

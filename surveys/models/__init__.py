@@ -9,11 +9,25 @@ from surveys.models.customers import (
     default_time_zone,
 )
 from surveys.models.invitations import Invitation, InvitationStatus, SuppressReason
-from surveys.models.messages import DeliveryReceipt, InboundMessage
+from surveys.models.messages import (
+    DeliveryReceipt,
+    InboundMessage,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+)
+from surveys.models.reasons import (
+    OTHER,
+    ReasonCategory,
+    RecategorisationRun,
+    ResponseReason,
+    RunStatus,
+)
 from surveys.models.responses import Category, Response
 from surveys.models.surveys import Survey, SurveyText
 
 __all__ = [
+    "OTHER",
     "Category",
     "Customer",
     "DeliveryReceipt",
@@ -22,7 +36,14 @@ __all__ = [
     "Invitation",
     "InvitationStatus",
     "Language",
+    "OutboundKind",
+    "OutboundMessage",
+    "OutboundStatus",
+    "ReasonCategory",
+    "RecategorisationRun",
     "Response",
+    "ResponseReason",
+    "RunStatus",
     "SuppressReason",
     "Survey",
     "SurveyText",

@@ -5,6 +5,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from surveys.models.customers import Customer, Language
 from surveys.models.invitations import Invitation, InvitationStatus
 
 
@@ -74,3 +75,67 @@ class DeliveryReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_message_id} {self.status}"
+
+
+class OutboundKind(models.TextChoices):
+    CLARIFICATION = "clarification", _("Clarification (reply not understood)")
+    FOLLOWUP_QUESTION = "followup_question", _('Follow-up "why?" question')
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation", _("Opt-out confirmation")
+    OPT_IN_CONFIRMATION = "opt_in_confirmation", _("Opt-in confirmation")
+    HELP = "help", _("Help")
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped (opted out)")
+
+
+class OutboundMessage(models.Model):
+    """A conversation SMS other than the survey itself, sent at most once."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="outbound")
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.PROTECT, null=True, blank=True, related_name="outbound"
+    )
+    trigger = models.ForeignKey(
+        InboundMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="answers",
+        help_text=_("The customer's message this answers."),
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=OutboundKind)
+    language = models.CharField(max_length=8, choices=Language)
+    text = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutboundStatus, default=OutboundStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    gateway = models.CharField(max_length=32, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversation message")
+        verbose_name_plural = _("conversation messages")
+        constraints: ClassVar = [
+            # One clarification and one "why?" per survey, ever: never a loop.
+            models.UniqueConstraint(
+                fields=["invitation", "kind"],
+                condition=models.Q(kind__in=["clarification", "followup_question"]),
+                name="outbound_once_per_invitation",
+            ),
+            # One answer per customer message, whatever retries happen.
+            models.UniqueConstraint(fields=["trigger", "kind"], name="outbound_once_per_trigger"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

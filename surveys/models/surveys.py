@@ -10,6 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from surveys.models.customers import Language
 
 
+def default_followup_categories() -> list[str]:
+    return ["detractor"]
+
+
 class Survey(models.Model):
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
@@ -44,6 +48,12 @@ class Survey(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("Share of eligible interactions surveyed, 0 to 1."),
     )
+    followup_categories = models.JSONField(
+        _("ask why after"),
+        default=default_followup_categories,
+        blank=True,
+        help_text=_('Categories asked a follow-up "why?" question: detractor, passive, promoter.'),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,7 +72,21 @@ class SurveyText(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="texts")
     language = models.CharField(_("language"), max_length=8, choices=Language)
     question = models.TextField(
-        _("question"), help_text=_("The SMS text. Must ask for a number from 0 to 10.")
+        _("question"),
+        help_text=_(
+            "The SMS text. Must ask for a number from 0 to 10. The opt-out instruction "
+            "(e.g. 回复TD退订 / Reply STOP to opt out) is added when missing."
+        ),
+    )
+    followup_question = models.TextField(
+        _("follow-up question"),
+        blank=True,
+        help_text=_("Asked after a score in the follow-up categories. Empty: the default."),
+    )
+    clarification = models.TextField(
+        _("clarification"),
+        blank=True,
+        help_text=_("Sent once when a reply is not understood. Empty: the default."),
     )
 
     class Meta:

@@ -12,6 +12,7 @@ from followups.models import Case, CaseStatus
 from surveys.models import InboundMessage, Invitation, InvitationStatus, Response
 from tests.factories import AgentFactory, SurveyFactory, TeamFactory
 from tests.integration.conftest import Process, wait_until
+from tests.surveys.test_reasons import seed_taxonomy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PHONE = "+8613800138000"
@@ -20,6 +21,7 @@ PHONE = "+8613800138000"
 def test_detractor_reply_becomes_an_assigned_case(
     live_server: Any, simulator: str, worker: Process
 ) -> None:
+    seed_taxonomy()  # an earlier transactional test may have flushed the seeded reasons
     SurveyFactory()
     agent = AgentFactory(team=TeamFactory(name="North", regions=["BJ"]))
     token = Token.objects.create(user=User.objects.create_user("crm")).key
@@ -59,4 +61,14 @@ def test_detractor_reply_becomes_an_assigned_case(
     assert (response.score, response.category) == (3, "detractor")
     assert InboundMessage.objects.get().outcome == "scored"
     assert Invitation.objects.get().status == InvitationStatus.RESPONDED
-    assert len(outbound()) == 1  # one SMS, never two
+    # one survey SMS, never two, then the follow-up "why?" question
+    messages = wait_until(lambda: len(outbound()) >= 2 and outbound())
+    assert sorted(m["reference"].split("-")[0] for m in messages) == ["inv", "msg"]
+
+    requests.post(
+        f"{simulator}/inbound", json={"from": PHONE, "text": "营业厅排队等了一个小时"}, timeout=10
+    )
+    wait_until(lambda: Response.objects.get().comment)
+    response = Response.objects.get()
+    assert response.comment == "营业厅排队等了一个小时"
+    assert "waiting" in {r.code for r in response.reasons.all()}

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             defaults={"delay_minutes": 0, "quiet_start": time(0, 0), "quiet_end": time(0, 0)},
         )
         if created:
-            for language in Language:
+            for language in (Language.ZH_HANS, Language.EN):
                 SurveyText.objects.create(
                     survey=survey, language=language, question=DEFAULT_QUESTIONS[language]
                 )

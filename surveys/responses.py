@@ -1,0 +1,66 @@
+"""Answers: recorded once per invitation, re-scored and commented inside the reply window.
+
+Every change of category is announced through `response_classified`, so the closed
+loop follows the customer's latest word.
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from surveys.lifecycle import invitation_advance
+from surveys.models import Category, InboundMessage, Invitation, Response
+from surveys.models import InvitationStatus as S
+from surveys.signals import response_classified
+
+
+def response_record(
+    *, invitation: Invitation, score: int, comment: str = "", message: InboundMessage | None = None
+) -> Response:
+    """Store the answer (one per invitation), classify it and tell the listeners."""
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                invitation=invitation,
+                customer_id=invitation.customer_id,
+                interaction_id=invitation.interaction_id,
+                score=score,
+                category=Category.for_score(score),
+                comment=comment,
+                message=message,
+            )
+    except IntegrityError:
+        return Response.objects.get(invitation=invitation)
+    invitation_advance(invitation_id=invitation.pk, to=S.RESPONDED, responded_at=timezone.now())
+    _comment_categorise(response)
+    response_classified.send(sender=Response, response=response, created=True)
+    return response
+
+
+def response_rescore(*, response: Response, score: int) -> Response:
+    """A corrected score replaces the old one; the category and the loop follow it."""
+    previous = response.category
+    response.score, response.category = score, Category.for_score(score)
+    response.save(update_fields=["score", "category", "updated_at"])
+    if response.category != previous:
+        response_classified.send(
+            sender=Response, response=response, created=False, previous_category=previous
+        )
+    return response
+
+
+def response_comment(*, response: Response, text: str) -> Response:
+    """Add the customer's words to the response's comment and categorise them."""
+    text = text.strip()
+    if not text:
+        return response
+    response.comment = f"{response.comment}\n{text}" if response.comment else text
+    response.save(update_fields=["comment", "updated_at"])
+    _comment_categorise(response)
+    return response
+
+
+def _comment_categorise(response: Response) -> None:
+    if response.comment:
+        from surveys.reasons import response_categorise
+
+        response_categorise(response=response)
