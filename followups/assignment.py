@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, Team
 
 
@@ -39,6 +40,7 @@ def case_assign(*, case_id: int) -> Agent | None:
         Case.objects.filter(pk=case.pk).update(
             team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=timezone.now()
         )
+        case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)
     return agent
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from followups.history import case_event_record
 from followups.models import UNTOUCHED_STATUSES, Case, CaseStatus, Priority
 from surveys.models import Category, Response, Tier
 
@@ -38,6 +39,7 @@ def case_open(*, response: Response) -> Case | None:
             )
     except IntegrityError:
         return Case.objects.get(response=response)
+    case_event_record(case_id=case.pk, kind="opened", priority=priority, score=response.score)
     transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
     return case
 
@@ -58,16 +60,19 @@ def case_follow_response(*, response: Response) -> Case | None:
             closed_by_correction=False,
         )
         if reopened:
+            case_event_record(case_id=case.pk, kind="reopened", reason="score corrected")
             transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
         return case
     if case is not None:
         # Nobody has called yet: the customer's corrected score makes the callback moot.
-        Case.objects.filter(pk=case.pk, status__in=UNTOUCHED_STATUSES).update(
+        closed = Case.objects.filter(pk=case.pk, status__in=UNTOUCHED_STATUSES).update(
             status=CaseStatus.CLOSED,
             closed_at=timezone.now(),
             close_reason=f"Customer corrected the score to {response.score}",
             closed_by_correction=True,
         )
+        if closed:
+            case_event_record(case_id=case.pk, kind="closed", reason="score corrected")
     return case
 
 

@@ -8,7 +8,7 @@ from surveys.models.customers import (
     Touchpoint,
     default_time_zone,
 )
-from surveys.models.invitations import Invitation, InvitationStatus, SuppressReason
+from surveys.models.invitations import Invitation, InvitationStatus, Purpose, SuppressReason
 from surveys.models.messages import (
     DeliveryReceipt,
     InboundMessage,
@@ -39,6 +39,7 @@ __all__ = [
     "OutboundKind",
     "OutboundMessage",
     "OutboundStatus",
+    "Purpose",
     "ReasonCategory",
     "RecategorisationRun",
     "Response",

@@ -46,6 +46,11 @@ class Customer(models.Model):
         _("valid mobile number"), default=True, help_text=_("Set from the number when stored.")
     )
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    in_callback = models.BooleanField(
+        _("has an open callback case"),
+        default=False,
+        help_text=_("Set by follow-ups; no survey is sent meanwhile."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

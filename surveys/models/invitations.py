@@ -26,6 +26,14 @@ class SuppressReason(models.TextChoices):
     INVALID_NUMBER = "invalid_number", _("Not a valid mobile number")
     SAMPLED_OUT = "sampled_out", _("Sampled out")
     NO_SURVEY = "no_survey", _("No active survey covers this touchpoint")
+    OPEN_CASE = "open_case", _("Customer has an open callback case")
+    DAILY_CAP = "daily_cap", _("Customer already surveyed today")
+    TIER_CAP = "tier_cap", _("Survey cap for the value tier reached")
+
+
+class Purpose(models.TextChoices):
+    SURVEY = "survey", _("Survey after an interaction")
+    VERIFICATION = "verification", _("Verification after a resolved case")
 
 
 class Invitation(models.Model):
@@ -35,6 +43,9 @@ class Invitation(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
     survey = models.ForeignKey(
         Survey, on_delete=models.PROTECT, null=True, blank=True, related_name="invitations"
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=12, choices=Purpose, default=Purpose.SURVEY, db_index=True
     )
     status = models.CharField(
         _("status"), max_length=12, choices=InvitationStatus, default=InvitationStatus.SCHEDULED
@@ -63,7 +74,11 @@ class Invitation(models.Model):
         verbose_name_plural = _("invitations")
         constraints: ClassVar = [
             # One survey per interaction, ever: the API may be called twice.
-            models.UniqueConstraint(fields=["interaction"], name="invitation_one_per_interaction")
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=models.Q(purpose="survey"),
+                name="invitation_one_per_interaction",
+            )
         ]
         indexes: ClassVar = [
             models.Index(fields=["status", "send_at"]),

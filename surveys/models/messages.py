@@ -83,6 +83,8 @@ class OutboundKind(models.TextChoices):
     OPT_OUT_CONFIRMATION = "opt_out_confirmation", _("Opt-out confirmation")
     OPT_IN_CONFIRMATION = "opt_in_confirmation", _("Opt-in confirmation")
     HELP = "help", _("Help")
+    CARE = "care", _("Care message (passive playbook)")
+    THANKS = "thanks", _("Thank-you with referral (promoter playbook)")
 
 
 class OutboundStatus(models.TextChoices):

@@ -54,6 +54,10 @@ class Survey(models.Model):
         blank=True,
         help_text=_('Categories asked a follow-up "why?" question: detractor, passive, promoter.'),
     )
+    passive_care = models.BooleanField(_("send passives a care message"), default=True)
+    promoter_thanks = models.BooleanField(
+        _("send promoters a thank-you with a referral invitation"), default=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,6 +91,14 @@ class SurveyText(models.Model):
         _("clarification"),
         blank=True,
         help_text=_("Sent once when a reply is not understood. Empty: the default."),
+    )
+    care_message = models.TextField(
+        _("care message"), blank=True, help_text=_("Passive playbook. Empty: the default.")
+    )
+    thanks_message = models.TextField(
+        _("thank-you message"),
+        blank=True,
+        help_text=_("Promoter playbook, with the referral invitation. Empty: the default."),
     )
 
     class Meta:

@@ -1,0 +1,31 @@
+"""Follow-ups models, one module per noun; import them from here."""
+
+from followups.models.cases import (
+    OPEN_STATUSES,
+    UNTOUCHED_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Priority,
+)
+from followups.models.teams import Agent, AssignmentPolicy, Holiday, RoutingRule, Team
+
+__all__ = [
+    "OPEN_STATUSES",
+    "UNTOUCHED_STATUSES",
+    "Agent",
+    "AssignmentPolicy",
+    "Case",
+    "CaseEvent",
+    "CaseStatus",
+    "ContactAttempt",
+    "ContactChannel",
+    "ContactOutcome",
+    "Holiday",
+    "Priority",
+    "RoutingRule",
+    "Team",
+]

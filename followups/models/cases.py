@@ -1,0 +1,157 @@
+"""Callback cases, the attempts to reach the customer, and the history of every change."""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from followups.models.teams import Agent, Team
+from surveys.models import Customer, Invitation, ReasonCategory, Response
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", _("P1 — urgent")
+    P2 = "P2", _("P2 — high")
+    P3 = "P3", _("P3 — normal")
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", _("New (unassigned)")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)
+UNTOUCHED_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED)  # nobody has contacted the customer
+
+
+class Case(models.Model):
+    response = models.OneToOneField(Response, on_delete=models.PROTECT, related_name="case")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority)
+    status = models.CharField(
+        _("status"), max_length=12, choices=CaseStatus, default=CaseStatus.NEW
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    # SLA: due times live in the database, counted in the team's business hours.
+    sla_due_at = models.DateTimeField(_("first contact due"))
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("first contact at"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level"), default=0, help_text=_("1: team lead told; 2: supervisor told.")
+    )
+    escalated_at = models.DateTimeField(_("last escalated at"), null=True, blank=True)
+    # Resolution
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    root_cause = models.ForeignKey(
+        ReasonCategory,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("root cause"),
+    )
+    action_taken = models.CharField(_("action taken"), max_length=200, blank=True)
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=200, blank=True)
+    closed_by_correction = models.BooleanField(
+        _("closed because the score was corrected"), default=False
+    )
+    # Proving recovery: a verification survey some days after resolution.
+    verification_due_at = models.DateTimeField(_("verification due"), null=True, blank=True)
+    verification_invitation = models.OneToOneField(
+        Invitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verified_case",
+    )
+    verification_score = models.PositiveSmallIntegerField(
+        _("verification score"), null=True, blank=True
+    )
+    recovered = models.BooleanField(_("recovered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes: ClassVar = [
+            models.Index(fields=["status", "sla_due_at"]),
+            models.Index(fields=["agent", "status"]),
+            models.Index(fields=["verification_due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case #{self.pk} ({self.priority})"
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    VISIT = "visit", _("Visit")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    REFUSED = "refused", _("Refused to talk")
+
+
+class ContactAttempt(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attempts")
+    agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    at = models.DateTimeField(_("at"))
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=ContactChannel, default=ContactChannel.PHONE
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ContactOutcome)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering: ClassVar = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseEvent(models.Model):
+    """One line of a case's history: who did what, when."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the system."),
+    )
+    kind = models.CharField(_("what"), max_length=32)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case history")
+        ordering: ClassVar = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"

@@ -1,0 +1,138 @@
+"""Who works cases: teams (what they cover, their hours, their policy), agents, routing rules."""
+
+from datetime import time
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Tier, Touchpoint
+
+
+def default_time_zone() -> str:
+    return settings.NPS_DEFAULT_TIME_ZONE
+
+
+def all_week() -> list[int]:
+    return [0, 1, 2, 3, 4, 5, 6]
+
+
+class AssignmentPolicy(models.TextChoices):
+    LEAST_LOADED = "least_loaded", _("Least loaded")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    regions = models.JSONField(
+        _("regions covered"),
+        default=list,
+        blank=True,
+        help_text=_('Region codes, e.g. ["BJ", "SH"]. Empty: the fallback team for all regions.'),
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_teams",
+        verbose_name=_("team lead"),
+    )
+    policy = models.CharField(
+        _("assignment policy"),
+        max_length=16,
+        choices=AssignmentPolicy,
+        default=AssignmentPolicy.LEAST_LOADED,
+    )
+    last_assigned_agent = models.ForeignKey(
+        "Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    # Business hours: SLA clocks run only inside them.
+    time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
+    work_days = models.JSONField(
+        _("working days"), default=all_week, help_text=_("0 = Monday … 6 = Sunday")
+    )
+    day_start = models.TimeField(_("business hours start"), default=time(8, 0))
+    day_end = models.TimeField(_("business hours end"), default=time(20, 0))
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Holiday(models.Model):
+    """A day without business hours, for one team or (no team) for all."""
+
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="holidays"
+    )
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering: ClassVar = ["date"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["date", "team"], name="holiday_once_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class RoutingRule(models.Model):
+    """Ordered: the first active rule whose conditions all hold picks the team."""
+
+    order = models.PositiveIntegerField(_("order"), default=100)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=64, blank=True, help_text=_("Empty: any."))
+    tier = models.CharField(
+        _("value tier"), max_length=1, choices=Tier, blank=True, help_text=_("Empty: any.")
+    )
+    touchpoint = models.CharField(
+        _("touchpoint"), max_length=20, choices=Touchpoint, blank=True, help_text=_("Empty: any.")
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering: ClassVar = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk} → {self.team}"
+
+
+class Agent(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="agents")
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), default=20, help_text=_("Open cases at most.")
+    )
+    is_available = models.BooleanField(
+        _("available"), default=True, help_text=_("Untick when away: open cases are reassigned.")
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
+    work_days = models.JSONField(
+        _("working days"), default=all_week, help_text=_("0 = Monday … 6 = Sunday")
+    )
+    shift_start = models.TimeField(_("shift start"), default=time(0, 0))
+    shift_end = models.TimeField(
+        _("shift end"), default=time(0, 0), help_text=_("Equal start and end: all day.")
+    )
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+
+    def __str__(self) -> str:
+        return self.name
