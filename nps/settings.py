@@ -163,6 +163,12 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 300.0},
     # Open a case for any detractor without one; assign waiting cases.
     "sweep-cases": {"task": "followups.tasks.sweep_cases", "schedule": 60.0},
+    # Escalate cases past their SLA: level 1 the team lead, level 2 the supervisors.
+    "escalate-breaches": {"task": "followups.tasks.escalate_breaches", "schedule": 60.0},
+    # Send each supervisor and team lead their daily digest once, at NPS_DIGEST_TIME local.
+    "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
+    # Send verification surveys whose day has come after a resolution.
+    "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
 }
 
 # ---------------------------------------------------------------- SMS gateways
@@ -201,8 +207,26 @@ NPS_SWEEP_GRACE_SECONDS = env.int("NPS_SWEEP_GRACE_SECONDS", default=15)
 NPS_SEND_STUCK_SECONDS = env.int("NPS_SEND_STUCK_SECONDS", default=600)
 
 # ---------------------------------------------------------------- follow-ups
-# SLA for the first contact, in hours, by case priority.
-NPS_CASE_SLA_HOURS = {"P1": 4, "P2": 24, "P3": 48}
+# SLA targets by case priority, in business hours of the case's team.
+NPS_SLA_TARGETS = {
+    "P1": {"first_contact": 2, "resolution": 24},
+    "P2": {"first_contact": 8, "resolution": 48},
+    "P3": {"first_contact": 24, "resolution": 96},
+}
+NPS_CASE_SLA_HOURS = {p: t["first_contact"] for p, t in NPS_SLA_TARGETS.items()}
+# Failed contact attempts after which a case becomes unreachable.
+NPS_UNREACHABLE_AFTER = env.int("NPS_UNREACHABLE_AFTER", default=3)
+# Days after resolution when the verification survey goes out; recovered at this score.
+NPS_VERIFICATION_DAYS = env.int("NPS_VERIFICATION_DAYS", default=7)
+NPS_RECOVERED_SCORE = 7
+# Surveys per customer at most, per value tier, over a rolling window of days.
+NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}, "B": {"surveys": 3, "days": 30}}
+# Local time (in each recipient team's time zone) when the daily digest goes out.
+NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
+
+# ---------------------------------------------------------------- email
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="nps@localhost")
 
 # ---------------------------------------------------------------- logging
 LOGGING = {

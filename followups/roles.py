@@ -1,0 +1,31 @@
+"""Staff roles: agents work their cases, team leads their teams', supervisors all.
+
+A role is a Django group (created after migrate, see followups.apps); a team lead is the
+`lead` of one or more teams; an agent is a user linked to an Agent row.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from followups.models import Agent, Team
+
+AGENTS, TEAM_LEADS, SUPERVISORS = "Agents", "Team leads", "Supervisors"
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_supervisor(user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    return bool(user.is_superuser) or user.groups.filter(name=SUPERVISORS).exists()  # type: ignore[union-attr]
+
+
+def led_team_ids(user: User) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    return list(Team.objects.filter(lead=user).values_list("pk", flat=True))
+
+
+def agent_of(user: User) -> Agent | None:
+    if not user.is_authenticated:
+        return None
+    return Agent.objects.filter(user=user).select_related("team").first()
