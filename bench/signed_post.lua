@@ -14,7 +14,8 @@ function setup(thread)
 end
 
 local requests = {}
-local sent = 0
+sent = 0
+share = 0
 ok2xx = 0
 non2xx = 0
 
@@ -33,6 +34,7 @@ function init(args)
       end
       n = n + 1
    end
+   share = #requests
 end
 
 function request()
@@ -57,17 +59,20 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, _)
-   local ok, bad = 0, 0
+   local ok, bad, exhausted = 0, 0, 0
    for _, thread in ipairs(threads) do
       ok = ok + thread:get("ok2xx")
       bad = bad + thread:get("non2xx")
+      if thread:get("sent") >= thread:get("share") then
+         exhausted = exhausted + 1
+      end
    end
    local e = summary.errors
    local seconds = summary.duration / 1e6
    io.write(string.format(
       "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-         .. "ok2xx=%d non2xx=%d socket_errors=%d\n",
+         .. "ok2xx=%d non2xx=%d socket_errors=%d exhausted=%d\n",
       summary.requests, seconds, summary.requests / seconds,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-      ok, bad, e.connect + e.read + e.write + e.timeout))
+      ok, bad, e.connect + e.read + e.write + e.timeout, exhausted))
 end
