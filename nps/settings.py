@@ -142,6 +142,10 @@ else:
         "socket_timeout": 5,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
+# The outbox relay runs this often (seconds): the most a reply waits before a worker has it.
+NPS_RELAY_INTERVAL = env.float("NPS_RELAY_INTERVAL", default=1.0)
+# A relayed batch not processed within this many seconds (lost task) is relayed again.
+NPS_RELAY_REQUEUE_SECONDS = env.int("NPS_RELAY_REQUEUE_SECONDS", default=60)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -157,8 +161,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Queue invitations whose send time has come (and re-queue lost sends).
     "dispatch-due": {"task": "surveys.tasks.dispatch_due", "schedule": 10.0},
-    # Re-queue stored inbound messages and receipts that were never processed.
-    "sweep-inbound": {"task": "surveys.tasks.sweep_inbound", "schedule": 30.0},
+    # The outbox relay: hand stored replies and receipts to workers, in batches.
+    "relay-outbox": {"task": "surveys.tasks.relay_outbox", "schedule": NPS_RELAY_INTERVAL},
+    # Close receipts that matched no send for an hour.
+    "expire-receipts": {"task": "surveys.tasks.expire_receipts", "schedule": 600.0},
     # Close invitations whose reply window has passed.
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", "schedule": 300.0},
     # Open a case for any detractor without one; assign waiting cases.
@@ -201,7 +207,7 @@ NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 # ---------------------------------------------------------------- surveys
 NPS_DEFAULT_REGION = "CN"  # phone numbers without a country code
 NPS_DEFAULT_TIME_ZONE = env("NPS_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
-# Stored inbound work older than this is considered missed by the broker.
+# Conversation messages queued longer ago than this are considered lost and re-queued.
 NPS_SWEEP_GRACE_SECONDS = env.int("NPS_SWEEP_GRACE_SECONDS", default=15)
 # An invitation stuck in "sending" this long (worker died) is re-queued.
 NPS_SEND_STUCK_SECONDS = env.int("NPS_SEND_STUCK_SECONDS", default=600)

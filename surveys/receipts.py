@@ -1,16 +1,19 @@
 """Delivery receipts: stored raw once, then applied so that status only moves forward."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
+from surveys.inserts import insert_once
 from surveys.lifecycle import invitation_advance
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -20,25 +23,28 @@ class StoredReceipt:
 
 
 def receipt_store(*, gateway: str, report: StatusReport) -> StoredReceipt:
-    """Keep the receipt once per (message, status) and queue it after commit."""
-    from surveys import tasks
-
-    try:
-        with transaction.atomic():
-            receipt = DeliveryReceipt.objects.create(
-                gateway=gateway,
-                provider_message_id=report.provider_message_id,
-                status=report.status,
-                reference=report.reference,
-                error=report.error,
-                payload=report.raw,
-            )
-    except IntegrityError:
+    """Keep the receipt once per (message, status); the outbox relay queues it."""
+    pk = insert_once(
+        DeliveryReceipt,
+        conflict=("gateway", "provider_message_id", "status"),
+        gateway=gateway,
+        provider_message_id=report.provider_message_id,
+        status=report.status,
+        reference=report.reference,
+        error=report.error,
+        payload=report.raw,
+        received_at=timezone.now(),
+        outcome="",
+    )
+    if pk is None:
         existing = DeliveryReceipt.objects.get(
             gateway=gateway, provider_message_id=report.provider_message_id, status=report.status
         )
         return StoredReceipt(existing, created=False)
-    transaction.on_commit(lambda: tasks.apply_receipt.delay(receipt.pk), robust=True)
+    receipt = DeliveryReceipt(
+        pk=pk, gateway=gateway, provider_message_id=report.provider_message_id
+    )
+    receipt._state.adding = False  # stored above; built here to save a read-back
     return StoredReceipt(receipt, created=True)
 
 
@@ -93,20 +99,21 @@ def _conversation_receipt(receipt: DeliveryReceipt) -> str:
     return receipt.outcome
 
 
-def receipts_sweep(*, limit: int = 1000, give_up_after: timedelta = timedelta(hours=1)) -> int:
-    """Queue receipts never applied; close those that matched no send for too long."""
-    from surveys import tasks
+def receipts_apply(*, receipt_ids: list[int]) -> list[str]:
+    """Apply a relayed batch; one bad row never blocks the others."""
+    outcomes = []
+    for pk in receipt_ids:
+        try:
+            outcomes.append(receipt_apply(receipt_id=pk))
+        except Exception:  # the row stays unprocessed and is relayed again later
+            log.exception("receipt %s failed; it will be retried", pk)
+            outcomes.append("error")
+    return outcomes
 
+
+def receipts_expire(*, give_up_after: timedelta = timedelta(hours=1)) -> int:
+    """Close receipts that matched no send for too long (sent by another system, say)."""
     now = timezone.now()
-    DeliveryReceipt.objects.filter(
+    return DeliveryReceipt.objects.filter(
         processed_at__isnull=True, received_at__lt=now - give_up_after
     ).update(processed_at=now, outcome="unmatched")
-    ids = list(
-        DeliveryReceipt.objects.filter(
-            processed_at__isnull=True,
-            received_at__lt=now - timedelta(seconds=settings.NPS_SWEEP_GRACE_SECONDS),
-        ).values_list("pk", flat=True)[:limit]
-    )
-    for pk in ids:
-        tasks.apply_receipt.delay(pk)
-    return len(ids)

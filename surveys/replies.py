@@ -3,14 +3,14 @@
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from surveys.conversation import message_queue
 from surveys.gateways.base import InboundSMS
+from surveys.inserts import insert_once
 from surveys.models import Customer, InboundMessage, Invitation, OutboundKind, Response
 from surveys.models import InvitationStatus as S
 from surveys.parsing import ReplyKind, parse_reply
@@ -27,28 +27,30 @@ class Stored:
 
 
 def reply_store(*, gateway: str, sms: InboundSMS) -> Stored:
-    """Keep the raw message once per gateway message id and queue it after commit."""
-    from surveys import tasks
-
+    """Keep the raw message once per gateway message id; the outbox relay queues it."""
     try:
         phone = phone_parse(sms.phone, region=settings.NPS_DEFAULT_REGION).e164
     except InvalidPhone:
         phone = sms.phone[:20]  # kept as sent: an unknown sender is still a message
-    try:
-        # A retry of the same gateway message id is a no-op: the unique constraint
-        # decides, inside a savepoint, so concurrent copies cannot both insert.
-        with transaction.atomic():
-            message = InboundMessage.objects.create(
-                gateway=gateway,
-                gateway_message_id=sms.message_id,
-                phone=phone,
-                text=sms.text,
-                payload=sms.raw,
-            )
-    except IntegrityError:
+    # A retry of the same gateway message id is a no-op: the unique constraint decides.
+    pk = insert_once(
+        InboundMessage,
+        conflict=("gateway", "gateway_message_id"),
+        gateway=gateway,
+        gateway_message_id=sms.message_id,
+        phone=phone,
+        text=sms.text,
+        payload=sms.raw,
+        received_at=timezone.now(),
+        outcome="",
+    )
+    if pk is None:
         existing = InboundMessage.objects.get(gateway=gateway, gateway_message_id=sms.message_id)
         return Stored(existing, created=False)
-    transaction.on_commit(lambda: tasks.process_reply.delay(message.pk), robust=True)
+    message = InboundMessage(
+        pk=pk, gateway=gateway, gateway_message_id=sms.message_id, phone=phone, text=sms.text
+    )
+    message._state.adding = False  # stored above; built here to save a read-back
     return Stored(message, created=True)
 
 
@@ -165,16 +167,13 @@ def _help(customer: Customer, message: InboundMessage) -> str:
 _KEYWORD_HANDLERS = {ReplyKind.OPT_OUT: _opt_out, ReplyKind.OPT_IN: _opt_in, ReplyKind.HELP: _help}
 
 
-def replies_sweep(*, limit: int = 1000) -> int:
-    """Queue stored replies that were never processed (the broker was down, a task was lost)."""
-    from surveys import tasks
-
-    cutoff = timezone.now() - timedelta(seconds=settings.NPS_SWEEP_GRACE_SECONDS)
-    ids = list(
-        InboundMessage.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in ids:
-        tasks.process_reply.delay(pk)
-    return len(ids)
+def replies_process(*, message_ids: list[int]) -> list[str]:
+    """Process a relayed batch in arrival order; one bad row never blocks the others."""
+    outcomes = []
+    for pk in message_ids:
+        try:
+            outcomes.append(reply_process(message_id=pk))
+        except Exception:  # the row stays unprocessed and is relayed again later
+            log.exception("reply %s failed; it will be retried", pk)
+            outcomes.append("error")
+    return outcomes

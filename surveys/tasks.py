@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from surveys import conversation, dispatch, receipts, replies
+from surveys import conversation, dispatch, receipts, relay, replies
 
 
 @shared_task(acks_late=True)
@@ -16,16 +16,18 @@ def send_invitation(invitation_id: int, attempt: int = 1) -> str:
 
 
 @shared_task(acks_late=True)
-def process_reply(message_id: int) -> str:
-    return replies.reply_process(message_id=message_id)
+def process_replies(message_ids: list[int]) -> list[str]:
+    return replies.replies_process(message_ids=message_ids)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=6)
-def apply_receipt(self, receipt_id: int) -> str:  # type: ignore[no-untyped-def]
-    outcome = receipts.receipt_apply(receipt_id=receipt_id)
-    if outcome == "unmatched":  # our record of the send may not be committed yet
-        raise self.retry(countdown=2**self.request.retries)
-    return outcome
+@shared_task(acks_late=True)
+def apply_receipts(receipt_ids: list[int]) -> list[str]:
+    return receipts.receipts_apply(receipt_ids=receipt_ids)
+
+
+@shared_task
+def relay_outbox() -> int:
+    return relay.outbox_relay()
 
 
 @shared_task
@@ -34,8 +36,8 @@ def dispatch_due() -> int:
 
 
 @shared_task
-def sweep_inbound() -> int:
-    return replies.replies_sweep() + receipts.receipts_sweep()
+def expire_receipts() -> int:
+    return receipts.receipts_expire()
 
 
 @shared_task

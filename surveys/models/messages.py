@@ -18,6 +18,7 @@ class InboundMessage(models.Model):
     text = models.TextField(_("text"))
     payload = models.JSONField(_("raw payload"))
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    enqueued_at = models.DateTimeField(_("handed to a worker at"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, blank=True)
     invitation = models.ForeignKey(
@@ -54,6 +55,7 @@ class DeliveryReceipt(models.Model):
     error = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(_("raw payload"))
     received_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=32, blank=True)
 

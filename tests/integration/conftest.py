@@ -65,6 +65,7 @@ def loop_env(live_server: Any, tmp_path: Path) -> dict[str, str]:
         "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
         "SIM_PORT": str(sim_port),
         "WEB_URL": live_server.url,
+        "NPS_RELAY_INTERVAL": "0.5",
     }
 
 
@@ -95,6 +96,8 @@ def worker(loop_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-Q", queue, "-c", "2"]
     args += ["-l", "info", "--without-gossip", "--without-mingle", "-n", f"test-{queue}@%h"]
+    # With its beat (-B): the outbox relay and the other periodic jobs run as in production.
+    args += ["-B", "-s", str(tmp_path / "beat-schedule")]
     process = Process("worker", args, loop_env, tmp_path)
     try:
         wait_until(lambda: "ready" in process.output(), timeout=30)

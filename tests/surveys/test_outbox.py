@@ -1,4 +1,5 @@
-"""Store first, then process: a dead broker loses nothing, the sweeper queues it later."""
+"""Store first, then process: webhooks only insert; the relay hands rows to workers in
+batches; a dead broker or a lost task loses nothing."""
 
 import json
 from collections.abc import Iterator
@@ -11,11 +12,67 @@ from django.test import Client
 from django.utils import timezone
 
 from nps.celery import app as celery_app
-from surveys.models import InboundMessage
-from surveys.replies import replies_sweep
+from surveys import tasks
+from surveys.models import DeliveryReceipt, InboundMessage
+from surveys.relay import outbox_relay
 from surveys.simulator.signing import HEADER, sign_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[int]]]:
+    """What the relay hands to the broker, batch by batch."""
+    seen: dict[str, list[list[int]]] = {"replies": [], "receipts": []}
+    monkeypatch.setattr(tasks.process_replies, "delay", seen["replies"].append)
+    monkeypatch.setattr(tasks.apply_receipts, "delay", seen["receipts"].append)
+    return seen
+
+
+def store(n: int) -> list[int]:
+    return [
+        InboundMessage.objects.create(
+            gateway="simulator", gateway_message_id=f"MO{i}", phone="+8613800138000",
+            text="3", payload={},
+        ).pk
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_relay_queues_pending_rows_in_batches_in_arrival_order(published: Any) -> None:
+    ids = store(5)
+    DeliveryReceipt.objects.create(
+        gateway="simulator", provider_message_id="SM1", status="delivered", payload={}
+    )
+    assert outbox_relay(batch=2) == 6
+    assert published["replies"] == [ids[0:2], ids[2:4], ids[4:5]]
+    assert len(published["receipts"]) == 1
+
+
+def test_a_second_relay_run_queues_nothing_twice(published: Any) -> None:
+    store(3)
+    outbox_relay()
+    assert outbox_relay() == 0
+    assert len(published["replies"]) == 1
+
+
+def test_a_batch_lost_by_the_broker_is_relayed_again_after_the_requeue_window(
+    published: Any, settings: Any
+) -> None:
+    ids = store(2)
+    outbox_relay()
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS + 1)
+    ):
+        assert outbox_relay() == 2
+    assert published["replies"] == [ids, ids]
+
+
+def test_processed_rows_are_never_relayed(published: Any) -> None:
+    ids = store(2)
+    InboundMessage.objects.filter(pk=ids[0]).update(processed_at=timezone.now())
+    outbox_relay()
+    assert published["replies"] == [ids[1:]]
 
 
 @pytest.fixture
@@ -34,7 +91,7 @@ def dead_broker() -> Iterator[None]:
 
 
 def test_webhook_answers_2xx_and_keeps_the_reply_when_the_broker_is_down(
-    client: Client, dead_broker: Any, caplog: pytest.LogCaptureFixture
+    client: Client, dead_broker: Any
 ) -> None:
     body = json.dumps({"message_id": "MO-DOWN", "from": "+8613800138000", "text": "3"}).encode()
     answer = client.post(
@@ -44,21 +101,13 @@ def test_webhook_answers_2xx_and_keeps_the_reply_when_the_broker_is_down(
         headers={HEADER: sign_body("sim-dev-secret", body)},
     )
     assert answer.status_code == 200
-    message = InboundMessage.objects.get()
-    assert message.processed_at is None
-    assert "on_commit" in caplog.text  # the enqueue really failed, after the commit
+    assert InboundMessage.objects.get().processed_at is None
 
 
-def test_sweeper_queues_unprocessed_replies_once_they_are_old_enough(
-    monkeypatch: pytest.MonkeyPatch,
+def test_relay_with_the_broker_down_keeps_the_rows_for_a_later_run(
+    dead_broker: Any, caplog: pytest.LogCaptureFixture, settings: Any
 ) -> None:
-    from surveys import tasks
-
-    queued: list[int] = []
-    monkeypatch.setattr(tasks.process_reply, "delay", queued.append)
-    message = InboundMessage.objects.create(
-        gateway="simulator", gateway_message_id="MO1", phone="+8613800138000", text="3", payload={}
-    )
-    with time_machine.travel(timezone.now() + timedelta(seconds=60)):
-        assert replies_sweep() == 1
-    assert queued == [message.pk]
+    store(2)
+    outbox_relay()  # claims, then the publish after commit fails (logged, not raised)
+    assert "on_commit" in caplog.text
+    assert InboundMessage.objects.filter(processed_at__isnull=True).count() == 2
