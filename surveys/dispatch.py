@@ -4,16 +4,18 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from surveys.eligibility import sample_draw, suppress_reason
+from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import GatewayError, sending_gateway
 from surveys.lifecycle import invitation_advance
-from surveys.models import Interaction, Invitation, SuppressReason, Survey
+from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.phones import mask_phone
 from surveys.texts import survey_text
@@ -37,21 +39,15 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
             status=S.SUPPRESSED,
             suppressed_reason=SuppressReason.NO_SURVEY,
         )
-    last = (
-        Invitation.objects.filter(customer=customer)
-        .exclude(status=S.SUPPRESSED)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
     reason = suppress_reason(
         opted_out=customer.is_opted_out,
         is_mobile=customer.is_mobile,
-        last_surveyed_at=last,
         now=now,
         fatigue_days=survey.fatigue_days,
         sampling_rate=survey.sampling_rate,
         draw=sample_draw(interaction.external_id),
+        in_callback=customer.in_callback,
+        **_survey_history(customer, now),
     )
     if reason is not None:
         return Invitation.objects.create(
@@ -67,6 +63,56 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
     )
     invitation = Invitation.objects.create(
         interaction=interaction, customer=customer, survey=survey, send_at=send_at
+    )
+    if send_at <= now:
+        invitation_enqueue(invitation_ids=[invitation.pk])
+    return invitation
+
+
+def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
+    """What the do-not-disturb rules need to know about earlier surveys of this customer."""
+    sent = Invitation.objects.filter(customer=customer).exclude(status=S.SUPPRESSED)
+    cap = settings.NPS_TIER_CAPS.get(customer.tier)
+    tier_cap = TierCap(cap["surveys"], cap["days"]) if cap else None
+    local_midnight = now.astimezone(ZoneInfo(customer.time_zone)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return {
+        "last_surveyed_at": sent.order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first(),
+        "surveyed_today": sent.filter(created_at__gte=local_midnight).exists(),
+        "recent_surveys": sent.filter(created_at__gte=now - timedelta(days=tier_cap.days)).count()
+        if tier_cap
+        else 0,
+        "tier_cap": tier_cap,
+    }
+
+
+def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:
+    """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not."""
+    customer, now = interaction.customer, timezone.now()
+    if customer.is_opted_out or not customer.is_mobile:
+        reason = (
+            SuppressReason.OPTED_OUT if customer.is_opted_out else SuppressReason.INVALID_NUMBER
+        )
+        return Invitation.objects.create(
+            interaction=interaction,
+            customer=customer,
+            survey=survey,
+            purpose=Purpose.VERIFICATION,
+            status=S.SUPPRESSED,
+            suppressed_reason=reason,
+        )
+    send_at = next_allowed_send(
+        now, tz=customer.time_zone, quiet_start=survey.quiet_start, quiet_end=survey.quiet_end
+    )
+    invitation = Invitation.objects.create(
+        interaction=interaction,
+        customer=customer,
+        survey=survey,
+        purpose=Purpose.VERIFICATION,
+        send_at=send_at,
     )
     if send_at <= now:
         invitation_enqueue(invitation_ids=[invitation.pk])

@@ -1,6 +1,7 @@
 """Whether to survey: pure rules, no database. The first reason that applies wins."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from surveys.models import SuppressReason
@@ -12,6 +13,12 @@ def sample_draw(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+@dataclass(frozen=True)
+class TierCap:
+    surveys: int  # at most this many ...
+    days: int  # ... within this many days
+
+
 def suppress_reason(
     *,
     opted_out: bool,
@@ -21,13 +28,23 @@ def suppress_reason(
     fatigue_days: int,
     sampling_rate: float,
     draw: float,
+    in_callback: bool = False,
+    surveyed_today: bool = False,
+    recent_surveys: int = 0,
+    tier_cap: TierCap | None = None,
 ) -> SuppressReason | None:
     if opted_out:
         return SuppressReason.OPTED_OUT
     if not is_mobile:
         return SuppressReason.INVALID_NUMBER
+    if in_callback:  # do not disturb a customer we are already calling back
+        return SuppressReason.OPEN_CASE
+    if surveyed_today:  # the first interaction of the day wins, across touchpoints
+        return SuppressReason.DAILY_CAP
     if last_surveyed_at is not None and now - last_surveyed_at < timedelta(days=fatigue_days):
         return SuppressReason.FATIGUE
+    if tier_cap is not None and recent_surveys >= tier_cap.surveys:
+        return SuppressReason.TIER_CAP
     if draw >= sampling_rate:
         return SuppressReason.SAMPLED_OUT
     return None

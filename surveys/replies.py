@@ -11,7 +11,15 @@ from django.utils import timezone
 from surveys.conversation import message_queue
 from surveys.gateways.base import InboundSMS
 from surveys.inserts import insert_once
-from surveys.models import Customer, InboundMessage, Invitation, OutboundKind, Response
+from surveys.models import (
+    Category,
+    Customer,
+    InboundMessage,
+    Invitation,
+    OutboundKind,
+    Purpose,
+    Response,
+)
 from surveys.models import InvitationStatus as S
 from surveys.parsing import ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
@@ -96,25 +104,43 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
     if invitation is None:
         return "no_open_survey", None
     response = Response.objects.filter(invitation=invitation).first()
-    if reply.kind == ReplyKind.SCORE and reply.score is not None:
-        if response is not None and _is_correction(reply.comment):
-            response_rescore(response=response, score=reply.score)
-            return "rescored", invitation
+    is_score = reply.kind == ReplyKind.SCORE and reply.score is not None
+    if is_score and response is not None and _is_correction(reply.comment):
+        response_rescore(response=response, score=reply.score)  # type: ignore[arg-type]
+        return "rescored", invitation
+    if is_score and response is None:
         comment = reply.comment or _earlier_words(invitation)
         response = response_record(
-            invitation=invitation, score=reply.score, comment=comment, message=message
+            invitation=invitation,
+            score=reply.score,
+            comment=comment,
+            message=message,  # type: ignore[arg-type]
         )
         if not response.comment and response.category in invitation.survey.followup_categories:
             message_queue(
                 customer=customer, kind=OutboundKind.FOLLOWUP_QUESTION, invitation=invitation
             )
+        else:
+            _playbook(response, invitation)
         return "scored", invitation
     if response is not None:  # words after the score, e.g. the answer to "why?"
         response_comment(response=response, text=message.text)
+        _playbook(response, invitation)  # once per survey (unique), after the "why?"
         return "commented", invitation
     if message_queue(customer=customer, kind=OutboundKind.CLARIFICATION, invitation=invitation):
         return "clarification_sent", invitation
     return "not_understood", invitation  # a second time: stored, left alone, never a loop
+
+
+def _playbook(response: Response, invitation: Invitation) -> None:
+    """Passives get a care message, promoters a thank-you with a referral invitation."""
+    survey = invitation.survey
+    if invitation.purpose != Purpose.SURVEY:
+        return
+    if response.category == Category.PASSIVE and survey.passive_care:
+        message_queue(customer=response.customer, kind=OutboundKind.CARE, invitation=invitation)
+    elif response.category == Category.PROMOTER and survey.promoter_thanks:
+        message_queue(customer=response.customer, kind=OutboundKind.THANKS, invitation=invitation)
 
 
 # After a score, "等了10分钟" is a reason, not a new score: only a bare number or one

@@ -37,6 +37,15 @@ DEFAULTS: dict[str, dict[str, str]] = {
         ZH: "您已重新订阅满意度调查短信，回复TD可随时退订。",
         EN: "You are subscribed to our surveys again. Reply STOP to opt out at any time.",
     },
+    OutboundKind.CARE: {
+        ZH: "感谢您的反馈！我们会继续改进。关注官方公众号可随时查询话费和流量，办理业务更方便。",
+        EN: "Thank you for your feedback! Tip: our app shows your balance and data at any time.",
+    },
+    OutboundKind.THANKS: {
+        ZH: "感谢您的推荐！邀请亲友办理业务，双方均可获赠10GB流量，详询营业厅或客服热线。",
+        EN: "Thank you! Invite a friend to join us and you both get 10 GB of data. "
+        "Ask in any store or on the hotline.",
+    },
     OutboundKind.HELP: {
         ZH: "这是服务满意度调查：请回复0到10的数字为我们打分。回复TD退订。",
         EN: "This is our service survey: reply with a number from 0 to 10. Reply STOP to opt out.",
@@ -73,7 +82,12 @@ def survey_text(*, survey: Survey, customer: Customer) -> tuple[str, str]:
 
 def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -> Text:
     """A conversation message in the customer's language: the survey's text, else ours."""
-    field = {"followup_question": "followup_question", "clarification": "clarification"}.get(kind)
+    field = {
+        OutboundKind.FOLLOWUP_QUESTION: "followup_question",
+        OutboundKind.CLARIFICATION: "clarification",
+        OutboundKind.CARE: "care_message",
+        OutboundKind.THANKS: "thanks_message",
+    }.get(kind)
     own = {}
     if survey is not None and field:
         own = {t.language: getattr(t, field) for t in survey.texts.all() if getattr(t, field)}

@@ -4,11 +4,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from surveys.admin.core import AMBER, GREEN, ReadOnlyAdmin, badge
-from surveys.models import Category, OutboundMessage, Survey, SurveyText, Touchpoint
+from surveys.models import (
+    Category,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    Survey,
+    SurveyText,
+    Touchpoint,
+)
 from surveys.segments import sms_segments
 from surveys.texts import with_opt_out_instruction
 
@@ -34,7 +43,7 @@ class SurveyForm(forms.ModelForm):
         fields = (
             "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
             "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "sampling_rate",
-            "followup_categories",
+            "followup_categories", "passive_care", "promoter_thanks",
         )  # fmt: skip
 
 
@@ -55,8 +64,13 @@ class SurveyTextInline(admin.StackedInline):
         ("question", "question_length"),
         ("followup_question", "followup_length"),
         ("clarification", "clarification_length"),
+        ("care_message", "care_length"),
+        ("thanks_message", "thanks_length"),
     )
-    readonly_fields = ("question_length", "followup_length", "clarification_length")
+    readonly_fields = (
+        "question_length", "followup_length", "clarification_length", "care_length",
+        "thanks_length",
+    )  # fmt: skip
 
     @admin.display(description=_("as sent (with the opt-out instruction)"))
     def question_length(self, obj: SurveyText | None) -> SafeString | str:
@@ -72,6 +86,14 @@ class SurveyTextInline(admin.StackedInline):
     def clarification_length(self, obj: SurveyText | None) -> SafeString | str:
         return length_badge(obj.clarification if obj else "")
 
+    @admin.display(description=_("SMS length"))
+    def care_length(self, obj: SurveyText | None) -> SafeString | str:
+        return length_badge(obj.care_message if obj else "")
+
+    @admin.display(description=_("SMS length"))
+    def thanks_length(self, obj: SurveyText | None) -> SafeString | str:
+        return length_badge(obj.thanks_message if obj else "")
+
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
@@ -79,7 +101,7 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = (SurveyTextInline,)
     list_display = (
         "name", "is_active", "priority", "touchpoints_label", "delay_minutes",
-        "reply_window_hours", "fatigue_days", "sampling_rate",
+        "reply_window_hours", "fatigue_days", "sampling_rate", "care_sent", "thanks_sent",
     )  # fmt: skip
     list_filter = ("is_active", "default_language", "created_at")
     search_fields = ("name",)
@@ -91,8 +113,35 @@ class SurveyAdmin(admin.ModelAdmin):
             "fields": ("delay_minutes", "reply_window_hours", "quiet_start", "quiet_end"),
         }),
         (_("Who is asked"), {"fields": ("fatigue_days", "sampling_rate", "created_at")}),
-        (_("Conversation"), {"fields": ("followup_categories",)}),
+        (_("Conversation and playbooks"), {
+            "fields": ("followup_categories", "passive_care", "promoter_thanks"),
+        }),
     )  # fmt: skip
+
+    def get_queryset(self, request: Any) -> QuerySet[Survey]:
+        sent = ~Q(invitations__outbound__status=OutboundStatus.SKIPPED)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                care_count=Count(
+                    "invitations__outbound",
+                    filter=Q(invitations__outbound__kind=OutboundKind.CARE) & sent,
+                ),
+                thanks_count=Count(
+                    "invitations__outbound",
+                    filter=Q(invitations__outbound__kind=OutboundKind.THANKS) & sent,
+                ),
+            )
+        )
+
+    @admin.display(description=_("care messages"), ordering="care_count")
+    def care_sent(self, obj: Survey) -> int:
+        return obj.care_count  # type: ignore[attr-defined]
+
+    @admin.display(description=_("thank-you messages"), ordering="thanks_count")
+    def thanks_sent(self, obj: Survey) -> int:
+        return obj.thanks_count  # type: ignore[attr-defined]
 
     @admin.display(description=_("touchpoints"))
     def touchpoints_label(self, obj: Survey) -> str:

@@ -131,10 +131,12 @@ class OutboundMessage(models.Model):
         verbose_name = _("conversation message")
         verbose_name_plural = _("conversation messages")
         constraints: ClassVar = [
-            # One clarification and one "why?" per survey, ever: never a loop.
+            # One clarification, one "why?", one playbook message per survey: never a loop.
             models.UniqueConstraint(
                 fields=["invitation", "kind"],
-                condition=models.Q(kind__in=["clarification", "followup_question"]),
+                condition=models.Q(
+                    kind__in=["clarification", "followup_question", "care", "thanks"]
+                ),
                 name="outbound_once_per_invitation",
             ),
             # One answer per customer message, whatever retries happen.

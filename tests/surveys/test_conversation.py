@@ -152,11 +152,41 @@ def test_a_score_with_a_comment_is_not_asked_why(survey: Survey) -> None:
 def test_promoters_are_asked_why_only_where_the_survey_says_so(survey: Survey) -> None:
     survey_sent()
     Phone().text("10")
-    assert sent_kinds() == []
+    assert OutboundKind.FOLLOWUP_QUESTION not in sent_kinds()
     Survey.objects.update(followup_categories=["detractor", "promoter"])
     survey_sent(phone="+8613800138001", external_id="CRM-2")
     Phone("+8613800138001").text("10")
-    assert sent_kinds() == [OutboundKind.FOLLOWUP_QUESTION]
+    assert sent_kinds()[-1] == OutboundKind.FOLLOWUP_QUESTION
+
+
+@pytest.mark.parametrize(("score", "playbook"), [("8", "care"), ("10", "thanks")])
+def test_passives_get_a_care_message_and_promoters_a_thank_you(
+    survey: Survey, score: str, playbook: str
+) -> None:
+    survey_sent(language="en")
+    Phone().text(score)
+    message = OutboundMessage.objects.get()
+    assert message.kind == playbook
+    assert message.language == "en"
+    if playbook == "thanks":
+        assert "friend" in message.text  # the referral invitation
+
+
+def test_playbook_messages_can_be_switched_off_per_survey(survey: Survey) -> None:
+    Survey.objects.update(passive_care=False, promoter_thanks=False)
+    survey_sent()
+    Phone().text("10")
+    assert sent_kinds() == []
+
+
+def test_a_promoter_asked_why_gets_the_thank_you_after_answering_once(survey: Survey) -> None:
+    Survey.objects.update(followup_categories=["promoter"])
+    survey_sent()
+    phone = Phone()
+    phone.text("9")
+    phone.text("店员很专业")
+    phone.text("真的很好")
+    assert sent_kinds() == [OutboundKind.FOLLOWUP_QUESTION, OutboundKind.THANKS]
 
 
 def test_corrected_score_updates_the_response_and_closes_the_untouched_case(
@@ -248,3 +278,15 @@ def test_a_delivery_receipt_for_a_conversation_message_moves_it_forward(survey: 
     assert receipt_apply(receipt_id=stored.receipt.pk) == "applied"
     message.refresh_from_db()
     assert message.status == OutboundStatus.DELIVERED
+
+
+def test_playbook_messages_are_counted_per_survey_in_admin(
+    survey: Survey, admin_client: Any
+) -> None:
+    survey_sent()
+    Phone().text("10")
+    survey_sent(phone="+8613800138001", external_id="CRM-2")
+    Phone("+8613800138001").text("8")
+    page = admin_client.get("/admin/surveys/survey/").content.decode()
+    assert '<td class="field-care_sent">1</td>' in page
+    assert '<td class="field-thanks_sent">1</td>' in page

@@ -58,10 +58,40 @@ def test_landline_is_suppressed_as_not_a_valid_mobile(survey: Survey) -> None:
     assert invitation.suppressed_reason == SuppressReason.INVALID_NUMBER
 
 
+def test_an_interaction_days_later_within_the_fatigue_window_is_suppressed(
+    survey: Survey,
+) -> None:
+    with time_machine.travel(NOON_SHANGHAI, tick=False):
+        record("CRM-1")
+    with time_machine.travel(NOON_SHANGHAI + timedelta(days=3), tick=False):
+        assert record("CRM-2").suppressed_reason == SuppressReason.FATIGUE
+
+
+def test_the_first_interaction_of_the_day_wins_across_touchpoints(survey: Survey) -> None:
+    Survey.objects.update(fatigue_days=0)
+    with time_machine.travel(NOON_SHANGHAI, tick=False):
+        assert record("CRM-1").status == InvitationStatus.SCHEDULED
+        assert record("CRM-2").suppressed_reason == SuppressReason.DAILY_CAP
+    # the next local day (Shanghai) is a new day
+    with time_machine.travel(datetime(2026, 11, 20, 16, 30, tzinfo=UTC), tick=False):
+        assert record("CRM-3").status == InvitationStatus.SCHEDULED
+
+
 @time_machine.travel(NOON_SHANGHAI, tick=False)
-def test_second_interaction_within_the_fatigue_window_is_suppressed(survey: Survey) -> None:
-    record("CRM-1")
-    assert record("CRM-2").suppressed_reason == SuppressReason.FATIGUE
+def test_no_survey_while_the_customer_has_an_open_callback_case(survey: Survey) -> None:
+    Customer.objects.create(phone="+8613800138000", in_callback=True)
+    assert record().suppressed_reason == SuppressReason.OPEN_CASE
+
+
+def test_a_tier_cap_limits_surveys_per_window(survey: Survey, settings: Any) -> None:
+    settings.NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}}
+    Survey.objects.update(fatigue_days=0)
+    for day in range(3):
+        with time_machine.travel(NOON_SHANGHAI + timedelta(days=day), tick=False):
+            last = record(f"CRM-{day}", tier="A")
+    assert last.suppressed_reason == SuppressReason.TIER_CAP
+    with time_machine.travel(NOON_SHANGHAI + timedelta(days=3), tick=False):
+        assert record("CRM-B", phone="13800138009", tier="B").suppressed_reason == ""
 
 
 @time_machine.travel(NOON_SHANGHAI, tick=False)
