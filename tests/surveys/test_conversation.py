@@ -290,3 +290,11 @@ def test_playbook_messages_are_counted_per_survey_in_admin(
     page = admin_client.get("/admin/surveys/survey/").content.decode()
     assert '<td class="field-care_sent">1</td>' in page
     assert '<td class="field-thanks_sent">1</td>' in page
+
+
+def test_help_gets_the_help_text_in_the_customers_language(survey: Survey) -> None:
+    survey_sent(language="en")
+    assert Phone().text("HELP") == "help"
+    message = OutboundMessage.objects.get()
+    assert (message.kind, message.language) == (OutboundKind.HELP, "en")
+    assert "STOP" in message.text
