@@ -1,5 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def roles_after_migrate(sender: AppConfig, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    from followups.permissions import roles_ensure
+
+    roles_ensure(using=using)
 
 
 class FollowupsConfig(AppConfig):
@@ -11,3 +21,5 @@ class FollowupsConfig(AppConfig):
         from surveys.signals import response_classified
 
         response_classified.connect(receivers.on_response_classified, dispatch_uid="followups")
+        # After our models' permissions exist (auth creates them on the same signal, earlier).
+        post_migrate.connect(roles_after_migrate, sender=self, dispatch_uid="followups-roles")

@@ -1,52 +1,166 @@
-"""Assigning cases: the covering team's least-loaded available agent under capacity."""
+"""Assigning cases to agents, and taking them back when an agent goes away.
 
+Routing (followups.routing) picks the team; the team's policy picks among its agents who
+are available, on shift now (followups.shifts) and under capacity (open cases counted).
+Least loaded: fewest open cases, ties to the lowest id. Round robin: the next such agent
+after the team's last assigned one, in id order, wrapping.
+
+Concurrency: case_assign locks the case row, then the team row, before counting load.
+Every assignment to a team's agents therefore runs one at a time per team and counts
+what the previous one committed: nobody goes over capacity and no case is assigned
+twice. agent_set_away takes the same team lock, so an agent cannot be picked while
+their cases are being handed back.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from followups.history import case_event_record
-from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, Team
+from followups.models import OPEN_STATUSES, Agent, AssignmentPolicy, Case, CaseStatus, Team
+from followups.routing import team_for_case
+from followups.routing import team_for_region as team_for_region  # used by followups.cases
+from followups.shifts import on_shift
+
+HELD_STATUSES = (CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)  # open and with an agent
 
 
-def team_for_region(region: str) -> Team | None:
-    """The team whose regions include this one, else a fallback team covering all."""
-    teams = list(Team.objects.order_by("id"))
-    return next((t for t in teams if region and region in t.regions), None) or next(
-        (t for t in teams if not t.regions), None
+# ---------------------------------------------------------------- pure rules
+
+
+def pick_least_loaded(candidates: Sequence[tuple[int, int]]) -> int | None:
+    """The id with the fewest open cases among (agent id, load) pairs; ties to the lowest id."""
+    return min(candidates, key=lambda c: (c[1], c[0]))[0] if candidates else None
+
+
+def pick_round_robin(candidate_ids: Sequence[int], *, last_id: int | None) -> int | None:
+    """The first id after `last_id` in id order, wrapping to the lowest."""
+    ordered = sorted(candidate_ids)
+    if not ordered:
+        return None
+    if last_id is None:
+        return ordered[0]
+    return next((pk for pk in ordered if pk > last_id), ordered[0])
+
+
+# ---------------------------------------------------------------- selection
+
+
+def agents_with_load(*, team_id: int) -> list[Agent]:
+    """The team's available agents, each annotated with `load` (open cases), in id order."""
+    return list(
+        Agent.objects.filter(team_id=team_id, is_available=True)
+        .annotate(load=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
+        .order_by("id")
     )
 
 
+def agent_pick(*, team: Team, now: datetime) -> Agent | None:
+    """The agent the team's policy picks among those available, on shift and under capacity."""
+    eligible = {
+        agent.pk: agent
+        for agent in agents_with_load(team_id=team.pk)
+        if agent.load < agent.capacity and on_shift(agent, now)  # type: ignore[attr-defined]
+    }
+    if team.policy == AssignmentPolicy.ROUND_ROBIN:
+        chosen = pick_round_robin(list(eligible), last_id=team.last_assigned_agent_id)
+    else:
+        loads = [(pk, agent.load) for pk, agent in eligible.items()]  # type: ignore[attr-defined]
+        chosen = pick_least_loaded(loads)
+    return eligible.get(chosen) if chosen is not None else None
+
+
+# ---------------------------------------------------------------- services
+
+
 def case_assign(*, case_id: int) -> Agent | None:
-    """Assign an unassigned case once; None leaves it waiting, visible as unassigned."""
+    """Assign a waiting case at most once, within capacity; None leaves it waiting, unassigned."""
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("customer").get(pk=case_id)
-        if case.agent_id is not None or case.status != CaseStatus.NEW:
-            return case.agent
-        team = team_for_region(case.customer.region)
-        if team is None:
-            return None
-        # Lock the team's agents in id order: concurrent assignments queue here,
-        # so the load counted below is the load at commit (no over-capacity).
-        list(Agent.objects.select_for_update().filter(team=team).order_by("id"))
-        agent = (
-            Agent.objects.filter(team=team, is_available=True)
-            .annotate(load=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
-            .order_by("load", "id")
-            .first()
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("customer", "response__interaction", "agent")
+            .get(pk=case_id)
         )
-        if agent is None or agent.load >= agent.capacity:  # type: ignore[attr-defined]
-            Case.objects.filter(pk=case.pk).update(team=team)
+        if case.agent_id is not None or case.status != CaseStatus.NEW:
+            return case.agent  # taken already (a duplicate task, or a race we lost)
+        routed = team_for_case(case)
+        if routed is None:
+            return None
+        # The team lock serialises assignments per team: the load counted next
+        # includes everything committed by the assignment before this one.
+        team = Team.objects.select_for_update().get(pk=routed.pk)
+        now = timezone.now()
+        agent = agent_pick(team=team, now=now)
+        if agent is None:
+            if case.team_id != team.pk:
+                Case.objects.filter(pk=case.pk).update(team=team)
             return None
         Case.objects.filter(pk=case.pk).update(
-            team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=timezone.now()
+            team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now
         )
+        if team.policy == AssignmentPolicy.ROUND_ROBIN:
+            Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
         case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)
     return agent
 
 
 def cases_assign_waiting(*, limit: int = 200) -> int:
-    """Try again for every case still waiting for an agent."""
-    ids = Case.objects.filter(status=CaseStatus.NEW, agent__isnull=True).values_list(
-        "pk", flat=True
+    """Try again for every case still waiting for an agent, most urgent and oldest first."""
+    ids = (
+        Case.objects.filter(status=CaseStatus.NEW, agent__isnull=True)
+        .order_by("priority", "opened_at", "pk")
+        .values_list("pk", flat=True)
     )
     return sum(case_assign(case_id=pk) is not None for pk in list(ids[:limit]))
+
+
+def _queue_assignment(case_ids: Sequence[int]) -> None:
+    from followups import tasks
+
+    for pk in case_ids:
+        transaction.on_commit(partial(tasks.assign_case.delay, pk), robust=True)
+
+
+def agent_set_away(*, agent_id: int, actor: AbstractBaseUser | None = None) -> int:
+    """Mark the agent away and hand each of their open cases back to the queue, once.
+
+    Returns how many cases were handed back; each is queued for assignment after commit.
+    """
+    with transaction.atomic():
+        agent = Agent.objects.get(pk=agent_id)
+        # The team lock keeps case_assign from picking this agent meanwhile.
+        Team.objects.select_for_update().get(pk=agent.team_id)
+        Agent.objects.filter(pk=agent.pk).update(is_available=False)
+        held = list(
+            Case.objects.select_for_update()
+            .filter(agent_id=agent.pk, status__in=HELD_STATUSES)
+            .order_by("priority", "opened_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        Case.objects.filter(pk__in=held).update(status=CaseStatus.NEW, agent=None, assigned_at=None)
+        for pk in held:
+            case_event_record(
+                case_id=pk, kind="unassigned", actor=actor, agent=agent.name, reason="agent away"
+            )
+        _queue_assignment(held)
+    return len(held)
+
+
+def agent_set_back(*, agent_id: int) -> int:
+    """Mark the agent available and queue the team's waiting cases (as many as they can take)."""
+    with transaction.atomic():
+        agent = Agent.objects.get(pk=agent_id)
+        Agent.objects.filter(pk=agent.pk).update(is_available=True)
+        # Most urgent and oldest first; the periodic sweeper picks up any the agent leaves.
+        waiting = list(
+            Case.objects.filter(team_id=agent.team_id, status=CaseStatus.NEW, agent__isnull=True)
+            .order_by("priority", "opened_at", "pk")
+            .values_list("pk", flat=True)[: agent.capacity]
+        )
+        _queue_assignment(waiting)
+    return len(waiting)

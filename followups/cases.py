@@ -1,14 +1,11 @@
 """Opening cases: one per detractor response, prioritised, with an SLA due time."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from followups.history import case_event_record
-from followups.models import UNTOUCHED_STATUSES, Case, CaseStatus, Priority
-from surveys.models import Category, Response, Tier
+from followups.models import OPEN_STATUSES, UNTOUCHED_STATUSES, Case, CaseStatus, Priority
+from surveys.models import Category, Customer, Response, Tier
 
 
 def case_priority(*, tier: str, score: int) -> Priority:
@@ -24,6 +21,8 @@ def case_priority(*, tier: str, score: int) -> Priority:
 def case_open(*, response: Response) -> Case | None:
     """Open the response's case once (unique in the database) and queue its assignment."""
     from followups import tasks
+    from followups.routing import team_for_response
+    from followups.sla import sla_due_times
 
     if response.category != Category.DETRACTOR:
         return None
@@ -31,15 +30,25 @@ def case_open(*, response: Response) -> Case | None:
     if existing is not None:
         return existing
     priority = case_priority(tier=response.customer.tier, score=response.score)
-    due = timezone.now() + timedelta(hours=settings.NPS_CASE_SLA_HOURS[priority])
+    # Counted in the hours of the team routing will pick; kept if the case moves later.
+    contact_due, resolution_due = sla_due_times(
+        priority=priority,
+        opened_at=timezone.now(),
+        team=team_for_response(response),
+    )
     try:
         with transaction.atomic():
             case = Case.objects.create(
-                response=response, customer=response.customer, priority=priority, sla_due_at=due
+                response=response,
+                customer=response.customer,
+                priority=priority,
+                sla_due_at=contact_due,
+                resolution_due_at=resolution_due,
             )
     except IntegrityError:
         return Case.objects.get(response=response)
     case_event_record(case_id=case.pk, kind="opened", priority=priority, score=response.score)
+    customer_callback_refresh(customer_id=case.customer_id)
     transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
     return case
 
@@ -61,6 +70,7 @@ def case_follow_response(*, response: Response) -> Case | None:
         )
         if reopened:
             case_event_record(case_id=case.pk, kind="reopened", reason="score corrected")
+            customer_callback_refresh(customer_id=case.customer_id)
             transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
         return case
     if case is not None:
@@ -73,7 +83,22 @@ def case_follow_response(*, response: Response) -> Case | None:
         )
         if closed:
             case_event_record(case_id=case.pk, kind="closed", reason="score corrected")
+            customer_callback_refresh(customer_id=case.customer_id)
     return case
+
+
+def customer_callback_refresh(*, customer_id: int) -> None:
+    """Tell surveys whether the customer has an open case (no survey is sent meanwhile)."""
+    in_callback = Case.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).exists()
+    Customer.objects.filter(pk=customer_id).update(in_callback=in_callback)
+
+
+def customers_callback_reconcile() -> int:
+    """Repair the in-callback flag wherever it drifted from the cases (periodic)."""
+    open_ids = Case.objects.filter(status__in=OPEN_STATUSES).values("customer_id")
+    flagged = Customer.objects.filter(in_callback=True).exclude(pk__in=open_ids)
+    missing = Customer.objects.filter(in_callback=False, pk__in=open_ids)
+    return flagged.update(in_callback=False) + missing.update(in_callback=True)
 
 
 def cases_open_missing(*, limit: int = 500) -> int:

@@ -3,8 +3,12 @@
 from typing import Any
 
 from followups.cases import case_follow_response
-from surveys.models import Response
+from followups.verification import case_verification_record
+from surveys.models import Purpose, Response
 
 
 def on_response_classified(sender: type[Response], response: Response, **kwargs: Any) -> None:
-    case_follow_response(response=response)
+    if response.invitation.purpose == Purpose.VERIFICATION:
+        case_verification_record(response=response)
+    else:
+        case_follow_response(response=response)

@@ -13,4 +13,29 @@ def assign_case(case_id: int) -> int | None:
 
 @shared_task
 def sweep_cases() -> int:
-    return cases.cases_open_missing() + assignment.cases_assign_waiting()
+    opened = cases.cases_open_missing() + assignment.cases_assign_waiting()
+    return opened + cases.customers_callback_reconcile()
+
+
+@shared_task
+def escalate_breaches() -> int:
+    # Safe to overlap: each escalation level is claimed with a conditional update.
+    from followups.escalation import cases_escalate
+
+    return cases_escalate()
+
+
+@shared_task
+def send_digests() -> int:
+    # Safe to overlap: each day's digest is claimed by a unique DigestDelivery insert.
+    from followups.digest import digests_send
+
+    return digests_send()
+
+
+@shared_task
+def send_verifications() -> int:
+    # Safe to overlap: each case is locked (skip locked) and re-checked before planning.
+    from followups.verification import verifications_send
+
+    return verifications_send()

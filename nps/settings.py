@@ -219,7 +219,6 @@ NPS_SLA_TARGETS = {
     "P2": {"first_contact": 8, "resolution": 48},
     "P3": {"first_contact": 24, "resolution": 96},
 }
-NPS_CASE_SLA_HOURS = {p: t["first_contact"] for p, t in NPS_SLA_TARGETS.items()}
 # Failed contact attempts after which a case becomes unreachable.
 NPS_UNREACHABLE_AFTER = env.int("NPS_UNREACHABLE_AFTER", default=3)
 # Days after resolution when the verification survey goes out; recovered at this score.

@@ -1,7 +1,7 @@
 """The admin: every page answers, searches find by phone, cases show and assign."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +11,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.models import Agent, Case, CaseStatus, Priority, Team
+from followups.models import (
+    Agent,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Holiday,
+    Priority,
+    RoutingRule,
+    Team,
+)
 from surveys.models import (
     Category,
     Customer,
@@ -32,7 +41,7 @@ from surveys.segments import sms_segments
 
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
-    OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case,
+    OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
 ]  # fmt: skip
 
 
@@ -118,6 +127,8 @@ def world(db: Any) -> World:
     RecategorisationRun.objects.create(total=1)
     team = Team.objects.create(name="Beijing callbacks", regions=["BJ", "TJ"])
     agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
+    RoutingRule.objects.create(order=10, touchpoint="store_own", team=team)
+    Holiday.objects.create(date=date(2026, 10, 1), name="National Day")
     return World(case.customer, invitation, case.response, team, agent, case)
 
 
@@ -238,21 +249,68 @@ def test_inbound_messages_cannot_be_added_or_changed(admin_client: Client, world
         assert admin_client.get(url(model, "add")).status_code == 403
 
 
-def test_agent_list_shows_open_load_and_edits_availability(
+def test_agent_list_shows_load_and_shift_without_n_plus_one(
+    admin_client: Client, world: World, django_assert_max_num_queries: Any
+) -> None:
+    Case.objects.filter(pk=world.case.pk).update(agent=world.agent, status=CaseStatus.ASSIGNED)
+    for n in range(4):
+        Agent.objects.create(name=f"Agent {n}", team=world.team)
+    with django_assert_max_num_queries(10):
+        page = admin_client.get(url(Agent, "changelist"))
+    assert sorted(a.open_load for a in page.context["cl"].result_list) == [0, 0, 0, 0, 1]
+    assert "all day" in page.content.decode()
+    assert page.context["cl"].list_editable == ()  # availability goes through the service
+
+
+def test_mark_away_hands_the_agents_open_cases_back_and_mark_back_returns(
     admin_client: Client, world: World
 ) -> None:
     Case.objects.filter(pk=world.case.pk).update(agent=world.agent, status=CaseStatus.ASSIGNED)
-    page = admin_client.get(url(Agent, "changelist"))
-    assert [a.open_load for a in page.context["cl"].result_list] == [1]
-    data = {
-        "form-TOTAL_FORMS": "1",
-        "form-INITIAL_FORMS": "1",
-        "form-0-id": str(world.agent.pk),
-        "_save": "Save",
-    }  # is_available unticked
-    assert admin_client.post(url(Agent, "changelist"), data).status_code == 302
+    selected = {"_selected_action": [world.agent.pk]}
+    page = admin_client.post(
+        url(Agent, "changelist"), {"action": "mark_away", **selected}, follow=True
+    )
     world.agent.refresh_from_db()
+    world.case.refresh_from_db()
     assert world.agent.is_available is False
+    assert (world.case.status, world.case.agent) == (CaseStatus.NEW, None)
+    assert [str(m) for m in page.context["messages"]] == [
+        "1 agent(s) marked away. 1 open case handed back for reassignment."
+    ]
+    admin_client.post(url(Agent, "changelist"), {"action": "mark_back", **selected})
+    world.agent.refresh_from_db()
+    assert world.agent.is_available is True
+
+
+def test_unticking_available_on_the_agent_page_hands_back_open_cases(
+    admin_client: Client, world: World
+) -> None:
+    Case.objects.filter(pk=world.case.pk).update(agent=world.agent, status=CaseStatus.ASSIGNED)
+    data = {"name": "Zhang Min", "team": world.team.pk, "capacity": "5"}
+    data |= {"time_zone": "Asia/Shanghai", "work_days": ["0", "1", "2", "3", "4"]}
+    data |= {"shift_start": "09:00", "shift_end": "18:00"}  # is_available unticked
+    assert admin_client.post(url(Agent, "change", world.agent.pk), data).status_code == 302
+    world.agent.refresh_from_db()
+    assert (world.agent.is_available, world.agent.work_days) == (False, [0, 1, 2, 3, 4])
+    world.case.refresh_from_db()
+    assert (world.case.status, world.case.agent) == (CaseStatus.NEW, None)
+    event = CaseEvent.objects.get(case=world.case, kind="unassigned")
+    assert event.actor.username == "admin"
+
+
+def test_routing_rules_show_any_for_empty_conditions_and_edit_order_in_the_list(
+    admin_client: Client, world: World
+) -> None:
+    rule = RoutingRule.objects.get()
+    page = admin_client.get(url(RoutingRule, "changelist"))
+    html = page.content.decode()
+    assert "the first active rule whose conditions all hold" in html
+    assert html.count(">any<") == 2  # region and tier; the touchpoint is set
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(rule.pk)}
+    data |= {"form-0-order": "5", "form-0-is_active": "on", "_save": "Save"}
+    assert admin_client.post(url(RoutingRule, "changelist"), data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.order == 5
 
 
 def test_customer_opt_out_and_back_in_actions(admin_client: Client, world: World) -> None:
@@ -278,8 +336,11 @@ def test_customer_phone_is_stored_as_e164(admin_client: Client, db: Any) -> None
 
 
 def test_team_regions_are_typed_as_a_list(admin_client: Client, db: Any) -> None:
-    data = {"name": "South", "regions": "GD, GX ,HI", "agents-TOTAL_FORMS": "0"}
-    data |= {"agents-INITIAL_FORMS": "0"}
+    data = {"name": "South", "regions": "GD, GX ,HI", "policy": "least_loaded"}
+    data |= {"time_zone": "Asia/Shanghai", "work_days": ["0", "1", "2", "3", "4"]}
+    data |= {"day_start": "08:00", "day_end": "20:00"}
+    for inline in ("rules", "holidays", "agents"):
+        data |= {f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0"}
     assert admin_client.post(url(Team, "add"), data).status_code == 302
     assert Team.objects.get().regions == ["GD", "GX", "HI"]
     page = admin_client.get(url(Team, "change", Team.objects.get().pk))

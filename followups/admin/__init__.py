@@ -1,5 +1,5 @@
 """Admin screens, one module per area; importing registers them."""
 
-from followups.admin import core
+from followups.admin import cases, teams
 
-__all__ = ["core"]
+__all__ = ["cases", "teams"]

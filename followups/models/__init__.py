@@ -11,6 +11,7 @@ from followups.models.cases import (
     ContactOutcome,
     Priority,
 )
+from followups.models.digests import DigestDelivery
 from followups.models.teams import Agent, AssignmentPolicy, Holiday, RoutingRule, Team
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ContactAttempt",
     "ContactChannel",
     "ContactOutcome",
+    "DigestDelivery",
     "Holiday",
     "Priority",
     "RoutingRule",

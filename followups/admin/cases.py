@@ -1,16 +1,17 @@
-"""Admin for callback teams, agents and cases.
+"""Admin for cases: the list with its filters, and the case page with attempts and history.
 
-A case's status and agent change only through followups.assignment (and the services
-that follow it): here they are shown read-only, and "Try to assign now" calls the service.
+Status, agent and timestamps are read-only here: they change only through
+followups.assignment and followups.workflow, which the actions and the work forms of
+followups.admin.casework call. Rows are scoped by followups.queries.cases_visible_to,
+so a case outside it cannot be opened even by URL.
 """
 
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr
 from django.utils import formats, timezone
@@ -19,8 +20,20 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from followups.admin.casework import CaseWorkAdmin
 from followups.assignment import case_assign
-from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, Priority, Team
+from followups.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Priority,
+)
+from followups.permissions import can_edit_case
+from followups.queries import cases_visible_to
 from surveys.admin.core import (
     AMBER,
     BLUE,
@@ -44,7 +57,6 @@ STATUS_COLOURS = {
     CaseStatus.UNREACHABLE: GREY,
     CaseStatus.CLOSED: GREY,
 }
-OPEN_CASES = Q(cases__status__in=OPEN_STATUSES)
 
 
 def when(moment: datetime | None) -> str:
@@ -58,94 +70,99 @@ def detail_table(rows: Iterable[tuple[Any, Any]]) -> SafeString:
     return format_html("<table>{}</table>", format_html_join("", row, cells))
 
 
-# ---------------------------------------------------------------- teams and agents
+# ---------------------------------------------------------------- history, readably
+
+EVENT_LABELS = {
+    "opened": _("Opened"), "assigned": _("Assigned"), "started": _("Started"),
+    "attempt": _("Contact attempt"), "resolved": _("Resolved"),
+    "unreachable": _("Marked unreachable"), "closed": _("Closed"), "reopened": _("Reopened"),
+    "escalated": _("Escalated"), "escalation_not_sent": _("Escalation email not sent"),
+}  # fmt: skip
+DETAIL_LABELS = {
+    "channel": _("channel"), "outcome": _("outcome"), "note": _("note"), "reason": _("reason"),
+    "root_cause": _("root cause"), "action_taken": _("action taken"), "agent": _("agent"),
+    "team": _("team"), "priority": _("priority"), "score": _("score"), "level": _("level"),
+    "failed_attempts": _("failed attempts"), "automatic": _("automatically"), "to": _("to"),
+}  # fmt: skip
+DETAIL_CHOICES = {"channel": ContactChannel, "outcome": ContactOutcome, "priority": Priority}
 
 
-class RegionsField(forms.CharField):
-    """A JSON list of region codes, typed as "BJ, SH"."""
-
-    def prepare_value(self, value: Any) -> Any:
-        return ", ".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
-        return [code.strip() for code in text.replace(";", ",").split(",") if code.strip()]
+def choice_label(choices: Any, value: Any) -> Any:
+    return choices(value).label if value in choices.values else value
 
 
-class TeamForm(forms.ModelForm):
-    regions = RegionsField(
-        label=_("regions covered"),
-        required=False,
-        help_text=_(
-            "Region codes separated by commas, e.g. BJ, SH. "
-            "Leave empty for the fallback team that takes every other region."
-        ),
-    )
-
-    class Meta:
-        model = Team
-        fields = ("name", "regions")
-
-
-class AgentInline(admin.TabularInline):
-    model = Agent
-    extra = 0
-    fields = ("name", "user", "capacity", "is_available")
-    autocomplete_fields = ("user",)
-
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    form = TeamForm
-    inlines = (AgentInline,)
-    list_display = ("name", "regions_label", "agent_count", "open_cases")
-    search_fields = ("name",)
-    ordering = ("name",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                agent_count=Count("agents", distinct=True),
-                open_cases=Count("cases", filter=OPEN_CASES, distinct=True),
-            )
+def event_summary(detail: dict[str, Any]) -> str:
+    """An event's detail as one line: "Assigned → In progress · outcome: No answer"."""
+    parts, hidden = [], {"attempt"}  # the attempt's own row is listed above the history
+    if "from" in detail:
+        hidden |= {"from", "to"}
+        parts.append(
+            " → ".join(str(choice_label(CaseStatus, detail.get(k))) for k in ("from", "to"))
         )
-
-    @admin.display(description=_("regions covered"))
-    def regions_label(self, obj: Team) -> str:
-        return ", ".join(obj.regions) or str(_("All other regions (fallback)"))
-
-    @admin.display(description=_("agents"), ordering="agent_count")
-    def agent_count(self, obj: Team) -> int:
-        return obj.agent_count  # type: ignore[attr-defined]
-
-    @admin.display(description=_("open cases"), ordering="open_cases")
-    def open_cases(self, obj: Team) -> int:
-        return obj.open_cases  # type: ignore[attr-defined]
+    for key, value in detail.items():
+        if key in hidden or value in ("", None, False, []):
+            continue
+        label = DETAIL_LABELS.get(key, key.replace("_", " "))
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        shown = choice_label(DETAIL_CHOICES[key], value) if key in DETAIL_CHOICES else shown
+        parts.append(str(label) if value is True else f"{label}: {shown}")
+    return " · ".join(parts)
 
 
-@admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
-    list_display = ("name", "team", "user", "capacity", "open_load", "is_available")
-    list_editable = ("is_available",)
-    list_filter = ("is_available", "team")
-    search_fields = ("name", "user__username", "team__name")
-    list_select_related = ("team", "user")
-    autocomplete_fields = ("user",)
-    ordering = ("team__name", "name")
-    fields = ("name", "user", "team", "capacity", "is_available", "open_load")
-    readonly_fields = ("open_load",)
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
-        return super().get_queryset(request).annotate(open_load=Count("cases", filter=OPEN_CASES))
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
-    @admin.display(description=_("open cases"), ordering="open_load")
-    def open_load(self, obj: Agent) -> int:
-        return getattr(obj, "open_load", 0)
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
-# ---------------------------------------------------------------- cases
+class ContactAttemptInline(ReadOnlyInline):
+    model = ContactAttempt
+    fields = readonly_fields = ("at", "channel", "outcome", "agent", "note")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactAttempt]:
+        return super().get_queryset(request).select_related("agent")
+
+
+class CaseEventInline(ReadOnlyInline):
+    model = CaseEvent
+    fields = readonly_fields = ("at", "who", "what", "summary")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("who"))
+    def who(self, obj: CaseEvent) -> str:
+        return str(obj.actor) if obj.actor else str(_("System"))
+
+    @admin.display(description=_("what"))
+    def what(self, obj: CaseEvent) -> str:
+        return str(EVENT_LABELS.get(obj.kind, obj.kind))
+
+    @admin.display(description=_("detail"))
+    def summary(self, obj: CaseEvent) -> str:
+        return event_summary(obj.detail)
+
+
+# ---------------------------------------------------------------- the case admin
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = _("whose")
+    parameter_name = "mine"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Mine"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        return queryset.filter(agent__user=request.user) if self.value() == "yes" else queryset
 
 
 class AssignmentFilter(admin.SimpleListFilter):
@@ -177,13 +194,13 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Case)
-class CaseAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
+class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_display = (
         "id", "priority_badge", "status_badge", "customer_phone", "customer_tier", "score",
         "team", "agent", "sla_due_at", "overdue",
     )  # fmt: skip
     list_filter = (
-        AssignmentFilter, OverdueFilter, "status", "priority", "team", "agent",
+        MineFilter, AssignmentFilter, OverdueFilter, "status", "priority", "team", "agent",
         "customer__tier", "customer__region", "response__interaction__touchpoint",
         "sla_due_at", "opened_at",
     )  # fmt: skip
@@ -191,20 +208,26 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
     list_select_related = ("customer", "response__interaction", "team", "agent")
     date_hierarchy = "opened_at"
     ordering = ("-opened_at",)
-    actions = ("try_assign",)
+    actions = ("try_assign", "mark_in_progress", "close")
+    inlines = (ContactAttemptInline, CaseEventInline)
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
     fieldsets = (
-        (None, {"fields": ("priority", "status", "team", "agent")}),
-        (_("Timing"), {"fields": ("opened_at", "assigned_at", "sla_due_at", "overdue")}),
+        (None, {"fields": ("priority", "status", "team", "agent", "work")}),
+        (_("Timing"), {"fields": (
+            "opened_at", "assigned_at", "sla_due_at", "overdue", "first_contact_at",
+            "resolution_due_at", "resolved_at", "closed_at",
+        )}),
+        (_("Resolution"), {"fields": (
+            "root_cause", "action_taken", "resolution_note", "close_reason",
+        )}),
         (_("Response"), {"fields": ("response_summary",)}),
         (_("Customer"), {"fields": ("customer_summary",)}),
         (_("Interaction"), {"fields": ("interaction_summary",)}),
-    )
-    readonly_fields = (
-        "status", "team", "agent", "opened_at", "assigned_at", "sla_due_at", "overdue",
-        "response_summary", "customer_summary", "interaction_summary",
     )  # fmt: skip
+    readonly_fields = tuple(
+        field for _name, options in fieldsets for field in options["fields"] if field != "priority"
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by followups.cases for detractor responses
@@ -212,8 +235,24 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_view_permission(request, obj)
+        return allowed and (obj is None or self.may_work(request, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or self.may_work(request, obj))
+
+    def may_work(self, request: HttpRequest, case: Case) -> bool:
+        # Asked many times while one page renders: answer once per request and case.
+        answers = request.__dict__.setdefault("_cases_workable", {})
+        if case.pk not in answers:
+            answers[case.pk] = can_edit_case(request.user, case)
+        return answers[case.pk]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
-        return super().get_queryset(request).select_related(*self.list_select_related)
+        cases = super().get_queryset(request).select_related(*self.list_select_related)
+        return cases_visible_to(request.user, within=cases)
 
     @admin.display(description=_("score"), ordering="response__score")
     def score(self, obj: Case) -> int:

@@ -1,0 +1,181 @@
+"""Working cases from the admin: an agent's "My cases", the small work forms, bulk actions.
+
+Each form and action calls one followups.workflow service and goes back with a message;
+which forms a case offers follows from its status (followups.workflow.work_available).
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from followups import workflow
+from followups.models import Case, ContactChannel, ContactOutcome
+from followups.permissions import sees_only_own_cases
+from followups.queries import cases_assigned_to
+from followups.workflow import TransitionNotAllowed, work_available
+from surveys.models import ReasonCategory
+
+
+class AttemptForm(forms.Form):
+    channel = forms.ChoiceField(label=_("channel"), choices=ContactChannel.choices)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=ContactOutcome.choices)
+    note = forms.CharField(
+        label=_("note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class ResolveForm(forms.Form):
+    root_cause = forms.ModelChoiceField(
+        label=_("root cause"), queryset=ReasonCategory.objects.filter(is_active=True)
+    )
+    action_taken = forms.CharField(label=_("action taken"), max_length=200)
+    note = forms.CharField(label=_("note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+
+class Work(NamedTuple):
+    """One small form on a case: what it is called, what it needs, which service it calls."""
+
+    kind: str  # from followups.workflow.work_available
+    title: Any
+    form: type[forms.Form]
+    service: Callable[..., Any]
+    done: Any
+
+
+WORK = {
+    "attempt": Work(
+        "attempt", _("Log attempt"), AttemptForm, workflow.case_attempt_log,
+        _("Attempt logged on case #%(case)s."),
+    ),
+    "resolve": Work(
+        "resolved", _("Resolve"), ResolveForm, workflow.case_resolve,
+        _("Case #%(case)s resolved."),
+    ),
+    "unreachable": Work(
+        "unreachable", _("Mark unreachable"), ReasonForm, workflow.case_mark_unreachable,
+        _("Case #%(case)s marked unreachable."),
+    ),
+    "reopen": Work(
+        "reopened", _("Reopen"), ReasonForm, workflow.case_reopen,
+        _("Case #%(case)s reopened."),
+    ),
+}  # fmt: skip
+MY_CASES_STEPS = ("attempt", "resolve")
+
+
+def work_links(case: Case, steps: Iterable[str], back: str = "") -> list[tuple[str, Any]]:
+    """(url, title) of each work form the case accepts in its status."""
+    allowed = work_available(case.status)
+    query = "?" + urlencode({"next": back}) if back else ""
+    return [
+        (reverse(f"admin:followups_case_{step}", args=[case.pk]) + query, WORK[step].title)
+        for step in steps
+        if WORK[step].kind in allowed
+    ]
+
+
+class CaseWorkAdmin(admin.ModelAdmin):
+    """The case admin's work views and actions; the rows come from its scoped get_queryset."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # An agent's first screen is their work list; any filter shows the full list.
+        if request.method == "GET" and not request.GET and sees_only_own_cases(request.user):
+            return redirect("admin:followups_case_mine")
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        steps = [
+            path(f"<int:case_id>/{step}/", view(self.work_view), {"step": step},
+                 name=f"followups_case_{step}")
+            for step in WORK
+        ]  # fmt: skip
+        mine = path("mine/", view(self.mine_view), name="followups_case_mine")
+        return [mine, *steps, *super().get_urls()]
+
+    def mine_view(self, request: HttpRequest) -> HttpResponse:
+        """The agent's open cases, overdue first, each with its one-click work forms."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = [
+            (case, work_links(case, MY_CASES_STEPS)) for case in cases_assigned_to(request.user)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            **{"opts": self.opts, "rows": rows, "title": _("My cases"), "now": timezone.now()},
+        }
+        return TemplateResponse(request, "admin/followups/case/my_cases.html", context)
+
+    def work_view(self, request: HttpRequest, case_id: int, step: str) -> HttpResponse:
+        """One small form that calls one workflow service, then goes back with a message."""
+        work, case = WORK[step], self.get_object(request, str(case_id))
+        if case is None or not self.has_change_permission(request, case):
+            raise PermissionDenied
+        back = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+            back = ""
+        form = work.form(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                work.service(case_id=case.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, work.done % {"case": case.pk}, messages.SUCCESS)
+                return redirect(back or "admin:followups_case_mine")
+        context = {
+            **self.admin_site.each_context(request),
+            **{"opts": self.opts, "case": case, "form": form, "title": work.title, "back": back},
+        }
+        return TemplateResponse(request, "admin/followups/case/work_form.html", context)
+
+    @admin.display(description=_("work on it"))
+    def work(self, obj: Case) -> SafeString | str:
+        back = reverse("admin:followups_case_change", args=[obj.pk])
+        links = work_links(obj, WORK, back)
+        button = '<a class="button" href="{}" style="margin-right:.5em">{}</a>'
+        return format_html_join("", button, links) if links else "—"
+
+    @admin.action(description=_("Mark in progress"), permissions=["change"])
+    def mark_in_progress(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self.apply_to_each(
+            request, queryset, workflow.case_start, _("%(done)d case(s) marked in progress.")
+        )
+
+    @admin.action(description=_("Close (resolved or unreachable cases)"), permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self.apply_to_each(request, queryset, workflow.case_close, _("%(done)d case(s) closed."))
+
+    def apply_to_each(
+        self, request: HttpRequest, queryset: QuerySet[Case], service: Callable[..., Any], done: Any
+    ) -> None:
+        """Call the service on each selected case; say how many moved and why others did not."""
+        moved, refused = 0, []
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                service(case_id=pk, actor=request.user)
+                moved += 1
+            except TransitionNotAllowed as exc:
+                refused.append(str(exc))
+        self.message_user(
+            request, done % {"done": moved}, messages.SUCCESS if moved else messages.WARNING
+        )
+        for text in refused[:10]:
+            self.message_user(request, text, messages.WARNING)

@@ -1,0 +1,70 @@
+"""Who may work which case, and the permissions each role's group carries.
+
+The rule for rows lives in one place, followups.queries.cases_visible_to; the admin and
+any API ask it through can_edit_case. Model permissions come from the role groups that
+roles_ensure creates after every migrate.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Q
+
+from followups.models import Case
+from followups.queries import cases_visible_to
+from followups.roles import (
+    AGENTS,
+    SUPERVISORS,
+    TEAM_LEADS,
+    User,
+    agent_of,
+    is_supervisor,
+    led_team_ids,
+)
+
+AGENT_PERMISSIONS = {
+    ("followups", "view_case"),
+    ("followups", "change_case"),
+    ("followups", "add_contactattempt"),
+    ("followups", "view_contactattempt"),
+    ("followups", "view_caseevent"),
+}
+LEAD_PERMISSIONS = AGENT_PERMISSIONS | {("followups", "view_agent"), ("followups", "view_team")}
+SUPERVISOR_SURVEY_PERMISSIONS = {
+    ("surveys", f"view_{model}") for model in ("response", "customer", "interaction", "invitation")
+}
+
+
+def can_edit_case(user: User, case: Case) -> bool:
+    """The rule of cases_visible_to: agents their cases, leads their teams', supervisors all."""
+    return cases_visible_to(user).filter(pk=case.pk).exists()
+
+
+def permissions_named(pairs: set[tuple[str, str]], *, using: str) -> set[Permission]:
+    wanted = Q(pk__in=[])
+    for app_label, codename in pairs:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return set(Permission.objects.using(using).filter(wanted))
+
+
+def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permission]]:
+    on_followups = Permission.objects.using(using).filter(content_type__app_label="followups")
+    return {
+        AGENTS: permissions_named(AGENT_PERMISSIONS, using=using),
+        TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),
+        SUPERVISORS: set(on_followups)
+        | permissions_named(SUPERVISOR_SURVEY_PERMISSIONS, using=using),
+    }
+
+
+def roles_ensure(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the three role groups and grant their permissions (never removes a grant)."""
+    for name, permissions in role_permissions(using=using).items():
+        group, _created = Group.objects.using(using).get_or_create(name=name)
+        group.permissions.add(*permissions)
+
+
+def sees_only_own_cases(user: User) -> bool:
+    """An agent who leads no team and supervises nothing: their work list is all they need."""
+    if not user.is_authenticated or is_supervisor(user) or led_team_ids(user):
+        return False
+    return agent_of(user) is not None

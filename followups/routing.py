@@ -1,0 +1,90 @@
+"""Routing: which team takes a case, by the customer's region and tier and the touchpoint.
+
+Staff keep an ordered list of RoutingRule rows in the admin. The first active rule whose
+non-empty conditions all hold picks the team; an empty condition means "any". When no
+rule holds, the legacy coverage decides: the team whose `regions` list names the region,
+else a team with no regions (the fallback for all).
+"""
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from followups.models import Case, RoutingRule, Team
+from surveys.models import Response
+
+
+class Rule(Protocol):
+    @property
+    def region(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def touchpoint(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def team_id(self) -> int: ...
+
+
+class Coverage(Protocol):
+    @property
+    def pk(self) -> int: ...
+    @property
+    def regions(self) -> list[str]: ...
+
+
+def rule_holds(rule: Rule, *, region: str, tier: str, touchpoint: str) -> bool:
+    """Every condition the rule sets matches; an empty condition matches anything."""
+    wanted = ((rule.region, region), (rule.tier, tier), (rule.touchpoint, touchpoint))
+    return all(not want or want == have for want, have in wanted)
+
+
+def team_by_region(teams: Iterable[Coverage], *, region: str) -> int | None:
+    """The first team naming the region, else the first team with no regions (fallback)."""
+    teams = list(teams)
+    named = next((t for t in teams if region and region in t.regions), None)
+    fallback = next((t for t in teams if not t.regions), None)
+    chosen = named or fallback
+    return chosen.pk if chosen else None
+
+
+def route(
+    rules: Iterable[Rule], teams: Iterable[Coverage], *, region: str, tier: str, touchpoint: str
+) -> int | None:
+    """The team id of the first active rule that holds (in the given order), else by region."""
+    for rule in rules:
+        if rule.is_active and rule_holds(rule, region=region, tier=tier, touchpoint=touchpoint):
+            return rule.team_id
+    return team_by_region(teams, region=region)
+
+
+def team_for(*, region: str, tier: str, touchpoint: str) -> Team | None:
+    """The team routing picks for these facts: two queries (rules, teams), whatever the count."""
+    rules = RoutingRule.objects.filter(is_active=True).order_by("order", "id")
+    teams = {team.pk: team for team in Team.objects.order_by("id")}
+    team_id = route(rules, teams.values(), region=region, tier=tier, touchpoint=touchpoint)
+    return teams.get(team_id) if team_id is not None else None
+
+
+def team_for_region(region: str) -> Team | None:
+    """Legacy coverage alone, without rules: where only a region is known."""
+    teams = {team.pk: team for team in Team.objects.order_by("id")}
+    team_id = team_by_region(teams.values(), region=region)
+    return teams.get(team_id) if team_id is not None else None
+
+
+def team_for_response(response: Response) -> Team | None:
+    return team_for(
+        region=response.customer.region,
+        tier=response.customer.tier,
+        touchpoint=response.interaction.touchpoint,
+    )
+
+
+def team_for_case(case: Case) -> Team | None:
+    """The team for the case's customer (region, tier) and its interaction's touchpoint."""
+    return team_for(
+        region=case.customer.region,
+        tier=case.customer.tier,
+        touchpoint=case.response.interaction.touchpoint,
+    )

@@ -1,0 +1,259 @@
+"""Working a case: which status moves are allowed, and the services that make them.
+
+new → assigned → in progress → resolved / unreachable → closed, and back to work with
+a reason (reopen). Assignment (new → assigned) is followups.assignment. Score
+corrections (followups.cases) close untouched cases and reopen them outside this
+table: they follow the customer's answer, not the staff's work.
+
+Each service locks the case row, checks its move against TRANSITIONS, writes only the
+fields it changes and records one CaseEvent per change, in the same transaction.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from followups.cases import customer_callback_refresh
+from followups.history import case_event_record
+from followups.models import OPEN_STATUSES, Case, CaseStatus, ContactAttempt, ContactOutcome
+from followups.roles import agent_of
+from surveys.models import ReasonCategory
+
+S = CaseStatus
+DONE = (S.RESOLVED, S.UNREACHABLE, S.CLOSED)
+
+# (from, to) -> the kind of the history event that records the move.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (S.NEW, S.ASSIGNED): "assigned",
+    (S.ASSIGNED, S.IN_PROGRESS): "started",
+    (S.IN_PROGRESS, S.RESOLVED): "resolved",
+    (S.IN_PROGRESS, S.UNREACHABLE): "unreachable",
+    (S.RESOLVED, S.CLOSED): "closed",
+    (S.UNREACHABLE, S.CLOSED): "closed",
+    **{(done, back): "reopened" for done in DONE for back in (S.IN_PROGRESS, S.NEW)},
+}
+WORKABLE = (S.ASSIGNED, S.IN_PROGRESS)  # contact attempts are logged on these
+
+Actor = AbstractBaseUser | None
+
+
+class TransitionNotAllowed(ValidationError):
+    """A service was asked for a status move the table does not allow."""
+
+    def __init__(self, *, case_id: int, current: str, requested: str) -> None:
+        self.current, self.requested = current, requested
+        text = _("Case #%(case)s cannot move from “%(current)s” to “%(requested)s”.") % {
+            "case": case_id,
+            "current": S(current).label,
+            "requested": S(requested).label,
+        }
+        super().__init__(text, code="transition")
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def transition_allowed(current: str, requested: str, *, kind: str) -> bool:
+    return TRANSITIONS.get((current, requested)) == kind
+
+
+def next_statuses(current: str) -> set[str]:
+    return {to for (start, to) in TRANSITIONS if start == current}
+
+
+def work_available(current: str) -> set[str]:
+    """What staff may do to a case in this status: "attempt" and the event kinds it allows."""
+    kinds = {TRANSITIONS[(current, to)] for to in next_statuses(current)}
+    return kinds | {"attempt"} if current in WORKABLE else kinds
+
+
+def unreachable_after(outcomes: Iterable[str], *, limit: int) -> bool:
+    """True once `limit` attempts failed and none reached the customer."""
+    outcomes = list(outcomes)
+    if ContactOutcome.REACHED in outcomes:
+        return False
+    return len(outcomes) >= limit
+
+
+def required(**values: Any) -> None:
+    """Raise one ValidationError naming every empty field."""
+    missing = {
+        name: ValidationError(_("This field is required."), code="required")
+        for name, value in values.items()
+        if value is None or (isinstance(value, str) and not value.strip())
+    }
+    if missing:
+        raise ValidationError(missing)
+
+
+def _locked(case_id: int) -> Case:
+    return Case.objects.select_for_update().get(pk=case_id)
+
+
+def _move(
+    case: Case,
+    *,
+    to: str,
+    kind: str,
+    actor: Actor,
+    detail: dict[str, Any] | None = None,
+    **changes: Any,
+) -> None:
+    """Move a locked case to `to`, write the changed fields, record the event."""
+    if not transition_allowed(case.status, to, kind=kind):
+        raise TransitionNotAllowed(case_id=case.pk, current=case.status, requested=to)
+    start = case.status
+    case.status = to
+    for field, value in changes.items():
+        setattr(case, field, value)
+    case.save(update_fields=["status", *changes])
+    detail = {"from": start, "to": to, **(detail or {})}
+    case_event_record(case_id=case.pk, kind=kind, actor=actor, **detail)
+    if (start in OPEN_STATUSES) != (to in OPEN_STATUSES):  # surveys pause while we call back
+        customer_callback_refresh(customer_id=case.customer_id)
+
+
+def case_start(*, case_id: int, actor: Actor) -> Case:
+    """Move an assigned case to in progress (any other status is refused)."""
+    with transaction.atomic():
+        case = _locked(case_id)
+        _move(case, to=S.IN_PROGRESS, kind="started", actor=actor)
+    return case
+
+
+def case_attempt_log(
+    *,
+    case_id: int,
+    actor: Actor,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    at: datetime | None = None,
+) -> ContactAttempt:
+    """Record one attempt; start the case, stamp first contact once, give up after N failures."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        case = _locked(case_id)
+        if case.status not in WORKABLE:
+            raise TransitionNotAllowed(
+                case_id=case.pk, current=case.status, requested=S.IN_PROGRESS
+            )
+        attempt = ContactAttempt.objects.create(
+            case=case,
+            agent=(agent_of(actor) if actor else None) or case.agent,
+            at=at,
+            channel=channel,
+            outcome=outcome,
+            note=note,
+        )
+        case_event_record(
+            case_id=case.pk,
+            kind="attempt",
+            actor=actor,
+            channel=channel,
+            outcome=outcome,
+            note=note,
+            attempt=attempt.pk,
+        )
+        if case.first_contact_at is None:
+            case.first_contact_at = at
+            case.save(update_fields=["first_contact_at"])
+        if case.status == S.ASSIGNED:
+            _move(case, to=S.IN_PROGRESS, kind="started", actor=actor)
+        limit = settings.NPS_UNREACHABLE_AFTER
+        if unreachable_after(_outcomes_since_reopened(case), limit=limit):
+            detail = {"failed_attempts": limit, "automatic": True}
+            _move(case, to=S.UNREACHABLE, kind="unreachable", actor=actor, detail=detail)
+    return attempt
+
+
+def _outcomes_since_reopened(case: Case) -> list[str]:
+    # A reopened case starts counting again: its earlier failures gave up once already.
+    reopened = case.events.filter(kind="reopened").order_by("-pk").values_list("at", flat=True)
+    attempts = case.attempts.all()
+    if since := reopened.first():
+        attempts = attempts.filter(at__gte=since)
+    return list(attempts.values_list("outcome", flat=True))
+
+
+def case_resolve(
+    *,
+    case_id: int,
+    actor: Actor,
+    root_cause: ReasonCategory | None,
+    action_taken: str,
+    note: str,
+) -> Case:
+    """Resolve an in-progress case with root cause, action and note (the only way to resolved)."""
+    required(root_cause=root_cause, action_taken=action_taken, note=note)
+    cause = cast(ReasonCategory, root_cause)  # not None: required() said so
+    action_taken, note = action_taken.strip(), note.strip()
+    with transaction.atomic():
+        case = _locked(case_id)
+        _move(
+            case,
+            to=S.RESOLVED,
+            kind="resolved",
+            actor=actor,
+            resolved_at=timezone.now(),
+            root_cause=cause,
+            action_taken=action_taken,
+            resolution_note=note,
+            detail={"root_cause": cause.code, "action_taken": action_taken, "note": note},
+        )
+    return case
+
+
+def case_mark_unreachable(*, case_id: int, actor: Actor, reason: str = "") -> Case:
+    """Give up on reaching the customer of an in-progress case."""
+    with transaction.atomic():
+        case = _locked(case_id)
+        _move(case, to=S.UNREACHABLE, kind="unreachable", actor=actor, detail={"reason": reason})
+    return case
+
+
+def case_close(*, case_id: int, actor: Actor, reason: str = "") -> Case:
+    """Close a resolved or unreachable case."""
+    with transaction.atomic():
+        case = _locked(case_id)
+        _move(
+            case,
+            to=S.CLOSED,
+            kind="closed",
+            actor=actor,
+            closed_at=timezone.now(),
+            close_reason=reason.strip(),
+            detail={"reason": reason.strip()},
+        )
+    return case
+
+
+def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
+    """Put a finished case back to work (its agent's, else the queue's), with a reason."""
+    from followups import tasks
+
+    required(reason=reason)
+    with transaction.atomic():
+        case = _locked(case_id)
+        back = S.IN_PROGRESS if case.agent_id else S.NEW
+        _move(
+            case,
+            to=back,
+            kind="reopened",
+            actor=actor,
+            resolved_at=None,
+            closed_at=None,
+            close_reason="",
+            closed_by_correction=False,
+            detail={"reason": reason.strip()},
+        )
+        if back == S.NEW:
+            transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+    return case

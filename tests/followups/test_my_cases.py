@@ -1,0 +1,228 @@
+"""An agent's "My cases" and the case pages: the order of work, and one click to work a case."""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from followups.models import Case, CaseStatus
+from followups.queries import cases_assigned_to
+from followups.workflow import case_attempt_log, case_resolve, case_start
+from surveys.models import ReasonCategory, Response
+from tests.followups.personas import MONDAY_10, Personas, assigned_case, personas_make
+
+S = CaseStatus
+NOW = MONDAY_10 + timedelta(hours=3)
+MINE = reverse("admin:followups_case_mine")
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[None]:
+    """The agent looks at her list three hours after the cases were opened."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def people(db: Any) -> Personas:
+    return personas_make()
+
+
+@pytest.fixture
+def ann(people: Personas, client: Client) -> Client:
+    """Ann, North's agent, logged in to the admin."""
+    client.force_login(people.agent)
+    return client
+
+
+@pytest.fixture
+def cause(db: Any) -> ReasonCategory:
+    return ReasonCategory.objects.get_or_create(
+        code="network", defaults={"name_en": "Network", "name_zh": "网络"}
+    )[0]
+
+
+@pytest.fixture
+def make_case(people: Personas, detractor: Callable[..., Response]) -> Callable[..., Case]:
+    phones = iter(f"+86139000001{n:02d}" for n in range(100))
+
+    def make(region: str = "BJ") -> Case:
+        return assigned_case(detractor, phone=next(phones), region=region)
+
+    return make
+
+
+def due(case: Case, *, hours: float, contacted: bool, agent: Any) -> Case:
+    """Set the case's due times `hours` from now (test data: the SLA module computes real ones)."""
+    if contacted:
+        case_attempt_log(case_id=case.pk, actor=agent, channel="phone", outcome="reached")
+    moment = timezone.now() + timedelta(hours=hours)
+    # The first-contact due time of a contacted case is long past: it must not count.
+    contact_due = timezone.now() - timedelta(days=2) if contacted else moment
+    Case.objects.filter(pk=case.pk).update(sla_due_at=contact_due, resolution_due_at=moment)
+    return case
+
+
+def row_ids(page: Any) -> list[int]:
+    return [case.pk for case, _links in page.context["rows"]]
+
+
+def test_my_cases_lists_open_cases_overdue_first_then_by_due_time(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    agent = people.agent
+    later = due(make_case(), hours=3, contacted=False, agent=agent)
+    soon = due(make_case(), hours=1, contacted=True, agent=agent)
+    late = due(make_case(), hours=-1, contacted=False, agent=agent)
+    latest = due(make_case(), hours=-3, contacted=True, agent=agent)
+    done = make_case()  # resolved: no longer work
+    case_start(case_id=done.pk, actor=agent)
+    case_resolve(case_id=done.pk, actor=agent, root_cause=cause, action_taken="Fixed", note="ok")
+    make_case(region="SH")  # Bob's
+    page = ann.get(MINE)
+    assert page.status_code == 200
+    assert row_ids(page) == [latest.pk, late.pk, soon.pk, later.pk]
+    assert [c.is_overdue for c in cases_assigned_to(agent)] == [True, True, False, False]
+    assert page.content.decode().count("Overdue") == 2
+
+
+def test_my_cases_answers_in_a_fixed_number_of_queries(
+    people: Personas,
+    ann: Client,
+    make_case: Callable[..., Case],
+    django_assert_max_num_queries: Any,
+) -> None:
+    for _ in range(6):
+        make_case()
+    with django_assert_max_num_queries(5):
+        page = ann.get(MINE)
+    assert len(page.context["rows"]) == 6
+
+
+def test_an_agent_opening_the_case_list_lands_on_my_cases(
+    people: Personas, ann: Client, client: Client
+) -> None:
+    changelist = reverse("admin:followups_case_changelist")
+    assert ann.get(changelist).url == MINE
+    assert ann.get(changelist, {"mine": "yes"}).status_code == 200  # the full list, hers only
+    client.force_login(people.lead)
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert f'href="{MINE}"' in page.content.decode()
+
+
+def test_one_click_log_attempt_records_it_and_goes_back_to_my_cases(
+    people: Personas, ann: Client, make_case: Callable[..., Case]
+) -> None:
+    case = make_case()
+    attempt_url = reverse("admin:followups_case_attempt", args=[case.pk])
+    assert f'href="{attempt_url}"' in ann.get(MINE).content.decode()
+    assert ann.get(attempt_url).status_code == 200
+    page = ann.post(
+        attempt_url, {"channel": "phone", "outcome": "no_answer", "note": "Voicemail"}, follow=True
+    )
+    assert page.redirect_chain == [(MINE, 302)]
+    assert [str(m) for m in page.context["messages"]] == [f"Attempt logged on case #{case.pk}."]
+    case.refresh_from_db()
+    assert case.status == S.IN_PROGRESS
+    assert list(case.attempts.values_list("outcome", "note")) == [("no_answer", "Voicemail")]
+    assert case.first_contact_at == timezone.now()
+
+
+def test_one_click_resolve_resolves_and_drops_the_case_from_my_cases(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    case = make_case()
+    resolve_url = reverse("admin:followups_case_resolve", args=[case.pk])
+    assert f'href="{resolve_url}"' not in ann.get(MINE).content.decode()  # not reached yet
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
+    assert f'href="{resolve_url}"' in ann.get(MINE).content.decode()
+    form = {"root_cause": cause.pk, "action_taken": "Reset the APN", "note": "Data works again"}
+    page = ann.post(resolve_url, form, follow=True)
+    assert [str(m) for m in page.context["messages"]] == [f"Case #{case.pk} resolved."]
+    assert row_ids(page) == []
+    case.refresh_from_db()
+    assert (case.status, case.root_cause, case.action_taken) == (S.RESOLVED, cause, "Reset the APN")
+    assert case.events.last().actor == people.agent
+
+
+def test_resolve_form_shows_what_is_missing_and_changes_nothing(
+    people: Personas, ann: Client, make_case: Callable[..., Case]
+) -> None:
+    case = make_case()
+    case_start(case_id=case.pk, actor=people.agent)
+    page = ann.post(reverse("admin:followups_case_resolve", args=[case.pk]), {"note": "x"})
+    assert page.status_code == 200
+    assert set(page.context["form"].errors) == {"root_cause", "action_taken"}
+    case.refresh_from_db()
+    assert case.status == S.IN_PROGRESS
+
+
+def test_a_refused_move_is_shown_on_the_form(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    case = make_case()  # assigned: nobody reached the customer yet
+    form = {"root_cause": cause.pk, "action_taken": "Fixed", "note": "ok"}
+    page = ann.post(reverse("admin:followups_case_resolve", args=[case.pk]), form)
+    assert page.status_code == 200
+    assert page.context["form"].non_field_errors() == [
+        f"Case #{case.pk} cannot move from “Assigned” to “Resolved”."
+    ]
+
+
+def test_case_page_shows_attempts_and_readable_history_with_work_buttons(
+    people: Personas, ann: Client, make_case: Callable[..., Case]
+) -> None:
+    case = make_case()
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="sms", outcome="busy")
+    page = ann.get(reverse("admin:followups_case_change", args=[case.pk]))
+    html = page.content.decode()
+    assert "Contact attempt" in html
+    assert "Assigned → In progress" in html
+    assert "channel: SMS · outcome: Busy" in html
+    assert people.agent.username in html
+    change = reverse("admin:followups_case_change", args=[case.pk])
+    resolve = reverse("admin:followups_case_resolve", args=[case.pk])
+    assert f'href="{resolve}?next={change.replace("/", "%2F")}"' in html
+    assert set(page.context["adminform"].form.fields) == {"priority"}
+
+
+def test_work_form_goes_back_to_the_page_it_came_from(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    case = make_case()
+    case_start(case_id=case.pk, actor=people.agent)
+    case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="a", note="b")
+    change = reverse("admin:followups_case_change", args=[case.pk])
+    reopen = reverse("admin:followups_case_reopen", args=[case.pk])
+    page = ann.post(f"{reopen}?next={change}", {"reason": "Customer called again"})
+    assert page.url == change
+    case.refresh_from_db()
+    assert case.status == S.IN_PROGRESS
+
+
+def test_mark_in_progress_and_close_actions_call_the_services(
+    people: Personas, client: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    client.force_login(people.lead)
+    changelist = reverse("admin:followups_case_changelist")
+    fresh, resolved = make_case(), make_case()
+    case_start(case_id=resolved.pk, actor=people.agent)
+    case_resolve(case_id=resolved.pk, actor=people.agent, root_cause=cause, action_taken="a",
+                 note="b")  # fmt: skip
+    selected = {"_selected_action": [fresh.pk, resolved.pk]}
+    page = client.post(changelist, {"action": "mark_in_progress", **selected}, follow=True)
+    notes = [str(m) for m in page.context["messages"]]
+    assert notes[0] == "1 case(s) marked in progress."
+    assert notes[1] == f"Case #{resolved.pk} cannot move from “Resolved” to “In progress”."
+    page = client.post(changelist, {"action": "close", **selected}, follow=True)
+    assert next(str(m) for m in page.context["messages"]) == "1 case(s) closed."
+    fresh.refresh_from_db()
+    resolved.refresh_from_db()
+    assert (fresh.status, resolved.status) == (S.IN_PROGRESS, S.CLOSED)
+    assert resolved.events.last().actor == people.lead
