@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -16,6 +17,7 @@ from followups.models import (
     Case,
     CaseEvent,
     CaseStatus,
+    DigestDelivery,
     Holiday,
     Priority,
     RoutingRule,
@@ -42,6 +44,7 @@ from surveys.segments import sms_segments
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
+    DigestDelivery,
 ]  # fmt: skip
 
 
@@ -125,6 +128,7 @@ def world(db: Any) -> World:
     )
     ReasonCategory.objects.get_or_create(code="network", defaults={"name_en": "Network"})
     RecategorisationRun.objects.create(total=1)
+    DigestDelivery.objects.create(user=User.objects.create_user("lead"), date=timezone.localdate())
     team = Team.objects.create(name="Beijing callbacks", regions=["BJ", "TJ"])
     agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
     RoutingRule.objects.create(order=10, touchpoint="store_own", team=team)

@@ -1,5 +1,5 @@
 """Admin screens, one module per area; importing registers them."""
 
-from followups.admin import cases, teams
+from followups.admin import cases, digests, teams
 
-__all__ = ["cases", "teams"]
+__all__ = ["cases", "digests", "teams"]

@@ -1,0 +1,31 @@
+"""Digest deliveries: who got yesterday's digest, when, or why not. Read-only."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from followups.models import DigestDelivery
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("date", "user", "sent_at", "delivered", "error")
+    list_filter = ("date", "sent_at")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "date"
+
+    @admin.display(boolean=True, description=_("delivered"))
+    def delivered(self, obj: DigestDelivery) -> bool:
+        return obj.sent_at is not None and not obj.error
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
