@@ -6,10 +6,13 @@ from typing import Any
 import pytest
 import requests
 from django.contrib.auth.models import User
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from followups.models import Case, CaseStatus
-from surveys.models import InboundMessage, Invitation, InvitationStatus, Response
+from followups.verification import verifications_send
+from followups.workflow import case_attempt_log, case_resolve
+from surveys.models import InboundMessage, Invitation, InvitationStatus, ReasonCategory, Response
 from tests.factories import AgentFactory, SurveyFactory, TeamFactory
 from tests.integration.conftest import Process, wait_until
 from tests.surveys.test_reasons import seed_taxonomy
@@ -18,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PHONE = "+8613800138000"
 
 
-def test_detractor_reply_becomes_an_assigned_case(
+def test_detractor_reply_to_assigned_case_to_verified_recovery(
     live_server: Any, simulator: str, worker: Process
 ) -> None:
     seed_taxonomy()  # an earlier transactional test may have flushed the seeded reasons
@@ -72,3 +75,23 @@ def test_detractor_reply_becomes_an_assigned_case(
     response = Response.objects.get()
     assert response.comment == "营业厅排队等了一个小时"
     assert "waiting" in {r.code for r in response.reasons.all()}
+
+    # The agent calls back and resolves; the verification survey proves the recovery.
+    case_attempt_log(case_id=case.pk, actor=None, channel="phone", outcome="reached")
+    case_resolve(
+        case_id=case.pk,
+        actor=None,
+        root_cause=ReasonCategory.objects.get(code="waiting"),
+        action_taken="Booked a priority appointment",
+        note="Apologised for the queue",
+    )
+    with override_settings(NPS_VERIFICATION_DAYS=0):
+        assert verifications_send() == 1
+    verification = wait_until(lambda: len(outbound()) >= 3 and outbound()[-1])
+    case.refresh_from_db()
+    assert verification["reference"] == f"inv-{case.verification_invitation_id}"
+    wait_until(lambda: Invitation.objects.get(pk=case.verification_invitation_id).expires_at)
+    requests.post(f"{simulator}/inbound", json={"from": PHONE, "text": "9分"}, timeout=10)
+    case = wait_until(lambda: Case.objects.filter(recovered__isnull=False).first())
+    assert (case.verification_score, case.recovered) == (9, True)
+    assert Case.objects.count() == 1
