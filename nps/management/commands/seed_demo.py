@@ -3,12 +3,14 @@
 from datetime import time
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from followups.models import Agent, Team
+from followups.permissions import roles_ensure
+from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
 from surveys.models import Language, Survey, SurveyText
 from surveys.texts import DEFAULT_QUESTIONS
 
@@ -20,6 +22,15 @@ FALLBACK_TEAM = "National callback team"
 
 class Command(BaseCommand):
     help = "Create demo data and logins (idempotent)."
+
+    def _user(self, username: str, group: Group, *, email: str = "") -> User:
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"is_staff": True, "email": email}
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(group)
+        return user
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,14 +52,17 @@ class Command(BaseCommand):
                 SurveyText.objects.create(
                     survey=survey, language=language, question=DEFAULT_QUESTIONS[language]
                 )
+        roles_ensure()
+        groups = {name: Group.objects.get(name=name) for name in (AGENTS, TEAM_LEADS, SUPERVISORS)}
+        self._user("supervisor", groups[SUPERVISORS], email="supervisor@example.com")
         for name, regions in [*TEAMS.items(), (FALLBACK_TEAM, [])]:
+            prefix = name.split()[0].lower()
+            lead = self._user(f"{prefix}_lead", groups[TEAM_LEADS], email=f"{prefix}@example.com")
             team, _ = Team.objects.get_or_create(name=name, defaults={"regions": regions})
+            Team.objects.filter(pk=team.pk, lead__isnull=True).update(lead=lead)
             for n in (1, 2):
-                username = f"{team.name.split()[0].lower()}{n}"
-                user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
-                user.set_password(DEMO_PASSWORD)
-                user.save()
+                user = self._user(f"{prefix}{n}", groups[AGENTS])
                 Agent.objects.get_or_create(
-                    user=user, defaults={"name": f"{team.name.split()[0]} agent {n}", "team": team}
+                    user=user, defaults={"name": f"{name.split()[0]} agent {n}", "team": team}
                 )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -52,7 +52,9 @@ class Command(BaseCommand):
     def _banner(self, web: str, sim: str) -> None:
         lines = [
             f"Admin (staff):      {web}/admin/   login admin / {DEMO_PASSWORD}",
-            f"Agents:             north1, north2, east1, east2, national1 ... / {DEMO_PASSWORD}",
+            f"Supervisor:         supervisor / {DEMO_PASSWORD}",
+            f"Team leads:         north_lead, east_lead, national_lead / {DEMO_PASSWORD}",
+            f"Agents (My cases):  north1, north2, east1, east2, national1 ... / {DEMO_PASSWORD}",
             f"API:                POST {web}/api/v1/interactions/  header "
             f"'Authorization: Token {DEMO_TOKEN}'",
             f"API schema:         {web}/api/v1/schema/",
