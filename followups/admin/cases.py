@@ -43,6 +43,7 @@ from surveys.admin.core import (
     RED,
     CustomerColumns,
     PhoneSearchMixin,
+    ReadOnlyMixin,
     admin_link,
     badge,
     badge_column,
@@ -109,18 +110,9 @@ def event_summary(detail: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ContactAttemptInline(ReadOnlyInline):

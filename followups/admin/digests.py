@@ -1,16 +1,14 @@
 """Digest deliveries: who got yesterday's digest, when, or why not. Read-only."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from followups.models import DigestDelivery
+from surveys.admin.core import ReadOnlyAdmin
 
 
 @admin.register(DigestDelivery)
-class DigestDeliveryAdmin(admin.ModelAdmin):
+class DigestDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("date", "user", "sent_at", "delivered", "error")
     list_filter = ("date", "sent_at")
     search_fields = ("user__username", "user__email")
@@ -20,12 +18,3 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description=_("delivered"))
     def delivered(self, obj: DigestDelivery) -> bool:
         return obj.sent_at is not None and not obj.error
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
