@@ -24,6 +24,20 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VAR_DIR = Path(env("NPS_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live here
 
+# ---------------------------------------------------------------- security (production)
+# `manage.py check --deploy` is clean with DEBUG off (CI checks it). Behind a TLS proxy
+# set SECURE_PROXY_SSL_HEADER_NAME (e.g. HTTP_X_FORWARDED_PROTO).
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env("SECURE_PROXY_SSL_HEADER_NAME", default=""):
+        SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER_NAME"), "https")
+X_FRAME_OPTIONS = "DENY"
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -117,6 +131,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per user (token) and per address; counted in CACHES["default"] (use Redis in production).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/min"),
+        "user": env("API_THROTTLE_USER", default="6000/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {"TITLE": "NPS loop API", "VERSION": "1"}
 
@@ -205,6 +228,10 @@ NPS_GATEWAY_TIMEOUT = env.float("NPS_GATEWAY_TIMEOUT", default=10.0)
 NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 
 # ---------------------------------------------------------------- surveys
+# Webhook bodies larger than this are refused (413) before they are read.
+NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)
+# Raw messages and comments older than this many days are anonymised (manage.py retention).
+NPS_RETENTION_DAYS = env.int("NPS_RETENTION_DAYS", default=365)
 NPS_DEFAULT_REGION = "CN"  # phone numbers without a country code
 NPS_DEFAULT_TIME_ZONE = env("NPS_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
 # Conversation messages queued longer ago than this are considered lost and re-queued.
@@ -238,7 +265,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Phone numbers never reach the logs in full (surveys.phones.MaskPhonesFilter).
+    "filters": {"mask_phones": {"()": "surveys.phones.MaskPhonesFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_phones"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

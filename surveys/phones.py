@@ -1,5 +1,7 @@
 """Phone numbers: parse to E.164 (default region from settings) and mask for logs."""
 
+import logging
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -39,3 +41,22 @@ def mask_phone(phone: str) -> str:
     if len(phone) <= 6:
         return "*" * len(phone)
     return phone[:6] + "*" * (len(phone) - 8) + phone[-2:]
+
+
+# Anything that looks like a phone number: +country code or a Chinese mobile, 11+ digits.
+_PHONE_IN_TEXT = re.compile(r"(?<![\d*])(\+?\d[\d -]{9,18}\d)(?!\d)")
+
+
+def mask_phones_in(text: str) -> str:
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group(1))), text)
+
+
+class MaskPhonesFilter(logging.Filter):
+    """A logging filter: the rendered message has every phone number masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_phones_in(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

@@ -6,6 +6,7 @@ Plain Django views, not DRF: the gateway's format, not ours.
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,6 +26,12 @@ def _checked(request: HttpRequest, slug: str) -> Gateway | JsonResponse:
     gateway = get_gateway(slug)
     if gateway is None:
         return _refuse(404, f"unknown gateway {slug!r}")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _refuse(400, "invalid Content-Length")
+    if length > settings.NPS_WEBHOOK_MAX_BYTES:  # refused before reading the body
+        return _refuse(413, f"body larger than {settings.NPS_WEBHOOK_MAX_BYTES} bytes")
     if not gateway.verify(request):
         log.warning("webhook %s: bad signature from %s", slug, request.META.get("REMOTE_ADDR"))
         return _refuse(403, "invalid signature")
