@@ -36,6 +36,10 @@ if not DEBUG:
     if env("SECURE_PROXY_SSL_HEADER_NAME", default=""):
         SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER_NAME"), "https")
 X_FRAME_OPTIONS = "DENY"
+# Staff login brute-force protection (nps/loginguard.py).
+AUTHENTICATION_BACKENDS = ["nps.loginguard.LockoutBackend"]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 INSTALLED_APPS = [
