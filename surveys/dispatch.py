@@ -134,7 +134,9 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
     stale = now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS)
     with transaction.atomic():
         ids = list(
-            Invitation.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+            # Skip rows another dispatcher holds: two beats never queue one invitation twice.
+            Invitation.objects.select_for_update(skip_locked=True)
+            .filter(status=S.SCHEDULED, send_at__lte=now)
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
             .order_by("send_at")
             .values_list("pk", flat=True)[:limit]
