@@ -143,3 +143,18 @@ def test_twilio_reply_with_a_bad_signature_is_403(client: Client, tamper: str) -
     signature = {"missing": None, "malformed": "%%%"}.get(tamper, signature)
     assert post_twilio(client, form, signature).status_code == 403
     assert not InboundMessage.objects.exists()
+
+
+def test_twilio_signature_matches_twilios_published_example() -> None:
+    """The example in Twilio's webhook-security documentation and library tests."""
+    from surveys.gateways.twilio import twilio_signature
+
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
