@@ -145,7 +145,14 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER", default="6000/min"),
     },
 }
-SPECTACULAR_SETTINGS = {"TITLE": "NPS loop API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "NPS loop API",
+    "VERSION": "1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "nps.api_schema.add_error_responses",
+    ],
+}
 
 # ---------------------------------------------------------------- Celery
 # Filesystem transport by default: a real worker process, no broker server.

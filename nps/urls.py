@@ -17,3 +17,5 @@ urlpatterns = [
     path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
     path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),
 ]
+
+handler404 = "nps.errors.not_found"

@@ -186,7 +186,7 @@ def _claim(invitation_id: int, attempt: int) -> bool:
 
 @dataclass(frozen=True)
 class SendOutcome:
-    outcome: str  # sent | failed | retry | deferred | suppressed | taken
+    outcome: str  # sent | failed | retry | deferred | suppressed | taken | gone
     retry_at: datetime | None = None  # for "retry": when to run again ...
     next_attempt: int = 0  # ... and as which attempt
 
@@ -204,7 +204,11 @@ def _quiet_until(invitation: Invitation) -> datetime | None:
 
 def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     """Send one invitation's SMS: at most once per attempt, never in quiet hours."""
-    invitation = Invitation.objects.select_related("customer", "survey").get(pk=invitation_id)
+    invitation = (
+        Invitation.objects.select_related("customer", "survey").filter(pk=invitation_id).first()
+    )
+    if invitation is None:  # a task outlived its row (deleted, or a stale queue): nothing to do
+        return SendOutcome("gone")
     customer = invitation.customer
     if invitation.status not in (S.SCHEDULED, S.SENDING):
         return SendOutcome("taken")

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,8 @@ from surveys.interactions import interactions_record
 
 
 class InteractionsView(APIView):
+    parser_classes = [JSONParser]  # nested customer data: JSON only
+
     @extend_schema(
         request=InteractionWriteSerializer(many=True),
         responses={200: InteractionReadSerializer(many=True), 201: InteractionReadSerializer},

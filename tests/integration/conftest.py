@@ -15,6 +15,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from nps.celery import app as celery_app
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -94,6 +96,8 @@ def simulator(loop_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 def worker(loop_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     """A real Celery worker process consuming this test run's queue on the real broker."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    # Earlier tests of this run published tasks for rows that no longer exist: start clean.
+    celery_app.control.purge()
     args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-Q", queue, "-c", "2"]
     args += ["-l", "info", "--without-gossip", "--without-mingle", "-n", f"test-{queue}@%h"]
     # With its beat (-B): the outbox relay and the other periodic jobs run as in production.
