@@ -94,7 +94,18 @@ def parse_json_body(request: HttpRequest) -> dict[str, Any]:
         raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")
-    return data
+    return without_nul(data)
+
+
+def without_nul(value: Any) -> Any:
+    """Drop NUL characters: PostgreSQL text and jsonb cannot hold them, and no SMS means one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def require_str(data: dict[str, Any], key: str, *, max_length: int = 2000) -> str:

@@ -21,6 +21,7 @@ from surveys.gateways.base import (
     MalformedPayload,
     SendResult,
     StatusReport,
+    without_nul,
 )
 
 # Twilio MessageStatus -> ours; "queued", "accepted", "sending" say nothing new.
@@ -88,14 +89,14 @@ class TwilioGateway(Gateway):
         )
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSMS]:
-        form = request.POST
+        form = without_nul(request.POST.dict())
         sid, phone = form.get("MessageSid", ""), form.get("From", "")
         if not sid or not phone:
             raise MalformedPayload("MessageSid and From are required")
-        return [InboundSMS(message_id=sid, phone=phone, text=form.get("Body", ""), raw=form.dict())]
+        return [InboundSMS(message_id=sid, phone=phone, text=form.get("Body", ""), raw=form)]
 
     def parse_status(self, request: HttpRequest) -> list[StatusReport]:
-        form = request.POST
+        form = without_nul(request.POST.dict())
         sid = form.get("MessageSid", "")
         if not sid:
             raise MalformedPayload("MessageSid is required")
@@ -103,7 +104,7 @@ class TwilioGateway(Gateway):
         if status is None:
             return []  # an interim status (queued, sending): acknowledged, nothing to apply
         error = form.get("ErrorCode", "")
-        return [StatusReport(provider_message_id=sid, status=status, error=error, raw=form.dict())]
+        return [StatusReport(provider_message_id=sid, status=status, error=error, raw=form)]
 
     def acknowledge(self, request: HttpRequest) -> HttpResponse:
         # An empty TwiML document: no auto-reply from Twilio's side.

@@ -75,7 +75,7 @@ def test_a_one_megabyte_body_is_refused_before_it_is_read(client: Client) -> Non
 def test_injection_and_odd_numbers_are_stored_verbatim_as_data(client: Client, text: str) -> None:
     body = json.dumps({"message_id": f"MO-{text!r}", "from": "+8613800138000", "text": text})
     assert post(client, body.encode()).status_code == 200
-    assert InboundMessage.objects.get().text == text
+    assert InboundMessage.objects.get().text == text.replace("\x00", "")  # NUL cannot be stored
 
 
 def test_form_encoded_body_to_a_json_gateway_is_a_400(client: Client) -> None:
