@@ -24,7 +24,6 @@ from django.utils import timezone
 from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Agent, AssignmentPolicy, Case, CaseStatus, Team
 from followups.routing import team_for_case
-from followups.routing import team_for_region as team_for_region  # used by followups.cases
 from followups.shifts import on_shift
 
 HELD_STATUSES = (CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)  # open and with an agent
