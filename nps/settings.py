@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
     # Send verification surveys whose day has come after a resolution.
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
+    # Recompute the dashboard rollups of the last NPS_ROLLUP_REFRESH_DAYS local days.
+    "refresh-rollups": {"task": "nps.tasks.refresh_rollups", "schedule": 60.0},
+    # Nightly: recompute the last 30 days (late changes, e.g. a case resolved weeks later).
+    "rebuild-rollups": {"task": "nps.tasks.rebuild_recent_rollups", "schedule": 24 * 3600.0},
 }
 
 # ---------------------------------------------------------------- SMS gateways
@@ -266,6 +270,18 @@ NPS_RECOVERED_SCORE = 7
 NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}, "B": {"surveys": 3, "days": 30}}
 # Local time (in each recipient team's time zone) when the daily digest goes out.
 NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
+
+# ---------------------------------------------------------------- reporting
+# Dashboard days are local dates in this zone (rollups and filters alike).
+NPS_REPORTING_TIME_ZONE = env("NPS_REPORTING_TIME_ZONE", default=NPS_DEFAULT_TIME_ZONE)
+# The periodic refresh recomputes this many recent days (today included).
+NPS_ROLLUP_REFRESH_DAYS = env.int("NPS_ROLLUP_REFRESH_DAYS", default=3)
+
+# ---------------------------------------------------------------- dashboard
+# Below this many answers an NPS is shown as "insufficient data", not as a number.
+NPS_DASHBOARD_MIN_SAMPLE = env.int("NPS_DASHBOARD_MIN_SAMPLE", default=30)
+# Periods up to this many days get a daily trend; longer ones a weekly trend.
+NPS_DASHBOARD_DAILY_TREND_DAYS = env.int("NPS_DASHBOARD_DAILY_TREND_DAYS", default=31)
 
 # ---------------------------------------------------------------- email
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

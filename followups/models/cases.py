@@ -90,6 +90,7 @@ class Case(models.Model):
             models.Index(fields=["status", "sla_due_at"]),
             models.Index(fields=["agent", "status"]),
             models.Index(fields=["verification_due_at"]),
+            models.Index(fields=["opened_at"]),  # the dashboard rollups read a day at a time
         ]
 
     def __str__(self) -> str:

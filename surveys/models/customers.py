@@ -82,7 +82,10 @@ class Interaction(models.Model):
     class Meta:
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
-        indexes: ClassVar = [models.Index(fields=["touchpoint", "occurred_at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["touchpoint", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),  # the dashboard rollups read a day at a time
+        ]
 
     def __str__(self) -> str:
         return self.external_id

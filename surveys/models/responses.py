@@ -48,7 +48,10 @@ class Response(models.Model):
                 condition=models.Q(score__gte=0, score__lte=10), name="response_score_0_10"
             )
         ]
-        indexes: ClassVar = [models.Index(fields=["category", "created_at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["category", "created_at"]),
+            models.Index(fields=["created_at"]),  # the dashboard rollups read a day at a time
+        ]
 
     def __str__(self) -> str:
         return f"{self.score} ({self.get_category_display()})"

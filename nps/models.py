@@ -1,0 +1,152 @@
+"""Rollup tables for the supervisor dashboard: counts per local day, grain and dimension.
+
+Every table has the same dimensions (DailyDims) and holds each day several times, once
+per grain (nps.reporting.grains): the finest grain keeps every dimension, coarser ones
+keep a few and store the others as "" (team: 0). A dashboard read picks the smallest
+grain that holds the dimensions it filters and groups by, so it sums hundreds of rows a
+day, not one per response. Missing text dimensions are "" and a missing team 0 (never
+NULL), so the unique constraint holds; its index leads with (grain, day), which every
+read filters on. The rows are derived data: nps.reporting.rollups recomputes a whole
+day from the raw rows, so nothing else writes here.
+"""
+
+from typing import ClassVar
+
+from django.db import models
+
+from surveys.models import ReasonCategory
+
+# Minutes to first contact: the lower bound of each histogram bucket (the last is open).
+CONTACT_BUCKETS = (0, 15, 30, 60, 120, 240, 480, 1440, 2880)
+DIMENSION_FIELDS = ("touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent")
+KEY_FIELDS = ("grain", "day", *DIMENSION_FIELDS)
+NO_TEAM = 0
+
+
+def bucket_field(lower: int) -> str:
+    return f"contact_min_{lower}"
+
+
+def suppressed_field(reason: str) -> str:
+    return f"suppressed_{reason}"
+
+
+class DailyDims(models.Model):
+    grain = models.PositiveSmallIntegerField()  # bit i set: DIMENSION_FIELDS[i] kept
+    day = models.DateField()  # local date in settings.NPS_REPORTING_TIME_ZONE
+    touchpoint = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=32, blank=True)
+    business_type = models.CharField(max_length=64, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    tier = models.CharField(max_length=1, blank=True)
+    team_id = models.IntegerField(default=NO_TEAM)  # a followups.Team id, 0: none
+    agent = models.CharField(max_length=64, blank=True)  # Interaction.staff_id
+
+    class Meta:
+        abstract = True
+
+
+class NpsDaily(DailyDims):
+    """Survey responses by the local day they arrived (Response.created_at)."""
+
+    promoters = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0)
+    detractors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="npsdaily_key")]
+        indexes: ClassVar = [models.Index(fields=["day"], name="npsdaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} NPS"
+
+
+class FunnelDaily(DailyDims):
+    """Interactions by local day (Interaction.occurred_at) and what their survey reached."""
+
+    interactions = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    # One column per SuppressReason code (faster to sum than JSON); a test checks they match.
+    suppressed_opted_out = models.PositiveIntegerField(default=0)
+    suppressed_fatigue = models.PositiveIntegerField(default=0)
+    suppressed_invalid_number = models.PositiveIntegerField(default=0)
+    suppressed_sampled_out = models.PositiveIntegerField(default=0)
+    suppressed_no_survey = models.PositiveIntegerField(default=0)
+    suppressed_open_case = models.PositiveIntegerField(default=0)
+    suppressed_daily_cap = models.PositiveIntegerField(default=0)
+    suppressed_tier_cap = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="funneldaily_key")]
+        indexes: ClassVar = [models.Index(fields=["day"], name="funneldaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} funnel"
+
+
+class CaseDaily(DailyDims):
+    """Callback cases by the local day they opened (Case.opened_at); team is the case's."""
+
+    opened = models.PositiveIntegerField(default=0)
+    first_contacted = models.PositiveIntegerField(default=0)
+    first_contact_in_sla = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    unreachable = models.PositiveIntegerField(default=0)
+    verified = models.PositiveIntegerField(default=0)
+    recovered = models.PositiveIntegerField(default=0)
+    # Histogram of minutes to first contact, one column per CONTACT_BUCKETS lower bound.
+    contact_min_0 = models.PositiveIntegerField(default=0)
+    contact_min_15 = models.PositiveIntegerField(default=0)
+    contact_min_30 = models.PositiveIntegerField(default=0)
+    contact_min_60 = models.PositiveIntegerField(default=0)
+    contact_min_120 = models.PositiveIntegerField(default=0)
+    contact_min_240 = models.PositiveIntegerField(default=0)
+    contact_min_480 = models.PositiveIntegerField(default=0)
+    contact_min_1440 = models.PositiveIntegerField(default=0)
+    contact_min_2880 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="casedaily_key")]
+        indexes: ClassVar = [models.Index(fields=["day"], name="casedaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} cases"
+
+
+class ReasonDaily(DailyDims):
+    """Detractor responses by local day and reason category (a response may have several)."""
+
+    reason = models.ForeignKey(ReasonCategory, on_delete=models.CASCADE, related_name="+")
+    detractors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=[*KEY_FIELDS, "reason"], name="reasondaily_key")
+        ]
+        indexes: ClassVar = [models.Index(fields=["day"], name="reasondaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason_id}"
+
+
+class TeamMap(models.Model):
+    """The team routing picks for a (region, tier, touchpoint): how responses get a team.
+
+    Rewritten by every rollup refresh for the keys of the days it recomputes (routing
+    rules may change), so the SQL that builds the rollups can join it.
+    """
+
+    region = models.CharField(max_length=64, blank=True)
+    tier = models.CharField(max_length=1, blank=True)
+    touchpoint = models.CharField(max_length=20, blank=True)
+    team_id = models.IntegerField(default=NO_TEAM)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["region", "tier", "touchpoint"], name="teammap_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region}/{self.tier}/{self.touchpoint} -> {self.team_id}"

@@ -1,0 +1,1 @@
+"""Rollups for reporting: per day and dimension, maintained from both apps' data."""

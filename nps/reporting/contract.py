@@ -1,0 +1,67 @@
+"""What the dashboard reads: filters in, plain aggregates out (no querysets of rollups).
+
+nps.reporting.queries implements these over the rollup tables; nps.dashboard renders
+them. Keep both sides to these types.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+DIMENSIONS = ("touchpoint", "channel", "business_type", "region", "tier", "team", "agent")
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date  # inclusive, in the reporting time zone (settings.NPS_REPORTING_TIME_ZONE)
+    end: date  # inclusive
+    touchpoint: str = ""
+    channel: str = ""
+    business_type: str = ""
+    region: str = ""
+    tier: str = ""
+    team_id: int | None = None
+    agent: str = ""  # the staff id who served the interaction (Interaction.staff_id)
+    # Set for a team lead: only these teams' data (None: everything, for supervisors).
+    team_scope: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+
+@dataclass(frozen=True)
+class Funnel:
+    interactions: int = 0
+    sent: int = 0  # reached the gateway (sent, delivered, responded, expired, failed after send)
+    delivered: int = 0
+    responded: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)  # reason code -> count
+
+
+@dataclass(frozen=True)
+class ClosedLoop:
+    opened: int = 0
+    first_contacted: int = 0
+    first_contact_in_sla: int = 0
+    median_minutes_to_first_contact: float | None = None
+    p90_minutes_to_first_contact: float | None = None
+    resolved: int = 0
+    unreachable: int = 0
+    overdue_now: int = 0
+    verified: int = 0
+    recovered: int = 0
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    code: str
+    name_en: str
+    name_zh: str
+    detractors: int

@@ -1,0 +1,253 @@
+"""The dashboard's figures, read from the rollup tables (nps.models): filters in, contract out.
+
+Every aggregate is one query over one rollup table, honouring every filter and the team
+scope, on the coarsest grain that holds the dimensions it filters and groups by
+(nps.reporting.grains); only `closed_loop` adds a live count of overdue cases and only
+`verbatims` reads raw responses. Days are local dates in
+settings.NPS_REPORTING_TIME_ZONE. The team of NPS, funnel and reason rows is the team
+routing picks for the customer's region and tier and the touchpoint; the team of case
+rows is the case's own team.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from followups.models import OPEN_STATUSES, Case
+from nps.models import (
+    CONTACT_BUCKETS,
+    CaseDaily,
+    FunnelDaily,
+    NpsDaily,
+    ReasonDaily,
+    TeamMap,
+    bucket_field,
+    suppressed_field,
+)
+from nps.reporting.contract import (
+    DIMENSIONS,
+    ClosedLoop,
+    Counts,
+    Filters,
+    Funnel,
+    ReasonCount,
+)
+from nps.reporting.grains import grain_for
+from nps.reporting.rollups import CASE_DIMS, RESPONSE_DIMS, day_bounds
+from surveys.models import Category, Purpose, Response, SuppressReason
+
+TEXT_FILTERS = ("touchpoint", "channel", "business_type", "region", "tier", "agent")
+COUNT_SUMS = {
+    "sum_promoters": Sum("promoters"),
+    "sum_passives": Sum("passives"),
+    "sum_detractors": Sum("detractors"),
+}
+FUNNEL_FIELDS = (
+    "interactions",
+    "sent",
+    "delivered",
+    "responded",
+    *(suppressed_field(code) for code in SuppressReason.values),
+)
+CASE_FIELDS = (
+    "opened",
+    "first_contacted",
+    "first_contact_in_sla",
+    "resolved",
+    "unreachable",
+    "verified",
+    "recovered",
+    *(bucket_field(lower) for lower in CONTACT_BUCKETS),
+)
+
+
+def _team_q(f: Filters, field: str = "team_id") -> Q:
+    q = Q()
+    if f.team_id is not None:
+        q &= Q(**{field: f.team_id})
+    if f.team_scope is not None:  # a team lead: only their teams, whatever else is asked
+        q &= Q(**{f"{field}__in": f.team_scope})
+    return q
+
+
+def rollup_filter(f: Filters) -> Q:
+    """The rows of a rollup table that the filters (and the team scope) select."""
+    q = Q(day__gte=f.start, day__lte=f.end) & _team_q(f)
+    for name in TEXT_FILTERS:
+        if value := getattr(f, name):
+            q &= Q(**{name: value})
+    return q
+
+
+def needed_dimensions(f: Filters, *group: str) -> frozenset[str]:
+    """The rollup dimensions a read filters or groups on (the team scope counts)."""
+    needed = {name for name in TEXT_FILTERS if getattr(f, name)} | set(group)
+    if f.team_id is not None or f.team_scope is not None:
+        needed.add("team_id")
+    return frozenset(needed)
+
+
+def rollup_rows(model: type[Model], f: Filters, *group: str) -> QuerySet[Any]:
+    """The rows of the cheapest grain of `model` that answers f grouped by `group`."""
+    grain = grain_for(needed_dimensions(f, *group))
+    return model.objects.filter(rollup_filter(f), grain=grain)
+
+
+def _raw_filter(f: Filters, paths: dict[str, str], when: str) -> Q:
+    """The same filters over raw rows: `when` in the local date range, dims through `paths`."""
+    lo, hi = day_bounds(f.start, f.end)
+    q = Q(**{f"{when}__gte": lo, f"{when}__lt": hi})
+    for name in TEXT_FILTERS:
+        if value := getattr(f, name):
+            q &= Q(**{paths[name]: value})
+    return q
+
+
+def _counts(row: dict[str, Any]) -> Counts:
+    return Counts(
+        promoters=row["sum_promoters"] or 0,
+        passives=row["sum_passives"] or 0,
+        detractors=row["sum_detractors"] or 0,
+    )
+
+
+def nps_counts(f: Filters) -> Counts:
+    """Promoters, passives and detractors in the period (one query)."""
+    return _counts(rollup_rows(NpsDaily, f).aggregate(**COUNT_SUMS))
+
+
+def nps_trend(f: Filters, *, granularity: str) -> list[tuple[date, Counts]]:
+    """Counts per day, or per week labelled by its Monday, oldest first; empty periods left out."""
+    if granularity not in ("day", "week"):
+        raise ValueError(f"granularity must be 'day' or 'week', not {granularity!r}")
+    period = F("day") if granularity == "day" else TruncWeek("day")
+    rows = rollup_rows(NpsDaily, f).values(period=period).annotate(**COUNT_SUMS).order_by("period")
+    return [(row["period"], _counts(row)) for row in rows]
+
+
+def nps_breakdown(f: Filters, *, dimension: str) -> list[tuple[str, Counts]]:
+    """Counts per value of one dimension, most responses first (team: its id as text, "" none)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    field = "team_id" if dimension == "team" else dimension
+    rows = rollup_rows(NpsDaily, f, field).values(field).annotate(**COUNT_SUMS)
+    found = [(str(row[field] or ""), _counts(row)) for row in rows.order_by()]
+    return sorted(found, key=lambda item: (-item[1].n, item[0]))
+
+
+def _sums(model: type[FunnelDaily] | type[CaseDaily], f: Filters, fields: tuple[str, ...]) -> Any:
+    row = rollup_rows(model, f).aggregate(**{n: Sum(n) for n in fields})
+    return {name: value or 0 for name, value in row.items()}
+
+
+def funnel(f: Filters) -> Funnel:
+    """Interactions in the period and how far their surveys got; suppressed by reason (1 query)."""
+    sums = _sums(FunnelDaily, f, FUNNEL_FIELDS)
+    suppressed = {code: sums[suppressed_field(code)] for code in SuppressReason.values}
+    return Funnel(
+        interactions=sums["interactions"],
+        sent=sums["sent"],
+        delivered=sums["delivered"],
+        responded=sums["responded"],
+        suppressed=dict(sorted(((c, n) for c, n in suppressed.items() if n), key=lambda i: -i[1])),
+    )
+
+
+def histogram_percentile(counts: list[int], share: float) -> float | None:
+    """The `share` quantile of minutes from bucket counts over CONTACT_BUCKETS.
+
+    An approximation: values are taken as spread evenly inside their bucket (linear
+    interpolation), so the error is at most the bucket's width; a quantile falling in
+    the open last bucket is reported as its lower bound (2880 minutes, "two days or more").
+    """
+    total = sum(counts)
+    if not total:
+        return None
+    rank, below = share * total, 0
+    for index, count in enumerate(counts):
+        if count and below + count >= rank:
+            lower = CONTACT_BUCKETS[index]
+            if index + 1 == len(CONTACT_BUCKETS):
+                return float(lower)
+            width = CONTACT_BUCKETS[index + 1] - lower
+            return lower + width * (rank - below) / count
+        below += count
+    return float(CONTACT_BUCKETS[-1])
+
+
+def overdue_cases(f: Filters) -> QuerySet[Case]:
+    """Open cases opened in the period, now past first-contact due uncontacted or resolution due."""
+    now = timezone.now()
+    late = Q(first_contact_at__isnull=True, sla_due_at__lt=now) | Q(resolution_due_at__lt=now)
+    return Case.objects.filter(
+        _raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f), late, status__in=OPEN_STATUSES
+    )
+
+
+def closed_loop(f: Filters) -> ClosedLoop:
+    """Cases opened in the period and what became of them (2 queries: rollup, live overdue)."""
+    sums = _sums(CaseDaily, f, CASE_FIELDS)
+    histogram = [sums[bucket_field(lower)] for lower in CONTACT_BUCKETS]
+    return ClosedLoop(
+        opened=sums["opened"],
+        first_contacted=sums["first_contacted"],
+        first_contact_in_sla=sums["first_contact_in_sla"],
+        median_minutes_to_first_contact=histogram_percentile(histogram, 0.5),
+        p90_minutes_to_first_contact=histogram_percentile(histogram, 0.9),
+        resolved=sums["resolved"],
+        unreachable=sums["unreachable"],
+        overdue_now=overdue_cases(f).count(),
+        verified=sums["verified"],
+        recovered=sums["recovered"],
+    )
+
+
+def reasons_pareto(f: Filters) -> list[ReasonCount]:
+    """Detractor reason categories, most frequent first (1 query)."""
+    rows = (
+        rollup_rows(ReasonDaily, f)
+        .values("reason__code", "reason__name_en", "reason__name_zh")
+        .annotate(total=Sum("detractors"))
+        .order_by("-total", "reason__code")
+    )
+    return [
+        ReasonCount(
+            code=row["reason__code"],
+            name_en=row["reason__name_en"],
+            name_zh=row["reason__name_zh"],
+            detractors=row["total"],
+        )
+        for row in rows
+    ]
+
+
+def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response]:
+    """The latest detractor comments (2 queries: the responses, their reasons).
+
+    The only raw read of responses. A detractor without a comment has no verbatim and is
+    left out. The team filter and scope use routing's team for the response, as the
+    rollups do: the (region, tier, touchpoint) keys routed to those teams (TeamMap).
+    """
+    responses = Response.objects.filter(
+        _raw_filter(f, RESPONSE_DIMS, "created_at"),
+        category=Category.DETRACTOR,
+        invitation__purpose=Purpose.SURVEY,
+    ).exclude(comment="")
+    if f.team_id is not None or f.team_scope is not None:
+        routed = TeamMap.objects.filter(
+            _team_q(f),
+            region=OuterRef("customer__region"),
+            tier=OuterRef("customer__tier"),
+            touchpoint=OuterRef("interaction__touchpoint"),
+        )
+        responses = responses.filter(Exists(routed))
+    if reason:
+        responses = responses.filter(reasons__code=reason)
+    return list(
+        responses.select_related("customer", "interaction", "case")
+        .prefetch_related("reasons")
+        .order_by("-created_at", "-pk")[:limit]
+    )
