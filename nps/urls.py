@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
@@ -10,6 +10,7 @@ from surveys.api.views import InteractionsView
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("nps.dashboard.urls")),
     path("api/v1/interactions/", InteractionsView.as_view(), name="api-interactions"),
     path("api/v1/responses/", ResponseListView.as_view(), name="api-responses"),
     path("api/v1/responses/<int:pk>/", ResponseDetailView.as_view(), name="api-response"),

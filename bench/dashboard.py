@@ -1,0 +1,443 @@
+"""Dashboard benchmark: every widget from the rollup tables against the same figures from raw rows.
+
+Loads N synthetic responses (default 10 million, bench/dashboard_data.py) into its own
+PostgreSQL database, builds the rollups with rollups_rebuild(), then times in the same run:
+
+- rollup: the whole dashboard through nps.reporting.queries (headline counts for the
+  period and the previous one, trend, the 7 breakdowns, funnel, closed loop, reasons,
+  verbatims) for two filter sets, and a GET of /dashboard/ as a supervisor;
+- naive: the same figures with GROUP BY over the raw tables for the same filters.
+
+It checks both give the same answers, prints p50/p95/max, the ratio naive/rollup, and
+whether the targets hold (p95 <= 200 ms, ratio >= 50).
+
+    .venv/bin/python bench/dashboard.py [--responses 10000000] [--reload] [--repeat 30]
+
+DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/nps_dash_bench; its name must
+contain "bench" (the loaded tables are truncated).
+"""
+
+# SQL text here is built from this module's constants only; values are bound parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from nps.reporting.contract import ClosedLoop, Filters, Funnel, ReasonCount
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_P95_MS, TARGET_RATIO = 200.0, 50.0
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nps_dash_bench")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+
+
+def _database_ready(db: dict[str, Any]) -> None:
+    import psycopg
+    from django.core.management import call_command
+    from psycopg import sql
+
+    if db["ENGINE"] != "django.db.backends.postgresql" or "bench" not in db["NAME"]:
+        sys.exit(f"DATABASE_URL must be PostgreSQL with 'bench' in the name, not {db['NAME']!r}")
+    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
+    params = {**params, "password": db["PASSWORD"] or None, "dbname": "postgres"}
+    with psycopg.connect(autocommit=True, **params) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
+        if found.fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# ---------------------------------------------------------------- the two dashboards
+
+
+def _previous(f: Filters) -> Filters:
+    """The period of the same length just before f's."""
+    days = (f.end - f.start).days + 1
+    return replace(f, start=f.start - timedelta(days=days), end=f.start - timedelta(days=1))
+
+
+def dashboard_rollup(f: Filters) -> dict[str, Any]:
+    """Every widget of the dashboard, through nps.reporting.queries (the rollup tables)."""
+    from nps.reporting import queries
+    from nps.reporting.contract import DIMENSIONS
+
+    return {
+        "counts": queries.nps_counts(f),
+        "counts previous": queries.nps_counts(_previous(f)),
+        "trend": queries.nps_trend(f, granularity="day"),
+        **{f"by {d}": queries.nps_breakdown(f, dimension=d) for d in DIMENSIONS},
+        "funnel": queries.funnel(f),
+        "closed loop": queries.closed_loop(f),
+        "reasons": queries.reasons_pareto(f),
+        "verbatims": queries.verbatims(f),
+    }
+
+
+def _local_bounds(f: Filters) -> tuple[datetime, datetime]:
+    """[start, end + 1 day) of the reporting time zone, as aware datetimes."""
+    zone = ZoneInfo(_reporting_zone())
+    start = datetime.combine(f.start, datetime.min.time(), zone)
+    return start, datetime.combine(f.end + timedelta(days=1), datetime.min.time(), zone)
+
+
+def _reporting_zone() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "NPS_REPORTING_TIME_ZONE", settings.NPS_DEFAULT_TIME_ZONE)
+
+
+NAIVE_DIMENSIONS = {
+    "touchpoint": "i.touchpoint",
+    "channel": "i.channel",
+    "business_type": "i.business_type",
+    "region": "c.region",
+    "tier": "c.tier",
+    "team": "t.id",
+    "agent": "i.staff_id",
+}
+COUNTS = """count(*) FILTER (WHERE r.category = 'promoter'),
+    count(*) FILTER (WHERE r.category = 'passive'),
+    count(*) FILTER (WHERE r.category = 'detractor')"""
+
+
+def _naive_where(f: Filters, when: str, customer: str = "c") -> tuple[str, list[Any]]:
+    start, end = _local_bounds(f)
+    where, params = [f"{when} >= %s", f"{when} < %s"], [start, end]
+    for name, column in (("touchpoint", "i.touchpoint"), ("channel", "i.channel"),
+                         ("business_type", "i.business_type"), ("region", f"{customer}.region"),
+                         ("tier", f"{customer}.tier"), ("agent", "i.staff_id")):  # fmt: skip
+        if value := getattr(f, name):
+            where.append(f"{column} = %s")
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def _naive_rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+# Survey answers only: a verification survey's answer is not an NPS answer.
+RESPONSES = """surveys_response r JOIN surveys_interaction i ON i.id = r.interaction_id
+    JOIN surveys_customer c ON c.id = r.customer_id
+    JOIN surveys_invitation inv ON inv.id = r.invitation_id AND inv.purpose = 'survey'"""
+
+
+def dashboard_naive(f: Filters) -> dict[str, Any]:
+    """The same figures with GROUP BY over the raw rows."""
+    from nps.reporting.contract import Counts
+
+    where, params = _naive_where(f, "r.created_at")
+    before, before_params = _naive_where(_previous(f), "r.created_at")
+    zone = _reporting_zone()
+    result: dict[str, Any] = {
+        "counts": Counts(
+            *_naive_rows(f"SELECT {COUNTS} FROM {RESPONSES} WHERE {where}", params)[0]
+        ),
+        "counts previous": Counts(
+            *_naive_rows(f"SELECT {COUNTS} FROM {RESPONSES} WHERE {before}", before_params)[0]
+        ),
+    }
+    trend = _naive_rows(
+        f"SELECT (r.created_at AT TIME ZONE %s)::date AS day, {COUNTS} FROM {RESPONSES} "
+        f"WHERE {where} GROUP BY day ORDER BY day",
+        [zone, *params],
+    )
+    result["trend"] = [(day, Counts(*c)) for day, *c in trend]
+    for name, column in NAIVE_DIMENSIONS.items():
+        # A response's team: the team whose coverage names the customer's region.
+        team = " LEFT JOIN followups_team t ON t.regions ? c.region" if name == "team" else ""
+        rows = _naive_rows(
+            f"SELECT {column}, {COUNTS} FROM {RESPONSES}{team} WHERE {where} GROUP BY 1", params
+        )
+        found = [(str(value or ""), Counts(*c)) for value, *c in rows]
+        result[f"by {name}"] = sorted(found, key=lambda item: (-item[1].n, item[0]))
+    result["funnel"] = _naive_funnel(f)
+    result["reasons"] = _naive_reasons(where, params)
+    result["closed loop"] = _naive_closed_loop(f)
+    result["verbatims"] = _naive_rows(
+        f"SELECT r.id, r.score, r.comment, r.created_at FROM {RESPONSES} "
+        f"WHERE r.category = 'detractor' AND r.comment <> '' AND {where} "
+        "ORDER BY r.created_at DESC, r.id DESC LIMIT 50",
+        params,
+    )
+    return result
+
+
+def _naive_closed_loop(f: Filters) -> ClosedLoop:
+    """Cases opened in the period (the rollup's definitions), measured from their rows.
+
+    Percentiles are exact here; the rollup interpolates in its histogram buckets, so
+    figures_compare accepts any value inside the same bucket.
+    """
+    from nps.reporting.contract import ClosedLoop
+
+    where, params = _naive_where(f, "k.opened_at", customer="kc")
+    minutes = "extract(epoch FROM k.first_contact_at - k.opened_at) / 60"
+    open_ = "k.status IN ('new', 'assigned', 'in_progress')"
+    row = _naive_rows(
+        "SELECT count(*), count(k.first_contact_at), "
+        "count(*) FILTER (WHERE k.first_contact_at <= k.sla_due_at), "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {minutes}), "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {minutes}), "
+        "count(k.resolved_at), "
+        "count(*) FILTER (WHERE k.status = 'unreachable' OR (k.status = 'closed' "
+        "AND k.resolved_at IS NULL AND NOT k.closed_by_correction)), "
+        f"count(*) FILTER (WHERE {open_} AND ((k.first_contact_at IS NULL "
+        "AND k.sla_due_at < now()) OR k.resolution_due_at < now())), "
+        "count(k.verification_score), count(*) FILTER (WHERE k.recovered) "
+        "FROM followups_case k JOIN surveys_customer kc ON kc.id = k.customer_id "
+        "JOIN surveys_response r ON r.id = k.response_id "
+        f"JOIN surveys_interaction i ON i.id = r.interaction_id WHERE {where}",
+        params,
+    )[0]
+    return ClosedLoop(*row)
+
+
+def _naive_funnel(f: Filters) -> Funnel:
+    from nps.reporting.contract import Funnel
+
+    where, params = _naive_where(f, "i.occurred_at")
+    rows = _naive_rows(
+        "SELECT v.suppressed_reason, count(*), count(v.sent_at), count(v.delivered_at), "
+        "count(*) FILTER (WHERE v.status = 'responded') "
+        "FROM surveys_interaction i JOIN surveys_customer c ON c.id = i.customer_id "
+        "LEFT JOIN surveys_invitation v ON v.interaction_id = i.id AND v.purpose = 'survey' "
+        f"WHERE {where} GROUP BY 1",
+        params,
+    )
+    return Funnel(
+        interactions=sum(r[1] for r in rows),
+        sent=sum(r[2] for r in rows),
+        delivered=sum(r[3] for r in rows),
+        responded=sum(r[4] for r in rows),
+        suppressed={r[0]: r[1] for r in rows if r[0]},
+    )
+
+
+def _naive_reasons(where: str, params: list[Any]) -> list[ReasonCount]:
+    from nps.reporting.contract import ReasonCount
+
+    rows = _naive_rows(
+        "SELECT k.code, k.name_en, k.name_zh, count(*) FROM surveys_responsereason rr "
+        f"JOIN surveys_reasoncategory k ON k.id = rr.category_id JOIN {RESPONSES} "
+        f"ON r.id = rr.response_id WHERE r.category = 'detractor' AND {where} "
+        "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1",
+        params,
+    )
+    return [ReasonCount(*row) for row in rows]
+
+
+def figures_compare(
+    rolled: dict[str, Any], naive: dict[str, Any], say: Callable[[str], None]
+) -> list[str]:
+    """The widgets both computed must agree; returns what differs."""
+    problems = []
+    for key, value in naive.items():
+        same = _same(key, rolled[key], value)
+        say(f"    {key:18} {'same' if same else 'DIFFERENT'}")
+        if not same:
+            problems.append(f"{key}: rollup {rolled[key]!r} != naive {value!r}")
+    return problems
+
+
+def _bucket(minutes: float | None) -> int | None:
+    from nps.models import CONTACT_BUCKETS
+
+    if minutes is None:
+        return None
+    return max(i for i, lower in enumerate(CONTACT_BUCKETS) if minutes >= lower or i == 0)
+
+
+def _same(key: str, rolled: Any, naive: Any) -> bool:
+    if key == "verbatims":
+        return [r.pk for r in rolled] == [row[0] for row in naive]
+    if key == "closed loop":
+        exact = ("median_minutes_to_first_contact", "p90_minutes_to_first_contact")
+        if any(_bucket(getattr(rolled, n)) != _bucket(getattr(naive, n)) for n in exact):
+            return False
+        return replace(rolled, **dict.fromkeys(exact)) == replace(naive, **dict.fromkeys(exact))
+    return rolled == naive
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def _timed(label: str, run: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    """Milliseconds of each of `repeat` runs (after one untimed warm-up) and the last result."""
+    result = run()
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run()
+        runs.append((time.perf_counter() - started) * 1000)
+    p50, p95 = _percentile(runs, 0.5), _percentile(runs, 0.95)
+    say(f"  {label:44} n={repeat:3} p50 {p50:9.1f} ms  p95 {p95:9.1f} ms  max {max(runs):9.1f} ms")
+    return runs, result
+
+
+def _page_get(filters: Filters, repeat: int) -> list[float] | None:
+    """GET /dashboard/ as a supervisor with Django's test client, if the page exists."""
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    from followups.permissions import roles_ensure
+    from followups.roles import SUPERVISORS
+
+    try:
+        url = reverse("dashboard")
+    except NoReverseMatch:
+        say("  /dashboard/ is not there yet: page not timed")
+        return None
+    call_command("collectstatic", interactive=False, verbosity=0)  # as deployed (manifest)
+    roles_ensure()
+    user, _created = User.objects.get_or_create(username="bench-supervisor", is_staff=True)
+    user.groups.add(Group.objects.get(name=SUPERVISORS))
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(user)
+    query = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    query |= {k: v for k in ("region", "tier") if (v := getattr(filters, k))}
+
+    def get() -> int:
+        answer = client.get(url, query)
+        if answer.status_code != 200:
+            sys.exit(f"GET {url} {query} answered {answer.status_code}")
+        return len(answer.content)
+
+    runs, size = _timed(f"GET {url} ({size_label(query)})", get, repeat)
+    say(f"    page: {size:,} bytes")
+    return runs
+
+
+def size_label(query: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in query.items() if k not in ("start", "end")) or "all"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=10_000_000)
+    parser.add_argument("--reload", action="store_true", help="load even if already loaded")
+    parser.add_argument("--repeat", type=int, default=30, help="timed rollup dashboards")
+    parser.add_argument("--naive-repeat", type=int, default=3, help="timed naive dashboards")
+    parser.add_argument("--load-only", action="store_true")
+    args = parser.parse_args()
+    _django()
+    from django.conf import settings
+
+    from bench.dashboard_data import data_load, data_loaded
+
+    _database_ready(settings.DATABASES["default"])
+    if args.reload or not data_loaded(args.responses):
+        say(f"loading {args.responses:,} responses")
+        timings = data_load(args.responses, say)
+        say("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    else:
+        say(f"already loaded: {args.responses:,} responses (--reload to load again)")
+    if args.load_only:
+        return 0
+    return _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> int:
+    from bench.dashboard_data import END_DAY
+    from nps.reporting.contract import Filters
+
+    rollups = _rollups_build()
+    start = END_DAY - timedelta(days=89)
+    filter_sets = {
+        "last 90 days, all": Filters(start=start, end=END_DAY),
+        "last 90 days, region GD, tier A": Filters(start=start, end=END_DAY, region="GD", tier="A"),
+    }
+    problems: list[str] = []
+    rollup_runs: list[float] = []
+    page_runs: list[float] = []
+    ratios: dict[str, float] = {}
+    for label, filters in filter_sets.items():
+        say(f"\n{label} ({filters.start} .. {filters.end})")
+        if rollups:
+            runs, rolled = _timed(
+                "rollup dashboard (nps.reporting.queries)",
+                lambda f=filters: dashboard_rollup(f),
+                args.repeat,
+            )
+            rollup_runs += runs
+        naive_runs, naive = _timed(
+            "naive dashboard (raw rows)", lambda f=filters: dashboard_naive(f), args.naive_repeat
+        )
+        if rollups:
+            ratios[label] = _percentile(naive_runs, 0.5) / _percentile(runs, 0.5)
+            say(f"  ratio naive p50 / rollup p50 = {ratios[label]:,.0f}x")
+            problems += [f"{label}: {p}" for p in figures_compare(rolled, naive, say)]
+            page_runs += _page_get(filters, args.repeat) or []
+    if not rollups:
+        return 2
+    return _report(rollup_runs, page_runs, ratios, problems)
+
+
+def _rollups_build() -> bool:
+    """Build the rollups (timed); False when the project has no rollups to build."""
+    from django.db import connection
+
+    try:
+        from nps.reporting.rollups import rollups_rebuild
+    except ImportError as missing:
+        say(f"no rollups in this project ({missing}): timing the naive side only")
+        return False
+    started = time.perf_counter()
+    rollups_rebuild()
+    say(f"rollups_rebuild(): {time.perf_counter() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics for the new rollup rows
+    return True
+
+
+def _report(
+    rollup: list[float], page: list[float], ratios: dict[str, float], problems: list[str]
+) -> int:
+    p50, p95 = _percentile(rollup, 0.5), _percentile(rollup, 0.95)
+    ratio = min(ratios.values())
+    say("\nall filter sets together:")
+    say(f"  rollup dashboard p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(rollup):.1f} ms")
+    if page:
+        page_p50, page_p95 = _percentile(page, 0.5), _percentile(page, 0.95)
+        say(f"  GET /dashboard/   p50 {page_p50:.1f} ms, p95 {page_p95:.1f} ms")
+    missed = "" if p95 <= TARGET_P95_MS else "  MISSED"
+    say(f"  rollup p95 = {p95:.1f} ms (target <= {TARGET_P95_MS:.0f} ms){missed}")
+    missed = "" if ratio >= TARGET_RATIO else "  MISSED"
+    say(f"  lowest ratio naive/rollup = {ratio:,.0f}x (target >= {TARGET_RATIO:.0f}x){missed}")
+    for problem in problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The supervisor dashboard at /dashboard/: figures from nps.reporting, shown and exported."""

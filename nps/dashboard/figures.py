@@ -1,0 +1,259 @@
+"""Every table of the dashboard, from nps.reporting.queries into rows ready to show or export.
+
+One function per table; each reads only what it shows, so a CSV export of one table
+costs only that table's queries.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from followups.models import Team
+from nps.dashboard.forms import Period
+from nps.dashboard.stats import Change, Estimate, change, estimate, share
+from nps.reporting import queries
+from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters
+from surveys.models import Response, SuppressReason, Tier, Touchpoint
+
+DIMENSION_LABELS = {
+    "touchpoint": gettext_lazy("Touchpoint"),
+    "channel": gettext_lazy("Channel"),
+    "business_type": gettext_lazy("Business type"),
+    "region": gettext_lazy("Region"),
+    "tier": gettext_lazy("Value tier"),
+    "team": gettext_lazy("Team"),
+    "agent": gettext_lazy("Agent"),
+}
+SORTS = ("label", "-label", "n", "-n", "nps", "-nps", "moe", "-moe")
+DEFAULT_SORT = "-n"
+
+
+@dataclass(frozen=True)
+class Headline:
+    current: Estimate
+    previous: Estimate
+    change: Change | None
+
+    @property
+    def comparable(self) -> bool:
+        return self.change is not None and self.current.sufficient and self.previous.sufficient
+
+
+def headline(period: Period) -> Headline:
+    now, before = queries.nps_counts(period.filters), queries.nps_counts(period.previous)
+    return Headline(estimate(now), estimate(before), change(now, before))
+
+
+def granularity(period: Period) -> str:
+    return "day" if period.days <= settings.NPS_DASHBOARD_DAILY_TREND_DAYS else "week"
+
+
+def trend(period: Period) -> list[tuple[date, Estimate]]:
+    rows = queries.nps_trend(period.filters, granularity=granularity(period))
+    return [(day, estimate(counts)) for day, counts in rows]
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    value: str
+    label: str
+    estimate: Estimate
+
+    @property
+    def whisker(self) -> dict[str, float]:
+        """Where NPS and its interval fall on a -100..100 axis, as percent of the width."""
+        e = self.estimate
+
+        def at(value: float) -> float:
+            return round((value + 100) / 2, 2)
+
+        return {"low": at(e.low), "mid": at(e.nps or 0.0), "high": at(e.high)}
+
+    def sort_key(self, field: str) -> tuple:
+        e = self.estimate
+        if field == "label":
+            return (self.label.casefold(),)
+        if field == "n":
+            return (e.n,)
+        # Rows without a figure sort after those with one, in either direction.
+        return (e.sufficient, (e.nps or 0.0) if field == "nps" else e.moe)
+
+
+def _value_labels(dimension: str, values: list[str]) -> dict[str, str]:
+    if dimension == "touchpoint":
+        return {v: str(Touchpoint(v).label) for v in values if v in Touchpoint.values}
+    if dimension == "tier":
+        return {v: str(Tier(v).label) for v in values if v in Tier.values}
+    if dimension == "team":
+        ids = [int(v) for v in values if v.isdigit()]
+        return {str(t.pk): t.name for t in Team.objects.filter(pk__in=ids)}
+    return {}
+
+
+def breakdown(f: Filters, dimension: str, *, sort: str = DEFAULT_SORT) -> list[BreakdownRow]:
+    found = queries.nps_breakdown(f, dimension=dimension)
+    labels = _value_labels(dimension, [value for value, _counts in found])
+    rows = [
+        BreakdownRow(value, labels.get(value) or value or _("(none)"), estimate(counts))
+        for value, counts in found
+    ]
+    field = sort.lstrip("-")
+    descending = sort.startswith("-")
+    rows.sort(key=lambda row: row.sort_key(field), reverse=descending)
+    if field in ("nps", "moe") and not descending:  # keep rows without a figure last
+        rows.sort(key=lambda row: not row.estimate.sufficient)
+    return rows
+
+
+def breakdowns(f: Filters, *, sort: str = DEFAULT_SORT) -> list[tuple[str, str, list]]:
+    return [(d, str(DIMENSION_LABELS[d]), breakdown(f, d, sort=sort)) for d in DIMENSIONS]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    count: int
+    of_interactions: float | None
+
+
+@dataclass(frozen=True)
+class FunnelTable:
+    steps: list[Step]
+    response_rate: float | None  # responded / delivered
+    suppressed: list[tuple[str, str, int]]  # code, label, count
+
+
+def funnel(f: Filters) -> FunnelTable:
+    got = queries.funnel(f)
+    counts = [
+        ("interactions", _("Interactions"), got.interactions),
+        ("sent", _("Surveys sent"), got.sent),
+        ("delivered", _("Delivered"), got.delivered),
+        ("responded", _("Responded"), got.responded),
+    ]
+    labels = dict(SuppressReason.choices)
+    return FunnelTable(
+        steps=[Step(k, label, n, share(n, got.interactions)) for k, label, n in counts],
+        response_rate=share(got.responded, got.delivered),
+        suppressed=[(code, str(labels.get(code, code)), n) for code, n in got.suppressed.items()],
+    )
+
+
+def duration(minutes: float | None) -> str:
+    if minutes is None:
+        return "—"
+    if minutes < 120:
+        return _("%(n)d min") % {"n": round(minutes)}
+    if minutes < 2880:
+        return _("%(n).1f h") % {"n": minutes / 60}
+    return _("%(n).1f days") % {"n": minutes / 1440}
+
+
+@dataclass(frozen=True)
+class LoopRow:
+    key: str
+    label: str
+    value: int | float | None
+    text: str
+
+
+def _count_and_share(n: int, whole: int, of: str) -> str:
+    pct = share(n, whole)
+    return f"{n}" if pct is None else f"{n} ({pct:.0f}% {of})"
+
+
+def closed_loop(f: Filters) -> list[LoopRow]:
+    c: ClosedLoop = queries.closed_loop(f)
+    in_sla = share(c.first_contact_in_sla, c.opened)
+    recovery = share(c.recovered, c.verified)
+    of_opened = _("of opened")
+    return [
+        LoopRow("opened", _("Cases opened"), c.opened, str(c.opened)),
+        LoopRow(
+            "first_contact_in_sla_pct",
+            _("First contact within SLA"),
+            in_sla,
+            _count_and_share(c.first_contact_in_sla, c.opened, of_opened),
+        ),
+        LoopRow(
+            "median_minutes_to_first_contact",
+            _("Median time to first contact"),
+            c.median_minutes_to_first_contact,
+            duration(c.median_minutes_to_first_contact),
+        ),
+        LoopRow(
+            "p90_minutes_to_first_contact",
+            _("90th percentile time to first contact"),
+            c.p90_minutes_to_first_contact,
+            duration(c.p90_minutes_to_first_contact),
+        ),
+        LoopRow(
+            "resolved", _("Resolved"), c.resolved, _count_and_share(c.resolved, c.opened, of_opened)
+        ),
+        LoopRow(
+            "unreachable",
+            _("Unreachable"),
+            c.unreachable,
+            _count_and_share(c.unreachable, c.opened, of_opened),
+        ),
+        LoopRow("overdue_now", _("Overdue now"), c.overdue_now, str(c.overdue_now)),
+        LoopRow(
+            "recovery_rate_pct",
+            _("Recovered (verification survey 7+)"),
+            recovery,
+            _count_and_share(c.recovered, c.verified, _("of verified")),
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    code: str
+    label: str
+    detractors: int
+    share: float
+    cumulative: float
+
+
+def reasons(f: Filters, *, language: str) -> list[ParetoRow]:
+    found = sorted(queries.reasons_pareto(f), key=lambda r: (-r.detractors, r.code))
+    total, running, rows = sum(r.detractors for r in found), 0, []
+    for r in found:
+        running += r.detractors
+        label = r.name_zh if language.startswith("zh") and r.name_zh else r.name_en
+        pct, cumulative = share(r.detractors, total) or 0.0, share(running, total) or 0.0
+        rows.append(ParetoRow(r.code, label or r.code, r.detractors, pct, cumulative))
+    return rows
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    response: Response
+    touchpoint: str
+    reasons: str
+    case_id: int | None
+
+
+def _case_id(response: Response) -> int | None:
+    try:
+        return response.case.pk
+    except ObjectDoesNotExist:
+        return None
+
+
+def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Verbatim]:
+    rows = queries.verbatims(f, reason=reason, limit=limit)
+    return [
+        Verbatim(
+            response=r,
+            touchpoint=r.interaction.get_touchpoint_display(),
+            reasons=", ".join(c.label() for c in r.reasons.all()),
+            case_id=_case_id(r),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,148 @@
+"""The dashboard's filters: read from the query string (so a view can be shared as a URL).
+
+A period is a preset (the last 7, 30 or 90 local days, or the current calendar quarter
+to date) or explicit start and end dates, which win over the preset. The comparison
+period is the same number of days just before. Choices are limited to what the user may
+see: a team lead gets only the teams they lead (and `Filters.team_scope` says so).
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from followups.models import Team
+from nps.models import NpsDaily
+from nps.reporting.contract import Filters
+from nps.reporting.queries import rollup_rows
+from nps.reporting.rollups import local_today
+from surveys.models import Tier, Touchpoint
+
+PRESETS = (
+    ("7", _("Last 7 days")),
+    ("30", _("Last 30 days")),
+    ("90", _("Last 90 days")),
+    ("quarter", _("This quarter")),
+)
+DEFAULT_PRESET = "30"
+ALL = ("", _("All"))
+# Filters whose choices are the values found in the rollups (free text in the CRM).
+OBSERVED = ("channel", "business_type", "region", "agent")
+
+
+def preset_period(preset: str, today: date) -> tuple[date, date]:
+    if preset == "quarter":
+        return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today
+    return today - timedelta(days=int(preset) - 1), today
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length that ends the day before start."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+class FilterForm(forms.Form):
+    preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    touchpoint = forms.ChoiceField(label=_("Touchpoint"), required=False)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    business_type = forms.ChoiceField(label=_("Business type"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    tier = forms.ChoiceField(label=_("Value tier"), required=False)
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
+    agent = forms.ChoiceField(label=_("Agent"), required=False)
+
+    def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
+        super().__init__(data)
+        self.fields["touchpoint"].choices = [ALL, *Touchpoint.choices]
+        self.fields["tier"].choices = [ALL, *Tier.choices]
+        self.fields["team"].choices = [ALL, *((t.pk, t.name) for t in teams)]
+        self.observed_set({})
+
+    def observed_set(self, observed: dict[str, list[str]]) -> None:
+        """Offer the values found in the data, and always the one asked for in the URL."""
+        for name in OBSERVED:
+            values = set(observed.get(name, [])) | {self.data.get(name, "")}
+            self.fields[name].choices = [ALL, *((v, v) for v in sorted(values - {""}))]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("The end date is before the start date."))
+        return data
+
+
+@dataclass(frozen=True)
+class Period:
+    filters: Filters
+    previous: Filters
+    preset: str  # "" for explicit dates
+
+    @property
+    def days(self) -> int:
+        return (self.filters.end - self.filters.start).days + 1
+
+
+def period_filters(
+    form: FilterForm, *, team_scope: tuple[int, ...] | None, today: date | None = None
+) -> Period:
+    """Filters from the valid fields of a bound form; an invalid field counts as unset."""
+    form.is_valid()
+    data = form.cleaned_data
+    today = today or local_today()
+    start, end = data.get("start"), data.get("end")
+    preset = ""
+    if "end" in form.errors or not (start or end):
+        preset = data.get("preset") or DEFAULT_PRESET
+        start, end = preset_period(preset, today)
+    elif not start:
+        start = end - timedelta(days=int(DEFAULT_PRESET) - 1)
+    elif not end:
+        end = max(start, today)
+    filters = Filters(
+        start=start,
+        end=end,
+        touchpoint=data.get("touchpoint") or "",
+        channel=data.get("channel") or "",
+        business_type=data.get("business_type") or "",
+        region=data.get("region") or "",
+        tier=data.get("tier") or "",
+        team_id=data.get("team"),
+        agent=data.get("agent") or "",
+        team_scope=team_scope,
+    )
+    before_start, before_end = previous_period(start, end)
+    return Period(filters, replace(filters, start=before_start, end=before_end), preset)
+
+
+def observed_values(start: date, end: date, team_scope: tuple[int, ...] | None) -> dict:
+    """The channels, business types, regions and agents present in the period (4 queries)."""
+    period = Filters(start, end, team_scope=team_scope)
+    found = {}
+    for name in OBSERVED:
+        rows = rollup_rows(NpsDaily, period, name)  # the small grain that keeps `name`
+        values = rows.exclude(**{name: ""}).values_list(name, flat=True).distinct()
+        found[name] = list(values.order_by(name)[:500])
+    return found
+
+
+def filter_form(
+    query: QueryDict, *, team_scope: tuple[int, ...] | None, today: date | None = None
+) -> tuple[FilterForm, Period]:
+    """The bound form (choices for this user) and the filters it selects."""
+    teams = Team.objects.order_by("name")
+    if team_scope is not None:
+        teams = teams.filter(pk__in=team_scope)
+    form = FilterForm(query, teams=list(teams))
+    period = period_filters(form, team_scope=team_scope, today=today)
+    form.observed_set(observed_values(period.filters.start, period.filters.end, team_scope))
+    return form, period
