@@ -16,13 +16,17 @@ from surveys.phones import mask_phone
 
 
 class CanViewResponses(BasePermission):
-    """Staff, or any user (a token user, say) granted surveys.view_response."""
+    """Users granted surveys.view_response: supervisors (their role), or a token user.
+
+    Being staff is not enough: agents and team leads are staff, and the roles keep every
+    customer's answers from them (the admin's Response pages refuse them too).
+    """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return bool(user.is_staff or user.has_perm("surveys.view_response"))
+        return bool(user.has_perm("surveys.view_response"))
 
 
 class ResponsePagination(PageNumberPagination):

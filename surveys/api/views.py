@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,9 @@ from surveys.interactions import interactions_record
 
 
 class InteractionsView(APIView):
+    # The CRM's endpoint: a token only. A staff session (agent, lead) must not record
+    # interactions, which plan survey SMS to any number; the admin does not let them either.
+    authentication_classes = [TokenAuthentication]
     parser_classes = [JSONParser]  # nested customer data: JSON only
 
     @extend_schema(

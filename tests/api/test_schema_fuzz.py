@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -38,8 +38,9 @@ def keep_test_connection() -> Iterator[None]:
 
 @pytest.fixture
 def token(db: Any) -> str:
-    staff = User.objects.create_user("fuzz", is_staff=True)
-    return Token.objects.create(user=staff).key
+    user = User.objects.create_user("fuzz")
+    user.user_permissions.add(Permission.objects.get(codename="view_response"))
+    return Token.objects.create(user=user).key
 
 
 @schema.parametrize()

@@ -58,10 +58,11 @@ def test_a_user_without_the_view_permission_is_refused(crm_client: APIClient) ->
     assert crm_client.get(f"{URL}{categorised('信号差').pk}/").status_code == 403
 
 
-def test_staff_and_users_with_the_view_permission_may_read(
+def test_being_staff_is_not_enough_the_view_permission_is(
     staff_client: APIClient, reporting_client: APIClient
 ) -> None:
-    assert staff_client.get(URL).status_code == 200
+    """Agents and team leads are staff; customers' answers are for the view permission."""
+    assert staff_client.get(URL).status_code == 403
     assert reporting_client.get(URL).status_code == 200
 
 

@@ -1,0 +1,209 @@
+"""The permission matrix: what each persona gets from every page, endpoint and export.
+
+One row per URL (its name; an unnamed URL by its route; a URL with a fixed set of values
+once per value, e.g. `admin:app_list[surveys]`, `dashboard?export=trend`). Columns, in
+order: anonymous, agent (Ann, North), team lead (Lena, North), supervisor (Sue), and the
+CRM's API token (a user with a token and no staff rights).
+
+  "200", "201"  allowed             "403"  refused            "404"  not found for them
+  LOGIN         302 to the admin login page, `next` the page  "401"  API: authenticate
+  "302 <path>"  302 to that place   TO_CHANGE  302 to the same object's change page
+
+tests/test_permission_matrix.py builds every URL from the URL resolver and the admin's
+registry; a URL without a row here, or a row without a URL, fails there.
+"""
+
+OK, CREATED, NO, GONE, AUTH = "200", "201", "403", "404", "401"
+LOGIN = "login"
+TO_INDEX = "302 /admin/"
+TO_MINE = "302 /admin/followups/case/mine/"
+TO_CHANGE = "302 change page"
+PERSONAS = ("anonymous", "agent", "team_lead", "supervisor", "api_token")
+
+# Nobody but a superuser: the same page for every staff persona.
+SUPERUSER_ONLY = (LOGIN, NO, NO, NO, LOGIN)
+LEGACY_CHANGE = (LOGIN, TO_CHANGE, TO_CHANGE, TO_CHANGE, LOGIN)  # the pre-1.9 change URL
+
+EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
+    # ------------------------------------------------------------- the admin site
+    #                                  anonymous  agent     lead      supervisor api_token
+    "admin:index":                     (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:login":                     (OK,       TO_INDEX, TO_INDEX, TO_INDEX,  OK),
+    "admin:logout":                    (TO_INDEX, OK,       OK,       OK,        TO_INDEX),
+    "admin:password_change":           (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:password_change_done":      (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:jsi18n":                    (LOGIN,    OK,       OK,       OK,        LOGIN),
+    # the interaction form's customer picker: who may view customers
+    "admin:autocomplete":              (LOGIN,    NO,       NO,       OK,        LOGIN),
+    # no model has get_absolute_url: nothing to go to
+    "admin:view_on_site":              (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
+    "admin:app_list[auth]":            (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
+    "admin:app_list[authtoken]":       (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
+    "admin:app_list[surveys]":         (LOGIN,    GONE,     GONE,     OK,        LOGIN),
+    "admin:app_list[followups]":       (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "/admin/(?P<url>.*)$":             (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
+    # ------------------------------------------------------------- users, groups, tokens
+    "admin:auth_user_changelist":      SUPERUSER_ONLY,
+    "admin:auth_user_add":             SUPERUSER_ONLY,
+    "admin:auth_user_change":          SUPERUSER_ONLY,
+    "admin:auth_user_delete":          SUPERUSER_ONLY,
+    "admin:auth_user_history":         SUPERUSER_ONLY,
+    "admin:auth_user_password_change": SUPERUSER_ONLY,
+    "/admin/auth/user/<path:object_id>/": LEGACY_CHANGE,
+    "admin:auth_group_changelist":     SUPERUSER_ONLY,
+    "admin:auth_group_add":            SUPERUSER_ONLY,
+    "admin:auth_group_change":         SUPERUSER_ONLY,
+    "admin:auth_group_delete":         SUPERUSER_ONLY,
+    "admin:auth_group_history":        SUPERUSER_ONLY,
+    "/admin/auth/group/<path:object_id>/": LEGACY_CHANGE,
+    "admin:authtoken_tokenproxy_changelist": SUPERUSER_ONLY,
+    "admin:authtoken_tokenproxy_add":  SUPERUSER_ONLY,
+    "admin:authtoken_tokenproxy_change": SUPERUSER_ONLY,
+    "admin:authtoken_tokenproxy_delete": SUPERUSER_ONLY,
+    "admin:authtoken_tokenproxy_history": SUPERUSER_ONLY,
+    "/admin/authtoken/tokenproxy/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- surveys: supervisors view
+    #                                  anonymous  agent     lead      supervisor api_token
+    "admin:surveys_customer_changelist": (LOGIN,  NO,       NO,       OK,        LOGIN),
+    "admin:surveys_customer_add":      (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_customer_change":   (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:surveys_customer_delete":   (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_customer_history":  (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "/admin/surveys/customer/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_interaction_changelist": (LOGIN, NO,     NO,       OK,        LOGIN),
+    "admin:surveys_interaction_add":   (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_interaction_change": (LOGIN,   NO,       NO,       OK,        LOGIN),
+    "admin:surveys_interaction_delete": (LOGIN,   NO,       NO,       NO,        LOGIN),
+    "admin:surveys_interaction_history": (LOGIN,  NO,       NO,       OK,        LOGIN),
+    "/admin/surveys/interaction/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_invitation_changelist": (LOGIN, NO,      NO,       OK,        LOGIN),
+    "admin:surveys_invitation_add":    (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_invitation_change": (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:surveys_invitation_delete": (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_invitation_history": (LOGIN,   NO,       NO,       OK,        LOGIN),
+    "/admin/surveys/invitation/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_response_changelist": (LOGIN,  NO,       NO,       OK,        LOGIN),
+    "admin:surveys_response_add":      (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_response_change":   (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:surveys_response_delete":   (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:surveys_response_history":  (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "/admin/surveys/response/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- surveys: configuration and
+    # raw traffic, for superusers only (no role group carries these permissions)
+    "admin:surveys_survey_changelist": SUPERUSER_ONLY,
+    "admin:surveys_survey_add":        SUPERUSER_ONLY,
+    "admin:surveys_survey_change":     SUPERUSER_ONLY,
+    "admin:surveys_survey_delete":     SUPERUSER_ONLY,
+    "admin:surveys_survey_history":    SUPERUSER_ONLY,
+    "/admin/surveys/survey/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_reasoncategory_changelist": SUPERUSER_ONLY,
+    "admin:surveys_reasoncategory_add": SUPERUSER_ONLY,
+    "admin:surveys_reasoncategory_change": SUPERUSER_ONLY,
+    "admin:surveys_reasoncategory_delete": SUPERUSER_ONLY,
+    "admin:surveys_reasoncategory_history": SUPERUSER_ONLY,
+    "/admin/surveys/reasoncategory/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_recategorisationrun_changelist": SUPERUSER_ONLY,
+    "admin:surveys_recategorisationrun_add": SUPERUSER_ONLY,
+    "admin:surveys_recategorisationrun_change": SUPERUSER_ONLY,
+    "admin:surveys_recategorisationrun_delete": SUPERUSER_ONLY,
+    "admin:surveys_recategorisationrun_history": SUPERUSER_ONLY,
+    "/admin/surveys/recategorisationrun/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_inboundmessage_changelist": SUPERUSER_ONLY,
+    "admin:surveys_inboundmessage_add": SUPERUSER_ONLY,
+    "admin:surveys_inboundmessage_change": SUPERUSER_ONLY,
+    "admin:surveys_inboundmessage_delete": SUPERUSER_ONLY,
+    "admin:surveys_inboundmessage_history": SUPERUSER_ONLY,
+    "/admin/surveys/inboundmessage/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_deliveryreceipt_changelist": SUPERUSER_ONLY,
+    "admin:surveys_deliveryreceipt_add": SUPERUSER_ONLY,
+    "admin:surveys_deliveryreceipt_change": SUPERUSER_ONLY,
+    "admin:surveys_deliveryreceipt_delete": SUPERUSER_ONLY,
+    "admin:surveys_deliveryreceipt_history": SUPERUSER_ONLY,
+    "/admin/surveys/deliveryreceipt/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_outboundmessage_changelist": SUPERUSER_ONLY,
+    "admin:surveys_outboundmessage_add": SUPERUSER_ONLY,
+    "admin:surveys_outboundmessage_change": SUPERUSER_ONLY,
+    "admin:surveys_outboundmessage_delete": SUPERUSER_ONLY,
+    "admin:surveys_outboundmessage_history": SUPERUSER_ONLY,
+    "/admin/surveys/outboundmessage/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- cases (Ann's, North's)
+    #                                  anonymous  agent     lead      supervisor api_token
+    "admin:followups_case_changelist": (LOGIN,    TO_MINE,  OK,       OK,        LOGIN),
+    "admin:followups_case_mine":       (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_add":        (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:followups_case_change":     (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_delete":     (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:followups_case_history":    (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_attempt":    (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_resolve":    (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_unreachable": (LOGIN,   OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_reopen":     (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "/admin/followups/case/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- who works cases
+    "admin:followups_team_changelist": (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "admin:followups_team_add":        (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_team_change":     (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "admin:followups_team_delete":     (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_team_history":    (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "/admin/followups/team/<path:object_id>/": LEGACY_CHANGE,
+    "admin:followups_agent_changelist": (LOGIN,   NO,       OK,       OK,        LOGIN),
+    "admin:followups_agent_add":       (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_agent_change":    (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "admin:followups_agent_delete":    (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_agent_history":   (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "/admin/followups/agent/<path:object_id>/": LEGACY_CHANGE,
+    "admin:followups_routingrule_changelist": (LOGIN, NO,   NO,       OK,        LOGIN),
+    "admin:followups_routingrule_add": (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_routingrule_change": (LOGIN, NO,       NO,       OK,        LOGIN),
+    "admin:followups_routingrule_delete": (LOGIN, NO,       NO,       OK,        LOGIN),
+    "admin:followups_routingrule_history": (LOGIN, NO,      NO,       OK,        LOGIN),
+    "/admin/followups/routingrule/<path:object_id>/": LEGACY_CHANGE,
+    "admin:followups_holiday_changelist": (LOGIN, NO,       NO,       OK,        LOGIN),
+    "admin:followups_holiday_add":     (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_holiday_change":  (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_holiday_delete":  (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "admin:followups_holiday_history": (LOGIN,    NO,       NO,       OK,        LOGIN),
+    "/admin/followups/holiday/<path:object_id>/": LEGACY_CHANGE,
+    # read-only for everyone; supervisors look
+    "admin:followups_digestdelivery_changelist": (LOGIN, NO, NO,      OK,        LOGIN),
+    "admin:followups_digestdelivery_add": (LOGIN, NO,       NO,       NO,        LOGIN),
+    "admin:followups_digestdelivery_change": (LOGIN, NO,    NO,       OK,        LOGIN),
+    "admin:followups_digestdelivery_delete": (LOGIN, NO,    NO,       NO,        LOGIN),
+    "admin:followups_digestdelivery_history": (LOGIN, NO,   NO,       OK,        LOGIN),
+    "/admin/followups/digestdelivery/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- the API: the CRM's token
+    # records interactions (a session does not: token only); reading answers needs
+    # surveys.view_response, which only supervisors' role carries
+    #                                  anonymous  agent     lead      supervisor api_token
+    "api-interactions":                (AUTH,     AUTH,     AUTH,     AUTH,      CREATED),
+    "api-responses":                   (AUTH,     NO,       NO,       OK,        NO),
+    "api-response":                    (AUTH,     NO,       NO,       OK,        NO),
+    "api-schema":                      (OK,       OK,       OK,       OK,        OK),
+    # ------------------------------------------------------------- the dashboard
+    "dashboard":                       (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=headline":       (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=trend":          (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_touchpoint": (LOGIN, NO,    OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_channel": (LOGIN, NO,       OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_business_type": (LOGIN, NO, OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_region": (LOGIN,  NO,       OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_tier": (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_team": (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=breakdown_agent": (LOGIN,   NO,       OK,       OK,        LOGIN),
+    "dashboard?export=funnel":         (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=closed_loop":    (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=reasons":        (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=verbatims":      (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard-plotly":                (OK,       OK,       OK,       OK,        OK),
+    # the language switch (POST, then back to the dashboard, which decides)
+    "set_language":                    ("302 /dashboard/",) * 5,
+    # ------------------------------------------------------------- elsewhere
+    "/":                               (TO_INDEX,) * 5,
+    # gateways' webhooks: their signature, never a session or a token (unsigned: 403)
+    "webhook-inbound[console]":        (NO,) * 5,
+    "webhook-inbound[simulator]":      (NO,) * 5,
+    "webhook-inbound[twilio]":         (NO,) * 5,
+    "webhook-status[console]":         (NO,) * 5,
+    "webhook-status[simulator]":       (NO,) * 5,
+    "webhook-status[twilio]":          (NO,) * 5,
+}  # fmt: skip

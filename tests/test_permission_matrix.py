@@ -1,0 +1,359 @@
+"""Permissions as a matrix: every admin page, API endpoint and dashboard view, per persona.
+
+The pages are found, not listed: the URL resolver (every pattern, the admin's included),
+the admin's registry (which object each model admin's URLs open), the dashboard's export
+tables and the configured gateways. Each is asked once per persona and the answer compared
+with its row in tests/permission_matrix_expectations.py; a page without a row fails.
+A few row-level checks follow: the matrix says who may open a page, these what they see.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db.models import Model
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.resolvers import RoutePattern
+from django.utils import timezone
+from rest_framework.authtoken.models import Token, TokenProxy
+
+from followups.models import Case, DigestDelivery, Holiday, RoutingRule
+from nps.dashboard.exports import TABLES
+from nps.reporting.rollups import rollups_rebuild
+from surveys.models import (
+    Category,
+    Customer,
+    DeliveryReceipt,
+    InboundMessage,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    OutboundKind,
+    OutboundMessage,
+    ReasonCategory,
+    RecategorisationRun,
+    Response,
+    Survey,
+)
+from tests.followups.personas import Personas, assigned_case, personas_make
+from tests.permission_matrix_expectations import EXPECTED, LOGIN, PERSONAS, TO_CHANGE
+
+# ---------------------------------------------------------------- every URL, found
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str  # its row in EXPECTED
+    name: str | None  # namespaced URL name; None for an unnamed pattern
+    route: str  # the full route, from the root
+    params: tuple[str, ...]
+    model: type[Model] | None = None  # the model admin's model, for its object's id
+    variant: str = ""  # the app label, export table or gateway
+
+
+def _params(pattern: Any) -> tuple[str, ...]:
+    if isinstance(pattern, RoutePattern):  # path()
+        return tuple(pattern.converters)
+    return tuple(pattern.regex.groupindex)  # re_path()
+
+
+def _walk(
+    patterns: list[Any], prefix: str = "", ns: str = "", params: tuple[str, ...] = ()
+) -> Iterator[tuple[str | None, str, tuple[str, ...]]]:
+    for p in patterns:
+        route, found = prefix + str(p.pattern), params + _params(p.pattern)
+        if isinstance(p, URLResolver):
+            inner = f"{ns}{p.namespace}:" if p.namespace else ns
+            yield from _walk(p.url_patterns, route, inner, found)
+        elif isinstance(p, URLPattern):
+            yield (f"{ns}{p.name}" if p.name else None), route, found
+
+
+def pages() -> list[Page]:
+    """Every URL of the project, once per value where a URL takes a fixed set of values."""
+    admin_root = reverse("admin:index").lstrip("/")
+    models = {
+        f"{admin_root}{m._meta.app_label}/{m._meta.model_name}/": m for m in admin.site._registry
+    }
+    found = []
+    for name, route, params in _walk(get_resolver().url_patterns):
+        key = name or f"/{route}"
+        model = next((m for prefix, m in models.items() if route.startswith(prefix)), None)
+        if name == "admin:app_list":
+            labels = sorted({m._meta.app_label for m in admin.site._registry})
+            found += [Page(f"{key}[{a}]", name, route, params, variant=a) for a in labels]
+        elif name in ("webhook-inbound", "webhook-status"):
+            found += [
+                Page(f"{key}[{g}]", name, route, params, variant=g) for g in settings.NPS_GATEWAYS
+            ]
+        elif name == "dashboard":
+            found.append(Page(key, name, route, params))
+            found += [Page(f"{key}?export={t}", name, route, params, variant=t) for t in TABLES]
+        else:
+            found.append(Page(key, name, route, params, model))
+    return found
+
+
+PAGES = pages()
+
+
+def test_every_url_has_a_row_and_every_row_a_url() -> None:
+    keys = [page.key for page in PAGES]
+    assert len(keys) == len(set(keys))
+    assert sorted(set(keys) - set(EXPECTED)) == [], "URLs without a row in the matrix"
+    assert sorted(set(EXPECTED) - set(keys)) == [], "rows for URLs that no longer exist"
+
+
+def test_every_model_admin_has_its_pages_in_the_matrix() -> None:
+    """The walk sees each model admin's URLs, custom ones (get_urls) included."""
+    for model, model_admin in admin.site._registry.items():
+        for pattern in model_admin.get_urls():
+            found = [
+                p for p in PAGES if p.model is model and p.route.endswith(str(pattern.pattern))
+            ]
+            assert found, f"{model._meta.label}: {pattern.pattern} not walked"
+
+
+# ---------------------------------------------------------------- the people and the data
+
+
+@dataclass
+class World:
+    people: Personas
+    case: Case  # Ann's, in North: the case every case page opens
+    other_case: Case  # Bob's, in South
+    token: str  # the CRM's
+    objects: dict[type[Model], Model]  # the object each model admin's URLs open
+
+
+def answered(*, phone: str, region: str, comment: str = "", score: int = 2) -> Response:
+    customer = Customer.objects.create(phone=phone, region=region, tier="B")
+    interaction = Interaction.objects.create(
+        external_id=f"CRM-{phone}", customer=customer, touchpoint="hotline",
+        occurred_at=timezone.now(),
+    )  # fmt: skip
+    invitation = Invitation.objects.create(
+        interaction=interaction, customer=customer, status=InvitationStatus.RESPONDED,
+        gateway="console", provider_message_id=f"msg-{phone}", sent_at=timezone.now(),
+    )  # fmt: skip
+    return Response.objects.create(
+        invitation=invitation, customer=customer, interaction=interaction, score=score,
+        category=Category.for_score(score), comment=comment,
+    )  # fmt: skip
+
+
+def world_make() -> World:
+    people = personas_make()
+    case = assigned_case(lambda **kw: answered(comment="北区投诉：信号差", **kw))
+    other_case = assigned_case(
+        lambda **kw: answered(comment="南区投诉：扣费", **kw), phone="+8613900000002", region="SH"
+    )
+    assert case.agent is not None
+    assert case.agent.user == people.agent
+    assert other_case.agent is not None
+    assert other_case.agent.user == people.other_agent
+    invitation = case.response.invitation
+    survey = Survey.objects.create(name="After-service NPS")
+    InboundMessage.objects.create(
+        gateway="console", gateway_message_id="in-1", phone=case.customer.phone, text="2",
+        payload={"body": "2"}, invitation=invitation,
+    )  # fmt: skip
+    DeliveryReceipt.objects.create(
+        gateway="console", provider_message_id=invitation.provider_message_id,
+        status=InvitationStatus.DELIVERED, payload={"status": "delivered"},
+    )  # fmt: skip
+    OutboundMessage.objects.create(
+        customer=case.customer, invitation=invitation, kind=OutboundKind.FOLLOWUP_QUESTION,
+        language="en", text="Why?",
+    )  # fmt: skip
+    reason, _created = ReasonCategory.objects.get_or_create(
+        code="network", defaults={"name_en": "Network"}
+    )
+    crm = User.objects.create_user("crm")
+    token = Token.objects.create(user=crm)
+    objects: dict[type[Model], Model] = {
+        Customer: case.customer, Interaction: case.response.interaction, Invitation: invitation,
+        Response: case.response, Case: case, Survey: survey, ReasonCategory: reason,
+        RecategorisationRun: RecategorisationRun.objects.create(total=1),
+        InboundMessage: InboundMessage.objects.get(),
+        DeliveryReceipt: DeliveryReceipt.objects.get(),
+        OutboundMessage: OutboundMessage.objects.get(),
+        DigestDelivery: DigestDelivery.objects.create(user=people.lead, date=timezone.localdate()),
+        type(people.team): people.team, type(case.agent): case.agent,
+        RoutingRule: RoutingRule.objects.create(order=10, touchpoint="store_own", team=people.team),
+        Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
+        User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
+    }  # fmt: skip
+    return World(people, case, other_case, token.key, objects)
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    cache.clear()  # the API's throttle counts and the login guard live there
+    return world_make()
+
+
+def client_for(persona: str, world: World) -> Client:
+    if persona == "api_token":
+        return Client(headers={"Authorization": f"Token {world.token}"})
+    client = Client()
+    user = {"agent": world.people.agent, "team_lead": world.people.lead,
+            "supervisor": world.people.supervisor}.get(persona)  # fmt: skip
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# ---------------------------------------------------------------- asking each page
+
+
+def fill(page: Page, param: str, world: World) -> str:
+    """The value of one URL parameter: the model admin's object, the page's variant..."""
+    if page.model is not None:
+        model = page.model
+        assert model in world.objects, f"world_make makes no {model.__name__} for {page.key}"
+        return str(world.objects[model].pk)
+    values = {
+        "app_label": page.variant, "gateway": page.variant, "pk": str(world.case.response.pk),
+        "content_type_id": str(ContentType.objects.get_for_model(Case).pk),
+        "object_id": str(world.case.pk), "url": "no-such-page/",
+    }  # fmt: skip
+    assert param in values, f"{page.key}: no value for its parameter {param!r}; add one here"
+    return values[param]
+
+
+def url_of(page: Page, world: World) -> str:
+    kwargs = {param: fill(page, param, world) for param in page.params}
+    if page.name is not None:
+        return reverse(page.name, kwargs=kwargs)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: kwargs[m[1]], page.route)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: kwargs[m[1]], path)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+def ask(client: Client, page: Page, url: str, persona: str) -> HttpResponse:
+    if page.name == "api-interactions":
+        body = {
+            "external_id": f"MATRIX-{persona}", "customer": {"phone": "13800138000"},
+            "touchpoint": "hotline", "occurred_at": "2026-11-20T08:00:00Z",
+        }  # fmt: skip
+        return client.post(url, body, content_type="application/json")
+    if page.name in ("webhook-inbound", "webhook-status"):
+        return client.post(url, {"from": "+8613800138000", "body": "9"}, "application/json")
+    if page.name == "set_language":
+        return client.post(url, {"language": "en", "next": "/dashboard/"})
+    if page.name == "admin:logout":
+        return client.post(url)
+    if page.name == "admin:autocomplete":
+        query = {"app_label": "surveys", "model_name": "interaction", "field_name": "customer"}
+        return client.get(url, query)
+    if page.name == "dashboard" and page.variant:
+        return client.get(url, {"export": page.variant})
+    return client.get(url)
+
+
+def outcome(answer: HttpResponse, asked: str, change_page: str) -> str:
+    """The answer in the matrix's words: "200", "403", LOGIN, "302 /somewhere/"..."""
+    if answer.status_code not in (301, 302):
+        return str(answer.status_code)
+    location = answer["Location"]
+    target = urlsplit(location)
+    if target.path == reverse("admin:login"):
+        nexts = parse_qs(target.query).get("next", [])
+        return LOGIN if nexts == [asked] else f"login, then {nexts}"
+    if location == change_page:
+        return TO_CHANGE
+    return f"{answer.status_code} {location}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.key)
+def test_each_persona_gets_what_the_matrix_says(world: World, page: Page) -> None:
+    assert page.key in EXPECTED, f"{page.key} ({page.route}) has no row in the matrix"
+    url = url_of(page, world)
+    got = {}
+    for persona in PERSONAS:
+        answer = ask(client_for(persona, world), page, url, persona)
+        asked = answer.request["PATH_INFO"]
+        if answer.request.get("QUERY_STRING") and answer.request["REQUEST_METHOD"] == "GET":
+            asked += "?" + answer.request["QUERY_STRING"]
+        got[persona] = outcome(answer, asked, change_page=f"{url}change/")
+    assert got == dict(zip(PERSONAS, EXPECTED[page.key], strict=True)), url
+
+
+def test_a_supervisors_token_opens_the_api_but_not_the_admin_or_the_dashboard(
+    world: World,
+) -> None:
+    """The CRM token is no staff user; a staff user's token is still no session."""
+    key = Token.objects.create(user=world.people.supervisor).key
+    client = Client(headers={"Authorization": f"Token {key}"})
+    assert client.get("/api/v1/responses/").status_code == 200
+    for url in ("/admin/", "/admin/followups/case/", "/dashboard/", "/dashboard/?export=trend"):
+        assert outcome(client.get(url), url, "") == LOGIN, url
+
+
+# ---------------------------------------------------------------- what each one sees
+
+
+def test_the_case_list_shows_each_persona_only_their_rows(world: World) -> None:
+    seen = {}
+    for persona in ("agent", "team_lead", "supervisor"):
+        page = client_for(persona, world).get(reverse("admin:followups_case_changelist"), {"q": ""})
+        seen[persona] = set(page.context["cl"].result_list)
+    mine, other = world.case, world.other_case
+    assert seen == {"agent": {mine}, "team_lead": {mine}, "supervisor": {mine, other}}
+
+
+def test_a_case_outside_ones_rows_does_not_open_by_url(world: World) -> None:
+    other = world.other_case.pk
+    for persona in ("agent", "team_lead"):
+        client = client_for(persona, world)
+        change = client.get(reverse("admin:followups_case_change", args=[other]))
+        assert (change.status_code, change["Location"]) == (302, reverse("admin:index"))
+        attempt = client.get(reverse("admin:followups_case_attempt", args=[other]))
+        assert attempt.status_code == 403
+
+
+def verbatims(client: Client, day: str, **params: Any) -> str:
+    answer = client.get("/dashboard/", {"export": "verbatims", "start": day, "end": day, **params})
+    assert answer.status_code == 200
+    return "".join(row[4] for row in csv.reader(io.StringIO(answer.content.decode())))
+
+
+def test_a_team_leads_dashboard_holds_only_their_teams_data(world: World) -> None:
+    rollups_rebuild()
+    zone = ZoneInfo(settings.NPS_REPORTING_TIME_ZONE)
+    day = world.case.response.created_at.astimezone(zone).date().isoformat()
+    north, south = world.case.response.comment, world.other_case.response.comment
+    lead, supervisor = client_for("team_lead", world), client_for("supervisor", world)
+    assert north in verbatims(lead, day)
+    assert south not in verbatims(lead, day)
+    # asking for the other team is not enough
+    assert south not in verbatims(lead, day, team=world.people.other_team.pk)
+    assert north in verbatims(supervisor, day)
+    assert south in verbatims(supervisor, day)
+    page = lead.get("/dashboard/", {"start": day, "end": day}).content.decode()
+    assert north in page
+    assert south not in page
+    assert world.people.other_team.name not in page  # not even offered as a filter
+
+
+def test_answers_through_the_api_only_for_those_who_may_read_them(world: World) -> None:
+    url = "/api/v1/responses/"
+    read = client_for("supervisor", world).get(url).json()["results"]
+    assert {r["id"] for r in read} == {world.case.response.pk, world.other_case.response.pk}
+    for persona in ("agent", "team_lead", "api_token"):
+        assert client_for(persona, world).get(url).status_code == 403, persona
