@@ -111,6 +111,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 TIME_ZONE = "UTC"
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the compiled .mo is committed: no gettext needed
 USE_TZ = True  # everything stored in UTC; quiet hours use the customer's zone
 
 # ---------------------------------------------------------------- static files

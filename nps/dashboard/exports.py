@@ -96,7 +96,7 @@ def verbatims_rows(period: Period, reason: str) -> Rows:
     header = ["answered_at", "score", "touchpoint", "reasons", "comment", "case_id"]
     return header, (
         [
-            v.response.created_at.isoformat(),
+            v.answered_at.isoformat(),
             v.response.score,
             v.touchpoint,
             v.reasons,

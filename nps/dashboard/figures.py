@@ -5,10 +5,11 @@ costs only that table's queries.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -17,6 +18,7 @@ from nps.dashboard.forms import Period
 from nps.dashboard.stats import Change, Estimate, change, estimate, share
 from nps.reporting import queries
 from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters
+from nps.reporting.rollups import reporting_zone
 from surveys.models import Response, SuppressReason, Tier, Touchpoint
 
 DIMENSION_LABELS = {
@@ -163,15 +165,16 @@ class LoopRow:
 
 
 def _count_and_share(n: int, whole: int, of: str) -> str:
+    """The count and its share, e.g. 6 (50% of opened): `of` is a translated format."""
     pct = share(n, whole)
-    return f"{n}" if pct is None else f"{n} ({pct:.0f}% {of})"
+    return f"{n}" if pct is None else of % {"count": n, "share": pct}
 
 
 def closed_loop(f: Filters) -> list[LoopRow]:
     c: ClosedLoop = queries.closed_loop(f)
     in_sla = share(c.first_contact_in_sla, c.opened)
     recovery = share(c.recovered, c.verified)
-    of_opened = _("of opened")
+    of_opened = _("%(count)d (%(share).0f%% of opened)")
     return [
         LoopRow("opened", _("Cases opened"), c.opened, str(c.opened)),
         LoopRow(
@@ -206,7 +209,7 @@ def closed_loop(f: Filters) -> list[LoopRow]:
             "recovery_rate_pct",
             _("Recovered (verification survey 7+)"),
             recovery,
-            _count_and_share(c.recovered, c.verified, _("of verified")),
+            _count_and_share(c.recovered, c.verified, _("%(count)d (%(share).0f%% of verified)")),
         ),
     ]
 
@@ -237,6 +240,11 @@ class Verbatim:
     touchpoint: str
     reasons: str
     case_id: int | None
+
+    @property
+    def answered_at(self) -> datetime:
+        """When the answer came, in the reporting time zone (the zone of the period's days)."""
+        return timezone.localtime(self.response.created_at, reporting_zone())
 
 
 def _case_id(response: Response) -> int | None:

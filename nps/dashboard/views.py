@@ -10,6 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import plotly
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
@@ -77,6 +78,7 @@ def page_context(period: Period, *, sort: str, reason: str) -> dict:
     return {
         "period": period,
         "minimum": min_sample(),
+        "reporting_time_zone": settings.NPS_REPORTING_TIME_ZONE,
         "headline": figures.headline(period),
         "granularity": figures.granularity(period),
         "trend": trend,
