@@ -73,8 +73,14 @@ def receipt_apply(*, receipt_id: int) -> str:
             fields["delivered_at"] = now
         elif receipt.status == S.FAILED:
             fields = {"failed_at": now, "failure_reason": f"receipt: {receipt.error or 'failed'}"}
-        if receipt.status == S.SENT and invitation.status == S.SENDING:
-            fields["sent_at"] = now  # the receipt overtook our own record of the send
+        if receipt.status in (S.SENT, S.DELIVERED) and invitation.status == S.SENDING:
+            # The receipt overtook our own record of the send, which may never come (the
+            # worker died after the gateway accepted): record the send's facts here, or
+            # the invitation would have no reply window and its answer would find no survey.
+            # Our own record, if it comes, writes the same facts again.
+            window = timedelta(hours=invitation.survey.reply_window_hours)
+            fields.update(sent_at=now, expires_at=now + window)
+            fields["provider_message_id"] = receipt.provider_message_id
         moved = invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
         receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
         receipt.save(update_fields=["processed_at", "outcome"])

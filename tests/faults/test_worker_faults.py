@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ from surveys.interactions import interaction_record
 from surveys.models import InboundMessage, OutboundKind, OutboundMessage, Response
 from surveys.simulator.signing import HEADER, sign_body
 from tests.factories import SurveyFactory
-from tests.integration.conftest import ROOT, free_port, wait_until
+from tests.faults.services import PrivateRedis
+from tests.integration.conftest import ROOT, wait_until
 
 pytestmark = [
     pytest.mark.integration,
@@ -37,43 +37,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
 REQUEUE_SECONDS = 3
-
-
-class PrivateRedis:
-    def __init__(self, tmp: Path) -> None:
-        self.port, self.tmp, self.proc = free_port(), tmp, None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "yes", "--dir", str(self.tmp)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        wait_until(self._up, timeout=10)
-
-    def _up(self) -> bool:
-        out = subprocess.run(
-            [shutil.which("redis-cli") or "redis-cli", "-p", str(self.port), "ping"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return out.stdout.strip() == "PONG"
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def start_worker(redis: PrivateRedis, tmp: Path, name: str) -> subprocess.Popen[bytes]:
