@@ -350,6 +350,9 @@ def main() -> int:
     parser.add_argument("--naive-repeat", type=int, default=3, help="timed naive dashboards")
     parser.add_argument("--load-only", action="store_true")
     parser.add_argument(
+        "--jobs", type=int, default=2, help="days rebuilt at once (rollups_rebuild jobs)"
+    )
+    parser.add_argument(
         "--skip-rebuild", action="store_true", help="time the rollups as they are (built before)"
     )
     args = parser.parse_args()
@@ -374,7 +377,7 @@ def _measure(args: argparse.Namespace) -> int:
     from bench.dashboard_data import END_DAY
     from nps.reporting.contract import Filters
 
-    rollups = _rollups_build(skip=args.skip_rebuild)
+    rollups = _rollups_build(skip=args.skip_rebuild, jobs=args.jobs)
     start = END_DAY - timedelta(days=89)
     filter_sets = {
         "last 90 days, all": Filters(start=start, end=END_DAY),
@@ -406,7 +409,7 @@ def _measure(args: argparse.Namespace) -> int:
     return _report(rollup_runs, page_runs, ratios, problems)
 
 
-def _rollups_build(*, skip: bool = False) -> bool:
+def _rollups_build(*, skip: bool = False, jobs: int = 1) -> bool:
     """Build the rollups (timed); False when the project has no rollups to build."""
     from django.db import connection
 
@@ -422,8 +425,8 @@ def _rollups_build(*, skip: bool = False) -> bool:
         say(f"no rollups in this project ({missing}): timing the naive side only")
         return False
     started = time.perf_counter()
-    rollups_rebuild()
-    say(f"rollups_rebuild(): {time.perf_counter() - started:.1f} s")
+    days = rollups_rebuild(jobs=jobs)
+    say(f"rollups_rebuild(jobs={jobs}): {days} days, {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics for the new rollup rows
     return True

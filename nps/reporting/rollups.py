@@ -26,7 +26,9 @@ opened_at (cases). Running twice at once is safe: a day is recomputed under a pe
 lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers).
 """
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -387,15 +389,39 @@ def rollups_rebuild(
     start: date | None = None,
     end: date | None = None,
     progress: Callable[[date], None] | None = None,
+    jobs: int = 1,
 ) -> int:
-    """Recompute every day from start to end (default: all days with data); returns days."""
+    """Recompute every day from start to end (default: all days with data); returns days.
+
+    jobs > 1 recomputes that many days at once, each thread on its own connection
+    (PostgreSQL; SQLite serialises writers, so there it stays one at a time). A day is
+    still one transaction; an error stops the rebuild after the days already done.
+    """
     span = _data_span() if start is None or end is None else (start, end)
     if span is None:
         return 0
     team = team_router()
     days = days_between(start or span[0], end or span[1])
-    for day in days:
-        rollups_refresh_day(day=day, team=team)
-        if progress:
-            progress(day)
+    if jobs <= 1 or connection.vendor != "postgresql" or len(days) < 2:
+        for day in days:
+            rollups_refresh_day(day=day, team=team)
+            if progress:
+                progress(day)
+        return len(days)
+    lock = threading.Lock()
+
+    def share(mine: list[date]) -> None:
+        try:
+            for day in mine:
+                rollups_refresh_day(day=day, team=team)
+                if progress:
+                    with lock:
+                        progress(day)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        shares = [pool.submit(share, days[i::jobs]) for i in range(jobs)]
+        for done in shares:
+            done.result()  # re-raises a thread's error
     return len(days)
