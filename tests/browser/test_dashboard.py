@@ -4,6 +4,7 @@ The figures on the page must equal those computed here from the raw rows, and th
 is photographed at desktop and phone widths (also copied to docs/screenshots/).
 """
 
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,22 +18,29 @@ from followups.models import Case, Team
 from followups.permissions import roles_ensure
 from followups.roles import SUPERVISORS
 from surveys.models import Category, Invitation, InvitationStatus, Response
+from surveys.reasons import response_categorise
 from tests.factories import CustomerFactory, InteractionFactory
+from tests.surveys.test_reasons import seed_taxonomy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct horse battery staple"
-# (region, tier, touchpoint, score) for each response: two regions, different NPS.
+# The scores answered in each region: SH above the minimum sample (30), BJ below it.
 SCORES = {
     "BJ": [10, 10, 9, 9, 9, 9, 8, 8, 7, 6, 5, 3, 10, 9, 9, 8, 10, 2, 9, 10],
-    "SH": [10, 9, 8, 7, 7, 6, 6, 5, 4, 3, 2, 9, 10, 0, 6, 8, 9, 1],
+    "SH": [10, 9, 8, 7, 7, 6, 6, 5, 4, 3, 2, 9, 10, 0, 6, 8, 9, 1] * 2,
 }
 TOUCHPOINTS = ["hotline", "store_own", "online"]
 
 
+COMMENTS = ["信号太差，经常断线", "账单扣费不明", "营业厅排队太久", "客服态度差", "网速慢"]
+
+
 def responses_create() -> None:
-    """A few dozen answered surveys over the last days, a case for every detractor."""
+    """Answered surveys over the last week, reasons read from the comments, a case for
+    every detractor (every other one contacted)."""
+    seed_taxonomy()  # an earlier transactional test may have flushed the seeded reasons
     now = timezone.now()
     team = Team.objects.create(name="North", regions=["BJ", "SH"])
     for region, scores in SCORES.items():
@@ -44,7 +52,7 @@ def responses_create() -> None:
                 channel="app",
                 business_type="billing",
                 staff_id=f"E{100 + i % 4}",
-                occurred_at=now - timedelta(days=1 + i % 4, minutes=30),
+                occurred_at=now - timedelta(days=i % 6, hours=2),
             )
             invitation = Invitation.objects.create(
                 interaction=interaction,
@@ -60,16 +68,22 @@ def responses_create() -> None:
                 interaction=interaction,
                 score=score,
                 category=Category.for_score(score),
-                comment="信号太差" if score <= 6 else "",
+                comment=COMMENTS[i % len(COMMENTS)] if score <= 6 else "",
             )
+            answered = invitation.responded_at
+            Response.objects.filter(pk=response.pk).update(created_at=answered)
+            response.created_at = answered
             if response.category == Category.DETRACTOR:
-                Case.objects.create(
+                response_categorise(response=response)
+                case = Case.objects.create(
                     response=response,
                     customer=customer,
                     priority="P2",
                     team=team,
-                    sla_due_at=now + timedelta(hours=8),
+                    sla_due_at=answered + timedelta(hours=8),
+                    first_contact_at=answered + timedelta(hours=1 + i % 12) if i % 2 else None,
                 )
+                Case.objects.filter(pk=case.pk).update(opened_at=answered)
 
 
 def supervisor_create() -> User:
@@ -89,12 +103,22 @@ def figures_from_rows(region: str) -> dict[str, int]:
 
 
 def figures_on_page(page: Any) -> dict[str, int]:
-    def number(name: str) -> int:
-        text = page.locator(f'[data-figure="{name}"]').first.get_attribute("data-value")
-        return round(float(text or "nan"))
+    """The headline's figures as the page shows them (the text a supervisor reads)."""
+    headline = page.locator("#headline")
 
-    names = ("responses", "nps", "promoter", "passive", "detractor")
-    return {name: number(name) for name in names}
+    def shown(selector: str) -> str:
+        return headline.locator(selector).first.inner_text().strip()
+
+    def count_in_brackets(name: str) -> int:  # "39% (14)" -> 14
+        found = re.search(r"\((\d+)\)", shown(f'[data-figure="{name}"]'))
+        assert found, f"{name}: no count shown"
+        return int(found.group(1))
+
+    figures = {
+        "responses": int(shown('[data-figure="responses"]')),
+        "nps": int(shown('[data-figure="nps"] .nps.big').replace("\u2212", "-")),
+    }
+    return figures | {name: count_in_brackets(name) for name in Category.values}
 
 
 def test_supervisor_filters_by_region_and_sees_the_database_figures(
@@ -130,3 +154,13 @@ def test_supervisor_filters_by_region_and_sees_the_database_figures(
     DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for shot in shots.iterdir():
         shutil.copy(shot, DOCS_SCREENSHOTS / shot.name)
+
+    # Below the minimum sample the NPS is not shown as a number, anywhere in the headline.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.select_option('select[name="region"]', "BJ")
+    page.locator('form [type="submit"]').first.click()
+    page.wait_for_url("**region=BJ**")
+    nps = page.locator('#headline [data-figure="nps"]')
+    assert nps.locator(".insufficient").inner_text().strip() == "Insufficient data (n = 20 < 30)"
+    assert nps.locator(".nps").count() == 0
+    assert nps.get_attribute("data-value") == ""

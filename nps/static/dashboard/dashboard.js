@@ -22,21 +22,38 @@
   };
   var config = { displayModeBar: false, responsive: true };
 
+  function plot(el, traces, layout) {
+    // An empty chart is hidden (CSS :empty), and Plotly sizes a hidden element at its
+    // default 700 px: show it first so the chart takes its card's width.
+    el.style.display = "block";
+    window.Plotly.newPlot(el, traces, layout, config);
+  }
+
   function trend(el, data) {
     if (!data.x.length) return;
     var band = {
       x: data.x.concat(data.x.slice().reverse()),
       y: data.high.concat(data.low.slice().reverse()),
       fill: "toself", fillcolor: "rgba(31,111,235,0.15)", line: { width: 0 },
-      hoverinfo: "skip", name: el.dataset.labelBand, type: "scatter",
+      hoverinfo: "skip", name: el.dataset.labelBand, type: "scatter", mode: "lines",
     };
     var line = {
       x: data.x, y: data.nps, customdata: data.n, name: el.dataset.labelNps,
       mode: "lines+markers", type: "scatter", line: { color: "#1f6feb" },
       hovertemplate: "%{x}: %{y} (n=%{customdata})<extra></extra>",
+      // Whiskers too: a lone point (or one between gaps) has no band to show its margin.
+      error_y: {
+        type: "data", symmetric: false, color: "rgba(31,111,235,0.5)", thickness: 1, width: 3,
+        array: data.high.map(function (h, i) { return h === null ? null : h - data.nps[i]; }),
+        arrayminus: data.low.map(function (l, i) { return l === null ? null : data.nps[i] - l; }),
+      },
     };
-    var layout = Object.assign({}, layoutBase, { yaxis: { range: [-100, 100], zeroline: true } });
-    window.Plotly.newPlot(el, [band, line], layout, config);
+    // One period: a date axis would zoom into milliseconds around it.
+    var xaxis = data.x.length === 1 ? { type: "category" } : { type: "date", tickformat: "%Y-%m-%d" };
+    var layout = Object.assign({}, layoutBase, {
+      xaxis: xaxis, yaxis: { range: [-100, 100], zeroline: true },
+    });
+    plot(el, [band, line], layout);
   }
 
   function pareto(el, data) {
@@ -47,9 +64,12 @@
                        mode: "lines+markers", name: el.dataset.labelCumulative,
                        line: { color: "#1d2733" } };
     var layout = Object.assign({}, layoutBase, {
-      yaxis2: { overlaying: "y", side: "right", range: [0, 105], ticksuffix: "%" },
+      margin: { l: 40, r: 50, t: 10, b: 70 },
+      xaxis: { automargin: true },
+      yaxis2: { overlaying: "y", side: "right", range: [0, 105], ticksuffix: "%",
+                tickvals: [0, 25, 50, 75, 100] },
     });
-    window.Plotly.newPlot(el, [bars, cumulative], layout, config);
+    plot(el, [bars, cumulative], layout);
   }
 
   function funnel(el, data) {
@@ -57,7 +77,7 @@
     var trace = { type: "funnel", y: data.labels, x: data.values, textinfo: "value+percent initial",
                   marker: { color: "#1f6feb" } };
     var layout = Object.assign({}, layoutBase, { margin: { l: 110, r: 20, t: 10, b: 20 } });
-    window.Plotly.newPlot(el, [trace], layout, config);
+    plot(el, [trace], layout);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
