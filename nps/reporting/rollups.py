@@ -133,23 +133,31 @@ def team_router() -> Router:
 
 
 def _team_map_update(lo: datetime, hi: datetime, team: Router) -> None:
-    """Routing's team for every (region, tier, touchpoint) met in the day's interactions."""
+    """Routing's team for every (region, tier, touchpoint) met in the day's interactions.
+
+    Only missing or changed keys are written: an upsert of an unchanged row would still
+    lock it to the end of the day's transaction, and days rebuilt in parallel would then
+    wait for each other.
+    """
     keys = (
         Interaction.objects.filter(occurred_at__gte=lo, occurred_at__lt=hi)
         .values_list("customer__region", "customer__tier", "touchpoint")
         .distinct()
         .order_by()
     )
+    mapped = {(m.region, m.tier, m.touchpoint): m.team_id for m in TeamMap.objects.all()}
     rows = [
         TeamMap(region=r, tier=t, touchpoint=p, team_id=team(r, t, p))
         for r, t, p in sorted(set(keys))
+        if mapped.get((r, t, p)) != team(r, t, p)
     ]
-    TeamMap.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["region", "tier", "touchpoint"],
-        update_fields=["team_id"],
-    )
+    if rows:
+        TeamMap.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["region", "tier", "touchpoint"],
+            update_fields=["team_id"],
+        )
 
 
 def _routed_team(paths: dict[str, str]) -> Coalesce:
