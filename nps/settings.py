@@ -210,9 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
     # Send verification surveys whose day has come after a resolution.
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
-    # Recompute the dashboard rollups of the last NPS_ROLLUP_REFRESH_DAYS local days.
+    # Recompute the dashboard rollups of the last NPS_ROLLUP_REFRESH_DAYS local days, and of
+    # older days whose cases changed in the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS.
     "refresh-rollups": {"task": "nps.tasks.refresh_rollups", "schedule": 60.0},
-    # Nightly: recompute the last 30 days (late changes, e.g. a case resolved weeks later).
+    # Nightly: recompute the last 30 days (a safety net for changes no history records).
     "rebuild-rollups": {"task": "nps.tasks.rebuild_recent_rollups", "schedule": 24 * 3600.0},
 }
 
@@ -277,6 +278,10 @@ NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
 NPS_REPORTING_TIME_ZONE = env("NPS_REPORTING_TIME_ZONE", default=NPS_DEFAULT_TIME_ZONE)
 # The periodic refresh recomputes this many recent days (today included).
 NPS_ROLLUP_REFRESH_DAYS = env.int("NPS_ROLLUP_REFRESH_DAYS", default=3)
+# ...and also the older days of cases with a history event in the last this many seconds
+# (contacted, resolved, verified days or weeks after opening); several refresh intervals,
+# so a late or skipped run misses nothing.
+NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS = env.int("NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS", default=300)
 
 # ---------------------------------------------------------------- dashboard
 # Below this many answers an NPS is shown as "insufficient data", not as a number.

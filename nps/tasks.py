@@ -1,6 +1,10 @@
 """Celery tasks for reporting: thin wrappers around nps.reporting.rollups."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from nps.reporting import rollups
 
@@ -10,10 +14,11 @@ NIGHTLY_DAYS = 30
 @shared_task
 def refresh_rollups() -> int:
     # Safe to overlap: each day is recomputed whole, under a per-day lock, in one transaction.
-    return rollups.rollups_refresh_recent()
+    lookback = timedelta(seconds=settings.NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS)
+    return rollups.rollups_refresh_recent(changed_since=timezone.now() - lookback)
 
 
 @shared_task
 def rebuild_recent_rollups() -> int:
-    # Older days change too (a case resolved weeks after it opened): recompute a month nightly.
+    # A safety net for changes no case history records: recompute a month nightly.
     return rollups.rollups_refresh_recent(days=NIGHTLY_DAYS)

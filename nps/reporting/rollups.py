@@ -14,9 +14,11 @@ How the tables stay maintained as data changes:
 - every 60 s beat runs `nps.tasks.refresh_rollups`, which recomputes the last
   `NPS_ROLLUP_REFRESH_DAYS` local days (default 3, today included): new responses,
   corrections, late replies and case progress on recent days show within a minute;
-- nightly beat runs `nps.tasks.rebuild_recent_rollups`: the last 30 days, for changes to
-  older days (a case first contacted, resolved or verified weeks after it opened);
-  widen `NPS_ROLLUP_REFRESH_DAYS` to make those visible sooner;
+  it also recomputes the older days of cases with a history event in the last
+  `NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS` (a case contacted, resolved or verified weeks
+  after it opened: every change to a case writes its history);
+- nightly beat runs `nps.tasks.rebuild_recent_rollups`: the last 30 days, a safety net
+  for changes no history records;
 - `manage.py rollups_rebuild [--from] [--to]` recomputes any span, e.g. after a bulk
   import or a change of the routing rules (the NPS/funnel team is the routed team).
 
@@ -367,14 +369,37 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def rollups_refresh_recent(*, days: int | None = None) -> int:
-    """Recompute the last `days` local days (default NPS_ROLLUP_REFRESH_DAYS); returns days."""
+def changed_case_days(*, since: datetime) -> set[date]:
+    """Local days of the cases with a history event since `since`.
+
+    Every change to a case writes its history (followups.history): a contact, an
+    outcome, a verification answer, a reassignment. Those change the day the case opened,
+    which may be weeks old.
+    """
+    zone = reporting_zone()
+    opened = (
+        Case.objects.filter(events__at__gte=since)
+        .values_list("opened_at", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return {timezone.localtime(at, zone).date() for at in opened}
+
+
+def rollups_refresh_recent(
+    *, days: int | None = None, changed_since: datetime | None = None
+) -> int:
+    """Recompute the last `days` local days (default NPS_ROLLUP_REFRESH_DAYS) and the older
+    days whose cases changed since `changed_since`; returns how many days."""
     days = settings.NPS_ROLLUP_REFRESH_DAYS if days is None else days
     today = local_today()
+    recent = days_between(today - timedelta(days=days - 1), today)
+    older = set() if changed_since is None else changed_case_days(since=changed_since)
     team = team_router()
-    for day in days_between(today - timedelta(days=days - 1), today):
+    chosen = sorted(older - set(recent)) + recent
+    for day in chosen:
         rollups_refresh_day(day=day, team=team)
-    return days
+    return len(chosen)
 
 
 def _data_span() -> tuple[date, date] | None:

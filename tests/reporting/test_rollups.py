@@ -15,8 +15,17 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from followups.models import Case, CaseStatus, RoutingRule, Team
+from followups.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ContactChannel,
+    ContactOutcome,
+    RoutingRule,
+    Team,
+)
 from followups.routing import team_for_response
+from followups.workflow import case_attempt_log
 from nps import tasks
 from nps.models import CaseDaily, FunnelDaily, NpsDaily, ReasonDaily, bucket_field
 from nps.reporting.grains import FULL, GRAINS, fields_of
@@ -421,3 +430,35 @@ def test_periodic_task_refreshes_today(db: Any) -> None:
     assert tasks.refresh_rollups() == settings.NPS_ROLLUP_REFRESH_DAYS
 
     assert NpsDaily.objects.get(grain=FULL).promoters == 1
+
+
+def test_periodic_task_also_refreshes_the_older_day_of_a_case_worked_now(db: Any) -> None:
+    """A case opened weeks ago and contacted now changes that old day's closed loop: the
+    next refresh recomputes that day too, not only the recent days (a refresh of recent
+    days alone would leave it stale until the nightly run)."""
+    weeks_ago = datetime.now(UTC) - timedelta(days=20)
+    response = response_create(at=weeks_ago, score=2)
+    case = case_create(response, status=CaseStatus.ASSIGNED)
+    rollups_rebuild()
+    assert CaseDaily.objects.get(grain=FULL).first_contacted == 0
+
+    case_attempt_log(
+        case_id=case.pk, actor=None, channel=ContactChannel.PHONE, outcome=ContactOutcome.REACHED
+    )
+    refreshed = tasks.refresh_rollups()
+
+    assert refreshed == settings.NPS_ROLLUP_REFRESH_DAYS + 1
+    assert CaseDaily.objects.get(grain=FULL).first_contacted == 1
+
+
+def test_case_history_older_than_the_lookback_does_not_cost_a_refresh(db: Any) -> None:
+    weeks_ago = datetime.now(UTC) - timedelta(days=20)
+    case = case_create(response_create(at=weeks_ago, score=2), status=CaseStatus.ASSIGNED)
+    case_attempt_log(
+        case_id=case.pk, actor=None, channel=ContactChannel.PHONE, outcome=ContactOutcome.REACHED
+    )
+    lookback = settings.NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS
+    CaseEvent.objects.update(at=datetime.now(UTC) - timedelta(seconds=lookback + 5))
+
+    assert tasks.refresh_rollups() == settings.NPS_ROLLUP_REFRESH_DAYS
+    assert not CaseDaily.objects.exists()
