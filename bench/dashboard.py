@@ -53,22 +53,6 @@ def _django() -> None:
     django.setup()
 
 
-def _database_ready(db: dict[str, Any]) -> None:
-    import psycopg
-    from django.core.management import call_command
-    from psycopg import sql
-
-    if db["ENGINE"] != "django.db.backends.postgresql" or "bench" not in db["NAME"]:
-        sys.exit(f"DATABASE_URL must be PostgreSQL with 'bench' in the name, not {db['NAME']!r}")
-    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
-    params = {**params, "password": db["PASSWORD"] or None, "dbname": "postgres"}
-    with psycopg.connect(autocommit=True, **params) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if found.fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-    call_command("migrate", verbosity=0, interactive=False)
-
-
 # ---------------------------------------------------------------- the two dashboards
 
 
@@ -360,8 +344,9 @@ def main() -> int:
     from django.conf import settings
 
     from bench.dashboard_data import data_load, data_loaded
+    from bench.database import database_ready
 
-    _database_ready(settings.DATABASES["default"])
+    database_ready(settings.DATABASES["default"])
     if args.reload or not data_loaded(args.responses):
         say(f"loading {args.responses:,} responses")
         timings = data_load(args.responses, say)

@@ -71,25 +71,9 @@ def _django() -> None:
     django.setup()
 
 
-def _scratch_only(db: dict[str, Any], broker: str) -> None:
-    if db["ENGINE"] != "django.db.backends.postgresql" or "bench" not in db["NAME"]:
-        sys.exit(f"DATABASE_URL must be PostgreSQL with 'bench' in the name, not {db['NAME']!r}")
+def _scratch_only(broker: str) -> None:
     if not broker.startswith("redis://") or urlsplit(broker).path.strip("/") in ("", "0"):
         sys.exit("CELERY_BROKER_URL must be redis://host:port/N with N != 0 (it is flushed)")
-
-
-def _database_ready(db: dict[str, Any]) -> None:
-    import psycopg
-    from django.core.management import call_command
-    from psycopg import sql
-
-    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None}
-    params = {**params, "password": db["PASSWORD"] or None, "dbname": "postgres"}
-    with psycopg.connect(autocommit=True, **params) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if found.fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def _write_messages(path: Path, count: int, secret: str) -> None:
@@ -210,9 +194,11 @@ def main() -> int:
     from django.conf import settings
     from django.db import connection
 
+    from bench.database import database_ready
+
     db = settings.DATABASES["default"]
-    _scratch_only(db, settings.CELERY_BROKER_URL)
-    _database_ready(db)
+    _scratch_only(settings.CELERY_BROKER_URL)
+    database_ready(db)
     redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
     redis.flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-"))
