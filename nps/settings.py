@@ -288,6 +288,10 @@ NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS = env.int("NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS
 NPS_DASHBOARD_MIN_SAMPLE = env.int("NPS_DASHBOARD_MIN_SAMPLE", default=30)
 # Periods up to this many days get a daily trend; longer ones a weekly trend.
 NPS_DASHBOARD_DAILY_TREND_DAYS = env.int("NPS_DASHBOARD_DAILY_TREND_DAYS", default=31)
+# Rows shown per breakdown table, in the chosen order (the CSV download has them all).
+NPS_DASHBOARD_BREAKDOWN_ROWS = env.int("NPS_DASHBOARD_BREAKDOWN_ROWS", default=25)
+# Latest detractor comments shown on the page (the CSV download has up to 1,000).
+NPS_DASHBOARD_VERBATIMS = env.int("NPS_DASHBOARD_VERBATIMS", default=20)
 
 # ---------------------------------------------------------------- email
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -91,8 +91,11 @@ def reasons_rows(period: Period) -> Rows:
     )
 
 
+VERBATIMS_CSV = 1000  # the page shows the latest few; the download goes further back
+
+
 def verbatims_rows(period: Period, reason: str) -> Rows:
-    rows = figures.verbatims(period.filters, reason=reason)
+    rows = figures.verbatims(period.filters, reason=reason, limit=VERBATIMS_CSV)
     header = ["answered_at", "score", "touchpoint", "reasons", "comment", "case_id"]
     return header, (
         [

@@ -111,8 +111,24 @@ def breakdown(f: Filters, dimension: str, *, sort: str = DEFAULT_SORT) -> list[B
     return rows
 
 
-def breakdowns(f: Filters, *, sort: str = DEFAULT_SORT) -> list[tuple[str, str, list]]:
-    return [(d, str(DIMENSION_LABELS[d]), breakdown(f, d, sort=sort)) for d in DIMENSIONS]
+@dataclass(frozen=True)
+class Breakdown:
+    """One breakdown table as the page shows it: the first `shown` rows in the chosen order
+    (2,000 agents make no readable table; the CSV download has every row)."""
+
+    dimension: str
+    label: str
+    rows: list[BreakdownRow]
+    total: int
+
+
+def breakdowns(f: Filters, *, sort: str = DEFAULT_SORT) -> list[Breakdown]:
+    shown = settings.NPS_DASHBOARD_BREAKDOWN_ROWS
+    tables = []
+    for d in DIMENSIONS:
+        rows = breakdown(f, d, sort=sort)
+        tables.append(Breakdown(d, str(DIMENSION_LABELS[d]), rows[:shown], len(rows)))
+    return tables
 
 
 @dataclass(frozen=True)
@@ -254,7 +270,9 @@ def _case_id(response: Response) -> int | None:
         return None
 
 
-def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Verbatim]:
+def verbatims(f: Filters, *, reason: str = "", limit: int | None = None) -> list[Verbatim]:
+    """The latest detractor comments: NPS_DASHBOARD_VERBATIMS on the page, or `limit`."""
+    limit = settings.NPS_DASHBOARD_VERBATIMS if limit is None else limit
     rows = queries.verbatims(f, reason=reason, limit=limit)
     return [
         Verbatim(

@@ -316,3 +316,37 @@ def test_verbatims_are_the_detractors_comments_linked_to_their_cases(data: Data)
         if case.response.comment:
             link = reverse("admin:followups_case_change", args=[case.pk])
             assert f'href="{link}"' in verbatims
+
+
+# ---------------------------------------------------------------- long tables
+
+
+def test_a_long_breakdown_shows_its_first_rows_in_the_chosen_order_and_says_so(
+    data: Data, settings: Any
+) -> None:
+    settings.NPS_DASHBOARD_BREAKDOWN_ROWS = 2
+    by_agent = {a: len(data.select(agent=a)) for a in ("E1", "E2", "S9")}
+    largest_first = sorted(by_agent, key=lambda a: (-by_agent[a], a))
+
+    agents = section(page(client_for(data.personas.supervisor), sort="-n"), "by-agent")
+
+    shown = re.findall(r"<tr>\s*<td>([^<]+)</td>", agents)
+    assert shown == largest_first[:2]
+    assert "The first 2 of 3, in this order; the CSV has them all." in agents
+    touchpoints = section(page(client_for(data.personas.supervisor)), "by-touchpoint")
+    assert "the CSV has them all" not in touchpoints  # two touchpoints: nothing left out
+
+
+def test_the_page_shows_the_latest_verbatims_and_the_csv_goes_further(
+    data: Data, settings: Any
+) -> None:
+    settings.NPS_DASHBOARD_VERBATIMS = 3
+    client = client_for(data.personas.supervisor)
+    commented = [r for r in data.rows if r.comment and r.category == Category.DETRACTOR]
+    assert len(commented) > 3
+
+    verbatims = section(page(client), "verbatims")
+    download = client.get(URL, {**PERIOD, "export": "verbatims"}).content.decode()
+
+    assert verbatims.count('<td class="comment">') == 3
+    assert download.count("投诉") == len(commented)

@@ -84,6 +84,7 @@ def test_reply_from_an_unknown_number_is_kept_and_marked(survey: Any) -> None:
 def test_receipts_only_move_status_forward(sent: Invitation) -> None:
     """Fault 5. Catches a receipt handler that writes each receipt's status as it comes
     (a late "sent" or a "failed" after "delivered" would move the invitation back)."""
+
     def apply(status: str) -> str:
         report = StatusReport(sent.provider_message_id, status)
         return receipt_apply(receipt_id=receipt_store(gateway="console", report=report).receipt.pk)
