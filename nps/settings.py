@@ -210,9 +210,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
     # Send verification surveys whose day has come after a resolution.
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
-    # Recompute the dashboard rollups of the last NPS_ROLLUP_REFRESH_DAYS local days, and of
-    # older days whose cases changed in the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS.
+    # Recompute today's dashboard rollups, and those of older days whose cases changed in
+    # the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS; the last NPS_ROLLUP_REFRESH_DAYS days
+    # every 10 minutes.
     "refresh-rollups": {"task": "nps.tasks.refresh_rollups", "schedule": 60.0},
+    "refresh-recent-rollups": {"task": "nps.tasks.refresh_recent_rollups", "schedule": 600.0},
     # Nightly: recompute the last 30 days (a safety net for changes no history records).
     "rebuild-rollups": {"task": "nps.tasks.rebuild_recent_rollups", "schedule": 24 * 3600.0},
 }
@@ -276,7 +278,8 @@ NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
 # ---------------------------------------------------------------- reporting
 # Dashboard days are local dates in this zone (rollups and filters alike).
 NPS_REPORTING_TIME_ZONE = env("NPS_REPORTING_TIME_ZONE", default=NPS_DEFAULT_TIME_ZONE)
-# The periodic refresh recomputes this many recent days (today included).
+# Every 10 minutes the rollups of this many recent days are recomputed (today included;
+# today alone every minute).
 NPS_ROLLUP_REFRESH_DAYS = env.int("NPS_ROLLUP_REFRESH_DAYS", default=3)
 # ...and also the older days of cases with a history event in the last this many seconds
 # (contacted, resolved, verified days or weeks after opening); several refresh intervals,

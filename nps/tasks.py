@@ -13,9 +13,18 @@ NIGHTLY_DAYS = 30
 
 @shared_task
 def refresh_rollups() -> int:
+    """Every minute: today, and the older days whose cases changed in the lookback."""
     # Safe to overlap: each day is recomputed whole, under a per-day lock, in one transaction.
     lookback = timedelta(seconds=settings.NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS)
-    return rollups.rollups_refresh_recent(changed_since=timezone.now() - lookback)
+    return rollups.rollups_refresh_recent(days=1, changed_since=timezone.now() - lookback)
+
+
+@shared_task
+def refresh_recent_rollups() -> int:
+    """Every few minutes: the last NPS_ROLLUP_REFRESH_DAYS days (late receipts and replies
+    to yesterday's surveys change yesterday's funnel). Recomputing them every minute would
+    keep a core busy at tens of thousands of answers a day (docs/benchmarks.md)."""
+    return rollups.rollups_refresh_recent()
 
 
 @shared_task

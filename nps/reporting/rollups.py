@@ -11,12 +11,13 @@ and followups never import nps).
 
 How the tables stay maintained as data changes:
 
-- every 60 s beat runs `nps.tasks.refresh_rollups`, which recomputes the last
-  `NPS_ROLLUP_REFRESH_DAYS` local days (default 3, today included): new responses,
-  corrections, late replies and case progress on recent days show within a minute;
-  it also recomputes the older days of cases with a history event in the last
-  `NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS` (a case contacted, resolved or verified weeks
-  after it opened: every change to a case writes its history);
+- every 60 s beat runs `nps.tasks.refresh_rollups`, which recomputes today (new
+  responses and corrections show within a minute) and the older days of cases with a
+  history event in the last `NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS` (a case contacted,
+  resolved or verified weeks after it opened: every change to a case writes its history);
+- every 10 minutes `nps.tasks.refresh_recent_rollups` recomputes the last
+  `NPS_ROLLUP_REFRESH_DAYS` local days (default 3, today included): late receipts and
+  replies that change a recent day's funnel;
 - nightly beat runs `nps.tasks.rebuild_recent_rollups`: the last 30 days, a safety net
   for changes no history records;
 - `manage.py rollups_rebuild [--from] [--to]` recomputes any span, e.g. after a bulk

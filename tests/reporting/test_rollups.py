@@ -427,7 +427,7 @@ def test_rebuild_clears_the_rows_of_days_whose_data_is_gone(db: Any) -> None:
 def test_periodic_task_refreshes_today(db: Any) -> None:
     response_create(at=datetime.now(UTC), score=9)
 
-    assert tasks.refresh_rollups() == settings.NPS_ROLLUP_REFRESH_DAYS
+    assert tasks.refresh_rollups() == 1  # today; no case changed
 
     assert NpsDaily.objects.get(grain=FULL).promoters == 1
 
@@ -447,7 +447,7 @@ def test_periodic_task_also_refreshes_the_older_day_of_a_case_worked_now(db: Any
     )
     refreshed = tasks.refresh_rollups()
 
-    assert refreshed == settings.NPS_ROLLUP_REFRESH_DAYS + 1
+    assert refreshed == 2  # today and the case's day
     assert CaseDaily.objects.get(grain=FULL).first_contacted == 1
 
 
@@ -460,5 +460,18 @@ def test_case_history_older_than_the_lookback_does_not_cost_a_refresh(db: Any) -
     lookback = settings.NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS
     CaseEvent.objects.update(at=datetime.now(UTC) - timedelta(seconds=lookback + 5))
 
-    assert tasks.refresh_rollups() == settings.NPS_ROLLUP_REFRESH_DAYS
+    assert tasks.refresh_rollups() == 1
     assert not CaseDaily.objects.exists()
+
+
+def test_the_ten_minute_task_refreshes_the_recent_days(db: Any, settings: Any) -> None:
+    """Yesterday's funnel changes after midnight (a late receipt): the minute task only
+    recomputes today, this one the last NPS_ROLLUP_REFRESH_DAYS days."""
+    settings.NPS_ROLLUP_REFRESH_DAYS = 2
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    response_create(at=yesterday, score=10)
+
+    assert tasks.refresh_rollups() == 1
+    assert not NpsDaily.objects.filter(day=local_day(yesterday)).exists()
+    assert tasks.refresh_recent_rollups() == 2
+    assert NpsDaily.objects.get(grain=FULL, day=local_day(yesterday)).promoters == 1
