@@ -6,6 +6,7 @@ tasks) and NPS_RELAY_REQUEUE_SECONDS (the relay hands lost batches over again); 
 short here, and docs/reliability.md records the times measured by these tests.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -54,7 +55,22 @@ def start_worker(redis: PrivateRedis, tmp: Path, name: str) -> subprocess.Popen[
     args += ["-s", str(tmp / f"beat-{name}"), "-n", f"{name}@%h", "--without-gossip"]
     args += ["--without-mingle", "-l", "info"]
     log = (tmp / f"{name}.log").open("wb")
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group: -B runs beat in a child process, and a kill must take both
+    # (as a container's death would), or the orphaned beat keeps running after the test.
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_worker(worker: subprocess.Popen[bytes], how: signal.Signals) -> None:
+    """Send `how` to the worker and its beat child; wait for the worker to end."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, how)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
 
 
 def surveyed_customers(count: int) -> list[str]:
@@ -115,8 +131,7 @@ def test_replies_arriving_while_redis_is_down_are_all_processed_once_it_is_back(
         took = time.monotonic() - down_since
         print(f"redis outage: all replies processed {took:.1f}s after it began")
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_worker(worker, signal.SIGTERM)
     assert_each_once(phones)
 
 
@@ -130,11 +145,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(
     for n, phone in enumerate(phones):
         assert reply(live_server.url, f"MO{n}", phone, "3 排队太久") == 200
     first = start_worker(redis, tmp_path, "w1")
-    wait_until(
-        lambda: InboundMessage.objects.filter(processed_at__isnull=False).exists(), timeout=60
-    )
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
+    try:
+        wait_until(
+            lambda: InboundMessage.objects.filter(processed_at__isnull=False).exists(), timeout=60
+        )
+    finally:
+        stop_worker(first, signal.SIGKILL)
     killed_at = time.monotonic()
     done_before = InboundMessage.objects.filter(processed_at__isnull=False).count()
     second = start_worker(redis, tmp_path, "w2")
@@ -143,6 +159,5 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(
         took = time.monotonic() - killed_at
         print(f"worker SIGKILL after {done_before}/60: all done {took:.1f}s later")
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+        stop_worker(second, signal.SIGTERM)
     assert_each_once(phones)
