@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import GatewayError, sending_gateway
-from surveys.lifecycle import invitation_advance
+from surveys.lifecycle import invitation_advance, send_facts
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.phones import mask_phone
@@ -240,12 +240,8 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     now = timezone.now()
     # Facts of the send are recorded whatever the status: a fast receipt may already
     # have moved it past "sent", and the status must not go back.
-    Invitation.objects.filter(pk=invitation_id).update(
-        provider_message_id=result.provider_message_id,
-        sent_at=now,
-        expires_at=now + timedelta(hours=invitation.survey.reply_window_hours),
-        failure_reason="",
-    )
+    facts = send_facts(invitation, provider_message_id=result.provider_message_id, at=now)
+    Invitation.objects.filter(pk=invitation_id).update(**facts, failure_reason="")
     invitation_advance(invitation_id=invitation_id, to=S.SENT)
     return SendOutcome("sent")
 

@@ -1,5 +1,6 @@
 """Invitation status only moves forward; every change is one conditional UPDATE."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from surveys.models import Invitation
@@ -28,3 +29,10 @@ def invitation_advance(*, invitation_id: int, to: str, **fields: Any) -> bool:
         status=to, **fields
     )
     return rows == 1
+
+
+def send_facts(invitation: Invitation, *, provider_message_id: str, at: datetime) -> dict[str, Any]:
+    """What a send establishes, whoever learns of it first (our send or the gateway's
+    receipt): the gateway's message id, when it went, and when its reply window ends."""
+    window = timedelta(hours=invitation.survey.reply_window_hours)
+    return {"provider_message_id": provider_message_id, "sent_at": at, "expires_at": at + window}

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
 from surveys.inserts import insert_once
-from surveys.lifecycle import invitation_advance
+from surveys.lifecycle import invitation_advance, send_facts
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
 
@@ -78,9 +78,9 @@ def receipt_apply(*, receipt_id: int) -> str:
             # worker died after the gateway accepted): record the send's facts here, or
             # the invitation would have no reply window and its answer would find no survey.
             # Our own record, if it comes, writes the same facts again.
-            window = timedelta(hours=invitation.survey.reply_window_hours)
-            fields.update(sent_at=now, expires_at=now + window)
-            fields["provider_message_id"] = receipt.provider_message_id
+            fields |= send_facts(
+                invitation, provider_message_id=receipt.provider_message_id, at=now
+            )
         moved = invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
         receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
         receipt.save(update_fields=["processed_at", "outcome"])

@@ -149,10 +149,11 @@ def _team_map_update(lo: datetime, hi: datetime, team: Router) -> None:
         .order_by()
     )
     mapped = {(m.region, m.tier, m.touchpoint): m.team_id for m in TeamMap.objects.all()}
+    wanted = {key: team(*key) for key in sorted(set(keys))}
     rows = [
-        TeamMap(region=r, tier=t, touchpoint=p, team_id=team(r, t, p))
-        for r, t, p in sorted(set(keys))
-        if mapped.get((r, t, p)) != team(r, t, p)
+        TeamMap(region=r, tier=t, touchpoint=p, team_id=team_id)
+        for (r, t, p), team_id in wanted.items()
+        if mapped.get((r, t, p)) != team_id
     ]
     if rows:
         TeamMap.objects.bulk_create(
@@ -436,21 +437,22 @@ def rollups_rebuild(
         return 0
     team = team_router()
     days = days_between(start or span[0], end or span[1])
-    if jobs <= 1 or connection.vendor != "postgresql" or len(days) < 2:
-        for day in days:
+    lock = threading.Lock()
+
+    def refresh(mine: list[date]) -> None:
+        for day in mine:
             rollups_refresh_day(day=day, team=team)
             if progress:
-                progress(day)
+                with lock:
+                    progress(day)
+
+    if jobs <= 1 or connection.vendor != "postgresql" or len(days) < 2:
+        refresh(days)
         return len(days)
-    lock = threading.Lock()
 
     def share(mine: list[date]) -> None:
         try:
-            for day in mine:
-                rollups_refresh_day(day=day, team=team)
-                if progress:
-                    with lock:
-                        progress(day)
+            refresh(mine)
         finally:
             connection.close()  # this thread's own connection
 
