@@ -50,7 +50,7 @@ _REQUESTS = re.compile(
     # English
     r"(?<![a-z])(?:stop|quit|cease)\s+(?:sending|texting|messaging|contacting|spamming|bothering"
     r"|emailing|surveying|pestering|harassing)"
-    r"|(?<![a-z])(?:please|pls|plz|kindly|just)\s+stop(?![a-z])"
+    r"|(?<![a-z])(?:please|pls|plz|kindly|just)\s+stop(?![a-z]|\s+(?:by|at|over|in)(?![a-z]))"
     r"|(?<![a-z])no\s+more\s+(?:texts?|messages?|surveys?|sms|spam)"
     r"|(?<![a-z])(?:leave|let)\s+me\s+(?:alone|be)(?![a-z])"
     r"|(?<![a-z])(?:remove|delete|take)\s+me\s+(?:from|off)(?![a-z])"

@@ -57,6 +57,8 @@ STOP_REQUESTS: list[tuple[str, ReplyKind, int | None]] = [
     ("退订失败 3", S, 3),
     ("TD-LTE信号差 3", S, 3),
     ("bus stop was far, 3", S, 3),
+    ("please stop by again, 9", S, 9),
+    ("non-stop calls from sales, 2", S, 2),
     ("3, had to cancel my plan", S, 3),
     ("my internet stopped working, 2", S, 2),
     ("cancel my contract", U, None),
