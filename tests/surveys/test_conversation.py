@@ -395,3 +395,15 @@ def test_a_tibetan_digit_reply_is_scored(survey: Survey) -> None:
     survey_sent(language="bo")
     assert Phone().text("༣") == "scored"
     assert (Response.objects.get().score, Case.objects.count()) == (3, 1)
+
+
+def test_an_opt_out_word_in_a_comment_after_a_score_opts_out_and_keeps_the_score(
+    survey: Survey,
+) -> None:
+    survey_sent()
+    phone = Phone()
+    phone.text("3 信号差")
+    assert phone.text("服务差，TD") == "opted_out"
+    response = Response.objects.get()
+    assert (response.score, response.comment) == (3, "信号差")
+    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]
