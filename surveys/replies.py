@@ -1,7 +1,6 @@
 """Customer replies: store raw first, then understand, match, classify, announce."""
 
 import logging
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from surveys.models import (
     Response,
 )
 from surveys.models import InvitationStatus as S
-from surveys.parsing import ReplyKind, parse_reply
+from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.responses import response_comment, response_record, response_rescore
 
@@ -105,8 +104,11 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
         return "no_open_survey", None
     response = Response.objects.filter(invitation=invitation).first()
     is_score = reply.kind == ReplyKind.SCORE and reply.score is not None
-    if is_score and response is not None and _is_correction(reply.comment):
+    if is_score and response is not None and _is_correction(reply):
+        previous = response.category
         response_rescore(response=response, score=reply.score)  # type: ignore[arg-type]
+        if response.category != previous:
+            _playbook(response, invitation)  # once per survey (unique): a repeat sends nothing
         return "rescored", invitation
     if is_score and response is None:
         comment = reply.comment or _earlier_words(invitation)
@@ -143,17 +145,13 @@ def _playbook(response: Response, invitation: Invitation) -> None:
         message_queue(customer=response.customer, kind=OutboundKind.THANKS, invitation=invitation)
 
 
-# After a score, "等了10分钟" is a reason, not a new score: only a bare number or one
-# said as a correction ("sorry, I meant 8", "不对，应该是2分") changes the score.
-_CORRECTION = re.compile(
-    r"sorry|meant|mean|correct|typo|mistake|actually|instead|change|"
-    r"不对|应该|改成|改为|更正|打错|说错|错了|應該|改為|打錯|說錯",
-    re.IGNORECASE,
-)
+def _is_correction(reply: Reply) -> bool:
+    """After a score, only a bare number or one said as a correction changes it.
 
-
-def _is_correction(comment: str) -> bool:
-    return not comment or bool(_CORRECTION.search(comment))
+    "等了10分钟" is a reason, not a new score (the parser reads no score in it); what a
+    correction looks like ("抱歉，是8分", "sorry, I meant 8") is the parser's rule.
+    """
+    return not reply.comment or reply.correction
 
 
 def _earlier_words(invitation: Invitation) -> str:

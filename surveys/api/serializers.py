@@ -5,14 +5,14 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from surveys.models import Interaction, Invitation, Language, Tier, Touchpoint
+from surveys.models import CustomerLanguage, Interaction, Invitation, Tier, Touchpoint
 from surveys.phones import InvalidPhone, phone_parse
 
 
 class CustomerWriteSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    language = serializers.ChoiceField(choices=CustomerLanguage.choices, required=False)
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     region = serializers.CharField(max_length=64, required=False, allow_blank=True)
     time_zone = serializers.CharField(max_length=64, required=False)

@@ -2,6 +2,7 @@
 
 from surveys.models.customers import (
     Customer,
+    CustomerLanguage,
     Interaction,
     Language,
     Tier,
@@ -30,6 +31,7 @@ __all__ = [
     "OTHER",
     "Category",
     "Customer",
+    "CustomerLanguage",
     "DeliveryReceipt",
     "InboundMessage",
     "Interaction",

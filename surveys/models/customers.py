@@ -13,6 +13,21 @@ class Language(models.TextChoices):
     BO = "bo", _("Tibetan")
 
 
+class CustomerLanguage(models.TextChoices):
+    """What a customer reads: one language, or Tibetan and Chinese together."""
+
+    ZH_HANS = "zh-hans", _("Chinese (simplified)")
+    EN = "en", _("English")
+    BO = "bo", _("Tibetan")
+    BO_ZH = "bo-zh", _("Tibetan and Chinese")
+
+
+# The texts a customer gets, in this order; a bilingual customer reads both in one SMS.
+CUSTOMER_LANGUAGES: dict[str, tuple[str, ...]] = {
+    CustomerLanguage.BO_ZH: (Language.BO, Language.ZH_HANS),
+}
+
+
 class Tier(models.TextChoices):
     A = "A", _("A (high value)")
     B = "B", _("B")
@@ -37,7 +52,11 @@ class Customer(models.Model):
     phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
     language = models.CharField(
-        _("preferred language"), max_length=8, choices=Language, default=Language.ZH_HANS
+        _("preferred language"),
+        max_length=8,
+        choices=CustomerLanguage,
+        default=CustomerLanguage.ZH_HANS,
+        help_text=_("Tibetan and Chinese: every SMS carries both, Tibetan first."),
     )
     tier = models.CharField(_("value tier"), max_length=1, choices=Tier, default=Tier.C)
     region = models.CharField(_("region"), max_length=64, blank=True, db_index=True)
@@ -64,6 +83,11 @@ class Customer(models.Model):
     @property
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages this customer reads, preferred first: ("bo", "zh-hans") for bo-zh."""
+        return CUSTOMER_LANGUAGES.get(self.language, (self.language,))
 
 
 class Interaction(models.Model):

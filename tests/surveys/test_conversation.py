@@ -14,6 +14,7 @@ from surveys.gateways.base import InboundSMS
 from surveys.interactions import interaction_record
 from surveys.models import (
     Customer,
+    InboundMessage,
     Invitation,
     OutboundKind,
     OutboundMessage,
@@ -298,3 +299,111 @@ def test_help_gets_the_help_text_in_the_customers_language(survey: Survey) -> No
     message = OutboundMessage.objects.get()
     assert (message.kind, message.language) == (OutboundKind.HELP, "en")
     assert "STOP" in message.text
+
+
+# --- corrections as people write them, through the real reply pipeline ---
+@pytest.mark.parametrize(
+    "correction",
+    ["抱歉，是8分", "不好意思，我想打8分", "打错了，应该是8", "更正：8分", "oops 8", "make that 8"],
+)
+def test_a_correction_re_scores_closes_the_untouched_case_and_leaves_the_comment_alone(
+    survey: Survey, correction: str
+) -> None:
+    survey_sent()
+    phone = Phone()
+    phone.text("4 排队太久")
+    case = Case.objects.get()
+    assert phone.text(correction) == "rescored"
+    response = Response.objects.get()
+    assert (response.score, response.category, response.comment) == (8, "passive", "排队太久")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED  # the loop followed response_classified
+
+
+@pytest.mark.parametrize("look_alike", ["等了8分钟", "8点才开门", "花了80元", "抱歉，等了8分钟"])
+def test_a_number_that_is_no_score_after_a_score_is_a_comment(
+    survey: Survey, look_alike: str
+) -> None:
+    survey_sent()
+    phone = Phone()
+    phone.text("4")
+    assert phone.text(look_alike) == "commented"
+    response = Response.objects.get()
+    assert (response.score, response.comment) == (4, look_alike)
+    assert Case.objects.get().status == CaseStatus.NEW
+
+
+@pytest.mark.parametrize(
+    ("correction", "playbook"), [("抱歉，是8分", "care"), ("sorry, I meant 10", "thanks")]
+)
+def test_a_correction_out_of_the_detractor_band_sends_the_playbook_message_once(
+    survey: Survey, correction: str, playbook: str
+) -> None:
+    survey_sent()
+    phone = Phone()
+    phone.text("3")  # asked "why?"
+    phone.text(correction)
+    phone.text(correction)  # the same correction again
+    again = InboundMessage.objects.order_by("pk").last()
+    InboundMessage.objects.filter(pk=again.pk).update(processed_at=None)
+    reply_process(message_id=again.pk)  # a re-delivered message
+    assert sent_kinds() == [OutboundKind.FOLLOWUP_QUESTION, playbook]
+
+
+# --- opt-out as people write it, through the real reply pipeline ---
+@pytest.mark.parametrize(
+    "text",
+    ["TD 谢谢", "退订，谢谢你们", "stop sending", "STOP NOW", "以后别发了", "不想再收到这种短信"],
+)
+def test_a_request_to_stop_in_a_sentence_opts_out_with_only_the_confirmation(
+    survey: Survey, text: str
+) -> None:
+    survey_sent()
+    assert Phone().text(text) == "opted_out"
+    assert Customer.objects.get().is_opted_out
+    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]
+
+
+def test_a_score_with_an_opt_out_word_opts_out_and_records_no_score(survey: Survey) -> None:
+    survey_sent()
+    assert Phone().text("8 TD") == "opted_out"
+    assert not Response.objects.exists()
+    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]
+
+
+def test_an_unclear_reply_with_an_opt_out_word_gets_nothing_but_the_confirmation(
+    survey: Survey,
+) -> None:
+    survey_sent()
+    phone = Phone()
+    assert phone.text("取消吧") == "opted_out"
+    assert phone.text("？？") == "opted_out_customer"
+    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]
+
+
+@pytest.mark.parametrize("text", ["don't stop", "不可能给10分", "not a 10"])
+def test_a_negated_stop_or_a_denied_score_is_unclear_and_asked_again(
+    survey: Survey, text: str
+) -> None:
+    survey_sent()
+    assert Phone().text(text) == "clarification_sent"
+    assert not Customer.objects.get().is_opted_out
+    assert not Response.objects.exists()
+
+
+def test_a_tibetan_digit_reply_is_scored(survey: Survey) -> None:
+    survey_sent(language="bo")
+    assert Phone().text("༣") == "scored"
+    assert (Response.objects.get().score, Case.objects.count()) == (3, 1)
+
+
+def test_an_opt_out_word_in_a_comment_after_a_score_opts_out_and_keeps_the_score(
+    survey: Survey,
+) -> None:
+    survey_sent()
+    phone = Phone()
+    phone.text("3 信号差")
+    assert phone.text("服务差，TD") == "opted_out"
+    response = Response.objects.get()
+    assert (response.score, response.comment) == (3, "信号差")
+    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]

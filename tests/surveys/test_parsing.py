@@ -81,7 +81,7 @@ REPLIES: list[tuple[str, ReplyKind, int | None, str | None]] = [
     ("Ten minutes late, 6", S, 6, "Ten minutes late"),
     ("Nine. Two technicians came", S, 9, "Two technicians came"),
     ("eight\nslow but fine", S, 8, "slow but fine"),
-    ("sorry, I meant 8", S, 8, "sorry, I meant"),
+    ("sorry, I meant 8", S, 8, "sorry"),
     # --- full-width ---
     ("９", S, 9, ""),
     ("１０分", S, 10, ""),
@@ -259,8 +259,8 @@ REPLIES: list[tuple[str, ReplyKind, int | None, str | None]] = [
     ("等了两个小时", U, None, None),
     ("一直没人来修", U, None, None),
     ("call me back at 3", U, None, None),
-    ("STOP calling me", U, None, None),
-    ("退订怎么操作", U, None, None),
+    ("STOP calling me", OUT, None, None),
+    ("退订怎么操作", OUT, None, None),
     ("?", U, None, "?"),
     ("", U, None, ""),
     ("   ", U, None, ""),
@@ -402,3 +402,162 @@ def test_full_width_digits_read_like_ascii(text: str) -> None:
     wide_reply = parse_reply(text.translate(FULL_WIDTH))
     assert (wide_reply.kind, wide_reply.score) == (ascii_reply.kind, ascii_reply.score)
     assert wide_reply.comment.translate(HALF_WIDTH) == ascii_reply.comment.translate(HALF_WIDTH)
+
+
+# --- corrections: a score said as a correction of an earlier one (issue: 抱歉，是8分) ---
+CORRECTIONS: list[tuple[str, int]] = [
+    ("抱歉，是8分", 8),
+    ("不好意思，我想打8分", 8),
+    ("打错了，8分", 8),
+    ("打错了，应该是9", 9),
+    ("更正：7分", 7),
+    ("改成8分", 8),
+    ("改为6分", 6),
+    ("应该是2分", 2),
+    ("不对，应该是2分", 2),
+    ("對不起，按错了，是十分", 10),
+    ("刚才手滑打错了，给9分吧", 9),
+    ("不好意思，是九分", 9),
+    ("说错了，8分", 8),
+    ("其实我想给7分", 7),
+    ("不是3分，是8分", 8),
+    ("抱歉 10", 10),
+    ("重新打分：8", 8),
+    ("應該是8分", 8),
+    ("sorry, I meant 8", 8),
+    ("oops 8", 8),
+    ("make that 8", 8),
+    ("Sorry, typo. 9", 9),
+    ("I meant eight", 8),
+    ("my bad, should be 7", 7),
+    ("Oops, wrong button, it's a 9", 9),
+    ("actually 10", 10),
+    ("not 4, 8", 8),
+    ("Correction: 6/10", 6),
+    ("change it to 9", 9),
+    ("whoops, meant 10", 10),
+]
+# Numbers that are not scores, even beside a correction word: never a new score.
+LOOK_ALIKES = [
+    "等了8分钟",
+    "8点才开门",
+    "花了80元",
+    "抱歉，等了8分钟",
+    "不好意思，8点才开门",
+    "打错了电话，10086",
+    "应该8号到账",
+    "更正一下，是8月的账单",
+    "改成8点以后打给我",
+    "抱歉，第8个窗口",
+    "应该是5G信号问题",
+    "排队等了8",
+    "抱歉，前面有8个人",
+    "sorry, waited 8 minutes",
+    "oops, the store opens at 8",
+    "sorry, paid 80 yuan",
+    "make that 8pm",
+    "should be 5G by now",
+    "sorry, 8 of us waited",
+    "sorry, took 8",
+]
+
+
+@pytest.mark.parametrize(("text", "score"), CORRECTIONS)
+def test_a_correction_as_people_write_it_is_a_score_marked_as_correction(
+    text: str, score: int
+) -> None:
+    reply = parse_reply(text)
+    assert (reply.kind, reply.score, reply.correction) == (S, score, True)
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_a_number_that_is_no_score_is_never_read_as_a_correction(text: str) -> None:
+    reply = parse_reply(text)
+    assert (reply.kind, reply.score, reply.correction) == (U, None, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9 服务很好", "8, the staff was helpful", "10", "给8分", "还行吧，7分", "great service, 9"],
+)
+def test_a_score_with_a_reason_is_not_a_correction(text: str) -> None:
+    assert parse_reply(text).correction is False
+
+
+def test_the_correction_tables_cover_both_languages() -> None:
+    def chinese(text: str) -> bool:
+        return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+    assert len(CORRECTIONS) >= 20
+    assert len(LOOK_ALIKES) >= 10
+    for table in ([t for t, _ in CORRECTIONS], LOOK_ALIKES):
+        assert sum(map(chinese, table)) >= 5
+        assert sum(not chinese(text) for text in table) >= 5
+
+
+# --- a score the same message denies is not that score ---
+DENIALS: list[tuple[str, ReplyKind, int | None]] = [
+    ("不可能给10分", U, None),
+    ("not a 10", U, None),
+    ("绝不会给10分", U, None),
+    ("给不了满分", U, None),
+    ("我不会给你们10分", U, None),
+    ("I would never give you a 10", U, None),
+    ("definitely not 10", U, None),
+    ("达不到9分", U, None),
+    ("不是10分，是8分", S, 8),
+    ("10? no way. 6", S, 6),
+    ("10分不可能，最多7分", S, 7),
+    # a negation that denies no score
+    ("not bad, 8", S, 8),
+    ("服务不错 9", S, 9),
+    ("nothing to complain about, 9", S, 9),
+    ("不太满意，6分", S, 6),
+    ("没什么问题，10分", S, 10),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "score"), DENIALS)
+def test_a_score_the_message_denies_is_not_that_score(
+    text: str, kind: ReplyKind, score: int | None
+) -> None:
+    reply = parse_reply(text)
+    assert (reply.kind, reply.score) == (kind, score)
+
+
+# --- Tibetan ---
+TIBETAN: list[tuple[str, ReplyKind, int | None, str | None]] = [
+    ("༨", S, 8, ""),
+    ("༡༠", S, 10, ""),
+    ("༠", S, 0, ""),
+    ("༥།", S, 5, ""),
+    ("༩ ཡག་པོ་འདུག", S, 9, "ཡག་པོ་འདུག"),
+    ("ཞབས་ཞུ་ཡག་པོ་འདུག ༩", S, 9, "ཞབས་ཞུ་ཡག་པོ་འདུག"),
+    ("༡༠/༡༠", S, 10, ""),
+    ("བརྒྱད", S, 8, ""),
+    ("བཅུ།", S, 10, ""),
+    ("གསུམ་", S, 3, ""),
+    ("སྐར་ཚད་དགུ", S, 9, ""),
+    ("༡༡", U, None, None),
+    ("༧ ཡང་ན་༨", U, None, None),  # 7 or 8
+    ("བཅུ་གཅིག", U, None, None),  # eleven
+    ("མི་གཅིག་ཡོང་མ་སོང་", U, None, None),  # "nobody came": གཅིག is "a, one" in prose
+    ("ཆུ་ཚོད་༢ སྒུག་དགོས་བྱུང་།", U, None, None),  # waited 2 hours
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "score", "comment"), TIBETAN)
+def test_tibetan_digits_and_number_words_read_as_scores(
+    text: str, kind: ReplyKind, score: int | None, comment: str | None
+) -> None:
+    reply = parse_reply(text)
+    assert (reply.kind, reply.score) == (kind, score)
+    if comment is not None:
+        assert reply.comment == comment
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=10), PADDING)
+def test_every_score_in_tibetan_digits_reads_like_ascii(score: int, padding: str) -> None:
+    tibetan = "".join(chr(0x0F20 + int(d)) for d in str(score))
+    assert parse_reply(padding + tibetan + padding).score == score
