@@ -84,9 +84,7 @@ def test_the_lock_lifts_after_the_cool_off_and_retries_do_not_prolong_it(
         assert logged_in(*login("east2", PASSWORD, X))
 
 
-def test_the_failure_limit_and_cool_off_are_settings(
-    staff: dict[str, User], settings: Any
-) -> None:
+def test_the_failure_limit_and_cool_off_are_settings(staff: dict[str, User], settings: Any) -> None:
     settings.AXES_FAILURE_LIMIT = 2
     settings.AXES_COOLOFF_TIME = timezone.timedelta(seconds=60)
     start = timezone.now()
