@@ -90,7 +90,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "axes",
+    "nps.apps.AxesConfig",  # django-axes: login lockouts
     "nps",
     "surveys",
     "followups",

@@ -56,6 +56,25 @@ def test_five_failures_lock_the_name_from_that_address_even_with_the_right_passw
     assert "Too many failed logins for east2 from this address" in answer.content.decode()
 
 
+def test_the_lockout_page_speaks_chinese_to_a_chinese_browser(staff: dict[str, User]) -> None:
+    fail_until_locked()
+    client = Client(REMOTE_ADDR=X, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    answer = client.post("/admin/login/", {"username": "east2", "password": PASSWORD})
+    assert answer.status_code == 429
+    assert "east2 从此地址登录失败次数过多。请在 15 分钟后重试" in answer.content.decode()
+
+
+def test_changing_the_browser_does_not_escape_the_lock(staff: dict[str, User]) -> None:
+    for n in range(5):
+        Client(REMOTE_ADDR=X, HTTP_USER_AGENT=f"browser {n}").post(
+            "/admin/login/", {"username": "east2", "password": "wrong-password"}
+        )
+    client = Client(REMOTE_ADDR=X, HTTP_USER_AGENT="browser 6")
+    assert not logged_in(
+        client, client.post("/admin/login/", {"username": "east2", "password": PASSWORD})
+    )
+
+
 def test_four_failures_do_not_lock(staff: dict[str, User]) -> None:
     for _ in range(4):
         login("east2", "wrong-password", X)
