@@ -138,6 +138,10 @@ def test_a_superuser_sees_the_lockout_in_the_admin_and_unlocks_it(
     assert "Locked Out" in listing.content.decode()
     assert "national1" not in listing.content.decode()
 
+    detail = admin.get(f"/admin/axes/accessattempt/{attempt.pk}/change/").content.decode()
+    assert "/admin/login/" in detail
+    assert "wrong-password" not in detail  # the tried passwords are not kept
+
     deleted = admin.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 302
     assert logged_in(*login("east2", PASSWORD, X))

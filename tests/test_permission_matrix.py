@@ -207,7 +207,7 @@ def world_make() -> World:
 
 @pytest.fixture
 def world(db: Any) -> World:
-    cache.clear()  # the API's throttle counts and the login guard live there
+    cache.clear()  # the API's throttle counts live there
     return world_make()
 
 
