@@ -1,14 +1,15 @@
+import axes.apps
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NpsConfig(AppConfig):
     name = "nps"
     verbose_name = "NPS"
 
-    def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from nps import loginguard
+class AxesConfig(axes.apps.AppConfig):
+    """django-axes (login lockouts) under a name staff can read, in their language."""
 
-        user_login_failed.connect(loginguard.on_login_failed, dispatch_uid="nps-loginguard")
-        user_logged_in.connect(loginguard.on_logged_in, dispatch_uid="nps-loginguard")
+    default = False  # nps's own config stays NpsConfig; settings name this one explicitly
+    verbose_name = _("Login lockouts")

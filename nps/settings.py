@@ -5,6 +5,7 @@ SQLite (WAL, busy timeout) and Celery's filesystem transport, with a real worker
 With DATABASE_URL and CELERY_BROKER_URL set it runs on PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,11 +37,48 @@ if not DEBUG:
     if env("SECURE_PROXY_SSL_HEADER_NAME", default=""):
         SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER_NAME"), "https")
 X_FRAME_OPTIONS = "DENY"
-# Staff login brute-force protection (nps/loginguard.py).
-AUTHENTICATION_BACKENDS = ["nps.loginguard.LockoutBackend"]
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# ---------------------------------------------------------------- staff logins
+# Password policy: every form that sets a password (the admin's user creation, password
+# change and set-password forms) refuses short, common, all-digit and name-like ones.
+# `set_password` in code does not validate: the demo logins (DEBUG only) stay short.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Brute-force protection (django-axes, nps/loginguard.py): LOGIN_FAILURE_LIMIT failures
+# for one username from one address lock that pair, and only that pair, for
+# LOGIN_LOCKOUT_SECONDS. Attempts are rows in the database (AXES_HANDLER below): every web
+# process sees the same counts, and a superuser sees and deletes them (unlocks) in the admin.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets that pair's earlier failures
+# Tries while locked are refused without counting: the lock ends on time, not later.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
+AXES_ENABLE_ADMIN = False  # nps/admin.py registers the attempts list alone
+AXES_LOCKOUT_CALLABLE = "nps.loginguard.login_locked_response"
+# The client address: REMOTE_ADDR unless a reverse proxy in front of every web process
+# sets a header it overwrites (never one the client can send through), e.g.
+# AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR with AXES_IPWARE_PROXY_COUNT=1.
+AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
+    env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -52,6 +90,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "nps.apps.AxesConfig",  # django-axes: login lockouts
     "nps",
     "surveys",
     "followups",
@@ -67,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
 ROOT_URLCONF = "nps.urls"

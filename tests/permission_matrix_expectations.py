@@ -39,6 +39,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:view_on_site":              (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     "admin:app_list[auth]":            (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     "admin:app_list[authtoken]":       (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
+    "admin:app_list[axes]":            (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     "admin:app_list[surveys]":         (LOGIN,    GONE,     GONE,     OK,        LOGIN),
     "admin:app_list[followups]":       (LOGIN,    OK,       OK,       OK,        LOGIN),
     "/admin/(?P<url>.*)$":             (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
@@ -62,6 +63,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:authtoken_tokenproxy_delete": SUPERUSER_ONLY,
     "admin:authtoken_tokenproxy_history": SUPERUSER_ONLY,
     "/admin/authtoken/tokenproxy/<path:object_id>/": LEGACY_CHANGE,
+    # login lockouts (django-axes): seeing and unlocking them is for superusers
+    "admin:axes_accessattempt_changelist": SUPERUSER_ONLY,
+    "admin:axes_accessattempt_add":    SUPERUSER_ONLY,
+    "admin:axes_accessattempt_change": SUPERUSER_ONLY,
+    "admin:axes_accessattempt_delete": SUPERUSER_ONLY,
+    "admin:axes_accessattempt_history": SUPERUSER_ONLY,
+    "/admin/axes/accessattempt/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- surveys: supervisors view
     #                                  anonymous  agent     lead      supervisor api_token
     "admin:surveys_customer_changelist": (LOGIN,  NO,       NO,       OK,        LOGIN),

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
@@ -197,13 +198,16 @@ def world_make() -> World:
         RoutingRule: RoutingRule.objects.create(order=10, touchpoint="store_own", team=people.team),
         Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
+        AccessAttempt: AccessAttempt.objects.create(
+            username="east2", ip_address="203.0.113.7", failures_since_start=5
+        ),
     }  # fmt: skip
     return World(people, case, other_case, token.key, objects)
 
 
 @pytest.fixture
 def world(db: Any) -> World:
-    cache.clear()  # the API's throttle counts and the login guard live there
+    cache.clear()  # the API's throttle counts live there
     return world_make()
 
 
