@@ -73,7 +73,10 @@ class LoopbackProvider:
                 "API_KEY": "loopback-key",
                 "SECRET": SIMULATOR_SECRET,
             },
-            "console": {"CLASS": "surveys.gateways.console.ConsoleGateway", "SECRET": CONSOLE_SECRET},
+            "console": {
+                "CLASS": "surveys.gateways.console.ConsoleGateway",
+                "SECRET": CONSOLE_SECRET,
+            },
             "twilio": {
                 "CLASS": "surveys.gateways.twilio.TwilioGateway",
                 "ACCOUNT_SID": TWILIO_SID,
@@ -110,7 +113,8 @@ class LoopbackProvider:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/messages":
                     data = json.loads(body)
-                    sent = Sent("simulator", f"SIM{uuid.uuid4().hex[:12]}", data["to"], data["text"])
+                    sent_id = f"SIM{uuid.uuid4().hex[:12]}"
+                    sent = Sent("simulator", sent_id, data["to"], data["text"])
                     sent.reference, sent.fields = data["reference"], data
                     provider._accept(sent)
                     self._answer(201, {"id": sent.provider_message_id, "status": "accepted"})
@@ -161,11 +165,15 @@ class Webhooks:
     def __init__(self, client: Client, gateway: str) -> None:
         self.client, self.gateway = client, gateway
 
-    def receipt(self, provider_message_id: str, status: str, reference: str = "") -> int:
+    def receipt(
+        self, provider_message_id: str, status: str, reference: str = "", *, to: str = ""
+    ) -> int:
         path = f"/webhooks/{self.gateway}/status/"
-        if self.gateway == "twilio":  # Twilio's MessageStatus callback
-            form = {"MessageSid": provider_message_id, "MessageStatus": status}
-            return self._twilio(path, form | {"AccountSid": TWILIO_SID, "From": TWILIO_FROM})
+        if self.gateway == "twilio":  # Twilio's status callback, as it posts it
+            form = {"MessageSid": provider_message_id, "SmsSid": provider_message_id}
+            form |= {"MessageStatus": status, "SmsStatus": status, "AccountSid": TWILIO_SID}
+            form |= {"From": TWILIO_FROM, "To": to or "+8613800138000", "ApiVersion": "2010-04-01"}
+            return self._twilio(path, form)
         data = {"message_id": provider_message_id, "status": status}
         if self.gateway == "simulator":  # the simulator echoes our reference
             data["reference"] = reference
@@ -174,8 +182,9 @@ class Webhooks:
     def inbound(self, message_id: str, phone: str, text: str) -> int:
         path = f"/webhooks/{self.gateway}/inbound/"
         if self.gateway == "twilio":
-            form = {"MessageSid": message_id, "From": phone, "To": TWILIO_FROM, "Body": text}
-            return self._twilio(path, form | {"AccountSid": TWILIO_SID, "NumSegments": "1"})
+            form = {"MessageSid": message_id, "SmsMessageSid": message_id, "AccountSid": TWILIO_SID}
+            form |= {"From": phone, "To": TWILIO_FROM, "Body": text, "NumMedia": "0"}
+            return self._twilio(path, form | {"NumSegments": "1", "ApiVersion": "2010-04-01"})
         return self._json(path, {"message_id": message_id, "from": phone, "text": text})
 
     def _json(self, path: str, data: dict[str, str]) -> int:

@@ -135,17 +135,13 @@ def test_receipts_for_surveys_and_every_conversation_sms_land_by_the_gateways_me
     assert relay_receipts() == ["ignored", "applied"] * 5
     assert pending_receipts() == []
     statuses = OutboundMessage.objects.values_list("kind", "status")
-    assert {kind: status for kind, status in statuses} == {
-        m.kind: OutboundStatus.DELIVERED for m in messages
-    }
+    assert dict(statuses) == {m.kind: OutboundStatus.DELIVERED for m in messages}
     for invitation in Invitation.objects.all():
         assert invitation.delivered_at is not None, invitation.pk
 
 
 @pytest.mark.django_db
-def test_a_receipt_for_a_message_we_never_sent_waits(
-    gateway: str, client: Client
-) -> None:
+def test_a_receipt_for_a_message_we_never_sent_waits(gateway: str, client: Client) -> None:
     webhooks = Webhooks(client, gateway)
     assert webhooks.receipt("SM-not-ours", "delivered") == 200
     assert relay_receipts() == ["unmatched"]
@@ -216,4 +212,5 @@ def test_a_receipt_that_overtakes_our_record_of_the_send_lands_when_the_send_is_
     assert (row.gateway, row.provider_message_id) == (gateway, held.provider_message_id)
     assert row.sent_at is not None
     if isinstance(row, Invitation):
-        assert row.expires_at is not None and row.delivered_at is not None
+        assert row.expires_at is not None
+        assert row.delivered_at is not None
