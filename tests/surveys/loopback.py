@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.test import Client
 from twilio.request_validator import RequestValidator
@@ -53,6 +53,7 @@ class LoopbackProvider:
         self.sent: list[Sent] = []
         self.lock = threading.Lock()
         self.hold_next = False
+        self.fail_next_answer = False  # accept the SMS, then answer 502 (the sender retries)
         self.holding, self.release = threading.Event(), threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -93,13 +94,16 @@ class LoopbackProvider:
         self.server.shutdown()
         self.server.server_close()
 
-    def _accept(self, sent: Sent) -> None:
+    def _accept(self, sent: Sent) -> bool:
+        """Keep the SMS; False when the answer is to be lost (a 502 after accepting)."""
         with self.lock:
             self.sent.append(sent)
             hold, self.hold_next = self.hold_next, False
+            fail, self.fail_next_answer = self.fail_next_answer, False
         if hold:  # the gateway has the SMS; the sender has not heard back
             self.holding.set()
             self.release.wait(timeout=30)
+        return not fail
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
@@ -116,13 +120,17 @@ class LoopbackProvider:
                     sent_id = f"SIM{uuid.uuid4().hex[:12]}"
                     sent = Sent("simulator", sent_id, data["to"], data["text"])
                     sent.reference, sent.fields = data["reference"], data
-                    provider._accept(sent)
+                    if not provider._accept(sent):
+                        return self._answer(502, {"error": "bad gateway"})
                     self._answer(201, {"id": sent.provider_message_id, "status": "accepted"})
                 elif self.path == twilio_path and self.headers.get("Authorization"):
                     form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     sent = Sent("twilio", f"SM{uuid.uuid4().hex}", form["To"], form["Body"])
                     sent.status_callback, sent.fields = form.get("StatusCallback", ""), form
-                    provider._accept(sent)
+                    query = parse_qs(urlsplit(sent.status_callback).query)
+                    sent.reference = query.get("reference", [""])[0]
+                    if not provider._accept(sent):
+                        return self._answer(502, {"code": 20500, "message": "bad gateway"})
                     answer = {"sid": sent.provider_message_id, "status": "queued", "to": sent.to}
                     self._answer(201, answer | {"account_sid": TWILIO_SID, "body": sent.text})
                 else:
@@ -166,10 +174,21 @@ class Webhooks:
         self.client, self.gateway = client, gateway
 
     def receipt(
-        self, provider_message_id: str, status: str, reference: str = "", *, to: str = ""
+        self,
+        provider_message_id: str,
+        status: str,
+        reference: str = "",
+        *,
+        to: str = "",
+        callback: str = "",
     ) -> int:
+        """A status report; Twilio posts it to the message's StatusCallback when it has one
+        (our reference is in its query), else to the status URL (a Messaging Service's)."""
         path = f"/webhooks/{self.gateway}/status/"
-        if self.gateway == "twilio":  # Twilio's status callback, as it posts it
+        if self.gateway == "twilio":
+            if callback:
+                assert callback.startswith(PUBLIC_BASE), callback
+                path = callback[len(PUBLIC_BASE) :]
             form = {"MessageSid": provider_message_id, "SmsSid": provider_message_id}
             form |= {"MessageStatus": status, "SmsStatus": status, "AccountSid": TWILIO_SID}
             form |= {"From": TWILIO_FROM, "To": to or "+8613800138000", "ApiVersion": "2010-04-01"}

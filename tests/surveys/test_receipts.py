@@ -168,7 +168,9 @@ def test_a_receipt_that_overtakes_our_record_of_the_send_lands_when_the_send_is_
     """The gateway reports "delivered" while our send call is still waiting for its answer.
 
     Applied by the relay then if the receipt names our reference (simulator), else as
-    soon as our record of the send is written: never left for the relay's requeue.
+    soon as our record of the send is written: never left for the relay's requeue. Twilio
+    posts here to the bare status URL, as a callback set on a Messaging Service does
+    (no reference of ours); with our StatusCallback see the next test.
     """
     SurveyFactory()
     recorded = interaction_record(
@@ -214,3 +216,53 @@ def test_a_receipt_that_overtakes_our_record_of_the_send_lands_when_the_send_is_
     if isinstance(row, Invitation):
         assert row.expires_at is not None
         assert row.delivered_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gateway", ["simulator", "twilio"], indirect=True)  # console: a log line
+@pytest.mark.parametrize("kind", ["survey", "why-question"])
+def test_a_send_whose_answer_was_lost_is_finished_by_its_receipt_and_not_sent_again(
+    gateway: str, provider: LoopbackProvider, client: Client, kind: str
+) -> None:
+    """The gateway took the SMS but our worker never heard (a 502 after accepting): the
+    send waits for its retry. The gateway's receipt names our reference (the simulator
+    echoes it; Twilio posts to the StatusCallback URL that carries it), so it records the
+    send, and the retry finds it done instead of sending a second SMS."""
+    SurveyFactory()
+    invitation = interaction_record(
+        external_id="CRM-1",
+        customer={"phone": "+8613800138000"},
+        touchpoint="hotline",
+        occurred_at=timezone.now(),
+    ).interaction.invitations.get()
+    provider.fail_next_answer = kind == "survey"
+    first = invitation_send(invitation_id=invitation.pk)
+    row: Invitation | OutboundMessage = invitation
+    retry: Callable[[], Any] = lambda: invitation_send(invitation_id=invitation.pk, attempt=2)  # noqa: E731
+    if kind == "why-question":
+        invitation.refresh_from_db()
+        message = message_queue(
+            customer=invitation.customer, kind=OutboundKind.FOLLOWUP_QUESTION, invitation=invitation
+        )
+        assert message is not None
+        provider.fail_next_answer = True
+        first = message_send(message_id=message.pk)
+        row = message
+        retry = lambda: message_send(message_id=message.pk, attempt=2)  # noqa: E731
+    assert first.outcome == "retry"
+    lost = provider.sent[-1]
+    assert lost.reference == f"{'inv' if kind == 'survey' else 'msg'}-{row.pk}"
+    webhooks = Webhooks(client, gateway)
+    for status in ("sent", "delivered"):
+        posted = webhooks.receipt(
+            lost.provider_message_id, status, lost.reference, callback=lost.status_callback
+        )
+        assert posted == 200
+    assert relay_receipts() == ["applied", "applied"]
+
+    assert retry().outcome == "taken"
+    assert [s.provider_message_id for s in provider.sent].count(lost.provider_message_id) == 1
+    assert len(provider.sent) == (1 if kind == "survey" else 2)
+    row.refresh_from_db()
+    assert row.provider_message_id == lost.provider_message_id
+    assert row.status == "delivered"

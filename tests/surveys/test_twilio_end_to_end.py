@@ -98,7 +98,9 @@ class Handsets:
             self.reported.add(sent.provider_message_id)
             assert self._status_url(sent) == f"{PUBLIC_BASE}/webhooks/twilio/status/"
             for status in ("sending", "sent", "delivered"):
-                posted = self.webhooks.receipt(sent.provider_message_id, status, to=sent.to)
+                posted = self.webhooks.receipt(
+                    sent.provider_message_id, status, to=sent.to, callback=sent.status_callback
+                )
                 assert posted == 200
         self.worker.work()
 
@@ -125,7 +127,9 @@ def test_a_whole_conversation_through_twilio_ends_with_every_sms_delivered(
             "touchpoint": "hotline",
             "occurred_at": timezone.now().isoformat(),
         }
-        posted = worker.committed(lambda p=payload: crm_client.post("/api/v1/interactions/", p, format="json"))
+        posted = worker.committed(
+            lambda p=payload: crm_client.post("/api/v1/interactions/", p, format="json")
+        )
         assert posted.status_code == 201, posted.content
     worker.work()
     assert all(len(phones.sms_to(phone)) == 1 for phone in (DETRACTOR, PASSIVE, PROMOTER, LEAVER))
@@ -154,9 +158,15 @@ def test_a_whole_conversation_through_twilio_ends_with_every_sms_delivered(
     )
     assert kinds[PROMOTER] == OutboundKind.THANKS
     # Every SMS Twilio took is one of ours, once, and every one of ours ends delivered.
-    ours = list(Invitation.objects.values_list("provider_message_id", flat=True))
-    ours += list(OutboundMessage.objects.values_list("provider_message_id", flat=True))
-    assert sorted(ours) == sorted(s.provider_message_id for s in twilio.sent)
+    ours = [
+        (f"inv-{pk}", sid)
+        for pk, sid in Invitation.objects.values_list("pk", "provider_message_id")
+    ]
+    ours += [
+        (f"msg-{pk}", sid)
+        for pk, sid in OutboundMessage.objects.values_list("pk", "provider_message_id")
+    ]
+    assert sorted(ours) == sorted((s.reference, s.provider_message_id) for s in twilio.sent)
     assert len(twilio.sent) == 4 + 5
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {
         OutboundStatus.DELIVERED
