@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from surveys.dispatch import SendOutcome, backoff_seconds
 from surveys.gateways.base import GatewayError, sending_gateway
+from surveys.lifecycle import message_advance, message_send_facts
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -23,6 +24,7 @@ from surveys.models import (
     OutboundStatus,
 )
 from surveys.phones import mask_phone
+from surveys.receipts import receipts_waiting_apply
 from surveys.texts import conversation_text
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,14 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
             return SendOutcome("failed")
         retry_at = timezone.now() + timedelta(seconds=backoff_seconds(attempt))
         return SendOutcome("retry", retry_at=retry_at, next_attempt=attempt + 1)
-    OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.SENDING).update(
-        status=OutboundStatus.SENT,
-        gateway=gateway.slug,
-        provider_message_id=result.provider_message_id,
-        sent_at=timezone.now(),
+    # The facts are recorded whatever the status (a fast receipt may already have moved it
+    # past "sent"); then the receipts that overtook this record are applied (see receipts).
+    facts = message_send_facts(
+        gateway=gateway.slug, provider_message_id=result.provider_message_id, at=timezone.now()
     )
+    OutboundMessage.objects.filter(pk=message_id).update(**facts)
+    message_advance(message_id=message_id, to=OutboundStatus.SENT)
+    receipts_waiting_apply(gateway=gateway.slug, provider_message_id=result.provider_message_id)
     return SendOutcome("sent")
 
 

@@ -18,6 +18,7 @@ from surveys.lifecycle import invitation_advance, send_facts
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.phones import mask_phone
+from surveys.receipts import receipts_waiting_apply
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
 
@@ -243,6 +244,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     facts = send_facts(invitation, provider_message_id=result.provider_message_id, at=now)
     Invitation.objects.filter(pk=invitation_id).update(**facts, failure_reason="")
     invitation_advance(invitation_id=invitation_id, to=S.SENT)
+    receipts_waiting_apply(gateway=gateway.slug, provider_message_id=result.provider_message_id)
     return SendOutcome("sent")
 
 

@@ -2,14 +2,19 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
 from surveys.inserts import insert_once
-from surveys.lifecycle import invitation_advance, send_facts
+from surveys.lifecycle import (
+    invitation_advance,
+    message_advance,
+    message_send_facts,
+    send_facts,
+)
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
 
@@ -48,61 +53,87 @@ def receipt_store(*, gateway: str, report: StatusReport) -> StoredReceipt:
     return StoredReceipt(receipt, created=True)
 
 
-def _invitation_for(receipt: DeliveryReceipt) -> Invitation | None:
-    if receipt.reference.startswith("inv-") and receipt.reference[4:].isdigit():
-        return Invitation.objects.filter(pk=int(receipt.reference[4:])).first()
-    return Invitation.objects.filter(
-        gateway=receipt.gateway, provider_message_id=receipt.provider_message_id
-    ).first()
+# Our references, where a gateway echoes them back (the simulator does): kind-<pk>.
+_REFERENCES: dict[str, type[Invitation] | type[OutboundMessage]] = {
+    "inv": Invitation,
+    "msg": OutboundMessage,
+}
+
+
+def receipt_match(receipt: DeliveryReceipt) -> Invitation | OutboundMessage | None:
+    """The send a receipt reports on, one rule for every kind of SMS and every gateway:
+    the gateway's message id (recorded on every send when the gateway answers), then our
+    reference where the gateway echoes one (it may report before our record exists)."""
+    for model in (Invitation, OutboundMessage):
+        sent = model.objects.filter(
+            gateway=receipt.gateway, provider_message_id=receipt.provider_message_id
+        ).first()
+        if sent is not None:
+            return sent
+    kind, _, pk = receipt.reference.partition("-")
+    model = _REFERENCES.get(kind)
+    return model.objects.filter(pk=int(pk)).first() if model and pk.isdigit() else None
 
 
 def receipt_apply(*, receipt_id: int) -> str:
-    """Apply one receipt once; 'unmatched' stays pending (our send may not be recorded yet)."""
+    """Apply one receipt once; 'unmatched' stays pending until our record of the send
+    exists, and recording a send applies its waiting receipts (receipts_waiting_apply)."""
     with transaction.atomic():
         receipt = DeliveryReceipt.objects.select_for_update().get(pk=receipt_id)
         if receipt.processed_at is not None:
             return receipt.outcome
-        if receipt.reference.startswith("msg-"):
-            return _conversation_receipt(receipt)
-        invitation = _invitation_for(receipt)
-        if invitation is None:
+        sent = receipt_match(receipt)
+        if sent is None:
             return "unmatched"
         now = timezone.now()
-        fields: dict[str, object] = {}
-        if receipt.status == S.DELIVERED:
-            fields["delivered_at"] = now
-        elif receipt.status == S.FAILED:
-            fields = {"failed_at": now, "failure_reason": f"receipt: {receipt.error or 'failed'}"}
-        if receipt.status in (S.SENT, S.DELIVERED) and invitation.status == S.SENDING:
-            # The receipt overtook our own record of the send, which may never come (the
-            # worker died after the gateway accepted): record the send's facts here, or
-            # the invitation would have no reply window and its answer would find no survey.
-            # Our own record, if it comes, writes the same facts again.
-            fields |= send_facts(
-                invitation, provider_message_id=receipt.provider_message_id, at=now
-            )
-        moved = invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
+        if isinstance(sent, Invitation):
+            moved = _invitation_receipt(sent, receipt, now)
+        else:
+            moved = _message_receipt(sent, receipt, now)
         receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
         receipt.save(update_fields=["processed_at", "outcome"])
     return receipt.outcome
 
 
-# A conversation message's status moves forward only, like an invitation's.
-_MESSAGE_SOURCES = {
-    OutboundStatus.SENT: [OutboundStatus.SENDING],
-    OutboundStatus.DELIVERED: [OutboundStatus.SENDING, OutboundStatus.SENT],
-    OutboundStatus.FAILED: [OutboundStatus.SENDING, OutboundStatus.SENT],
-}
+def _invitation_receipt(invitation: Invitation, receipt: DeliveryReceipt, now: datetime) -> bool:
+    fields: dict[str, object] = {}
+    if receipt.status == S.DELIVERED:
+        fields["delivered_at"] = now
+    elif receipt.status == S.FAILED:
+        fields = {"failed_at": now, "failure_reason": f"receipt: {receipt.error or 'failed'}"}
+    if receipt.status in (S.SENT, S.DELIVERED) and invitation.status == S.SENDING:
+        # The receipt overtook our own record of the send, which may never come (the
+        # worker died after the gateway accepted): record the send's facts here, or
+        # the invitation would have no reply window and its answer would find no survey.
+        # Our own record, if it comes, writes the same facts again.
+        fields |= send_facts(invitation, provider_message_id=receipt.provider_message_id, at=now)
+    return invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
 
 
-def _conversation_receipt(receipt: DeliveryReceipt) -> str:
-    pk = receipt.reference[4:]
-    moved = pk.isdigit() and OutboundMessage.objects.filter(
-        pk=int(pk), status__in=_MESSAGE_SOURCES[receipt.status]
-    ).update(status=receipt.status)
-    receipt.processed_at, receipt.outcome = timezone.now(), "applied" if moved else "ignored"
-    receipt.save(update_fields=["processed_at", "outcome"])
-    return receipt.outcome
+def _message_receipt(message: OutboundMessage, receipt: DeliveryReceipt, now: datetime) -> bool:
+    fields: dict[str, object] = {}
+    if receipt.status == OutboundStatus.FAILED:
+        fields["failure_reason"] = f"receipt: {receipt.error or 'failed'}"
+    if receipt.status != OutboundStatus.FAILED and message.status == OutboundStatus.SENDING:
+        # Overtaken, as for an invitation: the facts of the send come from the receipt.
+        fields |= message_send_facts(
+            gateway=receipt.gateway, provider_message_id=receipt.provider_message_id, at=now
+        )
+    return message_advance(message_id=message.pk, to=receipt.status, **fields)
+
+
+def receipts_waiting_apply(*, gateway: str, provider_message_id: str) -> list[str]:
+    """Apply the receipts that overtook our record of a send, as soon as it is recorded.
+
+    Called right after the send's facts are committed: a receipt stored before then found
+    nothing to match and would otherwise wait for the relay's requeue interval; one
+    stored after then matches on its first pass. The row lock in receipt_apply makes a
+    concurrent relay pass and this call apply each receipt once.
+    """
+    waiting = DeliveryReceipt.objects.filter(
+        gateway=gateway, provider_message_id=provider_message_id, processed_at__isnull=True
+    ).order_by("pk")
+    return receipts_apply(receipt_ids=list(waiting.values_list("pk", flat=True)))
 
 
 def receipts_apply(*, receipt_ids: list[int]) -> list[str]:

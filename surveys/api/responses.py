@@ -11,7 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from surveys.models import Category, Customer, Interaction, ReasonCategory, Response
+from surveys.models import Category, Customer, Interaction, Purpose, ReasonCategory, Response
 from surveys.phones import mask_phone
 
 
@@ -33,8 +33,15 @@ class ResponsePagination(PageNumberPagination):
     page_size = 50
 
 
+# A verification answer (the re-survey after a resolved case) measures recovery, not NPS:
+# the list shows survey answers unless asked for verification answers, or all.
+PURPOSE_ALL = "all"
+PURPOSE_FILTER = [*Purpose.values, PURPOSE_ALL]
+
+
 class ResponseFilterSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices, required=False)
+    purpose = serializers.ChoiceField(choices=PURPOSE_FILTER, default=Purpose.SURVEY)
     since = serializers.DateTimeField(required=False, help_text="ISO 8601, e.g. 2026-11-01T00:00Z")
 
 
@@ -62,6 +69,13 @@ class ResponseInteractionSerializer(serializers.ModelSerializer):
 
 
 class ResponseReadSerializer(serializers.ModelSerializer):
+    purpose = serializers.ChoiceField(
+        source="invitation.purpose",
+        choices=Purpose.choices,
+        read_only=True,
+        help_text="survey: an answer to the survey after an interaction (counts in NPS); "
+        "verification: the re-survey after a resolved case (measures recovery).",
+    )
     reasons = ReasonSerializer(many=True, read_only=True)
     customer = ResponseCustomerSerializer(read_only=True)
     interaction = ResponseInteractionSerializer(read_only=True)
@@ -69,17 +83,21 @@ class ResponseReadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Response
         fields = [
-            "id", "score", "category", "comment", "reasons", "customer", "interaction",
-            "created_at",
+            "id", "purpose", "score", "category", "comment", "reasons", "customer",
+            "interaction", "created_at",
         ]  # fmt: skip
 
 
-def responses_with_reasons(*, category: str = "", since: Any = None) -> QuerySet[Response]:
+def responses_with_reasons(
+    *, category: str = "", since: Any = None, purpose: str = PURPOSE_ALL
+) -> QuerySet[Response]:
     """Newest first, with everything the read serializer shows in three queries (count too)."""
     reasons = ReasonCategory.objects.only("code", "name_en", "name_zh", "sort_order")
-    queryset = Response.objects.select_related("customer", "interaction").prefetch_related(
-        Prefetch("reasons", queryset=reasons)
-    )
+    queryset = Response.objects.select_related(
+        "customer", "interaction", "invitation"
+    ).prefetch_related(Prefetch("reasons", queryset=reasons))
+    if purpose != PURPOSE_ALL:
+        queryset = queryset.filter(invitation__purpose=purpose)
     if category:
         queryset = queryset.filter(category=category)
     if since is not None:
@@ -92,8 +110,17 @@ def responses_with_reasons(*, category: str = "", since: Any = None) -> QuerySet
         parameters=[
             OpenApiParameter("category", enum=Category.values, description="Only this category"),
             OpenApiParameter("since", type=str, description="Answered at or after (ISO 8601)"),
+            OpenApiParameter(
+                "purpose",
+                enum=PURPOSE_FILTER,
+                default=Purpose.SURVEY,
+                description="survey (the default): answers to the survey after an interaction, "
+                "the ones NPS counts; verification: answers to the re-survey after a resolved "
+                "case; all: both. Each response says which it is in `purpose`.",
+            ),
         ],
-        description="Responses, newest first, 50 a page.",
+        description="Responses, newest first, 50 a page: survey answers unless `purpose` "
+        "asks for verification answers or all.",
     )
 )
 class ResponseListView(ListAPIView):

@@ -7,7 +7,7 @@ base64(HMAC-SHA1(auth token, full URL + each POST parameter name and value, sort
 import base64
 import hashlib
 import hmac
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -63,8 +63,13 @@ class TwilioGateway(Gateway):
             raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
         data = {"To": to, "From": self.config["FROM"], "Body": text}
         if settings.NPS_PUBLIC_BASE_URL:
-            data["StatusCallback"] = settings.NPS_PUBLIC_BASE_URL.rstrip("/") + reverse(
-                "webhook-status", args=[self.slug]
+            # Our reference rides in the callback URL (Twilio signs the URL with its query),
+            # so a receipt that overtakes our record of the send still finds it.
+            data["StatusCallback"] = (
+                settings.NPS_PUBLIC_BASE_URL.rstrip("/")
+                + reverse("webhook-status", args=[self.slug])
+                + "?"
+                + urlencode({"reference": reference})
             )
         # Twilio keeps no idempotency key for sends; at-most-once rests on our claim.
         response = http.post(
@@ -104,7 +109,12 @@ class TwilioGateway(Gateway):
         if status is None:
             return []  # an interim status (queued, sending): acknowledged, nothing to apply
         error = form.get("ErrorCode", "")
-        return [StatusReport(provider_message_id=sid, status=status, error=error, raw=form)]
+        reference = str(request.GET.get("reference", ""))[:64]  # set by send(), signed
+        return [
+            StatusReport(
+                provider_message_id=sid, status=status, reference=reference, error=error, raw=form
+            )
+        ]
 
     def acknowledge(self, request: HttpRequest) -> HttpResponse:
         # An empty TwiML document: no auto-reply from Twilio's side.

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from surveys.models import ReasonCategory, Response
+from surveys.models import Invitation, Purpose, ReasonCategory, Response
 from surveys.reasons import response_categorise
 from tests.surveys.test_reasons import respond, seed_taxonomy
 
@@ -73,6 +73,7 @@ def test_a_response_is_shown_with_reasons_masked_phone_and_interaction(
     item = reporting_client.get(URL).json()["results"][0]
     assert item == {
         "id": response.pk,
+        "purpose": "survey",
         "score": 2,
         "category": "detractor",
         "comment": "信号太差了而且扣费不明",
@@ -114,6 +115,53 @@ def test_the_list_is_newest_first_and_filters_by_category_and_time(
 def test_a_bad_filter_is_a_400(reporting_client: APIClient) -> None:
     assert reporting_client.get(URL, {"category": "angry"}).status_code == 400
     assert reporting_client.get(URL, {"since": "last week"}).status_code == 400
+    assert reporting_client.get(URL, {"purpose": "nps"}).status_code == 400
+
+
+def verification_answer(score: int) -> Response:
+    """An answer to the re-survey after a resolved case (raw rows, as `respond` builds)."""
+    response = respond("好多了", score=score)
+    Invitation.objects.filter(pk=response.invitation_id).update(purpose=Purpose.VERIFICATION)
+    return response
+
+
+def listed(client: APIClient, **filters: str) -> list[tuple[int, str]]:
+    results = client.get(URL, filters).json()["results"]
+    return [(r["id"], r["purpose"]) for r in results]
+
+
+def test_the_list_shows_survey_answers_unless_asked_for_verification_answers_or_all(
+    reporting_client: APIClient,
+) -> None:
+    """A reporting system that follows the README counts the list in NPS: a re-survey
+    answer after a resolved case is recovery, not another promoter."""
+    detractor = categorised("信号差", score=2)
+    recovered = verification_answer(score=10)
+    assert listed(reporting_client) == [(detractor.pk, "survey")]
+    assert listed(reporting_client, purpose="survey") == [(detractor.pk, "survey")]
+    assert listed(reporting_client, purpose="verification") == [(recovered.pk, "verification")]
+    both = listed(reporting_client, purpose="all", category="promoter")
+    assert both == [(recovered.pk, "verification")]
+    assert listed(reporting_client, purpose="all") == [
+        (recovered.pk, "verification"),
+        (detractor.pk, "survey"),
+    ]
+    detail = reporting_client.get(f"{URL}{recovered.pk}/").json()
+    assert (detail["purpose"], detail["score"]) == ("verification", 10)
+
+
+def test_the_schema_documents_the_purpose_filter_and_field(reporting_client: APIClient) -> None:
+    schema = reporting_client.get("/api/v1/schema/", {"format": "json"}).json()
+    parameters = schema["paths"][URL]["get"]["parameters"]
+    purpose = next(p for p in parameters if p["name"] == "purpose")
+    assert purpose["schema"]["enum"] == ["all", "survey", "verification"]
+    assert purpose["schema"]["default"] == "survey"
+    assert "verification" in purpose["description"]
+    item = schema["components"]["schemas"]["ResponseRead"]
+    assert "purpose" in item["required"]
+    field = item["properties"]["purpose"]
+    enum = schema["components"]["schemas"][field["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert enum == ["survey", "verification"]
 
 
 def test_the_list_is_paginated_by_fifty(reporting_client: APIClient) -> None:
