@@ -236,6 +236,9 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     def opted_out(self, obj: Customer) -> bool:
         return obj.is_opted_out
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.inlines if obj is not None else ()  # a new customer has no log yet
+
     def has_consent_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("surveys.change_consent")
 
