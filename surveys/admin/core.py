@@ -259,6 +259,10 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Customer], *, opted_out: bool
     ) -> TemplateResponse | None:
         """A confirmation page with the reason, then one consent_change per customer."""
+        if queryset.count() > CONSENT_BATCH_MAX:  # each change answers one person's request
+            text = _("Select at most %(max)d customers to change their consent.")
+            self.message_user(request, text % {"max": CONSENT_BATCH_MAX}, messages.ERROR)
+            return None
         form = ConsentForm(request.POST if "apply" in request.POST else None)
         form.fields["reason"].required = consent_reason_required(
             opted_out=opted_out, source=ConsentSource.STAFF
@@ -283,6 +287,7 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/surveys/customer/consent_confirm.html", context)
 
 
+CONSENT_BATCH_MAX = 100
 CONSENT_TITLES = {True: _("Mark opted out"), False: _("Opt back in")}
 CONSENT_DONE = {
     True: _("%(count)d customer(s) marked opted out."),

@@ -168,3 +168,15 @@ def test_the_consent_log_is_append_only_and_consent_is_no_form_field(
     change_page = reverse("admin:surveys_customer_change", args=[customer.pk])
     form = admin_client.get(change_page).context["adminform"].form
     assert "opted_out_at" not in form.fields  # only the actions (through the log) change it
+
+
+def test_consent_is_changed_for_at_most_a_hundred_customers_at_once(officer: User) -> None:
+    customers = [CustomerFactory(phone=f"+86138001{n:05d}") for n in range(101)]
+    body = {"action": "mark_opted_out", "apply": "1", "reason": "A list from somewhere"}
+    page = logged_in(officer).post(
+        CHANGELIST, body | {"_selected_action": [c.pk for c in customers]}, follow=True
+    )
+    assert [str(m) for m in page.context["messages"]] == [
+        "Select at most 100 customers to change their consent."
+    ]
+    assert not Customer.objects.filter(opted_out_at__isnull=False).exists()
