@@ -13,6 +13,7 @@ from followups.models import Case
 from followups.queries import cases_visible_to
 from followups.roles import (
     AGENTS,
+    CONSENT_OFFICERS,
     SUPERVISORS,
     TEAM_LEADS,
     User,
@@ -28,15 +29,33 @@ AGENT_PERMISSIONS = {
     ("followups", "view_contactattempt"),
     ("followups", "view_caseevent"),
 }
-LEAD_PERMISSIONS = AGENT_PERMISSIONS | {("followups", "view_agent"), ("followups", "view_team")}
+LEAD_PERMISSIONS = AGENT_PERMISSIONS | {
+    ("followups", "view_agent"),
+    ("followups", "view_team"),
+    ("followups", "change_priority"),  # agents see priority read-only
+}
 SUPERVISOR_SURVEY_PERMISSIONS = {
-    ("surveys", f"view_{model}") for model in ("response", "customer", "interaction", "invitation")
+    ("surveys", f"view_{model}")
+    for model in ("response", "customer", "interaction", "invitation", "consentchange")
+}
+# Supervisors look at customers but do not change their consent: a STOP reversed by the
+# wrong person is a complaint to the regulator. Changing consent is granted by name.
+CONSENT_OFFICER_PERMISSIONS = {
+    ("surveys", "view_customer"),
+    ("surveys", "view_consentchange"),
+    ("surveys", "change_consent"),
 }
 
 
 def can_edit_case(user: User, case: Case) -> bool:
     """The rule of cases_visible_to: agents their cases, leads their teams', supervisors all."""
     return cases_visible_to(user).filter(pk=case.pk).exists()
+
+
+def can_change_priority(user: User, case: Case) -> bool:
+    """Team leads and supervisors (followups.change_priority), on cases they may work."""
+    allowed = user.has_perm("followups.change_priority")  # type: ignore[union-attr]
+    return bool(allowed) and can_edit_case(user, case)
 
 
 def permissions_named(pairs: set[tuple[str, str]], *, using: str) -> set[Permission]:
@@ -53,11 +72,12 @@ def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permissi
         TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),
         SUPERVISORS: set(on_followups)
         | permissions_named(SUPERVISOR_SURVEY_PERMISSIONS, using=using),
+        CONSENT_OFFICERS: permissions_named(CONSENT_OFFICER_PERMISSIONS, using=using),
     }
 
 
 def roles_ensure(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create the three role groups and grant their permissions (never removes a grant)."""
+    """Create the role groups and grant their permissions (never removes a grant)."""
     for name, permissions in role_permissions(using=using).items():
         group, _created = Group.objects.using(using).get_or_create(name=name)
         group.permissions.add(*permissions)

@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from followups.models import Agent, Team
 
 AGENTS, TEAM_LEADS, SUPERVISORS = "Agents", "Team leads", "Supervisors"
+# Not a rank: the few people trusted to change a customer's consent (surveys.change_consent).
+CONSENT_OFFICERS = "Consent officers"
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from surveys.consent import consent_change
 from surveys.conversation import message_queue
 from surveys.gateways.base import InboundSMS
 from surveys.inserts import insert_once
 from surveys.models import (
     Category,
+    ConsentSource,
     Customer,
     InboundMessage,
     Invitation,
@@ -164,20 +166,20 @@ def _earlier_words(invitation: Invitation) -> str:
 
 def _opt_out(customer: Customer, message: InboundMessage) -> str:
     # Absolute and immediate: marked first; confirmed once, when the state changes.
-    changed = Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=True).update(
-        opted_out_at=timezone.now()
+    change = consent_change(
+        customer_id=customer.pk, opted_out=True, source=ConsentSource.SMS, message=message
     )
-    if changed:
-        customer.opted_out_at = timezone.now()
+    if change is not None:
+        customer.opted_out_at = change.at
         message_queue(customer=customer, kind=OutboundKind.OPT_OUT_CONFIRMATION, trigger=message)
     return "opted_out"
 
 
 def _opt_in(customer: Customer, message: InboundMessage) -> str:
-    changed = Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=False).update(
-        opted_out_at=None
+    change = consent_change(
+        customer_id=customer.pk, opted_out=False, source=ConsentSource.SMS, message=message
     )
-    if changed:
+    if change is not None:
         customer.opted_out_at = None
         message_queue(customer=customer, kind=OutboundKind.OPT_IN_CONFIRMATION, trigger=message)
     return "opted_in"

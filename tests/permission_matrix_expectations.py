@@ -146,6 +146,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_case_resolve":    (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_unreachable": (LOGIN,   OK,       OK,       OK,        LOGIN),
     "admin:followups_case_reopen":     (LOGIN,    OK,       OK,       OK,        LOGIN),
+    # changing priority: team leads and supervisors only (followups.change_priority)
+    "admin:followups_case_priority":   (LOGIN,    NO,       OK,       OK,        LOGIN),
     "/admin/followups/case/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- who works cases
     "admin:followups_team_changelist": (LOGIN,    NO,       OK,       OK,        LOGIN),
@@ -214,4 +216,22 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "webhook-status[console]":         (NO,) * 5,
     "webhook-status[simulator]":       (NO,) * 5,
     "webhook-status[twilio]":          (NO,) * 5,
+}  # fmt: skip
+
+# ------------------------------------------------------------- acts that are not pages
+# Each posted by every persona on a fresh state; DONE means the state changed, IGNORED an
+# answer that changed nothing (the action is not offered to them, or the field is
+# read-only), otherwise the answer in the page matrix's words (nothing changed either).
+DONE, IGNORED = "done", "ignored"
+
+ACTS: dict[str, tuple[str, str, str, str, str]] = {
+    #                                  anonymous  agent     lead      supervisor api_token
+    # consent needs surveys.change_consent, which no rank carries (the Consent officers
+    # group does): a supervisor views customers but cannot reverse a STOP
+    "customer: mark opted out":        (LOGIN,    NO,       NO,       IGNORED,   LOGIN),
+    "customer: opt back in":           (LOGIN,    NO,       NO,       IGNORED,   LOGIN),
+    # priority: through its form with a reason, by team leads and supervisors
+    "case: change priority":           (LOGIN,    NO,       DONE,     DONE,      LOGIN),
+    # the case page's own form: priority is read-only there for everyone
+    "case: priority in the case form": (LOGIN,    IGNORED,  IGNORED,  IGNORED,   LOGIN),
 }  # fmt: skip

@@ -10,9 +10,10 @@ A few row-level checks follow: the matrix says who may open a page, these what t
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from followups.models import Case, DigestDelivery, Holiday, RoutingRule
+from followups.models import Case, DigestDelivery, Holiday, Priority, RoutingRule
 from nps.dashboard.exports import TABLES
 from nps.reporting.rollups import rollups_rebuild
 from surveys.models import (
@@ -51,7 +52,16 @@ from surveys.models import (
     Survey,
 )
 from tests.followups.personas import Personas, assigned_case, personas_make
-from tests.permission_matrix_expectations import EXPECTED, LOGIN, PERSONAS, TO_CHANGE
+from tests.permission_matrix_expectations import (
+    ACTS,
+    DONE,
+    EXPECTED,
+    IGNORED,
+    LOGIN,
+    OK,
+    PERSONAS,
+    TO_CHANGE,
+)
 
 # ---------------------------------------------------------------- every URL, found
 
@@ -307,6 +317,67 @@ def test_a_supervisors_token_opens_the_api_but_not_the_admin_or_the_dashboard(
     assert client.get("/api/v1/responses/").status_code == 200
     for url in ("/admin/", "/admin/followups/case/", "/dashboard/", "/dashboard/?export=trend"):
         assert outcome(client.get(url), url, "") == LOGIN, url
+
+
+# ---------------------------------------------------------------- acts that are not pages
+
+
+def management_data(client: Client, url: str) -> dict[str, Any]:
+    """A change form's inline management fields, as the browser posts them with the form."""
+    page = client.get(url)
+    if page.status_code != 200:
+        return {}
+    data: dict[str, Any] = {}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data |= {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}
+    return data
+
+
+def consent_act(client: Client, world: World, *, action: str, opted_out: bool) -> tuple[Any, bool]:
+    """Run a consent action (confirmed, with a reason) on a customer opted out or not."""
+    customers = Customer.objects.filter(pk=world.case.customer_id)
+    customers.update(opted_out_at=timezone.now() if opted_out else None)
+    body = {"action": action, "_selected_action": [world.case.customer_id], "apply": "1"}
+    answer = client.post(
+        reverse("admin:surveys_customer_changelist"), body | {"reason": "Asked on the hotline"}
+    )
+    return answer, customers.get().is_opted_out != opted_out
+
+
+def priority_act(client: Client, world: World, *, in_case_form: bool) -> tuple[Any, bool]:
+    """Ask to lower the case from P2 to P3, through the priority form or the case's form."""
+    cases = Case.objects.filter(pk=world.case.pk)
+    cases.update(priority=Priority.P2)
+    if in_case_form:
+        url = reverse("admin:followups_case_change", args=[world.case.pk])
+        answer = client.post(url, management_data(client, url) | {"priority": "P3"})
+    else:
+        url = reverse("admin:followups_case_priority", args=[world.case.pk])
+        answer = client.post(url, {"priority": "P3", "reason": "The customer is calm now"})
+    return answer, cases.get().priority == Priority.P3
+
+
+ACT_RUNS: dict[str, Callable[[Client, World], tuple[Any, bool]]] = {
+    "customer: mark opted out": partial(consent_act, action="mark_opted_out", opted_out=False),
+    "customer: opt back in": partial(consent_act, action="opt_back_in", opted_out=True),
+    "case: change priority": partial(priority_act, in_case_form=False),
+    "case: priority in the case form": partial(priority_act, in_case_form=True),
+}
+
+
+def test_every_act_has_a_row() -> None:
+    assert set(ACT_RUNS) == set(ACTS)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_each_persona_may_do_what_the_matrix_says(world: World, name: str) -> None:
+    got = {}
+    for persona in PERSONAS:
+        answer, changed = ACT_RUNS[name](client_for(persona, world), world)
+        said = outcome(answer, answer.request["PATH_INFO"], change_page="")
+        got[persona] = DONE if changed else IGNORED if said == OK or said[:4] == "302 " else said
+    assert got == dict(zip(PERSONAS, ACTS[name], strict=True))
 
 
 # ---------------------------------------------------------------- what each one sees

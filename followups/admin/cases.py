@@ -14,8 +14,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +34,7 @@ from followups.models import (
     ContactOutcome,
     Priority,
 )
-from followups.permissions import can_edit_case
+from followups.permissions import can_change_priority, can_edit_case
 from followups.queries import cases_visible_to
 from surveys.admin.core import (
     AMBER,
@@ -78,6 +80,7 @@ EVENT_LABELS = {
     "attempt": _("Contact attempt"), "resolved": _("Resolved"),
     "unreachable": _("Marked unreachable"), "closed": _("Closed"), "reopened": _("Reopened"),
     "escalated": _("Escalated"), "escalation_not_sent": _("Escalation email not sent"),
+    "priority_changed": _("Priority changed"),
 }  # fmt: skip
 DETAIL_LABELS = {
     "channel": _("channel"), "outcome": _("outcome"), "note": _("note"), "reason": _("reason"),
@@ -100,6 +103,10 @@ def event_summary(detail: dict[str, Any]) -> str:
         parts.append(
             " → ".join(str(choice_label(CaseStatus, detail.get(k))) for k in ("from", "to"))
         )
+    if "priority_from" in detail:  # a priority change: its due times are read on the case
+        hidden |= {"priority_from", "priority", "first_contact_due", "resolution_due"}
+        pair = (detail["priority_from"], detail.get("priority"))
+        parts.append(" → ".join(str(choice_label(Priority, value)) for value in pair))
     for key, value in detail.items():
         if key in hidden or value in ("", None, False, []):
             continue
@@ -217,9 +224,28 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         (_("Customer"), {"fields": ("customer_summary",)}),
         (_("Interaction"), {"fields": ("interaction_summary",)}),
     )  # fmt: skip
-    readonly_fields = tuple(
-        field for _name, options in fieldsets for field in options["fields"] if field != "priority"
+    # Everything is read-only; priority changes through its work form (leads, supervisors).
+    readonly_fields = (
+        *(field for _name, options in fieldsets for field in options["fields"]),
+        "priority_change",
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not can_change_priority(request.user, obj):
+            return fieldsets  # agents see the priority, not the way to change it
+        (name, options), *rest = fieldsets
+        fields = ("priority", "priority_change", *options["fields"][1:])
+        return ((name, {**options, "fields": fields}), *rest)
+
+    @admin.display(description=_("change priority"))
+    def priority_change(self, obj: Case) -> SafeString:
+        back = reverse("admin:followups_case_change", args=[obj.pk])
+        link = reverse("admin:followups_case_priority", args=[obj.pk])
+        return format_html(
+            '<a class="button" href="{}?{}">{}</a>',
+            link, urlencode({"next": back}), _("Change priority"),
+        )  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are opened by followups.cases for detractor responses

@@ -22,8 +22,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from followups import workflow
-from followups.models import Case, ContactChannel, ContactOutcome
-from followups.permissions import sees_only_own_cases
+from followups.models import Case, ContactChannel, ContactOutcome, Priority
+from followups.permissions import can_change_priority, sees_only_own_cases
 from followups.queries import cases_assigned_to
 from followups.workflow import TransitionNotAllowed, work_available
 from surveys.models import ReasonCategory
@@ -49,6 +49,11 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=200)
 
 
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+
 class Work(NamedTuple):
     """One small form on a case: what it is called, what it needs, which service it calls."""
 
@@ -57,6 +62,7 @@ class Work(NamedTuple):
     form: type[forms.Form]
     service: Callable[..., Any]
     done: Any
+    allowed: Callable[..., bool] | None = None  # (user, case): a rule beyond changing the case
 
 
 WORK = {
@@ -75,6 +81,11 @@ WORK = {
     "reopen": Work(
         "reopened", _("Reopen"), ReasonForm, workflow.case_reopen,
         _("Case #%(case)s reopened."),
+    ),
+    # Not a status move: offered on the case page to those can_change_priority allows.
+    "priority": Work(
+        "priority_changed", _("Change priority"), PriorityForm, workflow.case_priority_change,
+        _("Case #%(case)s priority changed."), can_change_priority,
     ),
 }  # fmt: skip
 MY_CASES_STEPS = ("attempt", "resolve")
@@ -127,6 +138,8 @@ class CaseWorkAdmin(admin.ModelAdmin):
         """One small form that calls one workflow service, then goes back with a message."""
         work, case = WORK[step], self.get_object(request, str(case_id))
         if case is None or not self.has_change_permission(request, case):
+            raise PermissionDenied
+        if work.allowed is not None and not work.allowed(request.user, case):
             raise PermissionDenied
         back = request.GET.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}):

@@ -86,6 +86,8 @@ class Case(models.Model):
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        # Team leads and supervisors only (followups.permissions): it moves the SLA clocks.
+        permissions: ClassVar = [("change_priority", "Can change a case's priority")]
         indexes: ClassVar = [
             models.Index(fields=["status", "sla_due_at"]),
             models.Index(fields=["agent", "status"]),

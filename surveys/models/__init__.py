@@ -1,5 +1,6 @@
 """Surveys models, one module per noun; import them from here."""
 
+from surveys.models.consent import ConsentChange, ConsentSource
 from surveys.models.customers import (
     Customer,
     CustomerLanguage,
@@ -30,6 +31,8 @@ from surveys.models.surveys import Survey, SurveyText
 __all__ = [
     "OTHER",
     "Category",
+    "ConsentChange",
+    "ConsentSource",
     "Customer",
     "CustomerLanguage",
     "DeliveryReceipt",

@@ -76,6 +76,8 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # Opting out or back in is its own right: viewing or editing a customer is not enough.
+        permissions: ClassVar = [("change_consent", "Can opt a customer out or back in")]
 
     def __str__(self) -> str:
         return self.name or self.phone

@@ -12,7 +12,7 @@ from django.urls import reverse
 from followups.models import Case, ContactAttempt
 from followups.permissions import can_edit_case, roles_ensure, sees_only_own_cases
 from followups.queries import cases_visible_to
-from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
+from followups.roles import AGENTS, CONSENT_OFFICERS, SUPERVISORS, TEAM_LEADS
 from surveys.models import Response
 from tests.factories import AgentFactory, TeamFactory
 from tests.followups.personas import Personas, assigned_case, personas_make, staff
@@ -46,7 +46,9 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
     roles_ensure()
     roles_ensure()  # idempotent
     assert perms_of(AGENTS) == AGENT_PERMS
-    assert perms_of(TEAM_LEADS) == AGENT_PERMS | {"followups.view_agent", "followups.view_team"}
+    assert perms_of(TEAM_LEADS) == AGENT_PERMS | {
+        "followups.view_agent", "followups.view_team", "followups.change_priority",
+    }  # fmt: skip
     supervisor = perms_of(SUPERVISORS)
     for model in ("case", "contactattempt", "caseevent", "team", "agent", "routingrule"):
         assert {f"followups.{verb}_{model}" for verb in ("add", "change", "delete", "view")} <= (
@@ -54,7 +56,11 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         )
     assert {p for p in supervisor if p.startswith("surveys.")} == {
         "surveys.view_response", "surveys.view_customer", "surveys.view_interaction",
-        "surveys.view_invitation",
+        "surveys.view_invitation", "surveys.view_consentchange",
+    }  # fmt: skip
+    assert "followups.change_priority" in supervisor
+    assert perms_of(CONSENT_OFFICERS) == {
+        "surveys.view_customer", "surveys.view_consentchange", "surveys.change_consent",
     }  # fmt: skip
 
 
