@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0007_dashboard_day_indexes'),
+        ('surveys', '0008_consent_log'),
     ]
 
     operations = [
