@@ -27,8 +27,8 @@ def rule(team_id: int, **conditions: Any) -> RoutingRule:
     return RoutingRule(team_id=team_id, **conditions)
 
 
-def team(pk: int, *regions: str) -> Team:
-    return Team(pk=pk, name=f"Team {pk}", regions=list(regions))
+def team(pk: int, *regions: str, default: bool = False) -> Team:
+    return Team(pk=pk, name=f"Team {pk}", regions=list(regions), is_default_route=default)
 
 
 @pytest.mark.parametrize(
@@ -74,9 +74,19 @@ def test_without_a_matching_rule_the_team_naming_the_region_takes_the_case() -> 
     assert route([rule(9, tier="A")], teams, **HOTLINE_B_BJ) == 3
 
 
-def test_without_a_rule_or_a_team_for_the_region_the_fallback_team_takes_it() -> None:
-    teams = [team(2, "SH"), team(1)]
-    assert route([], teams, **HOTLINE_B_BJ) == 1
+def test_without_a_rule_or_a_team_for_the_region_the_default_route_takes_it() -> None:
+    teams = [team(1), team(2, "SH"), team(3, default=True)]
+    assert route([], teams, **HOTLINE_B_BJ) == 3
+
+
+def test_a_team_without_regions_is_no_fallback() -> None:
+    teams = [team(1), team(2), team(3, "SH")]
+    assert route([], teams, **HOTLINE_B_BJ) is None
+
+
+def test_the_region_naming_team_wins_over_the_default_route() -> None:
+    teams = [team(1, default=True), team(2, "BJ")]
+    assert route([], teams, **HOTLINE_B_BJ) == 2
 
 
 def test_without_any_cover_no_team_is_chosen() -> None:
@@ -117,7 +127,7 @@ def test_routing_a_case_takes_two_queries_however_many_rules(
     elsewhere = TeamFactory(name="Elsewhere", regions=["SH"])
     for n in range(5):
         RoutingRuleFactory(order=n, region=f"R{n}", team=elsewhere)
-    fallback = TeamFactory(name="National", regions=[])
+    fallback = TeamFactory(name="National", regions=[], is_default_route=True)
     case = Case.objects.select_related("customer", "response__interaction").get(pk=case_of().pk)
     with django_assert_num_queries(2):
         assert team_for_case(case) == fallback

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from followups.cases import case_follow_response, case_open
+from followups.escalation import cases_escalate
 from followups.models import Case, CaseEvent, CaseStatus, ContactAttempt
+from followups.sla import breached
 from followups.workflow import (
     TRANSITIONS,
     TransitionNotAllowed,
@@ -40,7 +42,7 @@ SERVICES: dict[str, Call] = {
         case_id=pk, actor=actor, root_cause=cause, action_taken="Refunded", note="Happy now"
     ),
     "unreachable": lambda pk, actor, cause: case_mark_unreachable(case_id=pk, actor=actor),
-    "close": lambda pk, actor, cause: case_close(case_id=pk, actor=actor),
+    "close": lambda pk, actor, cause: case_close(case_id=pk, actor=actor, reason="Done"),
     "reopen": lambda pk, actor, cause: case_reopen(case_id=pk, actor=actor, reason="Called back"),
 }
 PATHS = {
@@ -317,7 +319,7 @@ def test_an_attempt_on_an_assigned_case_starts_it_and_stores_the_attempt(
     assert case.events.get(kind="attempt").detail["outcome"] == "busy"
 
 
-def test_first_contact_at_is_set_by_the_first_attempt_only(
+def test_a_failed_call_is_a_first_attempt_but_not_first_contact(
     case_in: Callable[[str], Case], people: Personas
 ) -> None:
     case = case_in(S.ASSIGNED)
@@ -325,9 +327,29 @@ def test_first_contact_at_is_set_by_the_first_attempt_only(
     case_attempt_log(
         case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer", at=first
     )
-    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case.refresh_from_db()
-    assert case.first_contact_at == first
+    assert (case.first_attempt_at, case.first_contact_at) == (first, None)
+    reached = LATER + timedelta(minutes=30)
+    case_attempt_log(
+        case_id=case.pk, actor=people.agent, channel="phone", outcome="reached", at=reached
+    )
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="sms", outcome="reached")
+    case.refresh_from_db()
+    assert (case.first_attempt_at, case.first_contact_at) == (first, reached)
+    assert case.attempts.count() == 3
+
+
+def test_a_no_answer_attempt_does_not_meet_the_first_contact_sla(
+    case_in: Callable[[str], Case], people: Personas
+) -> None:
+    case = case_in(S.ASSIGNED)
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer")
+    case.refresh_from_db()
+    after_due = case.sla_due_at + timedelta(minutes=1)
+    assert Case.objects.filter(breached(after_due), pk=case.pk).exists()
+    with time_machine.travel(after_due, tick=False):
+        assert cases_escalate() == 1
+    assert case.events.get(kind="escalated").detail["clock"] == "first_contact"
 
 
 def test_failed_attempts_up_to_the_setting_make_the_case_unreachable(
@@ -353,11 +375,11 @@ def test_a_reached_attempt_resets_nothing_and_keeps_the_case_reachable(
 ) -> None:
     settings.NPS_UNREACHABLE_AFTER = 2
     case = case_in(S.ASSIGNED)
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer")
     first = LATER + timedelta(minutes=1)
     case_attempt_log(
-        case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer", at=first
+        case_id=case.pk, actor=people.agent, channel="phone", outcome="reached", at=first
     )
-    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case.refresh_from_db()
     assert (case.status, case.first_contact_at) == (S.IN_PROGRESS, first)
     for _ in range(3):  # after reaching the customer, later failures do not give up on them
@@ -408,7 +430,7 @@ def test_every_change_writes_one_history_row_with_its_actor(
     case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="Fixed",
                  note="Signal restored")  # fmt: skip
-    case_close(case_id=case.pk, actor=people.lead)
+    case_close(case_id=case.pk, actor=people.lead, reason="Verified")
     case_reopen(case_id=case.pk, actor=people.supervisor, reason="Signal lost again")
     history = CaseEvent.objects.filter(case=case).exclude(kind__in=["opened", "assigned"])
     assert [(e.kind, e.actor, e.detail.get("to")) for e in history] == [

@@ -186,10 +186,10 @@ def raw_nps() -> tuple[dict[tuple[Any, ...], dict[str, int]], Counter[tuple[Any,
 
 @pytest.fixture
 def routing(db: Any) -> dict[str, Team]:
-    """North covers BJ, a fallback team the rest, and a rule sends tier A to the VIP team."""
+    """North covers BJ, the default route the rest, and a rule sends tier A to the VIP team."""
     teams = {
         "north": Team.objects.create(name="North", regions=["BJ"]),
-        "fallback": Team.objects.create(name="National", regions=[]),
+        "fallback": Team.objects.create(name="National", regions=[], is_default_route=True),
         "vip": Team.objects.create(name="VIP", regions=["none"]),
     }
     RoutingRule.objects.create(order=1, tier="A", team=teams["vip"])
