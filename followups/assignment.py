@@ -1,7 +1,12 @@
 """Assigning cases to agents, and taking them back when an agent goes away.
 
 Routing (followups.routing) picks the team; the team's policy picks among its agents who
-are available, on shift now (followups.shifts) and under capacity (open cases counted).
+can take a case now (agent_can_take: available, on shift now by followups.shifts, and
+under capacity, open cases counted). A reopened case goes back to its agent by the same
+rule (agent_can_take_now). Freed capacity is used at once: when a case leaves the open
+statuses or closes, and when an agent comes back, the team's waiting cases are queued for
+assignment after commit; the periodic sweeper (cases_assign_waiting) stays the safety
+net, and is how an agent whose shift starts gets work within a minute.
 Least loaded: fewest open cases, ties to the lowest id. Round robin: the next such agent
 after the team's last assigned one, in id order, wrapping.
 
@@ -18,7 +23,7 @@ from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from followups.history import case_event_record
@@ -50,21 +55,29 @@ def pick_round_robin(candidate_ids: Sequence[int], *, last_id: int | None) -> in
 # ---------------------------------------------------------------- selection
 
 
+def with_load(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Each agent annotated with `load`: their open cases."""
+    return agents.annotate(load=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
+
+
 def agents_with_load(*, team_id: int) -> list[Agent]:
     """The team's available agents, each annotated with `load` (open cases), in id order."""
-    return list(
-        Agent.objects.filter(team_id=team_id, is_available=True)
-        .annotate(load=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)))
-        .order_by("id")
-    )
+    return list(with_load(Agent.objects.filter(team_id=team_id, is_available=True)).order_by("id"))
+
+
+def agent_can_take(agent: Agent, now: datetime) -> bool:
+    """The rule for giving an agent a case: available, on shift now and under capacity.
+
+    `agent` carries `load` (with_load).
+    """
+    load: int = agent.load  # type: ignore[attr-defined]
+    return agent.is_available and load < agent.capacity and on_shift(agent, now)
 
 
 def agent_pick(*, team: Team, now: datetime) -> Agent | None:
-    """The agent the team's policy picks among those available, on shift and under capacity."""
+    """The agent the team's policy picks among those who can take a case now."""
     eligible = {
-        agent.pk: agent
-        for agent in agents_with_load(team_id=team.pk)
-        if agent.load < agent.capacity and on_shift(agent, now)  # type: ignore[attr-defined]
+        agent.pk: agent for agent in agents_with_load(team_id=team.pk) if agent_can_take(agent, now)
     }
     if team.policy == AssignmentPolicy.ROUND_ROBIN:
         chosen = pick_round_robin(list(eligible), last_id=team.last_assigned_agent_id)
@@ -72,6 +85,23 @@ def agent_pick(*, team: Team, now: datetime) -> Agent | None:
         loads = [(pk, agent.load) for pk, agent in eligible.items()]  # type: ignore[attr-defined]
         chosen = pick_least_loaded(loads)
     return eligible.get(chosen) if chosen is not None else None
+
+
+def agent_can_take_now(*, agent_id: int, now: datetime) -> bool:
+    """agent_can_take for one agent, counted under their team's lock (inside a transaction).
+
+    The lock is case_assign's: an assignment running meanwhile cannot fill the last place.
+    """
+    team_id = Agent.objects.values_list("team_id", flat=True).get(pk=agent_id)
+    Team.objects.select_for_update().get(pk=team_id)
+    return agent_can_take(with_load(Agent.objects.filter(pk=agent_id)).get(), now)
+
+
+def waiting_cases(*, team_id: int) -> QuerySet[Case]:
+    """The team's cases waiting for an agent, most urgent and then oldest first."""
+    return Case.objects.filter(team_id=team_id, status=CaseStatus.NEW, agent__isnull=True).order_by(
+        "priority", "opened_at", "pk"
+    )
 
 
 # ---------------------------------------------------------------- services
@@ -88,7 +118,9 @@ def case_assign(*, case_id: int) -> Agent | None:
         if case.agent_id is not None or case.status != CaseStatus.NEW:
             return case.agent  # taken already (a duplicate task, or a race we lost)
         routed = team_for_case(case)
-        if routed is None:
+        if routed is None:  # no rule, region or default route: the unrouted queue
+            if case.team_id is not None:
+                Case.objects.filter(pk=case.pk).update(team=None)
             return None
         # The team lock serialises assignments per team: the load counted next
         # includes everything committed by the assignment before this one.
@@ -125,6 +157,18 @@ def _queue_assignment(case_ids: Sequence[int]) -> None:
         transaction.on_commit(partial(tasks.assign_case.delay, pk), robust=True)
 
 
+def team_waiting_assign(*, team_id: int) -> int | None:
+    """A place was freed in the team: queue its next waiting case for assignment after commit.
+
+    Returns the queued case's id (None: nobody waits). case_assign decides; if the place
+    went to someone else meanwhile, the case keeps waiting for the sweeper.
+    """
+    next_id = waiting_cases(team_id=team_id).values_list("pk", flat=True).first()
+    if next_id is not None:
+        _queue_assignment([next_id])
+    return next_id
+
+
 def agent_set_away(*, agent_id: int, actor: AbstractBaseUser | None = None) -> int:
     """Mark the agent away and hand each of their open cases back to the queue, once.
 
@@ -157,9 +201,7 @@ def agent_set_back(*, agent_id: int) -> int:
         Agent.objects.filter(pk=agent.pk).update(is_available=True)
         # Most urgent and oldest first; the periodic sweeper picks up any the agent leaves.
         waiting = list(
-            Case.objects.filter(team_id=agent.team_id, status=CaseStatus.NEW, agent__isnull=True)
-            .order_by("priority", "opened_at", "pk")
-            .values_list("pk", flat=True)[: agent.capacity]
+            waiting_cases(team_id=agent.team_id).values_list("pk", flat=True)[: agent.capacity]
         )
         _queue_assignment(waiting)
     return len(waiting)

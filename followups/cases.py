@@ -30,11 +30,11 @@ def case_open(*, response: Response) -> Case | None:
     if existing is not None:
         return existing
     priority = case_priority(tier=response.customer.tier, score=response.score)
-    # Counted in the hours of the team routing will pick; kept if the case moves later.
+    # The routed team from the start (none: the unrouted queue, followups.queries.unrouted).
+    # Due times are counted in its hours and kept if the case moves later.
+    team = team_for_response(response)
     contact_due, resolution_due = sla_due_times(
-        priority=priority,
-        opened_at=timezone.now(),
-        team=team_for_response(response),
+        priority=priority, opened_at=timezone.now(), team=team
     )
     try:
         with transaction.atomic():
@@ -42,6 +42,7 @@ def case_open(*, response: Response) -> Case | None:
                 response=response,
                 customer=response.customer,
                 priority=priority,
+                team=team,
                 sla_due_at=contact_due,
                 resolution_due_at=resolution_due,
             )
@@ -56,17 +57,22 @@ def case_open(*, response: Response) -> Case | None:
 def case_follow_response(*, response: Response) -> Case | None:
     """Open, reopen or close the response's case to match its (possibly corrected) category."""
     from followups import tasks
+    from followups.sla import sla_clock_restart
 
     case = Case.objects.filter(response=response).first()
     if response.category == Category.DETRACTOR:
         if case is None:
             return case_open(response=response)
+        # A new SLA clock from the reopening, as for every reopened case.
+        clock = sla_clock_restart(priority=case.priority, team=case.team, at=timezone.now())
         reopened = Case.objects.filter(pk=case.pk, closed_by_correction=True).update(
             status=CaseStatus.NEW,
             agent=None,
+            assigned_at=None,
             closed_at=None,
             close_reason="",
             closed_by_correction=False,
+            **clock,
         )
         if reopened:
             case_event_record(case_id=case.pk, kind="reopened", reason="score corrected")

@@ -5,7 +5,7 @@ Every supervisor (all teams, local time in NPS_DEFAULT_TIME_ZONE) and every team
 local day, once their local time reaches NPS_DIGEST_TIME. A supervisor who also leads a
 team gets the supervisor's digest only. "Yesterday" is the recipient's local yesterday.
 
-A lead's responses are those of the regions their teams cover (for a fallback team,
+A lead's responses are those of the regions their teams cover (for the default route,
 the regions no team claims), as routing assigns them; a lead's cases are their teams'.
 
 Sent once per day: a DigestDelivery row (unique user and date) is inserted first, so a
@@ -129,7 +129,7 @@ def covered_by(teams: Iterable[Team], all_teams: Iterable[Team]) -> Q:
     """Responses of the regions these teams cover, as team_for_region routes them."""
     teams, all_teams = list(teams), list(all_teams)
     covered = Q(customer__region__in={r for t in teams for r in t.regions})
-    if any(not t.regions for t in teams):  # a fallback team takes the regions nobody claims
+    if any(t.is_default_route for t in teams):  # the default route takes unclaimed regions
         claimed = {r for t in all_teams for r in t.regions}
         covered |= ~Q(customer__region__in=claimed)
     return covered

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from followups.models import OPEN_STATUSES, Case
+from followups.models import OPEN_STATUSES, Case, CaseStatus
 from followups.roles import User, is_supervisor
 
 
@@ -41,3 +41,12 @@ def cases_assigned_to(user: User) -> QuerySet[Case]:
         .select_related("customer", "response")
         .order_by("-is_overdue", F("due_at").asc(nulls_last=True), "pk")
     )
+
+
+def unrouted() -> Q:
+    """Open cases waiting with no team: no routing rule, team region or default route took them.
+
+    case_open stores the routed team at once and case_assign keeps it current, so a case
+    without a team is one routing could not place; the sweeper retries it every minute.
+    """
+    return Q(status=CaseStatus.NEW, team__isnull=True)

@@ -3,7 +3,9 @@
 Staff keep an ordered list of RoutingRule rows in the admin. The first active rule whose
 non-empty conditions all hold picks the team; an empty condition means "any". When no
 rule holds, the legacy coverage decides: the team whose `regions` list names the region,
-else a team with no regions (the fallback for all).
+else the team marked as the default route (at most one: a database constraint). A team
+without regions is no fallback. When nothing matches and no default route is set, the
+case has no team: it waits in the unrouted queue (followups.queries.unrouted).
 """
 
 from collections.abc import Iterable
@@ -31,6 +33,8 @@ class Coverage(Protocol):
     def pk(self) -> int: ...
     @property
     def regions(self) -> list[str]: ...
+    @property
+    def is_default_route(self) -> bool: ...
 
 
 def rule_holds(rule: Rule, *, region: str, tier: str, touchpoint: str) -> bool:
@@ -40,11 +44,11 @@ def rule_holds(rule: Rule, *, region: str, tier: str, touchpoint: str) -> bool:
 
 
 def team_by_region(teams: Iterable[Coverage], *, region: str) -> int | None:
-    """The first team naming the region, else the first team with no regions (fallback)."""
+    """The first team naming the region, else the default route, else None (unrouted)."""
     teams = list(teams)
     named = next((t for t in teams if region and region in t.regions), None)
-    fallback = next((t for t in teams if not t.regions), None)
-    chosen = named or fallback
+    default = next((t for t in teams if t.is_default_route), None)
+    chosen = named or default
     return chosen.pk if chosen else None
 
 

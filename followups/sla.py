@@ -3,10 +3,16 @@
 Targets come from settings.NPS_SLA_TARGETS (hours per priority) and are counted in the
 business hours of the case's team (its zone, working days, hours, its own and global
 holidays). The due times are stored on the case; nothing waits in a Celery countdown.
+
+First contact means the customer was reached (Case.first_contact_at, stamped by the
+first "reached" attempt); an attempt that failed (no answer, busy...) is recorded as
+Case.first_attempt_at and does not stop the first-contact clock. A reopened case starts
+both clocks again from the reopening (sla_clock_restart).
 """
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -71,8 +77,21 @@ def sla_due_times(
     )
 
 
+def sla_clock_restart(*, priority: str, team: Team | None, at: datetime) -> dict[str, Any]:
+    """The case fields that start its SLA again at `at` (a reopening): new due times counted
+    from `at`, and no escalation yet on the new clocks."""
+    contact_due, resolution_due = sla_due_times(priority=priority, opened_at=at, team=team)
+    return {
+        "sla_due_at": contact_due,
+        "resolution_due_at": resolution_due,
+        "escalation_level": 0,
+        "escalated_at": None,
+    }
+
+
 def breached(now: datetime) -> Q:
-    """Open cases in breach: not contacted by sla_due_at, or not resolved by resolution_due_at."""
+    """Open cases in breach: customer not reached by sla_due_at, or not resolved by
+    resolution_due_at (failed attempts do not count as contact)."""
     return Q(status__in=OPEN_STATUSES) & (
         Q(first_contact_at__isnull=True, sla_due_at__lt=now)
         | Q(resolved_at__isnull=True, resolution_due_at__lt=now)

@@ -7,6 +7,12 @@ table: they follow the customer's answer, not the staff's work.
 
 Each service locks the case row, checks its move against TRANSITIONS, writes only the
 fields it changes and records one CaseEvent per change, in the same transaction.
+
+A case that leaves the open statuses, or closes, frees a place in its team: the team's
+next waiting case is queued for assignment after commit (followups.assignment). A
+reopened case keeps its agent only if that agent could take a new case now; otherwise
+it waits, unassigned, and is assigned like a new one. Either way its SLA clocks start
+again from the reopening. Every close takes a reason.
 """
 
 from collections.abc import Iterable
@@ -20,10 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from followups.assignment import agent_can_take_now, team_waiting_assign
 from followups.cases import customer_callback_refresh
 from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Case, CaseStatus, ContactAttempt, ContactOutcome
 from followups.roles import agent_of
+from followups.sla import sla_clock_restart
 from surveys.models import ReasonCategory
 
 S = CaseStatus
@@ -118,6 +126,9 @@ def _move(
     case_event_record(case_id=case.pk, kind=kind, actor=actor, **detail)
     if (start in OPEN_STATUSES) != (to in OPEN_STATUSES):  # surveys pause while we call back
         customer_callback_refresh(customer_id=case.customer_id)
+    frees_a_place = start in OPEN_STATUSES and to not in OPEN_STATUSES
+    if case.team_id is not None and (frees_a_place or to == S.CLOSED):
+        team_waiting_assign(team_id=case.team_id)  # at once, not at the next sweep
 
 
 def case_start(*, case_id: int, actor: Actor) -> Case:
@@ -137,7 +148,8 @@ def case_attempt_log(
     note: str = "",
     at: datetime | None = None,
 ) -> ContactAttempt:
-    """Record one attempt; start the case, stamp first contact once, give up after N failures."""
+    """Record one attempt; start the case, stamp the first attempt once and first contact
+    once the customer is reached; give up after N failures."""
     at = at or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
@@ -162,9 +174,15 @@ def case_attempt_log(
             note=note,
             attempt=attempt.pk,
         )
-        if case.first_contact_at is None:
-            case.first_contact_at = at
-            case.save(update_fields=["first_contact_at"])
+        # First contact is the customer reached; a failed call is only an attempt.
+        stamps = {"first_attempt_at": case.first_attempt_at is None}
+        stamps["first_contact_at"] = (
+            outcome == ContactOutcome.REACHED and case.first_contact_at is None
+        )
+        if stamped := [field for field, due in stamps.items() if due]:
+            for field in stamped:
+                setattr(case, field, at)
+            case.save(update_fields=stamped)
         if case.status == S.ASSIGNED:
             _move(case, to=S.IN_PROGRESS, kind="started", actor=actor)
         limit = settings.NPS_UNREACHABLE_AFTER
@@ -219,8 +237,9 @@ def case_mark_unreachable(*, case_id: int, actor: Actor, reason: str = "") -> Ca
     return case
 
 
-def case_close(*, case_id: int, actor: Actor, reason: str = "") -> Case:
-    """Close a resolved or unreachable case."""
+def case_close(*, case_id: int, actor: Actor, reason: str) -> Case:
+    """Close a resolved or unreachable case, with a reason (an empty one is refused)."""
+    required(reason=reason)
     with transaction.atomic():
         case = _locked(case_id)
         _move(
@@ -236,13 +255,17 @@ def case_close(*, case_id: int, actor: Actor, reason: str = "") -> Case:
 
 
 def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
-    """Put a finished case back to work (its agent's, else the queue's), with a reason."""
+    """Put a finished case back to work with a reason and new SLA clocks from now: to its
+    agent if they could take a new case now, else to the queue, assigned like a new one."""
     from followups import tasks
 
     required(reason=reason)
+    now = timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
-        back = S.IN_PROGRESS if case.agent_id else S.NEW
+        keeps = case.agent_id is not None and agent_can_take_now(agent_id=case.agent_id, now=now)
+        back = S.IN_PROGRESS if keeps else S.NEW
+        handed_back = {} if keeps else {"agent": None, "assigned_at": None}
         _move(
             case,
             to=back,
@@ -252,6 +275,8 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
             closed_at=None,
             close_reason="",
             closed_by_correction=False,
+            **handed_back,
+            **sla_clock_restart(priority=case.priority, team=case.team, at=now),
             detail={"reason": reason.strip()},
         )
         if back == S.NEW:

@@ -16,7 +16,8 @@ from django.db import models
 
 from surveys.models import ReasonCategory
 
-# Minutes to first contact: the lower bound of each histogram bucket (the last is open).
+# Minutes to first contact (the customer reached) and to the first attempt (any outcome):
+# the lower bound of each histogram bucket (the last is open).
 CONTACT_BUCKETS = (0, 15, 30, 60, 120, 240, 480, 1440, 2880)
 DIMENSION_FIELDS = ("touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent")
 KEY_FIELDS = ("grain", "day", *DIMENSION_FIELDS)
@@ -33,6 +34,10 @@ REGION_FIRST = [
 
 def bucket_field(lower: int) -> str:
     return f"contact_min_{lower}"
+
+
+def attempt_bucket_field(lower: int) -> str:
+    return f"attempt_min_{lower}"
 
 
 def suppressed_field(reason: str) -> str:
@@ -106,7 +111,8 @@ class CaseDaily(DailyDims):
     """Callback cases by the local day they opened (Case.opened_at); team is the case's."""
 
     opened = models.PositiveIntegerField(default=0)
-    first_contacted = models.PositiveIntegerField(default=0)
+    first_attempted = models.PositiveIntegerField(default=0)  # any attempt, reached or not
+    first_contacted = models.PositiveIntegerField(default=0)  # the customer reached
     first_contact_in_sla = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
     unreachable = models.PositiveIntegerField(default=0)
@@ -122,6 +128,16 @@ class CaseDaily(DailyDims):
     contact_min_480 = models.PositiveIntegerField(default=0)
     contact_min_1440 = models.PositiveIntegerField(default=0)
     contact_min_2880 = models.PositiveIntegerField(default=0)
+    # Histogram of minutes to the first attempt, one column per CONTACT_BUCKETS lower bound.
+    attempt_min_0 = models.PositiveIntegerField(default=0)
+    attempt_min_15 = models.PositiveIntegerField(default=0)
+    attempt_min_30 = models.PositiveIntegerField(default=0)
+    attempt_min_60 = models.PositiveIntegerField(default=0)
+    attempt_min_120 = models.PositiveIntegerField(default=0)
+    attempt_min_240 = models.PositiveIntegerField(default=0)
+    attempt_min_480 = models.PositiveIntegerField(default=0)
+    attempt_min_1440 = models.PositiveIntegerField(default=0)
+    attempt_min_2880 = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="casedaily_key")]

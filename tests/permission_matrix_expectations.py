@@ -148,6 +148,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_case_reopen":     (LOGIN,    OK,       OK,       OK,        LOGIN),
     # changing priority: team leads and supervisors only (followups.change_priority)
     "admin:followups_case_priority":   (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "admin:followups_case_close":      (LOGIN,    OK,       OK,       OK,        LOGIN),
     "/admin/followups/case/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- who works cases
     "admin:followups_team_changelist": (LOGIN,    NO,       OK,       OK,        LOGIN),

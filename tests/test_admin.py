@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from followups.assignment import case_assign
 from followups.models import (
     Agent,
     Case,
@@ -385,3 +386,38 @@ def test_survey_page_shows_sms_length_of_each_text(admin_client: Client, world: 
 )
 def test_sms_segments(text: str, expected: tuple[str, int, int]) -> None:
     assert sms_segments(text) == expected
+
+
+def test_a_second_default_route_is_refused_with_a_clear_message(admin_client: Client) -> None:
+    Team.objects.create(name="National", is_default_route=True)
+    form = {
+        "name": "Also national",
+        "regions": "",
+        "is_default_route": "on",
+        "policy": "least_loaded",
+        "time_zone": "Asia/Shanghai",
+        "work_days": ["0", "1", "2", "3", "4"],
+        "day_start": "08:00",
+        "day_end": "20:00",
+        **{f"{prefix}-{k}": v for prefix in ("rules", "holidays", "agents")
+           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))},
+    }  # fmt: skip
+    page = admin_client.post(url(Team, "add"), form)
+    assert page.status_code == 200
+    assert "Another team is already the default route: untick it there first." in (
+        page.content.decode()
+    )
+    assert not Team.objects.filter(name="Also national").exists()
+    form["is_default_route"] = ""
+    assert admin_client.post(url(Team, "add"), form).status_code == 302
+    assert Team.objects.get(name="Also national").is_default_route is False
+
+
+def test_supervisors_find_unrouted_cases_in_their_own_list(
+    admin_client: Client, world: World
+) -> None:
+    assert case_assign(case_id=world.case.pk) == world.agent
+    stranded = detractor_case("+8613900139000", region="XZ", n=1)  # no team covers XZ
+    assert case_assign(case_id=stranded.pk) is None
+    page = admin_client.get(url(Case, "changelist"), {"assignment": "unrouted"})
+    assert list(page.context["cl"].result_list) == [stranded]

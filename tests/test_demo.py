@@ -20,6 +20,9 @@ def test_seeding_twice_creates_everything_once() -> None:
     assert Team.objects.count() == 3
     assert Agent.objects.count() == 6
     assert all(team.lead is not None for team in Team.objects.all())
+    assert list(Team.objects.filter(is_default_route=True).values_list("name", flat=True)) == [
+        "National callback team"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from followups.models import (
     Priority,
 )
 from followups.permissions import can_change_priority, can_edit_case
-from followups.queries import cases_visible_to
+from followups.queries import cases_visible_to, unrouted
 from surveys.admin.core import (
     AMBER,
     BLUE,
@@ -169,11 +169,17 @@ class AssignmentFilter(admin.SimpleListFilter):
     parameter_name = "assignment"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("waiting", _("Waiting for an agent")), ("assigned", _("Assigned"))]
+        return [
+            ("waiting", _("Waiting for an agent")),
+            ("unrouted", _("Unrouted (no team takes them)")),
+            ("assigned", _("Assigned")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
         if self.value() == "waiting":
             return queryset.filter(agent__isnull=True, status=CaseStatus.NEW)
+        if self.value() == "unrouted":
+            return queryset.filter(unrouted())
         if self.value() == "assigned":
             return queryset.filter(agent__isnull=False)
         return queryset
@@ -207,14 +213,15 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_select_related = ("customer", "response__interaction", "team", "agent")
     date_hierarchy = "opened_at"
     ordering = ("-opened_at",)
-    actions = ("try_assign", "mark_in_progress", "close")
+    actions = ("try_assign", "mark_in_progress")
     inlines = (ContactAttemptInline, CaseEventInline)
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
     fieldsets = (
         (None, {"fields": ("priority", "status", "team", "agent", "work")}),
         (_("Timing"), {"fields": (
-            "opened_at", "assigned_at", "sla_due_at", "overdue", "first_contact_at",
+            "opened_at", "assigned_at", "sla_due_at", "overdue", "first_attempt_at",
+            "first_contact_at",
             "resolution_due_at", "resolved_at", "closed_at",
         )}),
         (_("Resolution"), {"fields": (

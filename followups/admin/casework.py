@@ -78,6 +78,9 @@ WORK = {
         "unreachable", _("Mark unreachable"), ReasonForm, workflow.case_mark_unreachable,
         _("Case #%(case)s marked unreachable."),
     ),
+    "close": Work(
+        "closed", _("Close"), ReasonForm, workflow.case_close, _("Case #%(case)s closed."),
+    ),
     "reopen": Work(
         "reopened", _("Reopen"), ReasonForm, workflow.case_reopen,
         _("Case #%(case)s reopened."),
@@ -171,10 +174,6 @@ class CaseWorkAdmin(admin.ModelAdmin):
         self.apply_to_each(
             request, queryset, workflow.case_start, _("%(done)d case(s) marked in progress.")
         )
-
-    @admin.action(description=_("Close (resolved or unreachable cases)"), permissions=["change"])
-    def close(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
-        self.apply_to_each(request, queryset, workflow.case_close, _("%(done)d case(s) closed."))
 
     def apply_to_each(
         self, request: HttpRequest, queryset: QuerySet[Case], service: Callable[..., Any], done: Any

@@ -68,8 +68,8 @@ class TeamForm(ModelForm):
         label=_("regions covered"),
         required=False,
         help_text=_(
-            "Region codes separated by commas, e.g. BJ, SH. Leave empty for the fallback "
-            "team that takes every other region. Routing rules below are checked first."
+            "Region codes separated by commas, e.g. BJ, SH. Empty: the team gets cases only "
+            "from routing rules (or as the default route). Routing rules are checked first."
         ),
     )
     time_zone = TimeZoneField(label=_("time zone"), initial=default_time_zone)
@@ -107,17 +107,17 @@ class TeamAdmin(admin.ModelAdmin):
     form = TeamForm
     inlines = (RoutingRuleInline, HolidayInline, AgentInline)
     list_display = (
-        "name", "regions_label", "rule_count", "policy", "lead", "hours_label",
-        "agent_count", "open_cases",
+        "name", "regions_label", "is_default_route", "rule_count", "policy", "lead",
+        "hours_label", "agent_count", "open_cases",
     )  # fmt: skip
-    list_filter = ("policy",)
+    list_filter = ("policy", "is_default_route")
     list_select_related = ("lead",)
     search_fields = ("name",)
     autocomplete_fields = ("lead",)
     ordering = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "lead", "policy")}),
-        (_("Coverage"), {"fields": ("regions",)}),
+        (_("Coverage"), {"fields": ("regions", "is_default_route")}),
         (
             _("Business hours (SLA clocks run only inside them)"),
             {"fields": ("time_zone", "work_days", "day_start", "day_end")},
@@ -137,7 +137,7 @@ class TeamAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("regions covered"))
     def regions_label(self, obj: Team) -> str:
-        return ", ".join(obj.regions) or str(_("All other regions (fallback)"))
+        return ", ".join(obj.regions) or "—"
 
     @admin.display(description=_("active rules"), ordering="rule_count")
     def rule_count(self, obj: Team) -> int:
@@ -178,7 +178,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             "Rules are checked from the lowest order up; the first active rule whose "
             "conditions all hold sends the case to its team (“any” matches everything). "
             "When no rule holds, the team whose regions include the customer's takes it, "
-            "else the fallback team with no regions."
+            "else the team marked as the default route; with none, the case waits unrouted."
         )
         return super().changelist_view(request, {"subtitle": explanation, **(extra_context or {})})
 

@@ -47,7 +47,11 @@ class Case(models.Model):
     # SLA: due times live in the database, counted in the team's business hours.
     sla_due_at = models.DateTimeField(_("first contact due"))
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
-    first_contact_at = models.DateTimeField(_("first contact at"), null=True, blank=True)
+    # First contact: the customer was reached. The first attempt may have failed.
+    first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(
+        _("first contact at"), null=True, blank=True, help_text=_("When the customer was reached.")
+    )
     escalation_level = models.PositiveSmallIntegerField(
         _("escalation level"), default=0, help_text=_("1: team lead told; 2: supervisor told.")
     )

@@ -29,7 +29,13 @@ class Team(models.Model):
         _("regions covered"),
         default=list,
         blank=True,
-        help_text=_('Region codes, e.g. ["BJ", "SH"]. Empty: the fallback team for all regions.'),
+        help_text=_('Region codes, e.g. ["BJ", "SH"]. Empty: no region (rules only).'),
+    )
+    # The fallback is an explicit choice: at most one team (a partial unique constraint).
+    is_default_route = models.BooleanField(
+        _("default route"),
+        default=False,
+        help_text=_("Takes every case that no routing rule and no team's regions match."),
     )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,6 +65,16 @@ class Team(models.Model):
     class Meta:
         verbose_name = _("team")
         verbose_name_plural = _("teams")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["is_default_route"],
+                condition=models.Q(is_default_route=True),
+                name="team_one_default_route",
+                violation_error_message=_(
+                    "Another team is already the default route: untick it there first."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -194,20 +194,44 @@ def closed_loop(f: Filters) -> list[LoopRow]:
     return [
         LoopRow("opened", _("Cases opened"), c.opened, str(c.opened)),
         LoopRow(
+            "first_attempted",
+            _("Cases with a contact attempt"),
+            c.first_attempted,
+            _count_and_share(c.first_attempted, c.opened, of_opened),
+        ),
+        LoopRow(
+            "median_minutes_to_first_attempt",
+            _("Median time to first attempt"),
+            c.median_minutes_to_first_attempt,
+            duration(c.median_minutes_to_first_attempt),
+        ),
+        LoopRow(
+            "p90_minutes_to_first_attempt",
+            _("90th percentile time to first attempt"),
+            c.p90_minutes_to_first_attempt,
+            duration(c.p90_minutes_to_first_attempt),
+        ),
+        LoopRow(
+            "first_contacted",
+            _("Customers reached (first contact)"),
+            c.first_contacted,
+            _count_and_share(c.first_contacted, c.opened, of_opened),
+        ),
+        LoopRow(
             "first_contact_in_sla_pct",
-            _("First contact within SLA"),
+            _("First contact (customer reached) within SLA"),
             in_sla,
             _count_and_share(c.first_contact_in_sla, c.opened, of_opened),
         ),
         LoopRow(
             "median_minutes_to_first_contact",
-            _("Median time to first contact"),
+            _("Median time to first reach"),
             c.median_minutes_to_first_contact,
             duration(c.median_minutes_to_first_contact),
         ),
         LoopRow(
             "p90_minutes_to_first_contact",
-            _("90th percentile time to first contact"),
+            _("90th percentile time to first reach"),
             c.p90_minutes_to_first_contact,
             duration(c.p90_minutes_to_first_contact),
         ),
@@ -221,6 +245,12 @@ def closed_loop(f: Filters) -> list[LoopRow]:
             _count_and_share(c.unreachable, c.opened, of_opened),
         ),
         LoopRow("overdue_now", _("Overdue now"), c.overdue_now, str(c.overdue_now)),
+        LoopRow(
+            "unrouted_now",
+            _("Unrouted cases (no team takes them)"),
+            c.unrouted_now,
+            str(c.unrouted_now),
+        ),
         LoopRow(
             "recovery_rate_pct",
             _("Recovered (verification survey 7+)"),

@@ -48,13 +48,17 @@ class Funnel:
 @dataclass(frozen=True)
 class ClosedLoop:
     opened: int = 0
-    first_contacted: int = 0
+    first_attempted: int = 0  # a call or message tried, whatever its outcome
+    first_contacted: int = 0  # the customer reached (first contact)
     first_contact_in_sla: int = 0
+    median_minutes_to_first_attempt: float | None = None
+    p90_minutes_to_first_attempt: float | None = None
     median_minutes_to_first_contact: float | None = None
     p90_minutes_to_first_contact: float | None = None
     resolved: int = 0
     unreachable: int = 0
     overdue_now: int = 0
+    unrouted_now: int = 0  # open cases no routing rule, region or default route takes
     verified: int = 0
     recovered: int = 0
 

@@ -2,8 +2,8 @@
 
 Every aggregate is one query over one rollup table, honouring every filter and the team
 scope, on the coarsest grain that holds the dimensions it filters and groups by
-(nps.reporting.grains); only `closed_loop` adds a live count of overdue cases and only
-`verbatims` reads raw responses. Days are local dates in
+(nps.reporting.grains); only `closed_loop` adds a live count of overdue and unrouted
+cases and only `verbatims` reads raw responses. Days are local dates in
 settings.NPS_REPORTING_TIME_ZONE. The team of NPS, funnel and reason rows is the team
 routing picks for the customer's region and tier and the touchpoint; the team of case
 rows is the case's own team.
@@ -13,11 +13,13 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from followups.models import OPEN_STATUSES, Case
+from followups.models import Case
+from followups.queries import unrouted
+from followups.sla import breached
 from nps.models import (
     CONTACT_BUCKETS,
     CaseDaily,
@@ -25,6 +27,7 @@ from nps.models import (
     NpsDaily,
     ReasonDaily,
     TeamMap,
+    attempt_bucket_field,
     bucket_field,
     suppressed_field,
 )
@@ -55,6 +58,7 @@ FUNNEL_FIELDS = (
 )
 CASE_FIELDS = (
     "opened",
+    "first_attempted",
     "first_contacted",
     "first_contact_in_sla",
     "resolved",
@@ -62,6 +66,7 @@ CASE_FIELDS = (
     "verified",
     "recovered",
     *(bucket_field(lower) for lower in CONTACT_BUCKETS),
+    *(attempt_bucket_field(lower) for lower in CONTACT_BUCKETS),
 )
 
 
@@ -179,28 +184,33 @@ def histogram_percentile(counts: list[int], share: float) -> float | None:
     return float(CONTACT_BUCKETS[-1])
 
 
-def overdue_cases(f: Filters) -> QuerySet[Case]:
-    """Open cases opened in the period, now past first-contact due uncontacted or resolution due."""
-    now = timezone.now()
-    late = Q(first_contact_at__isnull=True, sla_due_at__lt=now) | Q(resolution_due_at__lt=now)
-    return Case.objects.filter(
-        _raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f), late, status__in=OPEN_STATUSES
-    )
+def _live_case_counts(f: Filters) -> dict[str, int]:
+    """Overdue and unrouted now, among the cases opened in the period: one query."""
+    cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
+    overdue = Count("pk", filter=breached(timezone.now()))
+    return cases.aggregate(overdue=overdue, unrouted=Count("pk", filter=unrouted()))
 
 
 def closed_loop(f: Filters) -> ClosedLoop:
-    """Cases opened in the period and what became of them (2 queries: rollup, live overdue)."""
+    """Cases opened in the period and what became of them (2 queries: rollup, live overdue
+    and unrouted counts). First contact is the customer reached; an attempt is any try."""
     sums = _sums(CaseDaily, f, CASE_FIELDS)
-    histogram = [sums[bucket_field(lower)] for lower in CONTACT_BUCKETS]
+    reached = [sums[bucket_field(lower)] for lower in CONTACT_BUCKETS]
+    tried = [sums[attempt_bucket_field(lower)] for lower in CONTACT_BUCKETS]
+    live = _live_case_counts(f)
     return ClosedLoop(
         opened=sums["opened"],
+        first_attempted=sums["first_attempted"],
         first_contacted=sums["first_contacted"],
         first_contact_in_sla=sums["first_contact_in_sla"],
-        median_minutes_to_first_contact=histogram_percentile(histogram, 0.5),
-        p90_minutes_to_first_contact=histogram_percentile(histogram, 0.9),
+        median_minutes_to_first_attempt=histogram_percentile(tried, 0.5),
+        p90_minutes_to_first_attempt=histogram_percentile(tried, 0.9),
+        median_minutes_to_first_contact=histogram_percentile(reached, 0.5),
+        p90_minutes_to_first_contact=histogram_percentile(reached, 0.9),
         resolved=sums["resolved"],
         unreachable=sums["unreachable"],
-        overdue_now=overdue_cases(f).count(),
+        overdue_now=live["overdue"],
+        unrouted_now=live["unrouted"],
         verified=sums["verified"],
         recovered=sums["recovered"],
     )

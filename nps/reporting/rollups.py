@@ -65,6 +65,7 @@ from nps.models import (
     NpsDaily,
     ReasonDaily,
     TeamMap,
+    attempt_bucket_field,
     bucket_field,
     suppressed_field,
 )
@@ -302,15 +303,16 @@ def _funnel(day: date, lo: datetime, hi: datetime) -> None:
     _insert_coarser(FunnelDaily, day=day)
 
 
-def _contact_bucket(index: int) -> Q:
-    """Cases first contacted within bucket `index` of CONTACT_BUCKETS (minutes after opening)."""
-    within = Q(first_contact_at__isnull=False)
-    if index > 0:  # the first bucket also takes any contact stamped before the opening
+def _contact_bucket(index: int, *, field: str = "first_contact_at") -> Q:
+    """Cases whose `field` (first contact, or first attempt) falls within bucket `index` of
+    CONTACT_BUCKETS (minutes after opening)."""
+    within = Q(**{f"{field}__isnull": False})
+    if index > 0:  # the first bucket also takes any time stamped before the opening
         lower = timedelta(minutes=CONTACT_BUCKETS[index])
-        within &= Q(first_contact_at__gte=F("opened_at") + lower)
+        within &= Q(**{f"{field}__gte": F("opened_at") + lower})
     if index + 1 < len(CONTACT_BUCKETS):
         upper = timedelta(minutes=CONTACT_BUCKETS[index + 1])
-        within &= Q(first_contact_at__lt=F("opened_at") + upper)
+        within &= Q(**{f"{field}__lt": F("opened_at") + upper})
     return within
 
 
@@ -325,6 +327,7 @@ def _cases(day: date, lo: datetime, hi: datetime) -> None:
     cases = Case.objects.filter(opened_at__gte=lo, opened_at__lt=hi)
     metrics = {
         "opened": Count("pk"),
+        "first_attempted": Count("first_attempt_at"),
         "first_contacted": Count("first_contact_at"),
         "first_contact_in_sla": Count("pk", filter=Q(first_contact_at__lte=F("sla_due_at"))),
         "resolved": Count("resolved_at"),
@@ -333,6 +336,12 @@ def _cases(day: date, lo: datetime, hi: datetime) -> None:
         "recovered": Count("pk", filter=Q(recovered=True)),
         **{
             bucket_field(lower): Count("pk", filter=_contact_bucket(i))
+            for i, lower in enumerate(CONTACT_BUCKETS)
+        },
+        **{
+            attempt_bucket_field(lower): Count(
+                "pk", filter=_contact_bucket(i, field="first_attempt_at")
+            )
             for i, lower in enumerate(CONTACT_BUCKETS)
         },
     }

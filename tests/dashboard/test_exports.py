@@ -12,8 +12,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from followups.models import Case, CaseStatus
 from nps.dashboard.exports import ESTIMATE_HEADER, TABLES
 from nps.dashboard.views import PLOTLY_JS
+from nps.reporting.rollups import rollups_rebuild
 from surveys.models import Category, ReasonCategory
 from tests.dashboard.builders import (
     PERIOD,
@@ -139,6 +141,28 @@ def test_closed_loop_csv_counts_the_cases(data: Data) -> None:
     assert float(rows["first_contact_in_sla_pct"][2]) == round(100 * len(north) / len(opened), 1)
     page_text = section(page(client_for(data.personas.supervisor)), "closed-loop")
     assert f"{len(north)} (50% of opened)" in page_text
+
+
+def test_closed_loop_shows_first_attempts_first_reach_and_the_unrouted_queue(data: Data) -> None:
+    opened = [c for c in data.cases if c.opened_at.date().isoformat() == PERIOD["start"]]
+    north = [c for c in opened if c.team_id == data.team_id("North")]
+    stranded = next(c for c in opened if c.team_id == data.team_id("South"))
+    Case.objects.filter(pk=stranded.pk).update(team=None, agent=None, status=CaseStatus.NEW)
+    Case.objects.filter(pk=north[0].pk).update(first_contact_at=None)  # a failed call only
+    rollups_rebuild()
+    rows = {row[0]: row for row in export(client_for(data.personas.supervisor), "closed_loop")[1:]}
+
+    assert rows["first_attempted"][2] == str(len(north))
+    assert rows["first_contacted"][2] == str(len(north) - 1)
+    assert rows["median_minutes_to_first_attempt"][2] != ""
+    assert rows["median_minutes_to_first_contact"][2] != ""
+    assert rows["unrouted_now"][2] == "1"
+    shown = section(page(client_for(data.personas.supervisor)), "closed-loop")
+    assert "Median time to first attempt" in shown
+    assert "Median time to first reach" in shown
+    assert '?assignment=unrouted">1</a>' in shown
+    lead = section(page(client_for(data.personas.lead)), "closed-loop")
+    assert "?assignment=unrouted" not in lead  # the queue has no team: not a lead's rows
 
 
 def test_reasons_csv_is_a_pareto_of_the_detractor_reasons(data: Data) -> None:

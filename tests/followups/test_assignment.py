@@ -79,8 +79,8 @@ def test_assigning_twice_keeps_the_first_agent(detractor: Any) -> None:
     assert case_assign(case_id=case.pk) == first_agent
 
 
-def test_a_fallback_team_covers_regions_nobody_claims(detractor: Any) -> None:
-    national = AgentFactory(team=TeamFactory(name="National", regions=[]))
+def test_the_default_route_team_covers_regions_nobody_claims(detractor: Any) -> None:
+    national = AgentFactory(team=TeamFactory(name="National", regions=[], is_default_route=True))
     case = case_open(response=detractor(region="XZ"))
     assert case_assign(case_id=case.pk) == national
 

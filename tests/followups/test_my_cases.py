@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from followups.models import Case, CaseStatus
 from followups.queries import cases_assigned_to
-from followups.workflow import case_attempt_log, case_resolve, case_start
+from followups.workflow import case_attempt_log, case_mark_unreachable, case_resolve, case_start
 from surveys.models import ReasonCategory, Response
 from tests.followups.personas import MONDAY_10, Personas, assigned_case, personas_make
 
@@ -131,7 +131,7 @@ def test_one_click_log_attempt_records_it_and_goes_back_to_my_cases(
     case.refresh_from_db()
     assert case.status == S.IN_PROGRESS
     assert list(case.attempts.values_list("outcome", "note")) == [("no_answer", "Voicemail")]
-    assert case.first_contact_at == timezone.now()
+    assert (case.first_attempt_at, case.first_contact_at) == (timezone.now(), None)
 
 
 def test_one_click_resolve_resolves_and_drops_the_case_from_my_cases(
@@ -220,9 +220,26 @@ def test_mark_in_progress_and_close_actions_call_the_services(
     notes = [str(m) for m in page.context["messages"]]
     assert notes[0] == "1 case(s) marked in progress."
     assert notes[1] == f"Case #{resolved.pk} cannot move from “Resolved” to “In progress”."
-    page = client.post(changelist, {"action": "close", **selected}, follow=True)
-    assert next(str(m) for m in page.context["messages"]) == "1 case(s) closed."
     fresh.refresh_from_db()
-    resolved.refresh_from_db()
-    assert (fresh.status, resolved.status) == (S.IN_PROGRESS, S.CLOSED)
-    assert resolved.events.last().actor == people.lead
+    assert fresh.status == S.IN_PROGRESS
+
+
+def test_closing_an_unreachable_case_from_its_page_asks_for_a_reason(
+    people: Personas, client: Client, make_case: Callable[..., Case]
+) -> None:
+    client.force_login(people.lead)
+    case = make_case()
+    case_start(case_id=case.pk, actor=people.agent)
+    case_mark_unreachable(case_id=case.pk, actor=people.agent, reason="Switched off")
+    close = reverse("admin:followups_case_close", args=[case.pk])
+    change = reverse("admin:followups_case_change", args=[case.pk])
+    assert f'href="{close}?next=' in client.get(change).content.decode()
+    refused = client.post(close, {"reason": "  "})
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["reason"] == ["This field is required."]
+    case.refresh_from_db()
+    assert case.status == S.UNREACHABLE
+    client.post(close, {"reason": "Number out of service for a month"})
+    case.refresh_from_db()
+    assert (case.status, case.close_reason) == (S.CLOSED, "Number out of service for a month")
+    assert case.events.last().actor == people.lead

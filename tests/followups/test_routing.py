@@ -4,10 +4,12 @@ from typing import Any
 
 import factory
 import pytest
+from django.db import IntegrityError, transaction
 
-from followups.assignment import case_assign
+from followups.assignment import case_assign, cases_assign_waiting
 from followups.cases import case_open
 from followups.models import Case, RoutingRule, Team
+from followups.queries import unrouted
 from followups.routing import route, team_for_case
 from surveys.models import Customer, Interaction, Response
 from tests.factories import AgentFactory, TeamFactory
@@ -27,8 +29,8 @@ def rule(team_id: int, **conditions: Any) -> RoutingRule:
     return RoutingRule(team_id=team_id, **conditions)
 
 
-def team(pk: int, *regions: str) -> Team:
-    return Team(pk=pk, name=f"Team {pk}", regions=list(regions))
+def team(pk: int, *regions: str, default: bool = False) -> Team:
+    return Team(pk=pk, name=f"Team {pk}", regions=list(regions), is_default_route=default)
 
 
 @pytest.mark.parametrize(
@@ -74,9 +76,19 @@ def test_without_a_matching_rule_the_team_naming_the_region_takes_the_case() -> 
     assert route([rule(9, tier="A")], teams, **HOTLINE_B_BJ) == 3
 
 
-def test_without_a_rule_or_a_team_for_the_region_the_fallback_team_takes_it() -> None:
-    teams = [team(2, "SH"), team(1)]
-    assert route([], teams, **HOTLINE_B_BJ) == 1
+def test_without_a_rule_or_a_team_for_the_region_the_default_route_takes_it() -> None:
+    teams = [team(1), team(2, "SH"), team(3, default=True)]
+    assert route([], teams, **HOTLINE_B_BJ) == 3
+
+
+def test_a_team_without_regions_is_no_fallback() -> None:
+    teams = [team(1), team(2), team(3, "SH")]
+    assert route([], teams, **HOTLINE_B_BJ) is None
+
+
+def test_the_region_naming_team_wins_over_the_default_route() -> None:
+    teams = [team(1, default=True), team(2, "BJ")]
+    assert route([], teams, **HOTLINE_B_BJ) == 2
 
 
 def test_without_any_cover_no_team_is_chosen() -> None:
@@ -117,7 +129,7 @@ def test_routing_a_case_takes_two_queries_however_many_rules(
     elsewhere = TeamFactory(name="Elsewhere", regions=["SH"])
     for n in range(5):
         RoutingRuleFactory(order=n, region=f"R{n}", team=elsewhere)
-    fallback = TeamFactory(name="National", regions=[])
+    fallback = TeamFactory(name="National", regions=[], is_default_route=True)
     case = Case.objects.select_related("customer", "response__interaction").get(pk=case_of().pk)
     with django_assert_num_queries(2):
         assert team_for_case(case) == fallback
@@ -145,3 +157,47 @@ def test_a_touchpoint_rule_sends_store_cases_to_the_store_team(
     assert case_assign(case_id=case.pk) == stores
     case.refresh_from_db()
     assert case.team == stores.team
+
+
+@pytest.mark.django_db
+def test_without_a_default_route_an_unmatched_case_waits_unrouted_not_with_a_regionless_team(
+    case_of: Callable[..., Case],
+) -> None:
+    AgentFactory(team=TeamFactory(name="Beijing", regions=["BJ"]))
+    AgentFactory(team=TeamFactory(name="VIP desk", regions=[]))
+    AgentFactory(team=TeamFactory(name="Stores", regions=[]))
+    case = case_of(region="XZ")
+    assert case_assign(case_id=case.pk) is None
+    case.refresh_from_db()
+    assert (case.status, case.team, case.agent) == ("new", None, None)
+    assert list(Case.objects.filter(unrouted())) == [case]
+
+
+@pytest.mark.django_db
+def test_an_unrouted_case_is_assigned_by_the_sweeper_once_a_default_route_is_chosen(
+    case_of: Callable[..., Case],
+) -> None:
+    national = AgentFactory(team=TeamFactory(name="National", regions=[]))
+    case = case_of(region="XZ")
+    assert cases_assign_waiting() == 0
+    Team.objects.filter(pk=national.team_id).update(is_default_route=True)
+    assert cases_assign_waiting() == 1
+    case.refresh_from_db()
+    assert (case.team, case.agent) == (national.team, national)
+    assert not Case.objects.filter(unrouted()).exists()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_default_route() -> None:
+    TeamFactory(name="National", is_default_route=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TeamFactory(name="Also national", is_default_route=True)
+    TeamFactory(name="Regional", is_default_route=False)
+    assert Team.objects.filter(is_default_route=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_case_opens_with_the_team_routing_picks(case_of: Callable[..., Case]) -> None:
+    beijing = TeamFactory(name="Beijing", regions=["BJ"])
+    assert case_of(region="BJ").team == beijing
+    assert case_of(region="XZ").team is None

@@ -1,7 +1,7 @@
 """Working a case: the transitions the services allow, what each records, and what they refuse."""
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -9,8 +9,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from followups import tasks
+from followups.assignment import case_assign
 from followups.cases import case_follow_response, case_open
-from followups.models import Case, CaseEvent, CaseStatus, ContactAttempt
+from followups.escalation import cases_escalate
+from followups.models import Agent, Case, CaseEvent, CaseStatus, ContactAttempt
+from followups.sla import breached, sla_due_times
 from followups.workflow import (
     TRANSITIONS,
     TransitionNotAllowed,
@@ -24,6 +28,7 @@ from followups.workflow import (
     work_available,
 )
 from surveys.models import Category, ReasonCategory, Response
+from tests.factories import AgentFactory
 from tests.followups.personas import MONDAY_10, Personas, assigned_case, personas_make
 
 S = CaseStatus
@@ -40,7 +45,7 @@ SERVICES: dict[str, Call] = {
         case_id=pk, actor=actor, root_cause=cause, action_taken="Refunded", note="Happy now"
     ),
     "unreachable": lambda pk, actor, cause: case_mark_unreachable(case_id=pk, actor=actor),
-    "close": lambda pk, actor, cause: case_close(case_id=pk, actor=actor),
+    "close": lambda pk, actor, cause: case_close(case_id=pk, actor=actor, reason="Done"),
     "reopen": lambda pk, actor, cause: case_reopen(case_id=pk, actor=actor, reason="Called back"),
 }
 PATHS = {
@@ -317,7 +322,7 @@ def test_an_attempt_on_an_assigned_case_starts_it_and_stores_the_attempt(
     assert case.events.get(kind="attempt").detail["outcome"] == "busy"
 
 
-def test_first_contact_at_is_set_by_the_first_attempt_only(
+def test_a_failed_call_is_a_first_attempt_but_not_first_contact(
     case_in: Callable[[str], Case], people: Personas
 ) -> None:
     case = case_in(S.ASSIGNED)
@@ -325,9 +330,29 @@ def test_first_contact_at_is_set_by_the_first_attempt_only(
     case_attempt_log(
         case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer", at=first
     )
-    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case.refresh_from_db()
-    assert case.first_contact_at == first
+    assert (case.first_attempt_at, case.first_contact_at) == (first, None)
+    reached = LATER + timedelta(minutes=30)
+    case_attempt_log(
+        case_id=case.pk, actor=people.agent, channel="phone", outcome="reached", at=reached
+    )
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="sms", outcome="reached")
+    case.refresh_from_db()
+    assert (case.first_attempt_at, case.first_contact_at) == (first, reached)
+    assert case.attempts.count() == 3
+
+
+def test_a_no_answer_attempt_does_not_meet_the_first_contact_sla(
+    case_in: Callable[[str], Case], people: Personas
+) -> None:
+    case = case_in(S.ASSIGNED)
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer")
+    case.refresh_from_db()
+    after_due = case.sla_due_at + timedelta(minutes=1)
+    assert Case.objects.filter(breached(after_due), pk=case.pk).exists()
+    with time_machine.travel(after_due, tick=False):
+        assert cases_escalate() == 1
+    assert case.events.get(kind="escalated").detail["clock"] == "first_contact"
 
 
 def test_failed_attempts_up_to_the_setting_make_the_case_unreachable(
@@ -353,11 +378,11 @@ def test_a_reached_attempt_resets_nothing_and_keeps_the_case_reachable(
 ) -> None:
     settings.NPS_UNREACHABLE_AFTER = 2
     case = case_in(S.ASSIGNED)
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer")
     first = LATER + timedelta(minutes=1)
     case_attempt_log(
-        case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer", at=first
+        case_id=case.pk, actor=people.agent, channel="phone", outcome="reached", at=first
     )
-    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case.refresh_from_db()
     assert (case.status, case.first_contact_at) == (S.IN_PROGRESS, first)
     for _ in range(3):  # after reaching the customer, later failures do not give up on them
@@ -408,7 +433,7 @@ def test_every_change_writes_one_history_row_with_its_actor(
     case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
     case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="Fixed",
                  note="Signal restored")  # fmt: skip
-    case_close(case_id=case.pk, actor=people.lead)
+    case_close(case_id=case.pk, actor=people.lead, reason="Verified")
     case_reopen(case_id=case.pk, actor=people.supervisor, reason="Signal lost again")
     history = CaseEvent.objects.filter(case=case).exclude(kind__in=["opened", "assigned"])
     assert [(e.kind, e.actor, e.detail.get("to")) for e in history] == [
@@ -433,3 +458,178 @@ def test_finishing_and_reopening_tell_surveys_whether_we_are_calling_back(
     case_reopen(case_id=case.pk, actor=people.lead, reason="New number from the store")
     customer.refresh_from_db()
     assert customer.in_callback is True
+
+
+# ---------------------------------------------------------------- reopening
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Case ids handed to the assignment task (the broker is the outside world here)."""
+    sent: list[int] = []
+    monkeypatch.setattr("followups.tasks.assign_case.delay", sent.append)
+    return sent
+
+
+def ann(people: Personas) -> Agent:
+    return Agent.objects.get(user=people.agent)
+
+
+@pytest.mark.parametrize(
+    "why",
+    ["away", "off shift", "at capacity"],
+)
+def test_a_reopened_case_whose_agent_cannot_take_it_now_is_assigned_like_a_new_one(
+    why: str,
+    case_in: Callable[[str], Case],
+    people: Personas,
+    queued: list[int],
+    detractor: Callable[..., Response],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    case = case_in(S.RESOLVED)
+    colleague = AgentFactory(name="Cal", team=people.team)
+    if why == "away":
+        Agent.objects.filter(pk=ann(people).pk).update(is_available=False)
+    elif why == "off shift":  # Ann works evenings; it is Monday 11:00 in Shanghai
+        Agent.objects.filter(pk=ann(people).pk).update(
+            time_zone="Asia/Shanghai", shift_start=time(18, 0), shift_end=time(23, 0)
+        )
+    else:
+        Agent.objects.filter(pk=ann(people).pk).update(capacity=1)
+        other = assigned_case(detractor, phone="+8613900000077")
+        assert other.agent == ann(people)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_reopen(case_id=case.pk, actor=people.lead, reason="Complained again")
+    case.refresh_from_db()
+    assert (case.status, case.agent, case.assigned_at) == (S.NEW, None, None)
+    assert queued == [case.pk]
+    assert tasks.assign_case(case.pk) == colleague.pk
+
+
+def test_a_reopened_case_goes_back_to_its_agent_when_they_could_take_a_new_case(
+    case_in: Callable[[str], Case], people: Personas, queued: list[int]
+) -> None:
+    case = case_in(S.UNREACHABLE)
+    AgentFactory(name="Cal", team=people.team)
+    case_reopen(case_id=case.pk, actor=people.lead, reason="New number")
+    case.refresh_from_db()
+    assert (case.status, case.agent) == (S.IN_PROGRESS, ann(people))
+    assert queued == []
+
+
+def test_a_case_reopened_long_after_its_due_times_does_not_escalate_until_the_new_ones(
+    case_in: Callable[[str], Case], people: Personas, cause: ReasonCategory
+) -> None:
+    case = case_in(S.IN_PROGRESS)
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
+    case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="a", note="b")
+    case.refresh_from_db()
+    reopened_at = case.resolution_due_at + timedelta(days=14)
+    with time_machine.travel(reopened_at, tick=False):
+        case_reopen(case_id=case.pk, actor=people.supervisor, reason="Complained again")
+    case.refresh_from_db()
+    assert (case.sla_due_at, case.resolution_due_at) == sla_due_times(
+        priority=case.priority, opened_at=reopened_at, team=people.team
+    )
+    with time_machine.travel(reopened_at + timedelta(minutes=1), tick=False):
+        assert cases_escalate() == 0
+    with time_machine.travel(case.resolution_due_at - timedelta(minutes=1), tick=False):
+        assert cases_escalate() == 0
+    with time_machine.travel(case.resolution_due_at + timedelta(minutes=1), tick=False):
+        assert cases_escalate() == 1
+    assert case.events.get(kind="escalated").detail["clock"] == "resolution"
+
+
+def test_a_case_reopened_by_a_score_correction_gets_new_due_times_too(
+    case_in: Callable[[str], Case],
+) -> None:
+    case = case_in(S.NEW)
+    response = case.response
+    response.score, response.category = 9, Category.PROMOTER
+    case_follow_response(response=response)
+    later = case.sla_due_at + timedelta(days=3)
+    with time_machine.travel(later, tick=False):
+        response.score, response.category = 2, Category.DETRACTOR
+        case_follow_response(response=response)
+    case.refresh_from_db()
+    assert case.status == S.NEW
+    assert (case.sla_due_at, case.resolution_due_at) == sla_due_times(
+        priority=case.priority, opened_at=later, team=case.team
+    )
+
+
+# ---------------------------------------------------------------- freed capacity
+
+
+@pytest.fixture
+def full_team(
+    people: Personas, detractor: Callable[..., Response], queued: list[int]
+) -> tuple[Case, list[Case]]:
+    """Ann (capacity 1) works one case; two more of her team wait, the older first."""
+    Agent.objects.filter(user=people.agent).update(capacity=1)
+    worked = assigned_case(detractor)
+    case_start(case_id=worked.pk, actor=people.agent)
+    waiting = []
+    for minutes, phone in ((5, "+8613900000011"), (6, "+8613900000012")):
+        with time_machine.travel(MONDAY_10 + timedelta(minutes=minutes), tick=False):
+            case = case_open(response=detractor(phone=phone, region="BJ"))
+            assert case_assign(case_id=case.pk) is None  # Ann is full: it waits
+        waiting.append(case)
+    queued.clear()
+    return worked, waiting
+
+
+@pytest.mark.parametrize("how", ["resolve", "unreachable", "automatic unreachable"])
+def test_a_case_leaving_the_agents_hands_assigns_the_teams_oldest_waiting_case_at_once(
+    how: str,
+    full_team: tuple[Case, list[Case]],
+    people: Personas,
+    cause: ReasonCategory,
+    queued: list[int],
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    worked, (oldest, newer) = full_team
+    settings.NPS_UNREACHABLE_AFTER = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "resolve":
+            SERVICES["resolve"](worked.pk, people.agent, cause)
+        elif how == "unreachable":
+            case_mark_unreachable(case_id=worked.pk, actor=people.agent, reason="Disconnected")
+        else:
+            SERVICES["attempt"](worked.pk, people.agent, cause)
+    assert queued == [oldest.pk]
+    assert tasks.assign_case(oldest.pk) == ann(people).pk
+    assert tasks.assign_case(newer.pk) is None  # one place freed, one case assigned
+
+
+def test_closing_a_case_offers_the_teams_waiting_case_at_once(
+    full_team: tuple[Case, list[Case]],
+    people: Personas,
+    cause: ReasonCategory,
+    queued: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    worked, (oldest, _newer) = full_team
+    SERVICES["resolve"](worked.pk, people.agent, cause)
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_close(case_id=worked.pk, actor=people.lead, reason="Verified")
+    assert queued == [oldest.pk]
+
+
+# ---------------------------------------------------------------- closing needs a reason
+
+
+@pytest.mark.parametrize("status", [S.UNREACHABLE, S.RESOLVED])
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_closing_a_case_without_a_reason_is_refused(
+    status: str, reason: str, case_in: Callable[[str], Case], people: Personas
+) -> None:
+    case = case_in(status)
+    with pytest.raises(ValidationError) as refused:
+        case_close(case_id=case.pk, actor=people.lead, reason=reason)
+    assert "reason" in refused.value.message_dict
+    case.refresh_from_db()
+    assert (case.status, case.closed_at) == (status, None)

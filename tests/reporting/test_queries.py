@@ -30,7 +30,7 @@ def dataset(db: Any) -> Any:
     """
     north = Team.objects.create(name="North", regions=["BJ"])
     south = Team.objects.create(name="South", regions=["SH", "GZ"])
-    vip = Team.objects.create(name="VIP", regions=[])
+    vip = Team.objects.create(name="VIP", regions=[], is_default_route=True)
     RoutingRule.objects.create(order=1, tier="A", touchpoint="hotline", team=vip)
     for i in range(60):
         response_create(

@@ -27,8 +27,17 @@ from followups.models import (
 from followups.routing import team_for_response
 from followups.workflow import case_attempt_log
 from nps import tasks
-from nps.models import CaseDaily, FunnelDaily, NpsDaily, ReasonDaily, bucket_field
+from nps.models import (
+    CaseDaily,
+    FunnelDaily,
+    NpsDaily,
+    ReasonDaily,
+    attempt_bucket_field,
+    bucket_field,
+)
+from nps.reporting.contract import Filters
 from nps.reporting.grains import FULL, GRAINS, fields_of
+from nps.reporting.queries import closed_loop
 from nps.reporting.rollups import rollups_rebuild, rollups_refresh_day
 from surveys.models import (
     Category,
@@ -114,11 +123,15 @@ def case_create(
     *,
     team: Team | None = None,
     contact_after: int | None = None,
+    attempt_after: int | None = None,
     sla_minutes: int = 120,
     **fields: Any,
 ) -> Case:
-    """A case opened when the response arrived, first contacted `contact_after` minutes later."""
+    """A case opened when the response arrived, first contacted (the customer reached)
+    `contact_after` minutes later; its first attempt `attempt_after` minutes after opening
+    (by default: the contact itself)."""
     opened = response.created_at
+    attempt_after = contact_after if attempt_after is None else attempt_after
     case = Case.objects.create(
         response=response,
         customer=response.customer,
@@ -128,6 +141,9 @@ def case_create(
         first_contact_at=None
         if contact_after is None
         else opened + timedelta(minutes=contact_after),
+        first_attempt_at=None
+        if attempt_after is None
+        else opened + timedelta(minutes=attempt_after),
         **fields,
     )
     Case.objects.filter(pk=case.pk).update(opened_at=opened)
@@ -184,12 +200,14 @@ def raw_nps() -> tuple[dict[tuple[Any, ...], dict[str, int]], Counter[tuple[Any,
     return expected, reasons
 
 
-@pytest.fixture
-def routing(db: Any) -> dict[str, Team]:
-    """North covers BJ, a fallback team the rest, and a rule sends tier A to the VIP team."""
+@pytest.fixture(params=[True, False], ids=["default route", "no default route"])
+def routing(db: Any, request: pytest.FixtureRequest) -> dict[str, Team]:
+    """North covers BJ, a rule sends tier A to the VIP team, and National has no regions:
+    as the default route it takes the rest; without, the rest has no team (unrouted)."""
+    national = Team.objects.create(name="National", regions=[], is_default_route=request.param)
     teams = {
         "north": Team.objects.create(name="North", regions=["BJ"]),
-        "fallback": Team.objects.create(name="National", regions=[]),
+        "fallback": national,
         "vip": Team.objects.create(name="VIP", regions=["none"]),
     }
     RoutingRule.objects.create(order=1, tier="A", team=teams["vip"])
@@ -338,6 +356,50 @@ def test_case_rollup_counts_outcomes_and_the_time_to_first_contact(routing: Any)
     histogram = {lower: getattr(row, bucket_field(lower)) for lower in (0, 15, 120, 2880)}
     assert histogram == {0: 1, 15: 1, 120: 1, 2880: 1}
     assert (rows[0].opened, rows[0].unreachable) == (1, 0)  # closed by a correction
+
+
+def test_case_rollup_counts_first_attempts_apart_from_reaching_the_customer(
+    routing: Any,
+) -> None:
+    team = routing["north"]
+    detractors = [response_create(at=BASE, score=s) for s in (0, 1, 2, 3)]
+    case_create(detractors[0], team=team, attempt_after=5, contact_after=300)  # reached late
+    case_create(detractors[1], team=team, attempt_after=20)  # tried, never reached
+    case_create(detractors[2], team=team, contact_after=100)  # reached at the first try
+    case_create(detractors[3], team=team)  # nobody tried yet
+
+    rollups_refresh_day(day=local_day(BASE))
+
+    (row,) = CaseDaily.objects.filter(grain=FULL)
+    assert (row.opened, row.first_attempted, row.first_contacted) == (4, 3, 2)
+    assert row.first_contact_in_sla == 1  # 100 min; a failed call at 20 min does not count
+    attempts = {lower: getattr(row, attempt_bucket_field(lower)) for lower in (0, 15, 60)}
+    reached = {lower: getattr(row, bucket_field(lower)) for lower in (60, 240)}
+    assert (attempts, reached) == ({0: 1, 15: 1, 60: 1}, {60: 1, 240: 1})
+    loop = closed_loop(Filters(start=local_day(BASE), end=local_day(BASE)))
+    assert (loop.first_attempted, loop.first_contacted) == (3, 2)
+    assert loop.median_minutes_to_first_attempt < loop.median_minutes_to_first_contact
+
+
+def test_the_closed_loop_counts_open_cases_waiting_unrouted(routing: Any) -> None:
+    detractors = [response_create(at=BASE, score=s) for s in (0, 1, 2, 3)]
+    case_create(detractors[0], team=None)  # no team takes it: unrouted
+    case_create(detractors[1], team=None, status=CaseStatus.CLOSED, closed_by_correction=True)
+    case_create(detractors[2], team=routing["north"])  # waiting for an agent of North
+    case_create(detractors[3], team=None, status=CaseStatus.NEW)
+    day = local_day(BASE)
+
+    assert closed_loop(Filters(start=day, end=day)).unrouted_now == 2
+    north_only = Filters(start=day, end=day, team_scope=(routing["north"].pk,))
+    assert closed_loop(north_only).unrouted_now == 0
+
+
+def test_the_team_map_follows_the_default_route_choice(routing: Any) -> None:
+    response_create(at=BASE, score=10, region="XZ")
+    rollups_refresh_day(day=local_day(BASE))
+    (row,) = NpsDaily.objects.filter(grain=FULL)
+    national = routing["fallback"]
+    assert row.team_id == (national.pk if national.is_default_route else 0)
 
 
 def test_refreshing_a_day_again_replaces_its_rows(db: Any) -> None:

@@ -17,7 +17,7 @@ from surveys.texts import DEFAULT_QUESTIONS
 DEMO_PASSWORD = "demo12345"  # noqa: S105 (documented demo login, development only)
 DEMO_TOKEN = "demo-crm-token-0123456789abcdef01234567"  # noqa: S105
 TEAMS = {"North callback team": ["BJ", "TJ", "HE"], "East callback team": ["SH", "JS", "ZJ"]}
-FALLBACK_TEAM = "National callback team"
+FALLBACK_TEAM = "National callback team"  # the default route: every other region
 
 
 class Command(BaseCommand):
@@ -65,4 +65,6 @@ class Command(BaseCommand):
                 Agent.objects.get_or_create(
                     user=user, defaults={"name": f"{name.split()[0]} agent {n}", "team": team}
                 )
+        if not Team.objects.filter(is_default_route=True).exists():  # one default, if none yet
+            Team.objects.filter(name=FALLBACK_TEAM).update(is_default_route=True)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
