@@ -55,9 +55,6 @@ class SendResult:
 
 
 class Gateway(ABC):
-    # The only content type its webhooks accept (others answer 415); None: any.
-    webhook_content_type: str | None = None
-
     def __init__(self, slug: str, config: dict[str, Any]) -> None:
         self.slug = slug
         self.config = config

@@ -22,7 +22,7 @@ def gateway_is_enabled(slug: str) -> bool:
 
 
 def gateway_setting_problems() -> list[GatewayProblem]:
-    """Unknown gateways named, a send gateway not enabled, enabled ones with a weak secret."""
+    """Unknown gateways named, a send gateway not enabled, enabled ones with a dev/empty secret."""
     problems = [
         GatewayProblem(
             "surveys.E001", "NPS_GATEWAYS", f"NPS_GATEWAYS names {slug!r}, no such gateway"
