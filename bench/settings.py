@@ -5,6 +5,13 @@ CELERY_BROKER_URL come from the environment like in production.
 """
 
 import copy
+import os
+
+# DEBUG is off below: only the simulator, with a secret that is not the development one
+# (the web process refuses development gateway secrets when DEBUG is off).
+os.environ.setdefault("NPS_GATEWAYS", "simulator")
+os.environ.setdefault("SIMULATOR_SECRET", "bench-only-simulator-secret-0123456789")
+os.environ.setdefault("SIMULATOR_API_KEY", "bench-only-simulator-key-0123456789")
 
 from nps.settings import *  # noqa: F403
 from nps.settings import LOGGING, env

@@ -1,11 +1,39 @@
 """The Celery application. Configuration comes from Django settings (CELERY_*)."""
 
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nps.settings")
 
 app = Celery("nps")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def log_through_django_settings(loglevel: int | str | None = None, **kwargs: Any) -> None:
+    """Worker and beat log through settings.LOGGING (numbers masked), not Celery's handlers."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_unsafe_gateways(**kwargs: Any) -> None:
+    """With DEBUG off a development gateway secret stops the worker and beat at startup."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from surveys.gateways.registry import gateways_refuse_unsafe_start
+
+    try:
+        gateways_refuse_unsafe_start()
+    except ImproperlyConfigured as exc:
+        # Celery logs and ignores exceptions raised by signal handlers; SystemExit stops it.
+        raise SystemExit(f"ImproperlyConfigured: {exc}") from exc

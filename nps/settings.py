@@ -260,18 +260,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------- SMS gateways
-# Which adapter sends surveys; every adapter listed here gets webhooks.
-NPS_SEND_GATEWAY = env("NPS_SEND_GATEWAY", default="simulator")
+# Every adapter the project has; only those named in NPS_ENABLED_GATEWAYS have webhooks
+# and can send. Each lists in "SECRETS" its secret keys and the variables that set them.
 NPS_GATEWAYS = {
     "console": {
         "CLASS": "surveys.gateways.console.ConsoleGateway",
         "SECRET": env("CONSOLE_GATEWAY_SECRET", default="console-dev-secret"),
+        "SECRETS": {"SECRET": "CONSOLE_GATEWAY_SECRET"},
     },
     "simulator": {
         "CLASS": "surveys.gateways.simulator.SimulatorGateway",
         "URL": env("SIMULATOR_URL", default="http://127.0.0.1:8025"),
         "API_KEY": env("SIMULATOR_API_KEY", default="sim-dev-key"),
         "SECRET": env("SIMULATOR_SECRET", default="sim-dev-secret"),
+        "SECRETS": {"API_KEY": "SIMULATOR_API_KEY", "SECRET": "SIMULATOR_SECRET"},
     },
     "twilio": {
         "CLASS": "surveys.gateways.twilio.TwilioGateway",
@@ -279,8 +281,20 @@ NPS_GATEWAYS = {
         "AUTH_TOKEN": env("TWILIO_AUTH_TOKEN", default=""),
         "FROM": env("TWILIO_FROM", default=""),
         "API_URL": env("TWILIO_API_URL", default="https://api.twilio.com"),
+        "SECRETS": {"AUTH_TOKEN": "TWILIO_AUTH_TOKEN"},
     },
 }
+# The development values above: with DEBUG off a web or worker process refuses to start
+# while an enabled gateway has one (or an empty secret), and `check --deploy` reports it
+# (surveys/gateways/registry.py).
+NPS_GATEWAY_DEV_SECRETS = frozenset({"console-dev-secret", "sim-dev-key", "sim-dev-secret"})
+# The gateways in use (environment variable NPS_GATEWAYS, e.g. "twilio"). The development
+# gateways (simulator, console) are on by default only with DEBUG on; with DEBUG off none.
+NPS_ENABLED_GATEWAYS = env.list(
+    "NPS_GATEWAYS", default=["simulator", "console", "twilio"] if DEBUG else []
+)
+# Which enabled adapter sends surveys.
+NPS_SEND_GATEWAY = env("NPS_SEND_GATEWAY", default="simulator" if DEBUG else "twilio")
 # Public base URL the gateways call (signatures cover it); empty: taken from the request.
 NPS_PUBLIC_BASE_URL = env("NPS_PUBLIC_BASE_URL", default="")
 NPS_GATEWAY_TIMEOUT = env.float("NPS_GATEWAY_TIMEOUT", default=10.0)
@@ -341,19 +355,41 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="nps@localhost")
 
 # ---------------------------------------------------------------- logging
+# Phone numbers never reach the logs in full (surveys.phones.MaskPhonesFilter): every
+# handler masks them, and Django's own handlers (runserver's request lines in
+# "django.server", the unmasked console of "django") are replaced by masked ones.
+# Celery's worker and beat log through this too (nps/celery.py); gunicorn's access and
+# error logs use the same filter (nps/gunicorn.conf.py).
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Phone numbers never reach the logs in full (surveys.phones.MaskPhonesFilter).
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "filters": {"mask_phones": {"()": "surveys.phones.MaskPhonesFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["mask_phones"],
-        }
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_phones"],
+        },
     },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # No handlers of its own: "django.request" and the rest go to the masked root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

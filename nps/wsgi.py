@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn nps.wsgi)."""
+"""WSGI entry point (gunicorn -c nps/gunicorn.conf.py nps.wsgi)."""
 
 import os
 
@@ -6,3 +6,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nps.settings")
 application = get_wsgi_application()
+
+from surveys.gateways.registry import gateways_refuse_unsafe_start  # noqa: E402 (after setup)
+
+# With DEBUG off a development gateway secret stops the web process here.
+gateways_refuse_unsafe_start()

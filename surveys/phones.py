@@ -52,11 +52,21 @@ def mask_phones_in(text: str) -> str:
 
 
 class MaskPhonesFilter(logging.Filter):
-    """A logging filter: the rendered message has every phone number masked."""
+    """A logging filter: the rendered message and traceback have every phone number masked.
+
+    On every handler of settings.LOGGING, on Celery's worker and beat (nps/celery.py) and
+    on gunicorn's access and error logs (nps/gunicorn.conf.py): request lines carry numbers
+    in query strings (an admin search `?q=13800000002`).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask_phones_in(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Rendered here so the formatter uses this masked text instead of its own.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_phones_in(record.exc_text)
         return True

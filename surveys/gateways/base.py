@@ -1,6 +1,7 @@
 """The SMS gateway interface: send; verify a webhook; parse inbound and receipts; acknowledge.
 
-Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path, ...}).
+Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path, ...});
+only those named in settings.NPS_ENABLED_GATEWAYS are used (surveys/gateways/registry.py).
 """
 
 import json
@@ -11,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from surveys.gateways.registry import gateway_is_enabled
 
 
 class GatewayError(Exception):
@@ -75,15 +78,17 @@ class Gateway(ABC):
 
 
 def get_gateway(slug: str) -> Gateway | None:
-    """The adapter for a slug, built from settings each time (cheap; follows setting changes)."""
-    config = settings.NPS_GATEWAYS.get(slug)
-    return import_string(config["CLASS"])(slug, config) if config else None
+    """The adapter for an enabled slug, built from settings each time (follows setting changes)."""
+    if not gateway_is_enabled(slug):
+        return None
+    config = settings.NPS_GATEWAYS[slug]
+    return import_string(config["CLASS"])(slug, config)
 
 
 def sending_gateway() -> Gateway:
     gateway = get_gateway(settings.NPS_SEND_GATEWAY)
     if gateway is None:
-        raise LookupError(f"NPS_SEND_GATEWAY={settings.NPS_SEND_GATEWAY!r} is not in NPS_GATEWAYS")
+        raise LookupError(f"NPS_SEND_GATEWAY={settings.NPS_SEND_GATEWAY!r} is not enabled")
     return gateway
 
 

@@ -87,9 +87,12 @@ class TwilioGateway(Gateway):
         signature = request.headers.get("X-Twilio-Signature", "")
         if not token or not signature:
             return False
-        params = request.POST if request.content_type == "application/x-www-form-urlencoded" else {}
+        if request.content_type != "application/x-www-form-urlencoded":
+            # Twilio posts only forms, and its signature covers only form parameters:
+            # any other body (multipart signed over the URL alone, JSON) goes unsigned.
+            return False
         return any(
-            hmac.compare_digest(twilio_signature(token, url, params), signature)
+            hmac.compare_digest(twilio_signature(token, url, request.POST), signature)
             for url in _url_variants(public_url(request))
         )
 

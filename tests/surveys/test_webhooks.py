@@ -158,3 +158,31 @@ def test_twilio_signature_matches_twilios_published_example() -> None:
     }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert twilio_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+@override_settings(NPS_GATEWAYS={"twilio": TWILIO})
+@pytest.mark.parametrize("kind", ["inbound", "status"])
+def test_twilio_multipart_signed_over_the_url_alone_is_refused_and_stores_nothing(
+    client: Client, kind: str
+) -> None:
+    """Twilio's signature covers form parameters only: a multipart body would go unsigned."""
+    url = f"http://testserver/webhooks/twilio/{kind}/"
+    signature = RequestValidator("12345").compute_signature(url, {})
+    form = TWILIO_FORM | {"MessageStatus": "delivered"}
+    answer = client.post(url, form, headers={"X-Twilio-Signature": signature})  # multipart
+    assert answer.status_code == 403
+    assert InboundMessage.objects.count() == DeliveryReceipt.objects.count() == 0
+
+
+@override_settings(NPS_GATEWAYS={"twilio": TWILIO})
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "multipart/mixed"])
+def test_twilio_webhooks_accept_only_form_encoded_bodies(client: Client, content_type: str) -> None:
+    signature = RequestValidator("12345").compute_signature(TWILIO_URL, {})
+    answer = client.post(
+        TWILIO_URL,
+        urlencode(TWILIO_FORM),
+        content_type=content_type,
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert answer.status_code == 403
+    assert not InboundMessage.objects.exists()
