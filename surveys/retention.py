@@ -102,8 +102,13 @@ def _rows_anonymise(
     responses: QuerySet[Response],
 ) -> dict[str, int]:
     staff_names = _rewrite(interactions, "staff_name", _blank)
-    crm_ids = _rewrite(interactions, "external_id", _pseudonym_once, then=_admin_history_rename)
-    _rewrite(inbound, "phone", _pseudonym_once)
+    crm_ids = _rewrite(
+        interactions.exclude(external_id__startswith=PREFIX),
+        "external_id",
+        _pseudonym_once,
+        then=_admin_history_rename,
+    )
+    _rewrite(inbound.exclude(phone__startswith=PREFIX), "phone", _pseudonym_once)
     return {
         "interactions (CRM id)": crm_ids,
         "interactions (staff name)": staff_names,
