@@ -303,8 +303,11 @@ NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)
-# Raw messages and comments older than this many days are anonymised (manage.py retention).
+# Personal data older than this many days is anonymised (manage.py retention).
 NPS_RETENTION_DAYS = env.int("NPS_RETENTION_DAYS", default=365)
+# Key of the hash that replaces anonymised phone numbers (surveys/pseudonyms.py); empty: one
+# derived from SECRET_KEY. Set it, and never change it, so rows anonymised years apart join.
+NPS_PSEUDONYM_KEY = env("NPS_PSEUDONYM_KEY", default="")
 NPS_DEFAULT_REGION = "CN"  # phone numbers without a country code
 NPS_DEFAULT_TIME_ZONE = env("NPS_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
 # Conversation messages queued longer ago than this are considered lost and re-queued.

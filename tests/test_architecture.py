@@ -27,3 +27,29 @@ def test_package_does_not_import(package: str, forbidden: str) -> None:
 
 def test_followups_imports_nps_at_most_for_the_celery_app() -> None:
     assert {m for m in imported_modules("followups") if m.split(".")[0] == "nps"} <= {"nps.celery"}
+
+
+CSV_WRITER = ROOT / "surveys" / "spreadsheets.py"
+PROJECT_PACKAGES = ("surveys", "followups", "nps", "bench")
+
+
+def modules_importing_csv() -> set[str]:
+    found = set()
+    for package in PROJECT_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            for node in ast.walk(ast.parse(source)):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(name.split(".")[0] == "csv" for name in names) or "text/csv" in source:
+                    found.add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_csv_is_written_by_the_one_writer_that_neutralises_formulas() -> None:
+    # A new export that calls csv.writer itself would let "=HYPERLINK(...)" through:
+    # surveys/spreadsheets.py is the only module that may import csv or answer text/csv.
+    assert modules_importing_csv() == {str(CSV_WRITER.relative_to(ROOT))}

@@ -2,9 +2,10 @@
 
 Column names are stable English identifiers (for spreadsheets and scripts); labels follow
 the user's language. An NPS below the minimum sample is left empty, as on the page.
+Figures are handed to the writer as numbers (a negative NPS stays a number in a
+spreadsheet); every text cell is neutralised there (`surveys/spreadsheets.py`).
 """
 
-import csv
 from collections.abc import Iterable
 
 from django.http import HttpResponse
@@ -14,6 +15,7 @@ from nps.dashboard import figures
 from nps.dashboard.forms import Period
 from nps.dashboard.stats import Estimate
 from nps.reporting.contract import DIMENSIONS
+from surveys.spreadsheets import csv_download
 
 TABLES = (
     "headline",
@@ -28,8 +30,8 @@ ESTIMATE_HEADER = ["n", "promoters", "passives", "detractors", "nps", "moe", "su
 Rows = tuple[list[str], Iterable[list[object]]]
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
+def _number(value: float | None) -> float | str:
+    return "" if value is None else round(value, 1)
 
 
 def _estimate(e: Estimate) -> list[object]:
@@ -128,11 +130,4 @@ def csv_response(table: str, period: Period, *, sort: str, reason: str) -> HttpR
     """The table as a CSV download named after it and the period."""
     header, rows = export_rows(table, period, sort=sort, reason=reason)
     f = period.filters
-    name = f"nps-{table}-{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv"
-    answer = HttpResponse(content_type="text/csv; charset=utf-8")
-    answer["Content-Disposition"] = f'attachment; filename="{name}"'
-    answer.write("\ufeff")  # a BOM, so spreadsheet programs read Chinese text as UTF-8
-    writer = csv.writer(answer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return answer
+    return csv_download(f"nps-{table}-{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv", header, rows)
