@@ -12,6 +12,8 @@ status, time and dimension the dashboard counts, so the rollups stay the same.
   Interaction.staff_name: blank (staff_id stays: it is the dashboard's agent dimension).
 - InboundMessage: phone pseudonymised, text "[anonymised]", payload {}.
 - OutboundMessage.text and Response.comment: "[anonymised]"; DeliveryReceipt.payload: {}.
+- ConsentChange.reason (staff's note of how the customer asked): "[anonymised]"; the
+  change itself (when, which way, source, who) stays as the proof.
 - Failure reasons and receipt errors: phone numbers in them masked (gateways quote them).
 - The admin's history of customers and interactions: the anonymised name.
 
@@ -30,6 +32,7 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from surveys.models import (
+    ConsentChange,
     Customer,
     DeliveryReceipt,
     InboundMessage,
@@ -100,6 +103,7 @@ def _rows_anonymise(
     receipts: QuerySet[DeliveryReceipt],
     invitations: QuerySet[Invitation],
     responses: QuerySet[Response],
+    consent_changes: QuerySet[ConsentChange],
 ) -> dict[str, int]:
     staff_names = _rewrite(interactions, "staff_name", _blank)
     crm_ids = _rewrite(
@@ -118,6 +122,11 @@ def _rows_anonymise(
         "comments": responses.exclude(comment="")
         .exclude(comment=ANONYMISED)
         .update(comment=ANONYMISED),
+        # The change itself (when, which way, source, who) stays as proof; the staff's note
+        # of how the customer asked may name or quote them.
+        "consent reasons": consent_changes.exclude(reason="")
+        .exclude(reason=ANONYMISED)
+        .update(reason=ANONYMISED),
         "failure reasons": _rewrite(invitations, "failure_reason", mask_phones_in)
         + _rewrite(outbound, "failure_reason", mask_phones_in)
         + _rewrite(receipts, "error", mask_phones_in),
@@ -134,6 +143,7 @@ def surveys_rows_anonymise(*, before: datetime) -> dict[str, int]:
             receipts=DeliveryReceipt.objects.filter(received_at__lt=before),
             invitations=Invitation.objects.filter(created_at__lt=before),
             responses=Response.objects.filter(created_at__lt=before),
+            consent_changes=ConsentChange.objects.filter(at__lt=before),
         )
 
 
@@ -189,6 +199,7 @@ def phone_erase(*, phone: str) -> dict[str, int]:
                 receipts=DeliveryReceipt.objects.none(),
                 invitations=Invitation.objects.none(),
                 responses=Response.objects.none(),
+                consent_changes=ConsentChange.objects.none(),
             )
     invitations = Invitation.objects.filter(customer=customer)
     outbound = OutboundMessage.objects.filter(customer=customer)
@@ -206,6 +217,7 @@ def phone_erase(*, phone: str) -> dict[str, int]:
             receipts=DeliveryReceipt.objects.filter(provider_message_id__in=sent_ids),
             invitations=invitations,
             responses=Response.objects.filter(customer=customer),
+            consent_changes=ConsentChange.objects.filter(customer=customer),
         )
         done["customers"] = customers_anonymise(customers=Customer.objects.filter(pk=customer.pk))
     return done

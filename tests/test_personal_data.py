@@ -30,11 +30,13 @@ from followups.retention import detail_anonymise
 from followups.workflow import case_attempt_log, case_close, case_resolve
 from nps.models import CaseDaily, FunnelDaily, NpsDaily, ReasonDaily
 from nps.reporting.rollups import rollups_rebuild
+from surveys.consent import consent_change
 from surveys.conversation import message_send
 from surveys.dispatch import invitation_send
 from surveys.gateways.base import InboundSMS, StatusReport
 from surveys.interactions import interaction_record
 from surveys.models import (
+    ConsentSource,
     Customer,
     InboundMessage,
     Interaction,
@@ -154,6 +156,14 @@ def history(person: Person, at: datetime, *, close: bool = True) -> Case:
                 note=f"{person.name}满意",
             )
             case_close(case_id=case.pk, actor=lead, reason=f"{person.name}确认")
+        for opted_out, why in ((True, f"{person.name}来电{person.local}要求"), (False, "再次同意")):
+            consent_change(
+                customer_id=case.customer_id,
+                opted_out=opted_out,
+                source=ConsentSource.STAFF,
+                actor=lead,
+                reason=why,
+            )
         DigestDelivery.objects.get_or_create(
             user=lead, date=(at + timedelta(days=1)).date(), error=f"refused {LEAD_EMAIL}"
         )
