@@ -52,6 +52,8 @@ from surveys.admin.core import (
 )
 
 PRIORITY_COLOURS = {Priority.P1: RED, Priority.P2: AMBER, Priority.P3: GREY}
+# The case list and page say in words which speaker a case is waiting for.
+NEEDS_SPEAKER = {"bo": _("Needs a Tibetan speaker"), "en": _("Needs an English speaker")}
 STATUS_COLOURS = {
     CaseStatus.NEW: RED,
     CaseStatus.ASSIGNED: BLUE,
@@ -202,10 +204,11 @@ class OverdueFilter(admin.SimpleListFilter):
 class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_display = (
         "id", "priority_badge", "status_badge", "customer_phone", "customer_tier", "score",
-        "team", "agent", "sla_due_at", "overdue",
+        "team", "agent", "speaker_needed", "sla_due_at", "overdue",
     )  # fmt: skip
     list_filter = (
-        MineFilter, AssignmentFilter, OverdueFilter, "status", "priority", "team", "agent",
+        MineFilter, AssignmentFilter, OverdueFilter, "needs_language", "status", "priority",
+        "team", "agent",
         "customer__tier", "customer__region", "response__interaction__touchpoint",
         "sla_due_at", "opened_at",
     )  # fmt: skip
@@ -218,7 +221,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
     fieldsets = (
-        (None, {"fields": ("priority", "status", "team", "agent", "work")}),
+        (None, {"fields": ("priority", "status", "team", "agent", "speaker_needed", "work")}),
         (_("Timing"), {"fields": (
             "opened_at", "assigned_at", "sla_due_at", "overdue", "first_attempt_at",
             "first_contact_at",
@@ -282,6 +285,13 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     @admin.display(description=_("score"), ordering="response__score")
     def score(self, obj: Case) -> int:
         return obj.response.score
+
+    @admin.display(description=_("language"), ordering="needs_language")
+    def speaker_needed(self, obj: Case) -> SafeString | str:
+        if not obj.needs_language:
+            return "—"
+        label = NEEDS_SPEAKER.get(obj.needs_language, obj.get_needs_language_display())
+        return badge(label, AMBER)
 
     @admin.display(boolean=True, description=_("Overdue"), ordering="sla_due_at")
     def overdue(self, obj: Case) -> bool:
