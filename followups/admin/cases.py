@@ -200,6 +200,17 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SpeakerFilter(admin.SimpleListFilter):
+    title = _("language")
+    parameter_name = "needs_language"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(NEEDS_SPEAKER.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        return queryset.filter(needs_language=self.value()) if self.value() else queryset
+
+
 @admin.register(Case)
 class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_display = (
@@ -207,7 +218,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         "team", "agent", "speaker_needed", "sla_due_at", "overdue",
     )  # fmt: skip
     list_filter = (
-        MineFilter, AssignmentFilter, OverdueFilter, "needs_language", "status", "priority",
+        MineFilter, AssignmentFilter, OverdueFilter, SpeakerFilter, "status", "priority",
         "team", "agent",
         "customer__tier", "customer__region", "response__interaction__touchpoint",
         "sla_due_at", "opened_at",

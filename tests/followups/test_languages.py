@@ -171,10 +171,11 @@ def test_the_case_list_shows_and_filters_the_cases_that_need_a_tibetan_speaker(
     case_assign(case_id=flagged.pk)
     case_assign(case_id=plain.pk)
     url = reverse("admin:followups_case_changelist")
-    listed = admin_client.get(url, {"needs_language__exact": "bo"})
+    listed = admin_client.get(url, {"needs_language": "bo"})
     assert listed.status_code == 200
     assert [case.pk for case in listed.context["cl"].result_list] == [flagged.pk]
     assert "Needs a Tibetan speaker" in listed.content.decode()
+    assert len(admin_client.get(url).context["cl"].result_list) == 2
     page = admin_client.get(reverse("admin:followups_case_change", args=[flagged.pk]))
     assert "Needs a Tibetan speaker" in page.content.decode()
 
