@@ -232,7 +232,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
     fieldsets = (
-        (None, {"fields": ("priority", "status", "team", "agent", "speaker_needed", "work")}),
+        (None, {"fields": ("priority", "status", "team", "agent", "work")}),
         (_("Timing"), {"fields": (
             "opened_at", "assigned_at", "sla_due_at", "overdue", "first_attempt_at",
             "first_contact_at",
@@ -242,7 +242,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
             "root_cause", "action_taken", "resolution_note", "close_reason",
         )}),
         (_("Response"), {"fields": ("response_summary",)}),
-        (_("Customer"), {"fields": ("customer_summary",)}),
+        (_("Customer"), {"fields": ("customer_summary", "speaker_needed")}),
         (_("Interaction"), {"fields": ("interaction_summary",)}),
     )  # fmt: skip
     # Everything is read-only; priority changes through its work form (leads, supervisors).
