@@ -10,6 +10,12 @@ net, and is how an agent whose shift starts gets work within a minute.
 Least loaded: fewest open cases, ties to the lowest id. Round robin: the next such agent
 after the team's last assigned one, in id order, wrapping.
 
+Languages (language_wanted, language_flag): a customer whose first language is Tibetan or
+English goes to an agent who speaks it when one can take the case now (the team's policy
+among those speakers); otherwise the case is assigned as usual and flagged
+`needs_language`, unless the customer also reads Chinese (bo-zh: preferred, not needed).
+Mandarin is the default and asks for nothing. The flag is cleared when a speaker takes it.
+
 Concurrency: case_assign locks the case row, then the team row, before counting load.
 Every assignment to a team's agents therefore runs one at a time per team and counts
 what the previous one committed: nobody goes over capacity and no case is assigned
@@ -28,6 +34,7 @@ from django.utils import timezone
 
 from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Agent, AssignmentPolicy, Case, CaseStatus, Team
+from followups.models.teams import SpokenLanguage
 from followups.routing import team_for_case
 from followups.shifts import on_shift
 
@@ -52,6 +59,23 @@ def pick_round_robin(candidate_ids: Sequence[int], *, last_id: int | None) -> in
     return next((pk for pk in ordered if pk > last_id), ordered[0])
 
 
+def language_wanted(customer_languages: Sequence[str]) -> str:
+    """The language to prefer a speaker of: the customer's first, unless Mandarin ("")."""
+    first = customer_languages[0] if customer_languages else SpokenLanguage.ZH_HANS
+    return "" if first == SpokenLanguage.ZH_HANS else first
+
+
+def language_flag(customer_languages: Sequence[str], agent_languages: Sequence[str] | None) -> str:
+    """The language a case still needs a speaker of ("" none); None: no agent yet.
+
+    A customer who also reads Chinese (bo-zh) needs nobody: any agent can serve them.
+    """
+    wanted = language_wanted(customer_languages)
+    if not wanted or SpokenLanguage.ZH_HANS in customer_languages:
+        return ""
+    return "" if agent_languages is not None and wanted in agent_languages else wanted
+
+
 # ---------------------------------------------------------------- selection
 
 
@@ -74,11 +98,17 @@ def agent_can_take(agent: Agent, now: datetime) -> bool:
     return agent.is_available and load < agent.capacity and on_shift(agent, now)
 
 
-def agent_pick(*, team: Team, now: datetime) -> Agent | None:
-    """The agent the team's policy picks among those who can take a case now."""
+def agent_pick(*, team: Team, now: datetime, language: str = "") -> Agent | None:
+    """The agent the team's policy picks among those who can take a case now.
+
+    With `language`, among those who speak it if any of them can; else among all.
+    """
     eligible = {
         agent.pk: agent for agent in agents_with_load(team_id=team.pk) if agent_can_take(agent, now)
     }
+    speakers = {pk: agent for pk, agent in eligible.items() if language in agent.languages}
+    if language and speakers:
+        eligible = speakers
     if team.policy == AssignmentPolicy.ROUND_ROBIN:
         chosen = pick_round_robin(list(eligible), last_id=team.last_assigned_agent_id)
     else:
@@ -126,14 +156,17 @@ def case_assign(*, case_id: int) -> Agent | None:
         # includes everything committed by the assignment before this one.
         team = Team.objects.select_for_update().get(pk=routed.pk)
         now = timezone.now()
-        agent = agent_pick(team=team, now=now)
+        languages = case.customer.languages
+        agent = agent_pick(team=team, now=now, language=language_wanted(languages))
+        flag = language_flag(languages, agent.languages if agent else None)
         if agent is None:
-            if case.team_id != team.pk:
-                Case.objects.filter(pk=case.pk).update(team=team)
+            if (case.team_id, case.needs_language) != (team.pk, flag):
+                Case.objects.filter(pk=case.pk).update(team=team, needs_language=flag)
             return None
         Case.objects.filter(pk=case.pk).update(
-            team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now
-        )
+            team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now,
+            needs_language=flag,
+        )  # fmt: skip
         if team.policy == AssignmentPolicy.ROUND_ROBIN:
             Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
         case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)

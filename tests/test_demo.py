@@ -25,6 +25,14 @@ def test_seeding_twice_creates_everything_once() -> None:
     ]
 
 
+def test_the_demo_has_a_tibetan_speaking_agent_on_the_default_route() -> None:
+    call_command("seed_demo")
+    speakers = [agent for agent in Agent.objects.select_related("team") if "bo" in agent.languages]
+    assert [(a.team.name, a.team.is_default_route) for a in speakers] == [
+        ("National callback team", True)
+    ]
+
+
 @pytest.mark.parametrize(
     ("username", "page"),
     [

@@ -52,6 +52,8 @@ from surveys.admin.core import (
 )
 
 PRIORITY_COLOURS = {Priority.P1: RED, Priority.P2: AMBER, Priority.P3: GREY}
+# The case list and page say in words which speaker a case is waiting for.
+NEEDS_SPEAKER = {"bo": _("Needs a Tibetan speaker"), "en": _("Needs an English speaker")}
 STATUS_COLOURS = {
     CaseStatus.NEW: RED,
     CaseStatus.ASSIGNED: BLUE,
@@ -198,14 +200,26 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SpeakerFilter(admin.SimpleListFilter):
+    title = _("language")
+    parameter_name = "needs_language"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(NEEDS_SPEAKER.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        return queryset.filter(needs_language=self.value()) if self.value() else queryset
+
+
 @admin.register(Case)
 class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_display = (
         "id", "priority_badge", "status_badge", "customer_phone", "customer_tier", "score",
-        "team", "agent", "sla_due_at", "overdue",
+        "team", "agent", "speaker_needed", "sla_due_at", "overdue",
     )  # fmt: skip
     list_filter = (
-        MineFilter, AssignmentFilter, OverdueFilter, "status", "priority", "team", "agent",
+        MineFilter, AssignmentFilter, OverdueFilter, SpeakerFilter, "status", "priority",
+        "team", "agent",
         "customer__tier", "customer__region", "response__interaction__touchpoint",
         "sla_due_at", "opened_at",
     )  # fmt: skip
@@ -228,7 +242,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
             "root_cause", "action_taken", "resolution_note", "close_reason",
         )}),
         (_("Response"), {"fields": ("response_summary",)}),
-        (_("Customer"), {"fields": ("customer_summary",)}),
+        (_("Customer"), {"fields": ("customer_summary", "speaker_needed")}),
         (_("Interaction"), {"fields": ("interaction_summary",)}),
     )  # fmt: skip
     # Everything is read-only; priority changes through its work form (leads, supervisors).
@@ -282,6 +296,13 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     @admin.display(description=_("score"), ordering="response__score")
     def score(self, obj: Case) -> int:
         return obj.response.score
+
+    @admin.display(description=_("language"), ordering="needs_language")
+    def speaker_needed(self, obj: Case) -> SafeString | str:
+        if not obj.needs_language:
+            return "—"
+        label = NEEDS_SPEAKER.get(obj.needs_language, obj.get_needs_language_display())
+        return badge(label, AMBER)
 
     @admin.display(boolean=True, description=_("Overdue"), ordering="sla_due_at")
     def overdue(self, obj: Case) -> bool:

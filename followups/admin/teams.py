@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from followups.assignment import agent_set_away, agent_set_back
 from followups.models import OPEN_STATUSES, Agent, Holiday, RoutingRule, Team
-from followups.models.teams import all_week, default_time_zone
+from followups.models.teams import SpokenLanguage, all_week, default_time_zone, mandarin_only
 from followups.shifts import on_shift
 
 OPEN_CASES = Q(cases__status__in=OPEN_STATUSES)
@@ -48,6 +48,30 @@ class WorkDaysField(forms.TypedMultipleChoiceField):
             widget=forms.CheckboxSelectMultiple,
             **kwargs,
         )
+
+
+class LanguagesField(forms.TypedMultipleChoiceField):
+    """Languages an agent speaks as tick boxes, stored as a list of language codes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            choices=SpokenLanguage.choices,
+            widget=forms.CheckboxSelectMultiple,
+            label=_("languages spoken"),
+            required=False,
+            initial=mandarin_only,
+            help_text=_(
+                "A Tibetan or English customer's case goes to a speaker when one can take it."
+            ),
+            **kwargs,
+        )
+
+
+def languages_label(languages: list[str]) -> str:
+    return ", ".join(
+        str(SpokenLanguage(code).label) if code in SpokenLanguage.values else code
+        for code in languages
+    )
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -94,10 +118,19 @@ class HolidayInline(admin.TabularInline):
     fields = ("date", "name")
 
 
+class AgentInlineForm(ModelForm):
+    languages = LanguagesField()
+
+    class Meta:
+        model = Agent
+        fields = ("name",)
+
+
 class AgentInline(admin.TabularInline):
     model = Agent
+    form = AgentInlineForm
     extra = 0
-    fields = ("name", "user", "capacity", "is_available")
+    fields = ("name", "user", "capacity", "languages", "dialects", "is_available")
     readonly_fields = ("is_available",)  # changed through "Mark away" / "Mark back"
     autocomplete_fields = ("user",)
 
@@ -216,6 +249,7 @@ class HolidayAdmin(admin.ModelAdmin):
 class AgentForm(ModelForm):
     time_zone = TimeZoneField(label=_("time zone"), initial=default_time_zone)
     work_days = WorkDaysField(label=_("working days"), initial=all_week)
+    languages = LanguagesField()
 
     class Meta:
         model = Agent
@@ -227,10 +261,10 @@ class AgentAdmin(admin.ModelAdmin):
     form = AgentForm
     list_display = (
         "name", "team", "user", "capacity", "open_load", "working_now", "shift_label",
-        "is_available",
+        "languages_spoken", "is_available",
     )  # fmt: skip
     list_filter = ("is_available", "team")
-    search_fields = ("name", "user__username", "team__name")
+    search_fields = ("name", "user__username", "team__name", "dialects")
     list_select_related = ("team", "user")
     autocomplete_fields = ("user", "team")
     ordering = ("team__name", "name")
@@ -241,6 +275,7 @@ class AgentAdmin(admin.ModelAdmin):
             _("Shift (in the agent's time zone)"),
             {"fields": ("time_zone", "work_days", "shift_start", "shift_end", "working_now")},
         ),
+        (_("Languages"), {"fields": ("languages", "dialects")}),
     )
     readonly_fields = ("open_load", "working_now")
 
@@ -254,6 +289,11 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description=_("working now"))
     def working_now(self, obj: Agent) -> bool:
         return on_shift(obj, timezone.now())
+
+    @admin.display(description=_("languages spoken"))
+    def languages_spoken(self, obj: Agent) -> str:
+        label = languages_label(obj.languages)
+        return f"{label} ({obj.dialects})" if obj.dialects else label or "—"
 
     @admin.display(description=_("shift"))
     def shift_label(self, obj: Agent) -> str:

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from followups.models.teams import Agent, Team
-from surveys.models import Customer, Invitation, ReasonCategory, Response
+from surveys.models import Customer, Invitation, Language, ReasonCategory, Response
 
 
 class Priority(models.TextChoices):
@@ -51,6 +51,14 @@ class Case(models.Model):
     first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
     first_contact_at = models.DateTimeField(
         _("first contact at"), null=True, blank=True, help_text=_("When the customer was reached.")
+    )
+    # Set by case_assign when no speaker of the customer's language could take the case.
+    needs_language = models.CharField(
+        _("needs a speaker of"),
+        max_length=8,
+        choices=Language,
+        blank=True,
+        help_text=_("No agent who speaks the customer's language could take the case."),
     )
     escalation_level = models.PositiveSmallIntegerField(
         _("escalation level"), default=0, help_text=_("1: team lead told; 2: supervisor told.")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Tier, Touchpoint
+from surveys.models import Language, Tier, Touchpoint
 
 
 def default_time_zone() -> str:
@@ -16,6 +16,18 @@ def default_time_zone() -> str:
 
 def all_week() -> list[int]:
     return [0, 1, 2, 3, 4, 5, 6]
+
+
+class SpokenLanguage(models.TextChoices):
+    """What an agent speaks, by the codes of the languages customers read."""
+
+    ZH_HANS = Language.ZH_HANS, _("Mandarin")
+    BO = Language.BO, _("Tibetan")
+    EN = Language.EN, _("English")
+
+
+def mandarin_only() -> list[str]:
+    return [SpokenLanguage.ZH_HANS]
 
 
 class AssignmentPolicy(models.TextChoices):
@@ -144,6 +156,20 @@ class Agent(models.Model):
     shift_start = models.TimeField(_("shift start"), default=time(0, 0))
     shift_end = models.TimeField(
         _("shift end"), default=time(0, 0), help_text=_("Equal start and end: all day.")
+    )
+    # Language skills: assignment prefers a speaker of a Tibetan or English customer's
+    # language (followups.assignment). Dialects are free labels, for people to read.
+    languages = models.JSONField(
+        _("languages spoken"),
+        default=mandarin_only,
+        blank=True,
+        help_text=_('Language codes, e.g. ["zh-hans", "bo"].'),
+    )
+    dialects = models.CharField(
+        _("dialects"),
+        max_length=200,
+        blank=True,
+        help_text=_("Free labels separated by commas, e.g. Amdo, Kham, Sichuanese."),
     )
 
     class Meta:

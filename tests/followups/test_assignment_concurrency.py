@@ -13,7 +13,7 @@ from followups import tasks
 from followups.assignment import case_assign
 from followups.cases import case_open
 from followups.models import OPEN_STATUSES, Agent, Case, CaseEvent, CaseStatus
-from surveys.models import Response
+from surveys.models import Customer, Response
 from tests.factories import AgentFactory, TeamFactory
 
 THREADS, CAPACITY, AGENTS, CASES = 8, 2, 3, 10
@@ -72,3 +72,29 @@ def test_parallel_assignment_never_exceeds_capacity_nor_assigns_a_case_twice(
     assigned = Counter(CaseEvent.objects.filter(kind="assigned").values_list("case_id", flat=True))
     assert len(assigned) == 6
     assert max(assigned.values()) == 1
+
+
+def test_parallel_tibetan_cases_fill_the_speaker_to_capacity_and_flag_the_rest(
+    detractor: Callable[..., Response], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks.assign_case, "delay", lambda case_id: None)  # we assign below
+    team = TeamFactory(regions=["BJ"])
+    speaker = AgentFactory(team=team, capacity=CAPACITY, languages=["zh-hans", "bo"])
+    for _ in range(AGENTS - 1):
+        AgentFactory(team=team, capacity=CAPACITY)
+    case_ids = []
+    for n in range(CASES):
+        response = detractor(f"+86139{n:08d}")
+        Customer.objects.filter(pk=response.customer_id).update(language="bo")
+        case_ids.append(case_open(response=response).pk)
+
+    def assign_every_case_twice(n: int) -> None:
+        for case_id in random.Random(n).sample(case_ids * 2, k=2 * CASES):
+            case_assign(case_id=case_id)
+
+    assert run_in_parallel(assign_every_case_twice) == []
+
+    cases = Case.objects.filter(pk__in=case_ids)
+    assert cases.filter(agent=speaker, needs_language="").count() == CAPACITY
+    assert cases.exclude(agent=speaker).filter(needs_language="bo").count() == CASES - CAPACITY
+    assert cases.filter(agent__isnull=False).count() == CAPACITY * AGENTS

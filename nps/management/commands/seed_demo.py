@@ -18,6 +18,8 @@ DEMO_PASSWORD = "demo12345"  # noqa: S105 (documented demo login, development on
 DEMO_TOKEN = "demo-crm-token-0123456789abcdef01234567"  # noqa: S105
 TEAMS = {"North callback team": ["BJ", "TJ", "HE"], "East callback team": ["SH", "JS", "ZJ"]}
 FALLBACK_TEAM = "National callback team"  # the default route: every other region
+# The demo's Tibetan speaker: Tibetan customers' cases (region XZ: the default route) go to her.
+SPEAKERS = {"national2": {"languages": ["zh-hans", "bo"], "dialects": "Lhasa, Amdo"}}
 
 
 class Command(BaseCommand):
@@ -63,7 +65,12 @@ class Command(BaseCommand):
             for n in (1, 2):
                 user = self._user(f"{prefix}{n}", groups[AGENTS])
                 Agent.objects.get_or_create(
-                    user=user, defaults={"name": f"{name.split()[0]} agent {n}", "team": team}
+                    user=user,
+                    defaults={
+                        "name": f"{name.split()[0]} agent {n}",
+                        "team": team,
+                        **SPEAKERS.get(user.username, {}),
+                    },
                 )
         if not Team.objects.filter(is_default_route=True).exists():  # one default, if none yet
             Team.objects.filter(name=FALLBACK_TEAM).update(is_default_route=True)
