@@ -3,7 +3,6 @@
 Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path, ...}).
 """
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from surveys.jsonbodies import json_body_load
 
 
 class GatewayError(Exception):
@@ -89,9 +90,13 @@ def sending_gateway() -> Gateway:
 
 def parse_json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
+    try:
+        data = json_body_load(text)  # refuses nesting past MAX_DEPTH, as the API does
+    except ValueError as exc:  # TooDeep or JSONDecodeError
+        raise MalformedPayload(f"body is not acceptable JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")
     return without_nul(data)
