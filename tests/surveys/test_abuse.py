@@ -53,6 +53,22 @@ def test_malformed_signed_bodies_get_a_clear_400_and_store_nothing(
     assert not InboundMessage.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["inbound", "status"])
+def test_a_signed_deeply_nested_body_is_a_400_naming_the_body(client: Client, path: str) -> None:
+    deep = "[" * 5000 + "]" * 5000  # 10 kB, well under the size limit
+    body = f'{{"message_id": "M1", "from": "+8613800138000", "text": "3", "x": {deep}}}'.encode()
+    answer = client.post(
+        f"/webhooks/simulator/{path}/",
+        body,
+        content_type="application/json",
+        headers={HEADER: sign_body(SECRET, body)},
+    )
+    assert answer.status_code == 400
+    assert "body is nested deeper than" in answer.json()["error"]
+    assert not InboundMessage.objects.exists()
+    assert not DeliveryReceipt.objects.exists()
+
+
 def test_a_one_megabyte_body_is_refused_before_it_is_read(client: Client) -> None:
     body = json.dumps({"message_id": "MO1", "from": "+1", "text": "x" * 1_000_000}).encode()
     answer = post(client, body)
