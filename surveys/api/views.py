@@ -3,7 +3,7 @@
 from dataclasses import asdict
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
@@ -19,6 +19,15 @@ from surveys.api.serializers import (
 from surveys.interactions import InteractionConflict, interactions_record
 
 
+# An object for an object, a list for a list (200 when every one was known, else 201).
+_RECORDED = PolymorphicProxySerializer(
+    component_name="InteractionsRecorded",
+    serializers=[InteractionReadSerializer, InteractionReadSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
 class InteractionsView(APIView):
     # The CRM's endpoint: a token only. A staff session (agent, lead) must not record
     # interactions, which plan survey SMS to any number; the admin does not let them either.
@@ -28,8 +37,8 @@ class InteractionsView(APIView):
     @extend_schema(
         request=InteractionWriteSerializer(many=True),
         responses={
-            200: InteractionReadSerializer(many=True),
-            201: InteractionReadSerializer,
+            200: _RECORDED,
+            201: _RECORDED,
             409: OpenApiResponse(
                 InteractionConflictSerializer,
                 description="An external_id already recorded with other values",
