@@ -4,7 +4,7 @@ time in any zone, and JSON bodies are also sent nested deeper than the parser al
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from schemathesis import checks
 
 from nps.wsgi import application
 from surveys.jsonbodies import MAX_DEPTH
+from tests.factories import SurveyFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
@@ -86,6 +87,8 @@ def keep_test_connection() -> Iterator[None]:
 
 @pytest.fixture
 def token(db: Any) -> str:
+    # An active survey with a delay and quiet hours: a recorded interaction is planned.
+    SurveyFactory(quiet_start=time(21), quiet_end=time(9), delay_minutes=30)
     user = User.objects.create_user("fuzz")
     user.user_permissions.add(Permission.objects.get(codename="view_response"))
     return Token.objects.create(user=user).key
