@@ -61,8 +61,9 @@ ZONES = ["Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12", "America/Los_Angel
 
 
 @schema.hook
-def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:
-    return st.one_of(st.just(body), st.sampled_from(ZONES).map(lambda zone: plausible(body, zone)))
+def map_body(context: Any, body: Any) -> Any:
+    """In the fuzzing phase (the coverage phase still sends odd numbers and zones)."""
+    return plausible(body, ZONES[len(str(body)) % len(ZONES)])
 
 
 # What the issue asks: no 500s, and answers that match the schema (codes, types, bodies).
