@@ -3,11 +3,12 @@
 Python's json decoder recurses once per level, so a body of a few thousand brackets ends
 in RecursionError. Neither the CRM's interactions (three levels) nor any gateway's
 payload comes close to MAX_DEPTH; a deeper body is refused before it is decoded.
+NaN and Infinity are refused too: they are not JSON, and PostgreSQL's jsonb rejects them
+when the raw payload is stored.
 """
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 MAX_DEPTH = 32
@@ -38,8 +39,13 @@ def json_depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def json_body_load(text: str, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
-    """json.loads for a body from outside; raises TooDeep (a ValueError) past MAX_DEPTH."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def json_body_load(text: str) -> Any:
+    """json.loads for a body from outside; raises TooDeep (a ValueError) past MAX_DEPTH,
+    and a ValueError for anything else that is not JSON."""
     if json_depth_exceeds(text):
         raise TooDeep
-    return json.loads(text, parse_constant=parse_constant)
+    return json.loads(text, parse_constant=_refuse_constant)

@@ -5,7 +5,6 @@ from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
-from rest_framework.utils.json import strict_constant
 
 from surveys.jsonbodies import TooDeep, json_body_load
 
@@ -17,7 +16,7 @@ class DepthLimitedJSONParser(JSONParser):
         encoding = get_encoding(parser_context or {})
         try:
             text = codecs.getreader(encoding)(stream).read()
-            return json_body_load(text, parse_constant=strict_constant if self.strict else None)
+            return json_body_load(text)  # strict: NaN and Infinity refused, as STRICT_JSON
         except TooDeep as exc:
             raise ParseError(str(exc)) from exc
         except ValueError as exc:  # not JSON, or not in the declared charset

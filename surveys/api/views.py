@@ -18,7 +18,6 @@ from surveys.api.serializers import (
 )
 from surveys.interactions import InteractionConflict, interactions_record
 
-
 # An object for an object, a list for a list (200 when every one was known, else 201).
 _RECORDED = PolymorphicProxySerializer(
     component_name="InteractionsRecorded",

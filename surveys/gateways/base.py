@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from surveys.jsonbodies import json_body_load
+from surveys.jsonbodies import TooDeep, json_body_load
 
 
 class GatewayError(Exception):
@@ -94,9 +94,11 @@ def parse_json_body(request: HttpRequest) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
     try:
-        data = json_body_load(text)  # refuses nesting past MAX_DEPTH, as the API does
-    except ValueError as exc:  # TooDeep or JSONDecodeError
-        raise MalformedPayload(f"body is not acceptable JSON: {exc}") from exc
+        data = json_body_load(text)  # the API's rule: nesting limited, no NaN
+    except TooDeep as exc:
+        raise MalformedPayload(str(exc)) from exc
+    except ValueError as exc:
+        raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")
     return without_nul(data)
