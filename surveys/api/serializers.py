@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from surveys.models import Interaction, Invitation, Language, Tier, Touchpoint
@@ -43,7 +44,13 @@ class InteractionWriteSerializer(serializers.Serializer):
     staff_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     # The model's range (surveys/occurrence.py): nothing before 1900, nothing ahead of now.
-    occurred_at = serializers.DateTimeField(validators=[validate_occurred_at])
+    occurred_at = serializers.DateTimeField(
+        validators=[validate_occurred_at],
+        error_messages={
+            "invalid": _("occurred_at is not an ISO 8601 date and time (2026-11-20T08:00:00Z)."),
+            "overflow": _("occurred_at is out of range of the calendar."),
+        },
+    )
 
 
 class ConflictSerializer(serializers.Serializer):

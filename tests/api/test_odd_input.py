@@ -97,6 +97,7 @@ def test_any_occurred_at_in_any_zone_is_accepted_or_a_400_naming_the_field(
     assert answer.status_code in (201, 400), answer.content
     if answer.status_code == 400:
         assert list(answer.json()) == ["occurred_at"]
+        assert answer.json()["occurred_at"][0].startswith("occurred_at ")
         assert expected_to_be_accepted(moment, requested_at) in (False, None)
         return
     assert expected_to_be_accepted(moment, requested_at) in (True, None)
@@ -124,6 +125,7 @@ def test_dates_no_calendar_has_are_a_400_naming_the_field(crm: APIClient, text: 
     answer = crm.post(URL, interaction_payload(f"BAD-{next(ids)}", occurred_at=text), format="json")
     assert answer.status_code == 400
     assert list(answer.json()) == ["occurred_at"]
+    assert answer.json()["occurred_at"][0].startswith("occurred_at ")
 
 
 @PROPERTY

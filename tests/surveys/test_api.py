@@ -152,6 +152,7 @@ def test_an_occurred_at_at_the_ends_of_time_is_a_400_naming_the_field(
     answer = crm_client.post(URL, interaction_payload(occurred_at=occurred_at), format="json")
     assert answer.status_code == 400
     assert list(answer.json()) == ["occurred_at"]
+    assert answer.json()["occurred_at"][0].startswith("occurred_at ")  # the message names it
     assert Interaction.objects.count() == 0
 
 
