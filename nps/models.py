@@ -98,6 +98,7 @@ class FunnelDaily(DailyDims):
     suppressed_open_case = models.PositiveIntegerField(default=0)
     suppressed_daily_cap = models.PositiveIntegerField(default=0)
     suppressed_tier_cap = models.PositiveIntegerField(default=0)
+    suppressed_too_old = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="funneldaily_key")]

@@ -175,6 +175,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested past surveys.jsonbodies.MAX_DEPTH is a 400, as on the webhooks.
+    "DEFAULT_PARSER_CLASSES": ["surveys.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Per user (token) and per address; counted in CACHES["default"] (use Redis in production).
     "DEFAULT_THROTTLE_CLASSES": [

@@ -48,6 +48,8 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
         sampling_rate=survey.sampling_rate,
         draw=sample_draw(interaction.external_id),
         in_callback=customer.in_callback,
+        occurred_at=interaction.occurred_at,
+        max_age_hours=survey.max_age_hours,
         **_survey_history(customer, now),
     )
     if reason is not None:

@@ -13,6 +13,13 @@ def sample_draw(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def is_too_old(*, occurred_at: datetime | None, now: datetime, max_age_hours: int | None) -> bool:
+    """Older than the survey's maximum age when it reaches us (exactly that age still counts)."""
+    if occurred_at is None or max_age_hours is None:
+        return False
+    return now - occurred_at > timedelta(hours=max_age_hours)
+
+
 @dataclass(frozen=True)
 class TierCap:
     surveys: int  # at most this many ...
@@ -32,11 +39,15 @@ def suppress_reason(
     surveyed_today: bool = False,
     recent_surveys: int = 0,
     tier_cap: TierCap | None = None,
+    occurred_at: datetime | None = None,
+    max_age_hours: int | None = None,
 ) -> SuppressReason | None:
     if opted_out:
         return SuppressReason.OPTED_OUT
     if not is_mobile:
         return SuppressReason.INVALID_NUMBER
+    if is_too_old(occurred_at=occurred_at, now=now, max_age_hours=max_age_hours):
+        return SuppressReason.TOO_OLD  # a backfill must not text about a forgotten visit
     if in_callback:  # do not disturb a customer we are already calling back
         return SuppressReason.OPEN_CASE
     if surveyed_today:  # the first interaction of the day wins, across touchpoints

@@ -1,6 +1,6 @@
 """Recording interactions from the CRM: idempotent on the CRM's external id."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,44 @@ from surveys.phones import phone_parse
 class Recorded:
     interaction: Interaction
     created: bool
+
+
+@dataclass(frozen=True)
+class Conflict:
+    index: int  # position in the batch (0 for a single interaction)
+    external_id: str
+    fields: list[str]  # the payload's names: "touchpoint", "customer.phone", ...
+
+
+class InteractionConflict(Exception):
+    """A known external id posted again with other values: the CRM's data disagree."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__(", ".join(f"{c.external_id}: {', '.join(c.fields)}" for c in conflicts))
+        self.conflicts = conflicts
+
+
+def interaction_differences(
+    interaction: Interaction, *, customer: dict[str, Any], **fields: Any
+) -> list[str]:
+    """The payload fields whose values differ from the recorded interaction, after normalising.
+
+    The customer is the interaction's by phone number (compared as E.164, so "138 0013 8000"
+    and "+8613800138000" agree); the customer's other attributes describe the customer as
+    the CRM sees them now and may change between two posts, so they are not compared.
+    """
+    differ = [name for name, value in fields.items() if getattr(interaction, name) != value]
+    phone = phone_parse(customer["phone"], region=settings.NPS_DEFAULT_REGION).e164
+    if phone != interaction.customer.phone:
+        differ.insert(0, "customer.phone")
+    return differ
+
+
+def _repeated(interaction: Interaction, payload: dict[str, Any]) -> Recorded:
+    differ = interaction_differences(interaction, **payload)
+    if differ:
+        raise InteractionConflict([Conflict(0, interaction.external_id, differ)])
+    return Recorded(interaction, created=False)
 
 
 def customer_upsert(*, phone: str, **attributes: Any) -> Customer:
@@ -38,10 +76,19 @@ def interaction_record(
     staff_id: str = "",
     staff_name: str = "",
 ) -> Recorded:
-    """Store an interaction once per external id and plan its survey; a repeat changes nothing."""
-    existing = Interaction.objects.filter(external_id=external_id).first()
-    if existing is not None:
-        return Recorded(existing, created=False)
+    """Store an interaction once per external id and plan its survey; a repeat changes nothing.
+
+    A repeat with the same values (after normalising) is answered as recorded; with other
+    values it raises InteractionConflict naming the fields, and nothing changes.
+    """
+    payload = {
+        "customer": customer, "touchpoint": touchpoint, "occurred_at": occurred_at,
+        "channel": channel, "business_type": business_type, "staff_id": staff_id,
+        "staff_name": staff_name,
+    }  # fmt: skip
+    existing = Interaction.objects.select_related("customer").filter(external_id=external_id)
+    if (found := existing.first()) is not None:
+        return _repeated(found, payload)
     try:
         # A savepoint, so a concurrent insert of the same id fails alone.
         with transaction.atomic():
@@ -56,12 +103,20 @@ def interaction_record(
                 staff_name=staff_name,
             )
             invitation_plan(interaction=interaction)
-    except IntegrityError:
-        return Recorded(Interaction.objects.get(external_id=external_id), created=False)
+    except IntegrityError:  # a concurrent post of the same id won: compare with it
+        return _repeated(existing.get(), payload)
     return Recorded(interaction, created=True)
 
 
 def interactions_record(*, items: list[dict[str, Any]]) -> list[Recorded]:
-    """Record a batch all or nothing."""
+    """Record a batch all or nothing; every conflicting item is named before it rolls back."""
+    recorded, conflicts = [], []
     with transaction.atomic():
-        return [interaction_record(**item) for item in items]
+        for index, item in enumerate(items):
+            try:
+                recorded.append(interaction_record(**item))
+            except InteractionConflict as exc:
+                conflicts += [replace(c, index=index) for c in exc.conflicts]
+        if conflicts:
+            raise InteractionConflict(conflicts)  # inside the block: the batch rolls back
+    return recorded

@@ -1,5 +1,6 @@
 """Shared fixtures: API clients, personas, and the real processes of the integration tests."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,15 @@ def survey(db: Any) -> Survey:
     return SurveyFactory()
 
 
+def recent_iso(hours: float = 1) -> str:
+    """An occurred_at the API accepts and surveys: some hours ago (surveys have a maximum age)."""
+    return (datetime.now(UTC) - timedelta(hours=hours)).replace(microsecond=0).isoformat()
+
+
+# One value per run, so two payloads built apart in a test are still the same payload.
+RECENT = recent_iso()
+
+
 def interaction_payload(external_id: str = "CRM-1", **overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "external_id": external_id,
@@ -33,7 +43,7 @@ def interaction_payload(external_id: str = "CRM-1", **overrides: Any) -> dict[st
         "touchpoint": "hotline",
         "business_type": "billing",
         "staff_id": "E1001",
-        "occurred_at": "2026-11-20T08:00:00Z",
+        "occurred_at": RECENT,
     }
     payload.update(overrides)
     return payload

@@ -8,6 +8,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db.models import Model
+from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from followups.models import (
     RoutingRule,
     Team,
 )
+from surveys.admin.surveys import SurveyForm
 from surveys.models import (
     Category,
     Customer,
@@ -421,3 +423,27 @@ def test_supervisors_find_unrouted_cases_in_their_own_list(
     assert case_assign(case_id=stranded.pk) is None
     page = admin_client.get(url(Case, "changelist"), {"assignment": "unrouted"})
     assert list(page.context["cl"].result_list) == [stranded]
+
+
+def test_survey_maximum_age_is_edited_in_the_admin(admin_client: Client, world: World) -> None:
+    survey = Survey.objects.get()
+    page = admin_client.get(url(Survey, "change", survey.pk)).content.decode()
+    assert 'name="max_age_hours" value="72"' in page
+    form = SurveyForm(data={**model_to_dict(survey), "max_age_hours": 24}, instance=survey)
+    assert form.is_valid(), form.errors
+    form.save()
+    assert Survey.objects.get().max_age_hours == 24
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1899-12-31"])
+def test_an_interaction_added_in_the_admin_must_have_a_plausible_date(
+    admin_client: Client, world: World, day: str
+) -> None:
+    form = {
+        "external_id": "ADMIN-1", "customer": world.customer.pk, "touchpoint": "hotline",
+        "occurred_at_0": day, "occurred_at_1": "23:00:00",
+    }  # fmt: skip
+    answer = admin_client.post(url(Interaction, "add"), form)
+    assert answer.status_code == 200  # the form again, with the error
+    assert "occurred_at" in answer.context["adminform"].form.errors["occurred_at"][0]
+    assert not Interaction.objects.filter(external_id="ADMIN-1").exists()

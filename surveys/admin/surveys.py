@@ -42,8 +42,8 @@ class SurveyForm(forms.ModelForm):
         model = Survey
         fields = (
             "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
-            "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "sampling_rate",
-            "followup_categories", "passive_care", "promoter_thanks",
+            "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "max_age_hours",
+            "sampling_rate", "followup_categories", "passive_care", "promoter_thanks",
         )  # fmt: skip
 
 
@@ -101,7 +101,8 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = (SurveyTextInline,)
     list_display = (
         "name", "is_active", "priority", "touchpoints_label", "delay_minutes",
-        "reply_window_hours", "fatigue_days", "sampling_rate", "care_sent", "thanks_sent",
+        "reply_window_hours", "fatigue_days", "max_age_hours", "sampling_rate", "care_sent",
+        "thanks_sent",
     )  # fmt: skip
     list_filter = ("is_active", "default_language", "created_at")
     search_fields = ("name",)
@@ -112,7 +113,9 @@ class SurveyAdmin(admin.ModelAdmin):
         (_("Timing"), {
             "fields": ("delay_minutes", "reply_window_hours", "quiet_start", "quiet_end"),
         }),
-        (_("Who is asked"), {"fields": ("fatigue_days", "sampling_rate", "created_at")}),
+        (_("Who is asked"), {
+            "fields": ("fatigue_days", "max_age_hours", "sampling_rate", "created_at"),
+        }),
         (_("Conversation and playbooks"), {
             "fields": ("followup_categories", "passive_care", "promoter_thanks"),
         }),

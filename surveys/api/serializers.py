@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from surveys.models import CustomerLanguage, Interaction, Invitation, Tier, Touchpoint
+from surveys.occurrence import validate_occurred_at
 from surveys.phones import InvalidPhone, phone_parse
 
 
@@ -41,7 +43,30 @@ class InteractionWriteSerializer(serializers.Serializer):
     business_type = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    occurred_at = serializers.DateTimeField()
+    # The model's range (surveys/occurrence.py): nothing before 1900, nothing ahead of now.
+    occurred_at = serializers.DateTimeField(
+        validators=[validate_occurred_at],
+        error_messages={
+            "invalid": _("occurred_at is not an ISO 8601 date and time (2026-11-20T08:00:00Z)."),
+            "overflow": _("occurred_at is out of range of the calendar."),
+        },
+    )
+
+
+class ConflictSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in the posted list (0 for an object).")
+    external_id = serializers.CharField()
+    fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Fields whose values differ from the recorded ones, e.g. "customer.phone".',
+    )
+
+
+class InteractionConflictSerializer(serializers.Serializer):
+    """409: an external_id already recorded with other values; nothing was stored."""
+
+    detail = serializers.CharField()
+    conflicts = ConflictSerializer(many=True)
 
 
 class InvitationReadSerializer(serializers.ModelSerializer):

@@ -4,7 +4,6 @@ Adapters are registered in settings.NPS_GATEWAYS (slug -> {"CLASS": dotted path,
 only those named in settings.NPS_ENABLED_GATEWAYS are used (surveys/gateways/registry.py).
 """
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from surveys.gateways.registry import gateway_is_enabled
+from surveys.jsonbodies import TooDeep, json_body_load
 
 
 class GatewayError(Exception):
@@ -94,8 +94,14 @@ def sending_gateway() -> Gateway:
 
 def parse_json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
+    try:
+        data = json_body_load(text)  # the API's rule: nesting limited, no NaN
+    except TooDeep as exc:
+        raise MalformedPayload(str(exc)) from exc
+    except ValueError as exc:
         raise MalformedPayload(f"body is not UTF-8 JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")

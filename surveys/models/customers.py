@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from surveys.occurrence import validate_occurred_at
+
 
 class Language(models.TextChoices):
     ZH_HANS = "zh-hans", _("Chinese (simplified)")
@@ -102,7 +104,7 @@ class Interaction(models.Model):
     business_type = models.CharField(_("business type"), max_length=64, blank=True)
     staff_id = models.CharField(_("staff id"), max_length=64, blank=True)
     staff_name = models.CharField(_("staff name"), max_length=100, blank=True)
-    occurred_at = models.DateTimeField(_("occurred at"))
+    occurred_at = models.DateTimeField(_("occurred at"), validators=[validate_occurred_at])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

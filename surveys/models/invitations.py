@@ -29,6 +29,7 @@ class SuppressReason(models.TextChoices):
     OPEN_CASE = "open_case", _("Customer has an open callback case")
     DAILY_CAP = "daily_cap", _("Customer already surveyed today")
     TIER_CAP = "tier_cap", _("Survey cap for the value tier reached")
+    TOO_OLD = "too_old", _("Interaction older than the survey's maximum age")
 
 
 class Purpose(models.TextChoices):

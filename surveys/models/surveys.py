@@ -31,6 +31,15 @@ class Survey(models.Model):
         _("delay after the interaction (minutes)"), default=0
     )
     reply_window_hours = models.PositiveIntegerField(_("reply window (hours)"), default=48)
+    max_age_hours = models.PositiveIntegerField(
+        _("maximum age (hours)"),
+        default=72,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Interactions older than this when they arrive (a CRM backfill) are recorded "
+            "but not surveyed."
+        ),
+    )
     fatigue_days = models.PositiveIntegerField(
         _("fatigue window (days)"),
         default=30,

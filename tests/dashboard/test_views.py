@@ -19,8 +19,10 @@ from followups.models import Team
 from followups.permissions import roles_ensure
 from followups.roles import SUPERVISORS
 from nps.reporting.rollups import local_today, rollups_rebuild
+from surveys.interactions import interaction_record
 from surveys.models import Category, ReasonCategory
 from tests.dashboard.builders import (
+    AT,
     PERIOD,
     URL,
     Data,
@@ -31,6 +33,7 @@ from tests.dashboard.builders import (
     page,
     section,
 )
+from tests.factories import SurveyFactory
 from tests.reporting.test_rollups import local_day, response_create
 
 # ---------------------------------------------------------------- who may see it
@@ -350,3 +353,19 @@ def test_the_page_shows_the_latest_verbatims_and_the_csv_goes_further(
 
     assert verbatims.count('<td class="comment">') == 3
     assert download.count("投诉") == len(commented)
+
+
+def test_a_backfilled_interaction_is_listed_as_not_surveyed_too_old(data: Data) -> None:
+    SurveyFactory()
+    # Posted now about a day in March: the survey's maximum age has long passed.
+    interaction_record(
+        external_id="BACKFILL-1",
+        customer={"phone": "13800138077", "region": "BJ"},
+        touchpoint="hotline",
+        occurred_at=AT,
+    )
+    rollups_rebuild()
+
+    funnel = section(page(client_for(data.personas.supervisor)), "funnel")
+    too_old = "Interaction older than the survey&#x27;s maximum age"
+    assert re.search(rf"<td>{too_old}</td><td[^>]*>1</td>", funnel)

@@ -13,6 +13,7 @@ from followups.models import Case, CaseStatus
 from followups.verification import verifications_send
 from followups.workflow import case_attempt_log, case_resolve
 from surveys.models import InboundMessage, Invitation, InvitationStatus, ReasonCategory, Response
+from tests.conftest import recent_iso
 from tests.factories import AgentFactory, SurveyFactory, TeamFactory
 from tests.integration.conftest import Process, wait_until
 from tests.surveys.test_reasons import seed_taxonomy
@@ -35,7 +36,7 @@ def test_detractor_reply_to_assigned_case_to_verified_recovery(
             "external_id": "CRM-E2E-1",
             "customer": {"phone": "138 0013 8000", "tier": "A", "region": "BJ"},
             "touchpoint": "store_own",
-            "occurred_at": "2026-11-20T08:00:00Z",
+            "occurred_at": recent_iso(),  # within the survey's maximum age
         },
         headers={"Authorization": f"Token {token}"},
         timeout=10,

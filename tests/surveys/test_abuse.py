@@ -42,8 +42,9 @@ def post(client: Client, body: bytes, content_type: str = "application/json") ->
         b"{}",
         json.dumps({"message_id": 5, "from": "+8613800138000", "text": "3"}).encode(),
         json.dumps({"message_id": "M" * 500, "from": "+8613800138000", "text": "3"}).encode(),
+        b'{"message_id": "M1", "from": "+8613800138000", "text": "3", "x": NaN}',
     ],
-    ids=["non-utf8", "broken-json", "list", "string", "empty", "number-id", "long-id"],
+    ids=["non-utf8", "broken-json", "list", "string", "empty", "number-id", "long-id", "nan"],
 )
 def test_malformed_signed_bodies_get_a_clear_400_and_store_nothing(
     client: Client, body: bytes
@@ -52,6 +53,22 @@ def test_malformed_signed_bodies_get_a_clear_400_and_store_nothing(
     assert answer.status_code == 400
     assert answer.json()["error"]
     assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["inbound", "status"])
+def test_a_signed_deeply_nested_body_is_a_400_naming_the_body(client: Client, path: str) -> None:
+    deep = "[" * 5000 + "]" * 5000  # 10 kB, well under the size limit
+    body = f'{{"message_id": "M1", "from": "+8613800138000", "text": "3", "x": {deep}}}'.encode()
+    answer = client.post(
+        f"/webhooks/simulator/{path}/",
+        body,
+        content_type="application/json",
+        headers={HEADER: sign_body(SECRET, body)},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "body is nested deeper than 32 levels"
+    assert not InboundMessage.objects.exists()
+    assert not DeliveryReceipt.objects.exists()
 
 
 def test_a_one_megabyte_body_is_refused_before_it_is_read(client: Client) -> None:

@@ -49,3 +49,24 @@ def test_sampling_is_stable_and_roughly_proportional() -> None:
     assert draws[:50] == [sample_draw(f"CRM-{n}") for n in range(50)]
     share = sum(d < 0.25 for d in draws) / len(draws)
     assert 0.23 < share < 0.27
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (timedelta(hours=72), None),  # exactly the maximum age is still surveyed
+        (timedelta(hours=72, seconds=1), SuppressReason.TOO_OLD),
+        (timedelta(days=365 * 126), SuppressReason.TOO_OLD),  # 1900
+        (timedelta(minutes=-5), None),  # a little ahead: the CRM's clock
+    ],
+)
+def test_an_interaction_older_than_the_maximum_age_is_too_old(
+    age: timedelta, expected: SuppressReason | None
+) -> None:
+    assert reason(occurred_at=NOW - age, max_age_hours=72) == expected
+
+
+def test_too_old_outranks_the_do_not_disturb_rules_but_not_opt_out() -> None:
+    old = {"occurred_at": NOW - timedelta(days=3, hours=1), "max_age_hours": 72}
+    assert reason(**old, last_surveyed_at=NOW, draw=0.99) == SuppressReason.TOO_OLD
+    assert reason(**old, opted_out=True) == SuppressReason.OPTED_OUT

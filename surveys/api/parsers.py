@@ -1,0 +1,23 @@
+"""The API's JSON parser: DRF's, with the nesting limit the webhooks apply too."""
+
+import codecs
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
+
+from surveys.jsonbodies import TooDeep, json_body_load
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """A body nested past jsonbodies.MAX_DEPTH is a 400 naming the body, not a RecursionError."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = get_encoding(parser_context or {})
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+            return json_body_load(text)  # strict: NaN and Infinity refused, as STRICT_JSON
+        except TooDeep as exc:
+            raise ParseError(str(exc)) from exc
+        except ValueError as exc:  # not JSON, or not in the declared charset
+            raise ParseError(f"JSON parse error - {exc}") from exc
