@@ -8,7 +8,7 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from followups.cases import case_open
-from followups.models import Case, Holiday, Team
+from followups.models import Case, Holiday, ServiceStandard, Team
 from followups.sla import breached, sla_due_times
 from surveys.models import Response
 from tests.factories import TeamFactory
@@ -49,7 +49,7 @@ def open_case(detractor: Callable[..., Response], *, tier: str, score: int = 2) 
 @pytest.mark.parametrize(
     ("tier", "priority", "first_contact_due", "resolution_due"),
     [
-        ("A", "P1", shanghai(2026, 11, 23, 12, 0), shanghai(2026, 11, 25, 16, 0)),
+        ("A", "P1", shanghai(2026, 11, 23, 11, 0), shanghai(2026, 11, 24, 13, 0)),
         ("B", "P2", shanghai(2026, 11, 23, 18, 0), shanghai(2026, 11, 30, 13, 0)),
         ("C", "P3", shanghai(2026, 11, 25, 16, 0), shanghai(2026, 12, 7, 16, 0)),
     ],
@@ -73,8 +73,8 @@ def test_without_a_covering_team_the_default_hours_run_every_day_from_8_to_20(
     detractor: Callable[..., Response],
 ) -> None:
     case = open_case(detractor, tier="A")
-    assert case.sla_due_at == shanghai(2026, 11, 29, 9, 30)  # 30 minutes Saturday, 90 Sunday
-    assert case.resolution_due_at == shanghai(2026, 11, 30, 19, 30)
+    assert case.sla_due_at == shanghai(2026, 11, 29, 8, 30)  # 30 minutes Saturday, 30 Sunday
+    assert case.resolution_due_at == shanghai(2026, 11, 29, 19, 30)
 
 
 @time_machine.travel(MONDAY_10, tick=False)
@@ -84,23 +84,32 @@ def test_the_teams_own_and_global_holidays_stop_the_clock(
     Holiday.objects.create(date=date(2026, 11, 24), name="Team day", team=office_team)
     Holiday.objects.create(date=date(2026, 11, 25), name="National day")
     case = open_case(detractor, tier="A")
-    assert case.resolution_due_at == shanghai(2026, 11, 27, 16, 0)  # Tuesday, Wednesday off
+    assert case.resolution_due_at == shanghai(2026, 11, 26, 13, 0)  # Tuesday, Wednesday off
 
 
 def test_another_teams_holiday_does_not_stop_the_clock(office_team: Team) -> None:
     Holiday.objects.create(date=date(2026, 11, 24), name="Elsewhere", team=TeamFactory())
-    first_contact, resolution = sla_due_times(priority="P1", opened_at=MONDAY_10, team=office_team)
+    first_contact, resolution = sla_due_times(
+        priority="P1", tier="A", opened_at=MONDAY_10, team=office_team
+    )
     assert (first_contact, resolution) == (
-        shanghai(2026, 11, 23, 12, 0),
-        shanghai(2026, 11, 25, 16, 0),
+        shanghai(2026, 11, 23, 11, 0),
+        shanghai(2026, 11, 24, 13, 0),
     )
 
 
-def test_due_times_follow_the_settings_targets(office_team: Team, settings: Settings) -> None:
+def test_without_a_service_standard_due_times_follow_the_settings_with_tier_a_at_half(
+    office_team: Team, settings: Settings
+) -> None:
+    ServiceStandard.objects.all().delete()
     settings.NPS_SLA_TARGETS = {"P1": {"first_contact": 1, "resolution": 3}}
-    assert sla_due_times(priority="P1", opened_at=MONDAY_10, team=office_team) == (
+    assert sla_due_times(priority="P1", tier="B", opened_at=MONDAY_10, team=office_team) == (
         shanghai(2026, 11, 23, 11, 0),
         shanghai(2026, 11, 23, 13, 0),
+    )
+    assert sla_due_times(priority="P1", tier="A", opened_at=MONDAY_10, team=office_team) == (
+        shanghai(2026, 11, 23, 10, 30),
+        shanghai(2026, 11, 23, 11, 30),
     )
 
 
@@ -111,17 +120,17 @@ def test_a_case_is_in_breach_only_after_a_due_time_has_passed(
     case = open_case(detractor, tier="A")
     in_breach = Case.objects.filter(pk=case.pk)
     assert not in_breach.filter(breached(case.sla_due_at)).exists()
-    assert in_breach.filter(breached(shanghai(2026, 11, 23, 12, 1))).exists()
+    assert in_breach.filter(breached(shanghai(2026, 11, 23, 11, 1))).exists()
     Case.objects.filter(pk=case.pk).update(first_contact_at=timezone.now())
-    assert not in_breach.filter(breached(shanghai(2026, 11, 25, 16, 0))).exists()
-    assert in_breach.filter(breached(datetime(2026, 11, 25, 8, 1, tzinfo=UTC))).exists()
+    assert not in_breach.filter(breached(shanghai(2026, 11, 24, 13, 0))).exists()
+    assert in_breach.filter(breached(datetime(2026, 11, 24, 5, 1, tzinfo=UTC))).exists()
 
 
 @time_machine.travel(MONDAY_10, tick=False)
 def test_a_team_with_invalid_hours_still_gets_cases_on_the_default_hours(
     detractor: Callable[..., Response], office_team: Team
 ) -> None:
-    Team.objects.filter(pk=office_team.pk).update(day_start=time(18, 0), day_end=time(9, 0))
+    Team.objects.filter(pk=office_team.pk).update(work_days=[])
     case = open_case(detractor, tier="A")
-    assert case.sla_due_at == shanghai(2026, 11, 23, 12, 0)
-    assert case.resolution_due_at == shanghai(2026, 11, 25, 10, 0)  # 08:00-20:00 every day
+    assert case.sla_due_at == shanghai(2026, 11, 23, 11, 0)
+    assert case.resolution_due_at == shanghai(2026, 11, 24, 10, 0)  # 08:00-20:00 every day
