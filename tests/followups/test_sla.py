@@ -1,9 +1,10 @@
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from pytest_django import Settings
 
@@ -134,3 +135,112 @@ def test_a_team_with_invalid_hours_still_gets_cases_on_the_default_hours(
     case = open_case(detractor, tier="A")
     assert case.sla_due_at == shanghai(2026, 11, 23, 11, 0)
     assert case.resolution_due_at == shanghai(2026, 11, 24, 10, 0)  # 08:00-20:00 every day
+
+
+# ---------------------------------------------------------------- the team calendar
+
+
+@time_machine.travel(shanghai(2026, 11, 27, 16, 0), tick=False)  # Friday afternoon
+def test_a_case_opened_before_a_make_up_saturday_is_due_on_saturday(
+    detractor: Callable[..., Response], office_team: Team
+) -> None:
+    Holiday.objects.create(date=date(2026, 11, 28), name="调休", is_working_day=True)
+    case = open_case(detractor, tier="A", score=5)  # P2: 4 hours to first contact
+    assert case.sla_due_at == shanghai(2026, 11, 28, 11, 0)  # 2 hours Friday, 2 Saturday
+
+
+@time_machine.travel(shanghai(2026, 11, 27, 16, 0), tick=False)
+def test_a_make_up_day_keeps_its_own_hours_and_a_holiday_monday_is_skipped(
+    detractor: Callable[..., Response], office_team: Team
+) -> None:
+    Holiday.objects.create(
+        date=date(2026, 11, 28),
+        name="调休",
+        team=office_team,
+        is_working_day=True,
+        day_start=time(9, 0),
+        day_end=time(12, 0),
+    )
+    Holiday.objects.create(date=date(2026, 11, 30), name="Holiday Monday")
+    case = open_case(detractor, tier="B")  # P2: 8 hours to first contact
+    # 2 hours Friday, 3 Saturday morning, Monday off, 3 on Tuesday.
+    assert case.sla_due_at == shanghai(2026, 12, 1, 12, 0)
+
+
+def test_the_teams_own_calendar_entry_wins_over_the_global_one(office_team: Team) -> None:
+    saturday = date(2026, 11, 28)
+    Holiday.objects.create(date=saturday, name="调休", is_working_day=True)
+    Holiday.objects.create(date=saturday, name="Team outing", team=office_team)
+    friday_17 = shanghai(2026, 11, 27, 17, 0)
+    contact_due, _ = sla_due_times(priority="P2", tier="B", opened_at=friday_17, team=office_team)
+    assert contact_due == shanghai(2026, 11, 30, 16, 0)  # Saturday stays closed for this team
+    other = TeamFactory(
+        regions=[],
+        time_zone="Asia/Shanghai",
+        work_days=[0, 1, 2, 3, 4],
+        day_start=time(9, 0),
+        day_end=time(18, 0),
+    )
+    contact_due, _ = sla_due_times(priority="P2", tier="B", opened_at=friday_17, team=other)
+    assert contact_due == shanghai(2026, 11, 28, 16, 0)
+
+
+def test_a_calendar_entry_has_hours_only_as_a_make_up_day(office_team: Team) -> None:
+    holiday = Holiday(date=date(2026, 11, 30), name="Holiday", day_start=time(9, 0))
+    with pytest.raises(ValidationError):
+        holiday.full_clean()
+    holiday.day_end = time(12, 0)
+    with pytest.raises(ValidationError, match="Only a make-up working day has hours"):
+        holiday.full_clean()
+    holiday.is_working_day = True
+    holiday.full_clean()
+
+
+@pytest.fixture
+def night_team() -> Team:
+    """Monday to Friday nights, 20:00 to 08:00 the next morning, Shanghai time."""
+    return TeamFactory(
+        name="Nights",
+        regions=["BJ"],
+        time_zone="Asia/Shanghai",
+        work_days=[0, 1, 2, 3, 4],
+        day_start=time(20, 0),
+        day_end=time(8, 0),
+    )
+
+
+def test_a_night_team_passes_validation_and_its_cases_are_due_across_midnight(
+    detractor: Callable[..., Response], night_team: Team
+) -> None:
+    night_team.full_clean()
+    with time_machine.travel(shanghai(2026, 11, 23, 23, 30), tick=False):  # Monday night
+        case = open_case(detractor, tier="A")  # P1: 1 hour, 12 hours
+    assert case.sla_due_at == shanghai(2026, 11, 24, 0, 30)
+    # 8.5 hours until Tuesday 08:00, 3.5 from Tuesday 20:00.
+    assert case.resolution_due_at == shanghai(2026, 11, 24, 23, 30)
+
+
+def test_a_team_without_working_days_is_refused_by_validation(night_team: Team) -> None:
+    night_team.work_days = []
+    with pytest.raises(ValidationError):
+        night_team.full_clean()
+
+
+def test_a_24_hour_team_in_a_dst_zone_is_due_in_real_hours(
+    detractor: Callable[..., Response],
+) -> None:
+    team = TeamFactory(
+        regions=["BJ"],
+        time_zone="Europe/London",
+        work_days=[0, 1, 2, 3, 4, 5, 6],
+        day_start=time(0, 0),
+        day_end=time(0, 0),
+    )
+    team.full_clean()
+    london = ZoneInfo("Europe/London")
+    saturday_18 = datetime(2026, 3, 28, 18, 0, tzinfo=london)
+    with time_machine.travel(saturday_18, tick=False):
+        case = open_case(detractor, tier="A")  # P1: 1 hour, 12 hours
+    assert case.sla_due_at == saturday_18 + timedelta(hours=1)
+    # The clocks go forward that night: 12 real hours on are 07:00 on the clock, not 06:00.
+    assert case.resolution_due_at == datetime(2026, 3, 29, 7, 0, tzinfo=london)
