@@ -3,9 +3,10 @@
 Level 1: an open case in breach (sla.breached: not contacted by sla_due_at, or not
 resolved by resolution_due_at) is sent to the lead of the case's team, or to the
 supervisors when the case has no team or the team no lead with an email.
-Level 2: the case is still in breach once half its priority's first-contact target
-has passed, in the team's business hours, since level 1 (1, 4 and 12 hours for P1,
-P2 and P3 with the default targets): every Supervisors group member with an email.
+Level 2: the case is still in breach once half its first-contact target (the service
+standard of its customer's tier and its priority) has passed, in the team's business
+hours, since level 1 (1, 4 and 12 hours for P1, P2 and P3 at tiers B and C with the
+default standards, half that at tier A): every Supervisors group member with an email.
 The level counts the case, not each clock: a case escalated for a late first contact
 that later misses its resolution due time goes on to the supervisors.
 

@@ -22,6 +22,7 @@ from followups.models import (
     Holiday,
     Priority,
     RoutingRule,
+    ServiceStandard,
     Team,
 )
 from surveys.models import (
@@ -45,7 +46,7 @@ from surveys.segments import sms_segments
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
-    DigestDelivery,
+    DigestDelivery, ServiceStandard,
 ]  # fmt: skip
 
 
