@@ -75,7 +75,7 @@ def team_hours(team: Team | None, *, since: date | None = None) -> Hours:
 
 
 # The default service standards: settings.NPS_SLA_TARGETS per priority, tier A in half the
-# time (0001-style seed in migration 0009_calendar; edit them in the admin).
+# time (migration 0009_calendar seeds the ServiceStandard rows so; edit them in the admin).
 DEFAULT_TIER_SHARE = {"A": 0.5, "B": 1.0, "C": 1.0}
 
 
@@ -103,9 +103,11 @@ def sla_due_times(
     """(first contact due, resolution due) for a case of a `tier` customer opened at
     `opened_at`, in business hours."""
     hours = team_hours(team, since=opened_at.date() - timedelta(days=2))
-    return tuple(  # type: ignore[return-value]
-        add_business_hours(opened_at, sla_target_hours(priority, clock, tier=tier), **hours)
-        for clock in ("first_contact", "resolution")
+    contact = sla_target_hours(priority, "first_contact", tier=tier)
+    resolution = sla_target_hours(priority, "resolution", tier=tier)
+    return (
+        add_business_hours(opened_at, contact, **hours),
+        add_business_hours(opened_at, resolution, **hours),
     )
 
 

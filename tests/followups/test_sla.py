@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
 
@@ -244,3 +245,33 @@ def test_a_24_hour_team_in_a_dst_zone_is_due_in_real_hours(
     assert case.sla_due_at == saturday_18 + timedelta(hours=1)
     # The clocks go forward that night: 12 real hours on are 07:00 on the clock, not 06:00.
     assert case.resolution_due_at == datetime(2026, 3, 29, 7, 0, tzinfo=london)
+
+
+def test_the_team_admin_takes_a_night_team_and_a_make_up_saturday(admin_client: Client) -> None:
+    form = {
+        "name": "Nights",
+        "regions": "BJ",
+        "policy": "least_loaded",
+        "time_zone": "Asia/Shanghai",
+        "work_days": ["0", "1", "2", "3", "4"],
+        "day_start": "20:00",
+        "day_end": "08:00",
+        "holidays-TOTAL_FORMS": "1",
+        "holidays-INITIAL_FORMS": "0",
+        "holidays-0-date": "2026-11-28",
+        "holidays-0-name": "调休",
+        "holidays-0-is_working_day": "on",
+        "holidays-0-day_start": "20:00",
+        "holidays-0-day_end": "08:00",
+        **{f"{prefix}-{k}": "0" for prefix in ("rules", "agents")
+           for k in ("TOTAL_FORMS", "INITIAL_FORMS")},
+    }  # fmt: skip
+    page = admin_client.post("/admin/followups/team/add/", form)
+    assert page.status_code == 302, page.context["errors"] if page.context else page
+    team = Team.objects.get(name="Nights")
+    assert (team.day_start, team.day_end) == (time(20, 0), time(8, 0))
+    make_up = team.holidays.get()
+    assert make_up.is_working_day
+    assert make_up.day_start == time(20, 0)
+    page = admin_client.get("/admin/followups/team/")
+    assert "20:00–08:00 (+1)" in page.content.decode()
