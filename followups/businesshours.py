@@ -4,13 +4,22 @@ Pure functions, no ORM. A team is open on its working days, outside holidays, fr
 `day_start` to `day_end` local time in its own zone. Business time is real elapsed
 time inside those windows: on a DST day a window is as long as the clock says it is
 (08:00-20:00 is 12 hours either way, because the clocks change at night; a window
-spanning the change is an hour shorter or longer). A window must not wrap midnight:
-`day_end <= day_start` raises ValueError (no overnight teams yet).
+spanning the change is an hour shorter or longer).
+
+A window that ends at or before it starts ends the next day: 20:00-08:00 is a night
+shift opening on each working day at 20:00 and closing the next morning; a window whose
+start and end are equal lasts a whole day (00:00-00:00 on every day: open around the
+clock). A window belongs to the day it opens on: a holiday on Friday closes Friday's
+night shift, which would have run into Saturday morning.
+
+The calendar also adds days: `extra_days` maps a date (a make-up working day, 调休,
+usually a Saturday or Sunday) to the window the team is open that day, whatever the
+weekday. Holidays win over extra days; callers resolve conflicts before (sla.team_hours).
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 
@@ -22,12 +31,17 @@ class Hours(TypedDict):
     day_start: time
     day_end: time
     holidays: Collection[date]
+    extra_days: NotRequired[Mapping[date, tuple[time, time]]]
 
 
 def check_hours(*, work_days: Collection[int], day_start: time, day_end: time) -> None:
-    """Raise ValueError unless the hours are a same-day window on at least one weekday."""
-    if day_end <= day_start:
-        raise ValueError(f"business hours must end after they start: {day_start}-{day_end}")
+    """Raise ValueError unless the hours have at least one weekday (0..6) and a window.
+
+    Any start and end make a window (an end at or before the start is the next day's, an
+    equal start and end the whole day); only a time zone offset (tzinfo) is refused.
+    """
+    if day_start.tzinfo is not None or day_end.tzinfo is not None:
+        raise ValueError("business hours are local times without a time zone")
     if not work_days or not set(work_days) <= set(range(7)):
         raise ValueError(f"working days must be a non-empty subset of 0..6: {work_days!r}")
 
@@ -38,6 +52,12 @@ def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+def _window(day: date, opens: time, closes: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The window opening on `day`: closing the next day when it ends at or before it opens."""
+    closing_day = day + timedelta(days=1) if closes <= opens else day
+    return _local_instant(day, opens, zone), _local_instant(closing_day, closes, zone)
+
+
 def _windows(
     since: datetime,
     *,
@@ -46,14 +66,32 @@ def _windows(
     day_start: time,
     day_end: time,
     holidays: Collection[date],
+    extra_days: Mapping[date, tuple[time, time]] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Open windows (UTC start, UTC end) from the local day of `since` onwards, forever."""
+    """Open windows (UTC start, UTC end), in order and never overlapping, from the local day
+    before `since` (a night shift that opened yesterday may still be open) onwards, forever."""
     check_hours(work_days=work_days, day_start=day_start, day_end=day_end)
+    extra_days = extra_days or {}
     zone = ZoneInfo(time_zone)
-    day = since.astimezone(zone).date()
+    day = since.astimezone(zone).date() - timedelta(days=1)
+    previous_close: datetime | None = None
     while True:
-        if day.weekday() in work_days and day not in holidays:
-            yield _local_instant(day, day_start, zone), _local_instant(day, day_end, zone)
+        if day in holidays:
+            hours = None
+        elif day in extra_days:
+            hours = extra_days[day]
+        elif day.weekday() in work_days:
+            hours = (day_start, day_end)
+        else:
+            hours = None
+        if hours is not None:
+            opens, closes = _window(day, *hours, zone)
+            if previous_close is not None:
+                # Yesterday's night shift still running when a make-up day opens early.
+                opens = max(opens, previous_close)
+            if opens < closes:
+                yield opens, closes
+                previous_close = closes
         day += timedelta(days=1)
 
 
@@ -66,6 +104,7 @@ def add_business_hours(
     day_start: time,
     day_end: time,
     holidays: Collection[date],
+    extra_days: Mapping[date, tuple[time, time]] | None = None,
 ) -> datetime:
     """The instant (UTC) when `hours` of business time have elapsed since `start_utc`.
 
@@ -85,6 +124,7 @@ def add_business_hours(
         day_start=day_start,
         day_end=day_end,
         holidays=holidays,
+        extra_days=extra_days,
     ):
         counting_from = max(start, opens)
         if counting_from >= closes:
@@ -105,6 +145,7 @@ def business_hours_between(
     day_start: time,
     day_end: time,
     holidays: Collection[date],
+    extra_days: Mapping[date, tuple[time, time]] | None = None,
 ) -> float:
     """Business hours elapsed from `a` to `b` (negative when `b` is earlier), for reporting."""
     if b < a:
@@ -116,6 +157,7 @@ def business_hours_between(
             day_start=day_start,
             day_end=day_end,
             holidays=holidays,
+            extra_days=extra_days,
         )
     a, b = a.astimezone(UTC), b.astimezone(UTC)
     total = timedelta()
@@ -126,6 +168,7 @@ def business_hours_between(
         day_start=day_start,
         day_end=day_end,
         holidays=holidays,
+        extra_days=extra_days,
     ):
         if opens >= b:
             break

@@ -34,7 +34,7 @@ def case_open(*, response: Response) -> Case | None:
     # Due times are counted in its hours and kept if the case moves later.
     team = team_for_response(response)
     contact_due, resolution_due = sla_due_times(
-        priority=priority, opened_at=timezone.now(), team=team
+        priority=priority, tier=response.customer.tier, opened_at=timezone.now(), team=team
     )
     try:
         with transaction.atomic():
@@ -64,7 +64,9 @@ def case_follow_response(*, response: Response) -> Case | None:
         if case is None:
             return case_open(response=response)
         # A new SLA clock from the reopening, as for every reopened case.
-        clock = sla_clock_restart(priority=case.priority, team=case.team, at=timezone.now())
+        clock = sla_clock_restart(
+            priority=case.priority, tier=response.customer.tier, team=case.team, at=timezone.now()
+        )
         reopened = Case.objects.filter(pk=case.pk, closed_by_correction=True).update(
             status=CaseStatus.NEW,
             agent=None,

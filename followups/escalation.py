@@ -3,9 +3,10 @@
 Level 1: an open case in breach (sla.breached: not contacted by sla_due_at, or not
 resolved by resolution_due_at) is sent to the lead of the case's team, or to the
 supervisors when the case has no team or the team no lead with an email.
-Level 2: the case is still in breach once half its priority's first-contact target
-has passed, in the team's business hours, since level 1 (1, 4 and 12 hours for P1,
-P2 and P3 with the default targets): every Supervisors group member with an email.
+Level 2: the case is still in breach once half its first-contact target (the service
+standard of its customer's tier and its priority) has passed, in the team's business
+hours, since level 1 (1, 4 and 12 hours for P1, P2 and P3 at tiers B and C with the
+default standards, half that at tier A): every Supervisors group member with an email.
 The level counts the case, not each clock: a case escalated for a late first contact
 that later misses its resolution due time goes on to the supervisors.
 
@@ -33,6 +34,7 @@ from followups.history import case_event_record
 from followups.models import Case, Priority
 from followups.roles import SUPERVISORS
 from followups.sla import breached, breached_clock, sla_target_hours, team_hours
+from surveys.models import Tier
 from surveys.phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -42,9 +44,9 @@ CLOCK_NAMES = {"first_contact": "first-contact", "resolution": "resolution"}
 BATCH = 500  # new breaches escalated per run; the next run (a minute later) takes the rest
 
 
-def level_two_grace_hours(priority: str) -> float:
+def level_two_grace_hours(priority: str, tier: str) -> float:
     """Business hours the team lead has after level 1 before the supervisors hear of it."""
-    return sla_target_hours(priority, "first_contact") / 2
+    return sla_target_hours(priority, "first_contact", tier=tier) / 2
 
 
 def cases_escalate(*, now: datetime | None = None) -> int:
@@ -60,8 +62,11 @@ def cases_escalate(*, now: datetime | None = None) -> int:
     # the exact grace in the team's business hours is checked per case below.
     past_real_grace = Q()
     for priority in Priority.values:
-        grace = timedelta(hours=level_two_grace_hours(priority))
-        past_real_grace |= Q(priority=priority, escalated_at__lte=now - grace)
+        for tier in Tier.values:
+            grace = timedelta(hours=level_two_grace_hours(priority, tier))
+            past_real_grace |= Q(
+                priority=priority, customer__tier=tier, escalated_at__lte=now - grace
+            )
     told_lead = Case.objects.filter(breached(now), past_real_grace, escalation_level=TEAM_LEAD)
     hours_by_team: dict[int | None, Hours] = {}
     for case in told_lead.select_related(*related).order_by("escalated_at"):
@@ -77,7 +82,8 @@ def cases_escalate(*, now: datetime | None = None) -> int:
 def level_two_due(case: Case, hours: Hours) -> datetime:
     """When the supervisors hear of a case still in breach after level 1."""
     told_lead_at = case.escalated_at or case.opened_at  # always set with level 1
-    return add_business_hours(told_lead_at, level_two_grace_hours(case.priority), **hours)
+    grace = level_two_grace_hours(case.priority, case.customer.tier)
+    return add_business_hours(told_lead_at, grace, **hours)
 
 
 def case_escalate(*, case: Case, level: int, now: datetime) -> bool:

@@ -1,8 +1,11 @@
 """SLA: when a case must be first contacted and resolved, and when it is in breach.
 
-Targets come from settings.NPS_SLA_TARGETS (hours per priority) and are counted in the
-business hours of the case's team (its zone, working days, hours, its own and global
-holidays). The due times are stored on the case; nothing waits in a Celery countdown.
+Targets come from the service standards (ServiceStandard: business hours per value tier
+and priority, edited in the admin, seeded from settings.NPS_SLA_TARGETS with tier A at
+half the time); a missing standard falls back to the same default rule
+(sla_default_target_hours). They are counted in the business hours of the case's team
+(its zone, working days, hours, and its calendar: its own and global holidays and make-up
+working days). The due times are stored on the case; nothing waits in a Celery countdown.
 
 First contact means the customer was reached (Case.first_contact_at, stamped by the
 first "reached" attempt); an attempt that failed (no answer, busy...) is recorded as
@@ -19,7 +22,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from followups.businesshours import Hours, add_business_hours, check_hours
-from followups.models import OPEN_STATUSES, Holiday, Team
+from followups.models import OPEN_STATUSES, Holiday, ServiceStandard, Team
 
 logger = logging.getLogger(__name__)
 
@@ -28,59 +31,94 @@ DEFAULT_DAY_START, DEFAULT_DAY_END = time(8, 0), time(20, 0)
 
 
 def team_hours(team: Team | None, *, since: date | None = None) -> Hours:
-    """The team's business hours with its holidays and the global ones (from `since`)."""
+    """The team's business hours with its calendar and the global one (from `since`):
+    holidays close a day, make-up working days open one (with their own hours, else the
+    team's). For the same date the team's own entry wins over the global one."""
     whose = Q(team__isnull=True)
     if team is not None:
         whose |= Q(team=team)
-    holidays = Holiday.objects.filter(whose)
+    entries = Holiday.objects.filter(whose)
     if since is not None:
-        holidays = holidays.filter(date__gte=since)
-    days = set(holidays.values_list("date", flat=True))
-    default = Hours(
+        entries = entries.filter(date__gte=since)
+    rows = entries.values("date", "team_id", "is_working_day", "day_start", "day_end")
+    by_date = {row["date"]: row for row in sorted(rows, key=lambda r: r["team_id"] is not None)}
+    hours = Hours(
         time_zone=settings.NPS_DEFAULT_TIME_ZONE,
         work_days=range(7),
         day_start=DEFAULT_DAY_START,
         day_end=DEFAULT_DAY_END,
-        holidays=days,
+        holidays=set(),
     )
-    if team is None:
-        return default
-    try:
-        ZoneInfo(team.time_zone)
-        check_hours(work_days=team.work_days, day_start=team.day_start, day_end=team.day_end)
-    except (ValueError, ZoneInfoNotFoundError):
-        # A misconfigured team must not stop cases from opening or escalating.
-        logger.exception("team %s has invalid business hours: using the defaults", team.pk)
-        return default
-    return Hours(
-        time_zone=team.time_zone,
-        work_days=list(team.work_days),
-        day_start=team.day_start,
-        day_end=team.day_end,
-        holidays=days,
-    )
+    if team is not None:
+        try:
+            ZoneInfo(team.time_zone)
+            check_hours(work_days=team.work_days, day_start=team.day_start, day_end=team.day_end)
+        except (TypeError, ValueError, ZoneInfoNotFoundError):
+            # A misconfigured team must not stop cases from opening or escalating.
+            logger.exception("team %s has invalid business hours: using the defaults", team.pk)
+        else:
+            hours.update(
+                time_zone=team.time_zone,
+                work_days=list(team.work_days),
+                day_start=team.day_start,
+                day_end=team.day_end,
+            )
+    hours["holidays"] = {day for day, row in by_date.items() if not row["is_working_day"]}
+    hours["extra_days"] = {
+        day: (row["day_start"], row["day_end"])
+        if row["day_start"] is not None and row["day_end"] is not None
+        else (hours["day_start"], hours["day_end"])
+        for day, row in by_date.items()
+        if row["is_working_day"]
+    }
+    return hours
 
 
-def sla_target_hours(priority: str, clock: str) -> float:
-    """Business hours allowed for `clock` ("first_contact" or "resolution") at this priority."""
-    return float(settings.NPS_SLA_TARGETS[priority][clock])
+# The default service standards: settings.NPS_SLA_TARGETS per priority, tier A in half the
+# time (migration 0009_calendar seeds the ServiceStandard rows so; edit them in the admin).
+DEFAULT_TIER_SHARE = {"A": 0.5, "B": 1.0, "C": 1.0}
+
+
+def sla_default_target_hours(*, tier: str, priority: str, clock: str) -> float:
+    """The default business hours for `clock` at this tier and priority."""
+    return float(settings.NPS_SLA_TARGETS[priority][clock]) * DEFAULT_TIER_SHARE[tier]
+
+
+def sla_target_hours(priority: str, clock: str, *, tier: str) -> float:
+    """Business hours allowed for `clock` ("first_contact" or "resolution") at this priority
+    for a customer of this value tier: the service standard, else the default."""
+    standard = (
+        ServiceStandard.objects.filter(tier=tier, priority=priority)
+        .values_list(f"{clock}_hours", flat=True)
+        .first()
+    )
+    if standard is None:
+        return sla_default_target_hours(tier=tier, priority=priority, clock=clock)
+    return float(standard)
 
 
 def sla_due_times(
-    *, priority: str, opened_at: datetime, team: Team | None
+    *, priority: str, tier: str, opened_at: datetime, team: Team | None
 ) -> tuple[datetime, datetime]:
-    """(first contact due, resolution due) for a case opened at `opened_at`, in business hours."""
-    hours = team_hours(team, since=opened_at.date() - timedelta(days=1))
+    """(first contact due, resolution due) for a case of a `tier` customer opened at
+    `opened_at`, in business hours."""
+    hours = team_hours(team, since=opened_at.date() - timedelta(days=2))
+    contact = sla_target_hours(priority, "first_contact", tier=tier)
+    resolution = sla_target_hours(priority, "resolution", tier=tier)
     return (
-        add_business_hours(opened_at, sla_target_hours(priority, "first_contact"), **hours),
-        add_business_hours(opened_at, sla_target_hours(priority, "resolution"), **hours),
+        add_business_hours(opened_at, contact, **hours),
+        add_business_hours(opened_at, resolution, **hours),
     )
 
 
-def sla_clock_restart(*, priority: str, team: Team | None, at: datetime) -> dict[str, Any]:
+def sla_clock_restart(
+    *, priority: str, tier: str, team: Team | None, at: datetime
+) -> dict[str, Any]:
     """The case fields that start its SLA again at `at` (a reopening): new due times counted
     from `at`, and no escalation yet on the new clocks."""
-    contact_due, resolution_due = sla_due_times(priority=priority, opened_at=at, team=team)
+    contact_due, resolution_due = sla_due_times(
+        priority=priority, tier=tier, opened_at=at, team=team
+    )
     return {
         "sla_due_at": contact_due,
         "resolution_due_at": resolution_due,

@@ -276,7 +276,9 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
             close_reason="",
             closed_by_correction=False,
             **handed_back,
-            **sla_clock_restart(priority=case.priority, team=case.team, at=now),
+            **sla_clock_restart(
+                priority=case.priority, tier=case.customer.tier, team=case.team, at=now
+            ),
             detail={"reason": reason.strip()},
         )
         if back == S.NEW:
@@ -314,7 +316,7 @@ def case_priority_change(
         # In the hours of the team working it, else of the team routing picks (as at opening).
         team = case.team if case.team_id else team_for_case(case)
         case.sla_due_at, case.resolution_due_at = sla_due_times(
-            priority=priority, opened_at=case.opened_at, team=team
+            priority=priority, tier=case.customer.tier, opened_at=case.opened_at, team=team
         )
         case.priority = priority
         case.save(update_fields=["priority", "sla_due_at", "resolution_due_at"])

@@ -175,6 +175,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_holiday_delete":  (LOGIN,    NO,       NO,       OK,        LOGIN),
     "admin:followups_holiday_history": (LOGIN,    NO,       NO,       OK,        LOGIN),
     "/admin/followups/holiday/<path:object_id>/": LEGACY_CHANGE,
+    # service standards: a fixed grid, edited by supervisors, never added to or deleted
+    "admin:followups_servicestandard_changelist": (LOGIN, NO, NO,   OK,        LOGIN),
+    "admin:followups_servicestandard_add": (LOGIN, NO,      NO,       NO,        LOGIN),
+    "admin:followups_servicestandard_change": (LOGIN, NO,   NO,       OK,        LOGIN),
+    "admin:followups_servicestandard_delete": (LOGIN, NO,   NO,       NO,        LOGIN),
+    "admin:followups_servicestandard_history": (LOGIN, NO,  NO,       OK,        LOGIN),
+    "/admin/followups/servicestandard/<path:object_id>/": LEGACY_CHANGE,
     # read-only for everyone; supervisors look
     "admin:followups_digestdelivery_changelist": (LOGIN, NO, NO,      OK,        LOGIN),
     "admin:followups_digestdelivery_add": (LOGIN, NO,       NO,       NO,        LOGIN),

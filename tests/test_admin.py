@@ -23,6 +23,7 @@ from followups.models import (
     Holiday,
     Priority,
     RoutingRule,
+    ServiceStandard,
     Team,
 )
 from surveys.admin.surveys import SurveyForm
@@ -47,7 +48,7 @@ from surveys.segments import sms_segments
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
-    DigestDelivery,
+    DigestDelivery, ServiceStandard,
 ]  # fmt: skip
 
 

@@ -33,7 +33,14 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from followups.models import Case, DigestDelivery, Holiday, Priority, RoutingRule
+from followups.models import (
+    Case,
+    DigestDelivery,
+    Holiday,
+    Priority,
+    RoutingRule,
+    ServiceStandard,
+)
 from nps.dashboard.exports import TABLES
 from nps.reporting.rollups import rollups_rebuild
 from surveys.models import (
@@ -207,6 +214,7 @@ def world_make() -> World:
         type(people.team): people.team, type(case.agent): case.agent,
         RoutingRule: RoutingRule.objects.create(order=10, touchpoint="store_own", team=people.team),
         Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
+        ServiceStandard: ServiceStandard.objects.get(tier="A", priority="P1"),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
         AccessAttempt: AccessAttempt.objects.create(
             username="east2", ip_address="203.0.113.7", failures_since_start=5

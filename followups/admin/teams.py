@@ -5,6 +5,7 @@ their open cases back; agent_set_back queues waiting ones): the "Mark away" and 
 back" actions call it, and so does saving the agent form with "available" changed.
 """
 
+from datetime import time
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -87,6 +88,13 @@ def days_label(work_days: list[int]) -> str:
     return " ".join(str(WEEKDAYS_ABBR.get(day, day)) for day in sorted(work_days)) or "—"
 
 
+def hours_label(start: time, end: time) -> str:
+    """ "08:00–20:00"; a window into the next day "20:00–08:00 (+1)"; equal ends "24 h"."""
+    if start == end:
+        return str(_("24 h"))
+    return f"{start:%H:%M}–{end:%H:%M}" + (" (+1)" if end < start else "")
+
+
 class TeamForm(ModelForm):
     regions = RegionsField(
         label=_("regions covered"),
@@ -115,7 +123,7 @@ class RoutingRuleInline(admin.TabularInline):
 class HolidayInline(admin.TabularInline):
     model = Holiday
     extra = 0
-    fields = ("date", "name")
+    fields = ("date", "name", "is_working_day", "day_start", "day_end")
 
 
 class AgentInlineForm(ModelForm):
@@ -152,7 +160,10 @@ class TeamAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "lead", "policy")}),
         (_("Coverage"), {"fields": ("regions", "is_default_route")}),
         (
-            _("Business hours (SLA clocks run only inside them)"),
+            _(
+                "Business hours (SLA clocks run only inside them; an end at or before the "
+                "start is the next day, equal start and end: open 24 hours)"
+            ),
             {"fields": ("time_zone", "work_days", "day_start", "day_end")},
         ),
     )
@@ -178,7 +189,7 @@ class TeamAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("business hours"))
     def hours_label(self, obj: Team) -> str:
-        return f"{obj.day_start:%H:%M}–{obj.day_end:%H:%M} {days_label(obj.work_days)}"
+        return f"{hours_label(obj.day_start, obj.day_end)} {days_label(obj.work_days)}"
 
     @admin.display(description=_("agents"), ordering="agent_count")
     def agent_count(self, obj: Team) -> int:
@@ -234,8 +245,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
-    list_display = ("date", "name", "team_label")
-    list_filter = ("team",)
+    list_display = ("date", "name", "team_label", "is_working_day", "hours")
+    list_filter = ("is_working_day", "team")
     list_select_related = ("team",)
     search_fields = ("name",)
     date_hierarchy = "date"
@@ -244,6 +255,14 @@ class HolidayAdmin(admin.ModelAdmin):
     @admin.display(description=_("team"), ordering="team__name")
     def team_label(self, obj: Holiday) -> str:
         return obj.team.name if obj.team else str(_("All teams"))
+
+    @admin.display(description=_("business hours"))
+    def hours(self, obj: Holiday) -> str:
+        if not obj.is_working_day:
+            return "—"
+        if obj.day_start is None or obj.day_end is None:
+            return str(_("the team's hours"))
+        return hours_label(obj.day_start, obj.day_end)
 
 
 class AgentForm(ModelForm):

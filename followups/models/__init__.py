@@ -12,6 +12,7 @@ from followups.models.cases import (
     Priority,
 )
 from followups.models.digests import DigestDelivery
+from followups.models.standards import ServiceStandard
 from followups.models.teams import Agent, AssignmentPolicy, Holiday, RoutingRule, Team
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "Holiday",
     "Priority",
     "RoutingRule",
+    "ServiceStandard",
     "Team",
 ]

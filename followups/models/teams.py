@@ -4,6 +4,7 @@ from datetime import time
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -91,19 +92,45 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from followups.businesshours import check_hours
+
+        try:
+            check_hours(work_days=self.work_days, day_start=self.day_start, day_end=self.day_end)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"work_days": _("Choose at least one working day.")}, code="hours"
+            ) from None
+
 
 class Holiday(models.Model):
-    """A day without business hours, for one team or (no team) for all."""
+    """A calendar day, for one team or (no team) for all: a holiday without business hours,
+    or a make-up working day (调休) with business hours whatever its weekday. A team's own
+    entry for a date wins over the entry for all teams."""
 
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100)
     team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="holidays"
     )
+    is_working_day = models.BooleanField(
+        _("make-up working day"),
+        default=False,
+        help_text=_("Ticked: the team works this day (e.g. a Saturday). Unticked: a holiday."),
+    )
+    day_start = models.TimeField(
+        _("opens"), null=True, blank=True, help_text=_("Make-up day only. Empty: the team's hours.")
+    )
+    day_end = models.TimeField(
+        _("closes"),
+        null=True,
+        blank=True,
+        help_text=_("Make-up day only; at or before the opening: the next day."),
+    )
 
     class Meta:
-        verbose_name = _("holiday")
-        verbose_name_plural = _("holidays")
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
         ordering: ClassVar = ["date"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["date", "team"], name="holiday_once_per_team")
@@ -111,6 +138,17 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+    def clean(self) -> None:
+        if (self.day_start is None) != (self.day_end is None):
+            raise ValidationError(
+                _("Give both the opening and the closing time, or neither."), code="hours"
+            )
+        if self.day_start is not None and not self.is_working_day:
+            raise ValidationError(
+                _("Only a make-up working day has hours: a holiday is closed all day."),
+                code="hours",
+            )
 
 
 class RoutingRule(models.Model):

@@ -110,7 +110,9 @@ def test_a_supervisor_raises_the_priority_and_the_due_times_follow_from_the_open
         case_id=case.pk, actor=people.supervisor, priority="P1", reason="Complained to the CEO"
     )
     case.refresh_from_db()
-    expected = sla_due_times(priority="P1", opened_at=case.opened_at, team=case.team)
+    expected = sla_due_times(
+        priority="P1", tier=case.customer.tier, opened_at=case.opened_at, team=case.team
+    )
     assert (case.sla_due_at, case.resolution_due_at) == expected
     assert case.sla_due_at < before[0]  # P1 is due sooner than P2
     first_contact_due = case.events.get(kind="priority_changed").detail["first_contact_due"]

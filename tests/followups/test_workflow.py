@@ -530,7 +530,7 @@ def test_a_case_reopened_long_after_its_due_times_does_not_escalate_until_the_ne
         case_reopen(case_id=case.pk, actor=people.supervisor, reason="Complained again")
     case.refresh_from_db()
     assert (case.sla_due_at, case.resolution_due_at) == sla_due_times(
-        priority=case.priority, opened_at=reopened_at, team=people.team
+        priority=case.priority, tier=case.customer.tier, opened_at=reopened_at, team=people.team
     )
     with time_machine.travel(reopened_at + timedelta(minutes=1), tick=False):
         assert cases_escalate() == 0
@@ -555,7 +555,7 @@ def test_a_case_reopened_by_a_score_correction_gets_new_due_times_too(
     case.refresh_from_db()
     assert case.status == S.NEW
     assert (case.sla_due_at, case.resolution_due_at) == sla_due_times(
-        priority=case.priority, opened_at=later, team=case.team
+        priority=case.priority, tier=case.customer.tier, opened_at=later, team=case.team
     )
 
 
