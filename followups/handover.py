@@ -290,6 +290,10 @@ def case_transfer(
 
 
 def case_time_on_hold(case: Case, *, now: datetime) -> timedelta:
-    """Real time the case spent on hold, its current hold (up to `now`) included."""
-    current = now - case.held_since if case.held_since is not None else timedelta()
+    """Real time the case spent on hold, its current hold (up to `now`) included.
+
+    A hold stamp on a finished case (closed by a score correction, outside the workflow)
+    no longer counts."""
+    held = case.held_since is not None and case.status in OPEN_STATUSES
+    current = now - case.held_since if held else timedelta()  # type: ignore[operator]
     return case.hold_total + max(current, timedelta())

@@ -368,3 +368,24 @@ def test_a_supervisor_transfers_to_another_team_from_the_case_page(
     case.refresh_from_db()
     assert case.team == people.other_team
     assert case.team_fixed
+
+
+def test_the_dashboard_counts_cases_put_on_hold_their_time_and_those_held_now(
+    people: Personas, case: Case, detractor: Callable[..., Response]
+) -> None:
+    from nps.dashboard.figures import closed_loop
+    from nps.reporting.contract import Filters
+
+    second = assigned_case(detractor, phone="+8613900000002")
+    assigned_case(detractor, phone="+8613900000003")  # never held
+    hold(case, people, at(23, 12))
+    resume(case, people, at(23, 13))  # one hour
+    hold(second, people, at(23, 12))
+    resume(second, people, at(23, 15))  # three hours
+    hold(second, people, at(23, 16))  # held again, now
+    rows = {
+        row.key: row for row in closed_loop(Filters(start=MONDAY_10.date(), end=at(29, 0).date()))
+    }
+    assert rows["put_on_hold"].value == 2
+    assert rows["mean_minutes_on_hold"].value == 120
+    assert rows["on_hold_now"].value == 1
