@@ -1,5 +1,6 @@
 """Hold and resume, booked callbacks and transfers: services, and the case page's forms."""
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -20,7 +22,7 @@ from followups.handover import (
     case_resume,
     case_transfer,
 )
-from followups.models import Agent, Case, CaseStatus, HoldReason
+from followups.models import Agent, Case, CaseEvent, CaseStatus, HoldReason
 from followups.workflow import case_attempt_log, case_mark_unreachable
 from surveys.models import Response
 from tests.factories import AgentFactory
@@ -389,3 +391,44 @@ def test_the_dashboard_counts_cases_put_on_hold_their_time_and_those_held_now(
     assert rows["put_on_hold"].value == 2
     assert rows["mean_minutes_on_hold"].value == 120
     assert rows["on_hold_now"].value == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs row locks between concurrent transactions: runs in the PostgreSQL pass",
+)
+def test_two_concurrent_reminder_runs_email_the_agent_once(
+    people: Personas, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from followups import handover
+
+    people.agent.email = "ann@example.com"
+    people.agent.save()
+    with time_machine.travel(at(23, 10, 30), tick=False):
+        case_appointment_book(case_id=case.pk, actor=people.agent, at=typed("2026-11-23 19:00"))
+    # Both runs read the case, not yet reminded, before either claims it.
+    both_read = threading.Barrier(2, timeout=10)
+    remind_one = handover.appointment_remind
+
+    def remind_after_both_read(**kwargs: Any) -> bool:
+        both_read.wait()
+        return remind_one(**kwargs)
+
+    monkeypatch.setattr(handover, "appointment_remind", remind_after_both_read)
+    results: list[int] = []
+
+    def run() -> None:
+        try:
+            results.append(appointments_remind(now=at(23, 18, 50)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 1]
+    assert len(mail.outbox) == 1
+    assert CaseEvent.objects.filter(case=case, kind="appointment_reminded").count() == 1
