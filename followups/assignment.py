@@ -147,7 +147,7 @@ def case_assign(*, case_id: int) -> Agent | None:
         )
         if case.agent_id is not None or case.status != CaseStatus.NEW:
             return case.agent  # taken already (a duplicate task, or a race we lost)
-        routed = team_for_case(case)
+        routed = case.team if case.team_fixed else team_for_case(case)  # transferred: stays
         if routed is None:  # no rule, region or default route: the unrouted queue
             if case.team_id is not None:
                 Case.objects.filter(pk=case.pk).update(team=None)

@@ -3,6 +3,7 @@
 Level 1: an open case in breach (sla.breached: not contacted by sla_due_at, or not
 resolved by resolution_due_at) is sent to the lead of the case's team, or to the
 supervisors when the case has no team or the team no lead with an email.
+A case on hold (followups.handover) does not escalate.
 Level 2: the case is still in breach once half its first-contact target (the service
 standard of its customer's tier and its priority) has passed, in the team's business
 hours, since level 1 (1, 4 and 12 hours for P1, P2 and P3 at tiers B and C with the
@@ -44,6 +45,11 @@ CLOCK_NAMES = {"first_contact": "first-contact", "resolution": "resolution"}
 BATCH = 500  # new breaches escalated per run; the next run (a minute later) takes the rest
 
 
+def escalable(now: datetime) -> Q:
+    """Cases that escalate: in breach and not on hold (a held case waits for the customer)."""
+    return breached(now) & Q(held_since__isnull=True)
+
+
 def level_two_grace_hours(priority: str, tier: str) -> float:
     """Business hours the team lead has after level 1 before the supervisors hear of it."""
     return sla_target_hours(priority, "first_contact", tier=tier) / 2
@@ -53,7 +59,7 @@ def cases_escalate(*, now: datetime | None = None) -> int:
     """Raise every breached open case one level; each level is claimed and mailed at most once."""
     now = now or timezone.now()
     related = ("customer", "response__interaction", "team__lead", "agent")
-    new = Case.objects.filter(breached(now), escalation_level=0).select_related(*related)
+    new = Case.objects.filter(escalable(now), escalation_level=0).select_related(*related)
     escalated = sum(
         case_escalate(case=case, level=TEAM_LEAD, now=now)
         for case in new.order_by("sla_due_at")[:BATCH]
@@ -67,7 +73,7 @@ def cases_escalate(*, now: datetime | None = None) -> int:
             past_real_grace |= Q(
                 priority=priority, customer__tier=tier, escalated_at__lte=now - grace
             )
-    told_lead = Case.objects.filter(breached(now), past_real_grace, escalation_level=TEAM_LEAD)
+    told_lead = Case.objects.filter(escalable(now), past_real_grace, escalation_level=TEAM_LEAD)
     hours_by_team: dict[int | None, Hours] = {}
     for case in told_lead.select_related(*related).order_by("escalated_at"):
         if case.team_id not in hours_by_team:
@@ -98,7 +104,7 @@ def case_escalate(*, case: Case, level: int, now: datetime) -> bool:
     recipients = escalation_recipients(case=case, level=level)
     with transaction.atomic():
         # The claim: a conditional UPDATE, so two concurrent runs change the row once.
-        claimed = Case.objects.filter(breached(now), pk=case.pk, escalation_level=level - 1)
+        claimed = Case.objects.filter(escalable(now), pk=case.pk, escalation_level=level - 1)
         if not claimed.update(escalation_level=level, escalated_at=now):
             return False
         case_event_record(

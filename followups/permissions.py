@@ -88,3 +88,22 @@ def sees_only_own_cases(user: User) -> bool:
     if not user.is_authenticated or is_supervisor(user) or led_team_ids(user):
         return False
     return agent_of(user) is not None
+
+
+def can_transfer(user: User, case: Case, *, to_team_id: int, named_agent: bool) -> bool:
+    """Supervisors anywhere; a lead their teams' cases anywhere; an agent their own case to
+    a named teammate only."""
+    if not can_edit_case(user, case):
+        return False
+    if is_supervisor(user) or case.team_id in led_team_ids(user):
+        return True
+    agent = agent_of(user)
+    mine = agent is not None and case.agent_id == agent.pk
+    return mine and named_agent and to_team_id == agent.team_id  # type: ignore[union-attr]
+
+
+def can_override_transfer(user: User, case: Case, *, to_team_id: int) -> bool:
+    """Who may give a case to an agent who cannot take it now: supervisors, and the lead of
+    the case's team or of the receiving team."""
+    led = led_team_ids(user)
+    return is_supervisor(user) or case.team_id in led or to_team_id in led

@@ -39,3 +39,11 @@ def send_verifications() -> int:
     from followups.verification import verifications_send
 
     return verifications_send()
+
+
+@shared_task
+def remind_appointments() -> int:
+    # Safe to overlap: each reminder is claimed by stamping appointment_reminded_at.
+    from followups.handover import appointments_remind
+
+    return appointments_remind()

@@ -118,6 +118,10 @@ def _move(
     if not transition_allowed(case.status, to, kind=kind):
         raise TransitionNotAllowed(case_id=case.pk, current=case.status, requested=to)
     start = case.status
+    if case.held_since is not None and to not in OPEN_STATUSES:  # done: the hold ends too
+        from followups.handover import hold_ended
+
+        changes = {**hold_ended(case, at=timezone.now()), **changes}
     case.status = to
     for field, value in changes.items():
         setattr(case, field, value)

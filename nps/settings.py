@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
     # Send verification surveys whose day has come after a resolution.
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
+    # Remind agents of the callbacks customers booked (once each: a claimed stamp).
+    "remind-appointments": {"task": "followups.tasks.remind_appointments", "schedule": 60.0},
     # Recompute today's dashboard rollups, and those of older days whose cases changed in
     # the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS; the last NPS_ROLLUP_REFRESH_DAYS days
     # every 10 minutes.
@@ -333,6 +335,8 @@ NPS_RECOVERED_SCORE = 7
 NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}, "B": {"surveys": 3, "days": 30}}
 # Local time (in each recipient team's time zone) when the daily digest goes out.
 NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
+# Minutes before a callback the customer booked when its agent gets a reminder email.
+NPS_APPOINTMENT_REMINDER_MINUTES = env.int("NPS_APPOINTMENT_REMINDER_MINUTES", default=15)
 
 # ---------------------------------------------------------------- reporting
 # Dashboard days are local dates in this zone (rollups and filters alike).

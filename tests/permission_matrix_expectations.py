@@ -149,6 +149,12 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     # changing priority: team leads and supervisors only (followups.change_priority)
     "admin:followups_case_priority":   (LOGIN,    NO,       OK,       OK,        LOGIN),
     "admin:followups_case_close":      (LOGIN,    OK,       OK,       OK,        LOGIN),
+    # hold and resume, a booked callback, a transfer: whoever works the case (the services
+    # refuse what the state or the role does not allow, e.g. an agent's transfer elsewhere)
+    "admin:followups_case_hold":       (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_resume":     (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_appointment": (LOGIN,   OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_transfer":   (LOGIN,    OK,       OK,       OK,        LOGIN),
     "/admin/followups/case/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- who works cases
     "admin:followups_team_changelist": (LOGIN,    NO,       OK,       OK,        LOGIN),
@@ -242,4 +248,7 @@ ACTS: dict[str, tuple[str, str, str, str, str]] = {
     "case: change priority":           (LOGIN,    NO,       DONE,     DONE,      LOGIN),
     # the case page's own form: priority is read-only there for everyone
     "case: priority in the case form": (LOGIN,    IGNORED,  IGNORED,  IGNORED,   LOGIN),
+    # transfer to another team: leads (their teams' cases) and supervisors; an agent only
+    # to a named teammate
+    "case: transfer to another team":  (LOGIN,    NO,       DONE,     DONE,      LOGIN),
 }  # fmt: skip

@@ -34,7 +34,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from followups.models import (
+    Agent,
     Case,
+    CaseStatus,
     DigestDelivery,
     Holiday,
     Priority,
@@ -366,11 +368,22 @@ def priority_act(client: Client, world: World, *, in_case_form: bool) -> tuple[A
     return answer, cases.get().priority == Priority.P3
 
 
+def transfer_act(client: Client, world: World) -> tuple[Any, bool]:
+    """Ask to move Ann's North case to South's queue, with a reason."""
+    cases = Case.objects.filter(pk=world.case.pk)
+    ann = Agent.objects.get(user=world.people.agent)
+    cases.update(team=world.people.team, agent=ann, status=CaseStatus.ASSIGNED, team_fixed=False)
+    url = reverse("admin:followups_case_transfer", args=[world.case.pk])
+    answer = client.post(url, {"team": world.people.other_team.pk, "reason": "Shanghai store"})
+    return answer, cases.get().team_id == world.people.other_team.pk
+
+
 ACT_RUNS: dict[str, Callable[[Client, World], tuple[Any, bool]]] = {
     "customer: mark opted out": partial(consent_act, action="mark_opted_out", opted_out=False),
     "customer: opt back in": partial(consent_act, action="opt_back_in", opted_out=True),
     "case: change priority": partial(priority_act, in_case_form=False),
     "case: priority in the case form": partial(priority_act, in_case_form=True),
+    "case: transfer to another team": transfer_act,
 }
 
 

@@ -7,7 +7,7 @@ so a case outside it cannot be opened even by URL.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from followups.admin.casework import CaseWorkAdmin
 from followups.assignment import case_assign
+from followups.handover import appointment_local, case_time_on_hold
 from followups.models import (
     OPEN_STATUSES,
     Case,
@@ -32,6 +33,7 @@ from followups.models import (
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
+    HoldReason,
     Priority,
 )
 from followups.permissions import can_change_priority, can_edit_case
@@ -68,6 +70,16 @@ def when(moment: datetime | None) -> str:
     return formats.localize(timezone.localtime(moment)) if moment else "—"
 
 
+def duration(span: timedelta) -> str:
+    """A time on hold as people read it: "1 d 3 h 05 min", "—" for none."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes <= 0:
+        return "—"
+    days, rest = divmod(minutes, 24 * 60)
+    text = _("%(h)d h %(m)02d min") % {"h": rest // 60, "m": rest % 60}
+    return (_("%(d)d d") % {"d": days} + " " + text) if days else text
+
+
 def detail_table(rows: Iterable[tuple[Any, Any]]) -> SafeString:
     """Label/value rows for a read-only block on a change page."""
     row = '<tr><th scope="row" style="width:12em">{}</th><td>{}</td></tr>'
@@ -82,15 +94,26 @@ EVENT_LABELS = {
     "attempt": _("Contact attempt"), "resolved": _("Resolved"),
     "unreachable": _("Marked unreachable"), "closed": _("Closed"), "reopened": _("Reopened"),
     "escalated": _("Escalated"), "escalation_not_sent": _("Escalation email not sent"),
-    "priority_changed": _("Priority changed"),
+    "priority_changed": _("Priority changed"), "held": _("Put on hold"),
+    "resumed": _("Resumed"), "appointment_booked": _("Callback booked"),
+    "appointment_reminded": _("Callback reminder sent"),
+    "appointment_reminder_not_sent": _("Callback reminder not sent"),
+    "transferred": _("Transferred"),
 }  # fmt: skip
 DETAIL_LABELS = {
     "channel": _("channel"), "outcome": _("outcome"), "note": _("note"), "reason": _("reason"),
     "root_cause": _("root cause"), "action_taken": _("action taken"), "agent": _("agent"),
     "team": _("team"), "priority": _("priority"), "score": _("score"), "level": _("level"),
     "failed_attempts": _("failed attempts"), "automatic": _("automatically"), "to": _("to"),
+    "hold_reason": _("hold reason"), "on_hold_minutes": _("minutes on hold"),
+    "appointment": _("callback appointment"), "from_agent": _("from agent"),
+    "from_team": _("from team"), "override_reason": _("override reason"),
+    "first_contact_due": _("first contact due"), "resolution_due": _("resolution due"),
 }  # fmt: skip
-DETAIL_CHOICES = {"channel": ContactChannel, "outcome": ContactOutcome, "priority": Priority}
+DETAIL_CHOICES = {
+    "channel": ContactChannel, "outcome": ContactOutcome, "priority": Priority,
+    "hold_reason": HoldReason,
+}  # fmt: skip
 
 
 def choice_label(choices: Any, value: Any) -> Any:
@@ -211,15 +234,30 @@ class SpeakerFilter(admin.SimpleListFilter):
         return queryset.filter(needs_language=self.value()) if self.value() else queryset
 
 
+class HoldFilter(admin.SimpleListFilter):
+    title = _("hold")
+    parameter_name = "held"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("now", _("On hold now")), ("ever", _("Ever on hold"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        if self.value() == "now":
+            return queryset.filter(held_since__isnull=False)
+        if self.value() == "ever":
+            return queryset.filter(hold_count__gt=0)
+        return queryset
+
+
 @admin.register(Case)
 class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     list_display = (
         "id", "priority_badge", "status_badge", "customer_phone", "customer_tier", "score",
-        "team", "agent", "speaker_needed", "sla_due_at", "overdue",
+        "team", "agent", "speaker_needed", "sla_due_at", "overdue", "time_on_hold",
     )  # fmt: skip
     list_filter = (
-        MineFilter, AssignmentFilter, OverdueFilter, SpeakerFilter, "status", "priority",
-        "team", "agent",
+        MineFilter, AssignmentFilter, OverdueFilter, SpeakerFilter, HoldFilter, "status",
+        "priority", "team", "agent",
         "customer__tier", "customer__region", "response__interaction__touchpoint",
         "sla_due_at", "opened_at",
     )  # fmt: skip
@@ -232,7 +270,11 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
     fieldsets = (
-        (None, {"fields": ("priority", "status", "team", "agent", "work")}),
+        (None, {"fields": ("priority", "status", "team", "agent", "work", "handover")}),
+        (_("Hold and callback"), {"fields": (
+            "held_since", "hold_reason", "hold_note", "hold_count", "time_on_hold",
+            "appointment", "appointment_reminded_at",
+        )}),
         (_("Timing"), {"fields": (
             "opened_at", "assigned_at", "sla_due_at", "overdue", "first_attempt_at",
             "first_contact_at",
@@ -307,6 +349,15 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     @admin.display(boolean=True, description=_("Overdue"), ordering="sla_due_at")
     def overdue(self, obj: Case) -> bool:
         return obj.status in OPEN_STATUSES and obj.sla_due_at < timezone.now()
+
+    @admin.display(description=_("time on hold"), ordering="hold_total")
+    def time_on_hold(self, obj: Case) -> str:
+        """Every hold of the case, the current one up to now included."""
+        return duration(case_time_on_hold(obj, now=timezone.now()))
+
+    @admin.display(description=_("callback appointment"))
+    def appointment(self, obj: Case) -> str:
+        return appointment_local(obj) or "—"
 
     @admin.display(description=_("response"))
     def response_summary(self, obj: Case) -> SafeString:

@@ -21,8 +21,17 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from followups import workflow
-from followups.models import Case, ContactChannel, ContactOutcome, Priority
+from followups import handover, workflow
+from followups.models import (
+    OPEN_STATUSES,
+    Agent,
+    Case,
+    ContactChannel,
+    ContactOutcome,
+    HoldReason,
+    Priority,
+    Team,
+)
 from followups.permissions import can_change_priority, sees_only_own_cases
 from followups.queries import cases_assigned_to
 from followups.workflow import TransitionNotAllowed, work_available
@@ -52,6 +61,62 @@ class ReasonForm(forms.Form):
 class PriorityForm(forms.Form):
     priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
     reason = forms.CharField(label=_("reason"), max_length=200)
+
+
+class HoldForm(forms.Form):
+    reason = forms.ChoiceField(label=_("reason"), choices=HoldReason.choices)
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class ResumeForm(forms.Form):
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """The time as typed (naive): the service reads it in the zone of the case's agent."""
+
+    def to_python(self, value: Any) -> Any:
+        moment = super().to_python(value)
+        return timezone.make_naive(moment) if moment is not None else None
+
+
+class AppointmentForm(forms.Form):
+    at = LocalDateTimeField(
+        label=_("call back at"),
+        help_text=_("In the time zone of the case's agent."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class TransferForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        label=_("to agent"),
+        queryset=Agent.objects.select_related("team").order_by("team__name", "name"),
+        required=False,
+    )
+    team = forms.ModelChoiceField(
+        label=_("or to team"), queryset=Team.objects.order_by("name"), required=False
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    override_reason = forms.CharField(
+        label=_("override reason"),
+        max_length=200,
+        required=False,
+        help_text=_("Team leads: give the case to an agent who cannot take it now."),
+    )
+
+
+def may_hold(case: Case) -> bool:
+    return case.status in OPEN_STATUSES and case.held_since is None
+
+
+def may_resume(case: Case) -> bool:
+    return case.held_since is not None
+
+
+def is_open(case: Case) -> bool:
+    return case.status in OPEN_STATUSES
 
 
 class Work(NamedTuple):
@@ -90,7 +155,27 @@ WORK = {
         "priority_changed", _("Change priority"), PriorityForm, workflow.case_priority_change,
         _("Case #%(case)s priority changed."), can_change_priority,
     ),
+    # Not status moves either: waiting for the customer, a booked callback, a handover.
+    "hold": Work(
+        "held", _("Put on hold"), HoldForm, handover.case_hold,
+        _("Case #%(case)s is on hold."),
+    ),
+    "resume": Work(
+        "resumed", _("Resume"), ResumeForm, handover.case_resume,
+        _("Case #%(case)s resumed."),
+    ),
+    "appointment": Work(
+        "appointment_booked", _("Book a callback"), AppointmentForm,
+        handover.case_appointment_book, _("Callback booked on case #%(case)s."),
+    ),
+    "transfer": Work(
+        "transferred", _("Transfer"), TransferForm, handover.case_transfer,
+        _("Case #%(case)s transferred."),
+    ),
 }  # fmt: skip
+# Which of them the case page offers, by the case's state (the services check it again).
+HANDOVER_STEPS = {"hold": may_hold, "resume": may_resume, "appointment": is_open,
+                  "transfer": is_open}  # fmt: skip
 MY_CASES_STEPS = ("attempt", "resolve")
 
 
@@ -166,6 +251,18 @@ class CaseWorkAdmin(admin.ModelAdmin):
     def work(self, obj: Case) -> SafeString | str:
         back = reverse("admin:followups_case_change", args=[obj.pk])
         links = work_links(obj, WORK, back)
+        button = '<a class="button" href="{}" style="margin-right:.5em">{}</a>'
+        return format_html_join("", button, links) if links else "—"
+
+    @admin.display(description=_("hold, callback, transfer"))
+    def handover(self, obj: Case) -> SafeString | str:
+        back = reverse("admin:followups_case_change", args=[obj.pk])
+        query = "?" + urlencode({"next": back})
+        links = [
+            (reverse(f"admin:followups_case_{step}", args=[obj.pk]) + query, WORK[step].title)
+            for step, offered in HANDOVER_STEPS.items()
+            if offered(obj)
+        ]
         button = '<a class="button" href="{}" style="margin-right:.5em">{}</a>'
         return format_html_join("", button, links) if links else "—"
 

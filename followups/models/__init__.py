@@ -9,6 +9,7 @@ from followups.models.cases import (
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
+    HoldReason,
     Priority,
 )
 from followups.models.digests import DigestDelivery
@@ -27,6 +28,7 @@ __all__ = [
     "ContactChannel",
     "ContactOutcome",
     "DigestDelivery",
+    "HoldReason",
     "Holiday",
     "Priority",
     "RoutingRule",

@@ -1,5 +1,6 @@
 """Callback cases, the attempts to reach the customer, and the history of every change."""
 
+from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -23,6 +24,13 @@ class CaseStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     UNREACHABLE = "unreachable", _("Unreachable")
     CLOSED = "closed", _("Closed")
+
+
+class HoldReason(models.TextChoices):
+    CALL_BACK_LATER = "call_back_later", _("The customer asked to be called back later")
+    FIELD_VISIT = "field_visit", _("Waiting for a field visit")
+    CUSTOMER_INFO = "customer_info", _("Waiting for information from the customer")
+    OTHER = "other", _("Other (see the note)")
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)
@@ -81,6 +89,22 @@ class Case(models.Model):
     closed_by_correction = models.BooleanField(
         _("closed because the score was corrected"), default=False
     )
+    # On hold (followups.handover): the SLA clocks stop while waiting for the customer.
+    held_since = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    hold_reason = models.CharField(_("hold reason"), max_length=20, choices=HoldReason, blank=True)
+    hold_note = models.CharField(_("hold note"), max_length=200, blank=True)
+    hold_count = models.PositiveSmallIntegerField(_("times on hold"), default=0)
+    hold_total = models.DurationField(
+        _("time on hold"), default=timedelta, help_text=_("Ended holds, real time.")
+    )
+    # A callback the customer booked: first contact is due then; the agent is reminded.
+    appointment_at = models.DateTimeField(_("callback appointment"), null=True, blank=True)
+    appointment_zone = models.CharField(_("appointment time zone"), max_length=64, blank=True)
+    appointment_reminded_at = models.DateTimeField(
+        _("appointment reminder sent at"), null=True, blank=True
+    )
+    # Set by a transfer to a team: routing no longer moves the case elsewhere.
+    team_fixed = models.BooleanField(_("team chosen by a transfer"), default=False)
     # Proving recovery: a verification survey some days after resolution.
     verification_due_at = models.DateTimeField(_("verification due"), null=True, blank=True)
     verification_invitation = models.OneToOneField(
@@ -105,6 +129,7 @@ class Case(models.Model):
             models.Index(fields=["agent", "status"]),
             models.Index(fields=["verification_due_at"]),
             models.Index(fields=["opened_at"]),  # the dashboard rollups read a day at a time
+            models.Index(fields=["appointment_at"]),  # the reminders look a few minutes ahead
         ]
 
     def __str__(self) -> str:

@@ -252,6 +252,19 @@ def closed_loop(f: Filters) -> list[LoopRow]:
             str(c.unrouted_now),
         ),
         LoopRow(
+            "put_on_hold",
+            _("Cases put on hold (waiting for the customer)"),
+            c.put_on_hold,
+            _count_and_share(c.put_on_hold, c.opened, of_opened),
+        ),
+        LoopRow(
+            "mean_minutes_on_hold",
+            _("Average time on hold, per case put on hold"),
+            c.mean_minutes_on_hold,
+            duration(c.mean_minutes_on_hold),
+        ),
+        LoopRow("on_hold_now", _("On hold now"), c.on_hold_now, str(c.on_hold_now)),
+        LoopRow(
             "recovery_rate_pct",
             _("Recovered (verification survey 7+)"),
             recovery,

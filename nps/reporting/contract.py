@@ -59,6 +59,9 @@ class ClosedLoop:
     unreachable: int = 0
     overdue_now: int = 0
     unrouted_now: int = 0  # open cases no routing rule, region or default route takes
+    put_on_hold: int = 0  # cases put on hold at least once (followups.handover)
+    mean_minutes_on_hold: float | None = None  # their ended holds, real time, per case
+    on_hold_now: int = 0
     verified: int = 0
     recovered: int = 0
 

@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, F, Model, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from followups.models import Case
+from followups.models import OPEN_STATUSES, Case
 from followups.queries import unrouted
 from followups.sla import breached
 from nps.models import (
@@ -184,11 +184,19 @@ def histogram_percentile(counts: list[int], share: float) -> float | None:
     return float(CONTACT_BUCKETS[-1])
 
 
-def _live_case_counts(f: Filters) -> dict[str, int]:
-    """Overdue and unrouted now, among the cases opened in the period: one query."""
+def _live_case_counts(f: Filters) -> dict[str, Any]:
+    """Overdue, unrouted and on hold now, and the holds, among the cases opened in the
+    period: one query."""
     cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
     overdue = Count("pk", filter=breached(timezone.now()))
-    return cases.aggregate(overdue=overdue, unrouted=Count("pk", filter=unrouted()))
+    held = Q(hold_count__gt=0)
+    return cases.aggregate(
+        overdue=overdue,
+        unrouted=Count("pk", filter=unrouted()),
+        put_on_hold=Count("pk", filter=held),
+        on_hold_now=Count("pk", filter=Q(held_since__isnull=False, status__in=OPEN_STATUSES)),
+        mean_on_hold=Avg("hold_total", filter=held),
+    )
 
 
 def closed_loop(f: Filters) -> ClosedLoop:
@@ -211,6 +219,11 @@ def closed_loop(f: Filters) -> ClosedLoop:
         unreachable=sums["unreachable"],
         overdue_now=live["overdue"],
         unrouted_now=live["unrouted"],
+        put_on_hold=live["put_on_hold"],
+        mean_minutes_on_hold=(
+            live["mean_on_hold"].total_seconds() / 60 if live["mean_on_hold"] else None
+        ),
+        on_hold_now=live["on_hold_now"],
         verified=sums["verified"],
         recovered=sums["recovered"],
     )
