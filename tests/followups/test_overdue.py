@@ -1,4 +1,4 @@
-""""Overdue" is one rule (followups.sla.overdue): every place that shows or acts on it agrees."""
+"""One rule for "overdue" (followups.sla.overdue): every place that shows or acts on it agrees."""
 
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
