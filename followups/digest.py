@@ -32,7 +32,7 @@ from django.utils import timezone
 from followups.escalation import case_link
 from followups.models import OPEN_STATUSES, Case, DigestDelivery, Team
 from followups.roles import SUPERVISORS
-from followups.sla import breached
+from followups.sla import due_at, overdue, overdue_clock
 from surveys.models import Category, Response, Touchpoint
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def cases_by_team(
         row["team_id"]: row
         for row in cases.filter(status__in=OPEN_STATUSES)
         .values("team_id")
-        .annotate(open=Count("pk"), breached=Count("pk", filter=breached(now)))
+        .annotate(open=Count("pk"), breached=Count("pk", filter=overdue(now)))
     }
     rows = [
         {"team": t.name, **{k: counts.get(t.pk, {}).get(k, 0) for k in ("open", "breached")}}
@@ -233,17 +233,21 @@ def cases_by_team(
     ]
     if everything and None in counts:  # cases no team covers yet
         rows.append({"team": "No team", **{k: counts[None][k] for k in ("open", "breached")}})
-    in_breach = cases.filter(breached(now)).select_related("team").order_by("sla_due_at")
+    in_breach = (
+        cases.filter(overdue(now))
+        .annotate(due_at=due_at())
+        .select_related("team")
+        .order_by("due_at", "pk")
+    )
     listed = []
     for case in in_breach[:MAX_LISTED]:
-        late_contact = case.first_contact_at is None and case.sla_due_at < now
         listed.append(
             {
                 "id": case.pk,
                 "priority": case.priority,
                 "team": case.team.name if case.team else "No team",
-                "clock": "first contact" if late_contact else "resolution",
-                "due": case.sla_due_at if late_contact else case.resolution_due_at,
+                "clock": overdue_clock(case).replace("_", " "),
+                "due": case.due_at,
                 "link": case_link(case.pk),
             }
         )

@@ -1,9 +1,9 @@
 """Escalation: cases past an SLA due time go to the team lead, then to the supervisors.
 
-Level 1: an open case in breach (sla.breached: not contacted by sla_due_at, or not
-resolved by resolution_due_at) is sent to the lead of the case's team, or to the
-supervisors when the case has no team or the team no lead with an email.
-A case on hold (followups.handover) does not escalate.
+Level 1: an overdue case (sla.overdue, the one rule: open, not on hold, the customer not
+reached by sla_due_at, or reached and not resolved by resolution_due_at) is sent to the
+lead of the case's team, or to the supervisors when the case has no team or the team no
+lead with an email. A case on hold (followups.handover) is not overdue: it does not escalate.
 Level 2: the case is still in breach once half its first-contact target (the service
 standard of its customer's tier and its priority) has passed, in the team's business
 hours, since level 1 (1, 4 and 12 hours for P1, P2 and P3 at tiers B and C with the
@@ -34,7 +34,7 @@ from followups.businesshours import Hours, add_business_hours
 from followups.history import case_event_record
 from followups.models import Case, Priority
 from followups.roles import SUPERVISORS
-from followups.sla import breached, breached_clock, sla_target_hours, team_hours
+from followups.sla import overdue, overdue_clock, sla_target_hours, team_hours
 from surveys.models import Tier
 from surveys.phones import mask_phone
 
@@ -46,8 +46,8 @@ BATCH = 500  # new breaches escalated per run; the next run (a minute later) tak
 
 
 def escalable(now: datetime) -> Q:
-    """Cases that escalate: in breach and not on hold (a held case waits for the customer)."""
-    return breached(now) & Q(held_since__isnull=True)
+    """Cases that escalate: the overdue ones (a held case is not: it waits for the customer)."""
+    return overdue(now)
 
 
 def level_two_grace_hours(priority: str, tier: str) -> float:
@@ -94,13 +94,7 @@ def level_two_due(case: Case, hours: Hours) -> datetime:
 
 def case_escalate(*, case: Case, level: int, now: datetime) -> bool:
     """Raise the case one level to `level` once; only the claim winner sends the email."""
-    clock = breached_clock(
-        now=now,
-        sla_due_at=case.sla_due_at,
-        first_contact_at=case.first_contact_at,
-        resolution_due_at=case.resolution_due_at,
-        resolved_at=case.resolved_at,
-    )
+    clock = overdue_clock(case)
     recipients = escalation_recipients(case=case, level=level)
     with transaction.atomic():
         # The claim: a conditional UPDATE, so two concurrent runs change the row once.

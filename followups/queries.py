@@ -1,11 +1,11 @@
 """Reads over cases: what each user may see, and an agent's own work list."""
 
-from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from followups.models import OPEN_STATUSES, Case, CaseStatus
 from followups.roles import User, is_supervisor
+from followups.sla import due_at, overdue_flag
 
 
 def cases_visible_to(user: User, *, within: QuerySet[Case] | None = None) -> QuerySet[Case]:
@@ -21,23 +21,14 @@ def cases_visible_to(user: User, *, within: QuerySet[Case] | None = None) -> Que
 def cases_assigned_to(user: User) -> QuerySet[Case]:
     """The user's open cases as an agent, overdue first, then by the next due time.
 
-    Due is the first-contact deadline until someone reached out, then the resolution one.
+    Due is the first-contact deadline until the customer was reached, then the resolution
+    one (`sla.due_at`); overdue is `sla.overdue` (a case on hold is not).
     """
     if not user.is_authenticated:
         return Case.objects.none()
-    due = models.Case(
-        models.When(first_contact_at__isnull=True, then=F("sla_due_at")),
-        default=F("resolution_due_at"),
-    )
-    overdue = models.Case(
-        models.When(due_at__lt=timezone.now(), then=True),
-        default=False,
-        output_field=models.BooleanField(),
-    )
     return (
         Case.objects.filter(agent__user=user, status__in=OPEN_STATUSES)
-        .annotate(due_at=due)
-        .annotate(is_overdue=overdue)
+        .annotate(due_at=due_at(), is_overdue=overdue_flag(timezone.now()))
         .select_related("customer", "response")
         .order_by("-is_overdue", F("due_at").asc(nulls_last=True), "pk")
     )

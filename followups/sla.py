@@ -11,6 +11,9 @@ First contact means the customer was reached (Case.first_contact_at, stamped by 
 first "reached" attempt); an attempt that failed (no answer, busy...) is recorded as
 Case.first_attempt_at and does not stop the first-contact clock. A reopened case starts
 both clocks again from the reopening (sla_clock_restart).
+
+Overdue (`overdue`, compared with `due_at`) is defined here only; every list, count and
+escalation filters with it.
 """
 
 import logging
@@ -19,10 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import models
+from django.db.models import ExpressionWrapper, F, Q
 
 from followups.businesshours import Hours, add_business_hours, check_hours
-from followups.models import OPEN_STATUSES, Holiday, ServiceStandard, Team
+from followups.models import OPEN_STATUSES, Case, Holiday, ServiceStandard, Team
 
 logger = logging.getLogger(__name__)
 
@@ -127,26 +131,33 @@ def sla_clock_restart(
     }
 
 
-def breached(now: datetime) -> Q:
-    """Open cases in breach: customer not reached by sla_due_at, or not resolved by
-    resolution_due_at (failed attempts do not count as contact)."""
-    return Q(status__in=OPEN_STATUSES) & (
-        Q(first_contact_at__isnull=True, sla_due_at__lt=now)
-        | Q(resolved_at__isnull=True, resolution_due_at__lt=now)
+def due_at() -> models.Case:
+    """The due time a case is judged by: first contact (sla_due_at, a booked callback's time
+    once one is booked) while the customer has not been reached, else resolution."""
+    return models.Case(
+        models.When(first_contact_at__isnull=True, then=F("sla_due_at")),
+        default=F("resolution_due_at"),
+        output_field=models.DateTimeField(),
     )
 
 
-def breached_clock(
-    *,
-    now: datetime,
-    sla_due_at: datetime,
-    first_contact_at: datetime | None,
-    resolution_due_at: datetime | None,
-    resolved_at: datetime | None,
-) -> str | None:
-    """Which clock a case has breached at `now` (first contact before resolution), or None."""
-    if first_contact_at is None and sla_due_at < now:
-        return "first_contact"
-    if resolved_at is None and resolution_due_at is not None and resolution_due_at < now:
-        return "resolution"
-    return None
+def overdue(now: datetime) -> Q:
+    """Overdue at `now`, the one rule (admin list and filter, My cases, dashboard, digest,
+    escalation): open, not on hold (its clocks are stopped), and past `due_at()`: the
+    customer not reached by sla_due_at, or reached and not resolved by resolution_due_at.
+    Failed attempts do not count as contact; a contact on time leaves only the resolution
+    clock running."""
+    return Q(status__in=OPEN_STATUSES, held_since__isnull=True) & (
+        Q(first_contact_at__isnull=True, sla_due_at__lt=now)
+        | Q(first_contact_at__isnull=False, resolution_due_at__lt=now)
+    )
+
+
+def overdue_flag(now: datetime) -> ExpressionWrapper:
+    """`overdue(now)` as a boolean column, to annotate (`is_overdue`) and order by."""
+    return ExpressionWrapper(overdue(now), output_field=models.BooleanField())
+
+
+def overdue_clock(case: Case) -> str:
+    """The clock an overdue case is late on: first contact until the customer is reached."""
+    return "first_contact" if case.first_contact_at is None else "resolution"

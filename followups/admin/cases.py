@@ -26,7 +26,6 @@ from followups.admin.casework import CaseWorkAdmin
 from followups.assignment import case_assign
 from followups.handover import appointment_local, case_time_on_hold
 from followups.models import (
-    OPEN_STATUSES,
     Case,
     CaseEvent,
     CaseStatus,
@@ -38,6 +37,7 @@ from followups.models import (
 )
 from followups.permissions import can_change_priority, can_edit_case
 from followups.queries import cases_visible_to, unrouted
+from followups.sla import due_at, overdue, overdue_flag
 from surveys.admin.core import (
     AMBER,
     BLUE,
@@ -211,7 +211,7 @@ class AssignmentFilter(admin.SimpleListFilter):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = _("first contact")
+    title = _("due time")
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
@@ -219,7 +219,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
         if self.value() == "yes":
-            return queryset.filter(status__in=OPEN_STATUSES, sla_due_at__lt=timezone.now())
+            return queryset.filter(overdue(timezone.now()))
         return queryset
 
 
@@ -333,6 +333,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         cases = super().get_queryset(request).select_related(*self.list_select_related)
+        cases = cases.annotate(due_at=due_at(), is_overdue=overdue_flag(timezone.now()))
         return cases_visible_to(request.user, within=cases)
 
     @admin.display(description=_("score"), ordering="response__score")
@@ -346,9 +347,9 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         label = NEEDS_SPEAKER.get(obj.needs_language, obj.get_needs_language_display())
         return badge(label, AMBER)
 
-    @admin.display(boolean=True, description=_("Overdue"), ordering="sla_due_at")
+    @admin.display(boolean=True, description=_("Overdue"), ordering="due_at")
     def overdue(self, obj: Case) -> bool:
-        return obj.status in OPEN_STATUSES and obj.sla_due_at < timezone.now()
+        return obj.is_overdue  # annotated by get_queryset with sla.overdue
 
     @admin.display(description=_("time on hold"), ordering="hold_total")
     def time_on_hold(self, obj: Case) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from followups.models import OPEN_STATUSES, Case
 from followups.queries import unrouted
-from followups.sla import breached
+from followups.sla import overdue
 from nps.models import (
     CONTACT_BUCKETS,
     CaseDaily,
@@ -188,10 +188,9 @@ def _live_case_counts(f: Filters) -> dict[str, Any]:
     """Overdue, unrouted and on hold now, and the holds, among the cases opened in the
     period: one query."""
     cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
-    overdue = Count("pk", filter=breached(timezone.now()))
     held = Q(hold_count__gt=0)
     return cases.aggregate(
-        overdue=overdue,
+        overdue=Count("pk", filter=overdue(timezone.now())),
         unrouted=Count("pk", filter=unrouted()),
         put_on_hold=Count("pk", filter=held),
         on_hold_now=Count("pk", filter=Q(held_since__isnull=False, status__in=OPEN_STATUSES)),

@@ -11,7 +11,7 @@ from pytest_django import Settings
 
 from followups.cases import case_open
 from followups.models import Case, Holiday, ServiceStandard, Team
-from followups.sla import breached, sla_due_times
+from followups.sla import overdue, sla_due_times
 from surveys.models import Response
 from tests.factories import TeamFactory
 
@@ -121,11 +121,11 @@ def test_a_case_is_in_breach_only_after_a_due_time_has_passed(
 ) -> None:
     case = open_case(detractor, tier="A")
     in_breach = Case.objects.filter(pk=case.pk)
-    assert not in_breach.filter(breached(case.sla_due_at)).exists()
-    assert in_breach.filter(breached(shanghai(2026, 11, 23, 11, 1))).exists()
+    assert not in_breach.filter(overdue(case.sla_due_at)).exists()
+    assert in_breach.filter(overdue(shanghai(2026, 11, 23, 11, 1))).exists()
     Case.objects.filter(pk=case.pk).update(first_contact_at=timezone.now())
-    assert not in_breach.filter(breached(shanghai(2026, 11, 24, 13, 0))).exists()
-    assert in_breach.filter(breached(datetime(2026, 11, 24, 5, 1, tzinfo=UTC))).exists()
+    assert not in_breach.filter(overdue(shanghai(2026, 11, 24, 13, 0))).exists()
+    assert in_breach.filter(overdue(datetime(2026, 11, 24, 5, 1, tzinfo=UTC))).exists()
 
 
 @time_machine.travel(MONDAY_10, tick=False)

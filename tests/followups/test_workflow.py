@@ -14,7 +14,7 @@ from followups.assignment import case_assign
 from followups.cases import case_follow_response, case_open
 from followups.escalation import cases_escalate
 from followups.models import Agent, Case, CaseEvent, CaseStatus, ContactAttempt
-from followups.sla import breached, sla_due_times
+from followups.sla import overdue, sla_due_times
 from followups.workflow import (
     TRANSITIONS,
     TransitionNotAllowed,
@@ -349,7 +349,7 @@ def test_a_no_answer_attempt_does_not_meet_the_first_contact_sla(
     case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="no_answer")
     case.refresh_from_db()
     after_due = case.sla_due_at + timedelta(minutes=1)
-    assert Case.objects.filter(breached(after_due), pk=case.pk).exists()
+    assert Case.objects.filter(overdue(after_due), pk=case.pk).exists()
     with time_machine.travel(after_due, tick=False):
         assert cases_escalate() == 1
     assert case.events.get(kind="escalated").detail["clock"] == "first_contact"
