@@ -70,13 +70,6 @@ def team_for(*, region: str, tier: str, touchpoint: str) -> Team | None:
     return teams.get(team_id) if team_id is not None else None
 
 
-def team_for_region(region: str) -> Team | None:
-    """Legacy coverage alone, without rules: where only a region is known."""
-    teams = {team.pk: team for team in Team.objects.order_by("id")}
-    team_id = team_by_region(teams.values(), region=region)
-    return teams.get(team_id) if team_id is not None else None
-
-
 def team_for_response(response: Response) -> Team | None:
     return team_for(
         region=response.customer.region,

@@ -24,6 +24,15 @@ def log_through_django_settings(loglevel: int | str | None = None, **kwargs: Any
         logging.getLogger().setLevel(loglevel)
 
 
+@app.on_after_configure.connect
+def create_folders(**kwargs: Any) -> None:
+    """When a process first uses Celery (worker, beat, a publisher): the filesystem
+    broker's folders and the beat schedule's folder."""
+    from nps.folders import folders_create
+
+    folders_create()
+
+
 @signals.worker_init.connect
 @signals.beat_init.connect
 def refuse_unsafe_gateways(**kwargs: Any) -> None:

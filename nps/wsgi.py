@@ -4,7 +4,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from nps.folders import folders_create
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nps.settings")
+folders_create()  # the embedded database, static files and broker, when no server is set
 application = get_wsgi_application()
 
 from surveys.gateways.registry import gateways_refuse_unsafe_start  # noqa: E402 (after setup)

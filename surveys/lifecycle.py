@@ -27,10 +27,6 @@ _MESSAGE_SOURCES: dict[str, tuple[str, ...]] = {
 }
 
 
-def can_move(current: str, target: str) -> bool:
-    return current in _SOURCES.get(target, ())
-
-
 def invitation_advance(*, invitation_id: int, to: str, **fields: Any) -> bool:
     """Move forward if allowed from the current status; True when this call moved it."""
     rows = Invitation.objects.filter(pk=invitation_id, status__in=_SOURCES[to]).update(

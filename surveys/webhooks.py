@@ -1,6 +1,7 @@
 """Gateway webhooks: verify, store raw in one service call, acknowledge at once.
 
-Processing happens later in Celery (queued on commit, swept if the broker was down).
+Processing happens later in Celery: these views publish nothing; the outbox relay
+(surveys/relay.py) queues the stored rows in batches, again if a batch was lost.
 Plain Django views, not DRF: the gateway's format, not ours.
 """
 

@@ -8,8 +8,15 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from nps.folders import folders_create
 from surveys.models import Survey
 from tests.factories import SurveyFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def folders() -> None:
+    """The run's static and broker folders, as manage.py would create them."""
+    folders_create()
 
 
 @pytest.fixture

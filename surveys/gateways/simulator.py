@@ -10,8 +10,6 @@ from surveys.gateways.base import (
 from surveys.gateways.jsonformat import JsonWebhooks
 from surveys.simulator.signing import HEADER, signature_matches
 
-_STATUSES = {"sent": "sent", "delivered": "delivered", "failed": "failed", "undelivered": "failed"}
-
 
 class SimulatorGateway(JsonWebhooks):
     def send(self, *, to: str, text: str, reference: str) -> SendResult:

@@ -1,0 +1,111 @@
+"""The dashboard's query counts, as its docstrings promise them: each figure a fixed number
+of queries over the rollup tables, whatever the number of rows, and the page and every
+CSV export the sum of their parts.
+
+The data (tests/dashboard/builders.py) has 40 answers, a dozen detractor comments and
+several cases, so a query per row would show here at once.
+"""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from nps.dashboard.exports import TABLES
+from nps.dashboard.forms import OBSERVED, observed_values
+from nps.reporting import queries
+from nps.reporting.contract import DIMENSIONS, Filters
+from tests.dashboard.builders import DAY, PERIOD, URL, Data, client_for
+
+WHOLE_DAY = Filters(DAY, DAY, team_scope=None)
+
+
+def verbatim_queries() -> int:
+    """The responses and their reasons, read in one snapshot: a savepoint around them in a
+    test's transaction, and on PostgreSQL the setting that keeps the plan serial."""
+    return 2 + 2 + (connection.vendor == "postgresql")
+
+
+@pytest.mark.parametrize(
+    ("figure", "count"),
+    [
+        (lambda: queries.nps_counts(WHOLE_DAY), 1),
+        (lambda: queries.nps_trend(WHOLE_DAY, granularity="day"), 1),
+        (lambda: queries.nps_trend(WHOLE_DAY, granularity="week"), 1),
+        (lambda: queries.funnel(WHOLE_DAY), 1),
+        (lambda: queries.closed_loop(WHOLE_DAY), 2),  # the rollup, the live case counts
+        (lambda: queries.reasons_pareto(WHOLE_DAY), 1),
+        (lambda: observed_values(DAY, DAY, None), len(OBSERVED)),
+    ],
+    ids=["nps_counts", "trend_day", "trend_week", "funnel", "closed_loop", "reasons", "observed"],
+)
+def test_each_dashboard_figure_is_read_in_a_fixed_number_of_queries(
+    data: Data, django_assert_num_queries: Any, figure: Any, count: int
+) -> None:
+    with django_assert_num_queries(count):
+        figure()
+
+
+@pytest.mark.parametrize("dimension", DIMENSIONS)
+def test_each_breakdown_is_one_query(
+    data: Data, django_assert_num_queries: Any, dimension: str
+) -> None:
+    with django_assert_num_queries(1):
+        assert queries.nps_breakdown(WHOLE_DAY, dimension=dimension)
+
+
+def test_verbatims_read_the_comments_and_their_reasons_in_two_queries(
+    data: Data, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(verbatim_queries()):
+        found = queries.verbatims(WHOLE_DAY)
+    assert len(found) > 2  # more comments than queries
+    with django_assert_num_queries(0):  # reasons, customer, interaction and case are loaded
+        for response in found:
+            _ = [r.code for r in response.reasons.all()], response.customer.region
+            _ = response.interaction.touchpoint, getattr(response, "case", None)
+
+
+# A request: the session, the user, whether a supervisor; a team lead also their teams.
+REQUEST = {"supervisor": 3, "lead": 4}
+FORM = 1 + len(OBSERVED)  # the teams to filter by, the values present in the period
+TABLE_QUERIES = {
+    "headline": 2,  # this period and the one before
+    "trend": 1,
+    **{f"breakdown_{d}": 1 for d in DIMENSIONS},
+    "breakdown_team": 2,  # and the teams' names
+    "funnel": 1,
+    "closed_loop": 2,
+    "reasons": 1,
+    "verbatims": None,  # verbatim_queries()
+}
+
+
+def table_queries(table: str) -> int:
+    return TABLE_QUERIES[table] or verbatim_queries()
+
+
+def test_every_table_has_a_pinned_count() -> None:
+    assert set(TABLE_QUERIES) == set(TABLES)
+
+
+@pytest.mark.parametrize("who", ["supervisor", "lead"])
+def test_the_page_is_the_sum_of_its_tables_whatever_the_rows(
+    data: Data, django_assert_num_queries: Any, who: str
+) -> None:
+    client = client_for(getattr(data.personas, who))
+    expected = REQUEST[who] + FORM + sum(table_queries(t) for t in TABLES)
+    with django_assert_num_queries(expected):
+        assert client.get(URL, PERIOD).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["supervisor", "lead"])
+@pytest.mark.parametrize("table", TABLES)
+def test_each_csv_export_reads_only_its_own_table(
+    data: Data, django_assert_num_queries: Any, table: str, who: str
+) -> None:
+    client = client_for(getattr(data.personas, who))
+    with django_assert_num_queries(REQUEST[who] + FORM + table_queries(table)):
+        answer = client.get(URL, {**PERIOD, "export": table})
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/csv")
