@@ -126,7 +126,7 @@ def digest_message(*, recipient: Recipient, day: date, now: datetime) -> EmailMu
 
 
 def covered_by(teams: Iterable[Team], all_teams: Iterable[Team]) -> Q:
-    """Responses of the regions these teams cover, as team_for_region routes them."""
+    """Responses of the regions these teams cover, as team_by_region routes them."""
     teams, all_teams = list(teams), list(all_teams)
     covered = Q(customer__region__in={r for t in teams for r in t.regions})
     if any(t.is_default_route for t in teams):  # the default route takes unclaimed regions
