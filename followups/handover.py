@@ -36,7 +36,7 @@ from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, HoldReason, Team
 from followups.permissions import can_override_transfer, can_transfer
 from followups.sla import team_hours
-from followups.workflow import Actor, _iso, _locked, required
+from followups.workflow import Actor, _iso, _locked, _write, required
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,7 @@ def case_resume(*, case_id: int, actor: Actor, note: str = "") -> Case:
             raise ValidationError(_("The case is not on hold."), code="not_held")
         held_since = case.held_since
         changes = hold_ended(case, at=now)
-        for field, value in changes.items():
-            setattr(case, field, value)
-        case.save(update_fields=list(changes))
+        _write(case, changes)
         case_event_record(
             case_id=case.pk,
             kind="resumed",
@@ -152,9 +150,7 @@ def case_appointment_book(*, case_id: int, actor: Actor, at: datetime, note: str
         }
         if case.first_contact_at is None:  # the customer's time is the new first-contact due
             changes |= {"sla_due_at": at, "escalation_level": 0, "escalated_at": None}
-        for field, value in changes.items():
-            setattr(case, field, value)
-        case.save(update_fields=list(changes))
+        _write(case, changes)
         case_event_record(
             case_id=case.pk,
             kind="appointment_booked",
@@ -267,9 +263,7 @@ def case_transfer(
             changes |= {"status": status, "assigned_at": now}
         else:
             changes |= {"status": CaseStatus.NEW, "assigned_at": None}
-        for field, value in changes.items():
-            setattr(case, field, value)
-        case.save(update_fields=list(changes))
+        _write(case, changes)
         case_event_record(
             case_id=case.pk,
             kind="transferred",

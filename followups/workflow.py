@@ -105,6 +105,13 @@ def _locked(case_id: int) -> Case:
     return Case.objects.select_for_update().get(pk=case_id)
 
 
+def _write(case: Case, changes: dict[str, Any]) -> None:
+    """Set these fields on the locked case and save only them."""
+    for field, value in changes.items():
+        setattr(case, field, value)
+    case.save(update_fields=list(changes))
+
+
 def _move(
     case: Case,
     *,
@@ -122,10 +129,7 @@ def _move(
         from followups.handover import hold_ended
 
         changes = {**hold_ended(case, at=timezone.now()), **changes}
-    case.status = to
-    for field, value in changes.items():
-        setattr(case, field, value)
-    case.save(update_fields=["status", *changes])
+    _write(case, {"status": to, **changes})
     detail = {"from": start, "to": to, **(detail or {})}
     case_event_record(case_id=case.pk, kind=kind, actor=actor, **detail)
     if (start in OPEN_STATUSES) != (to in OPEN_STATUSES):  # surveys pause while we call back
