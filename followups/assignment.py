@@ -25,7 +25,6 @@ their cases are being handed back.
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -37,6 +36,7 @@ from followups.models import OPEN_STATUSES, Agent, AssignmentPolicy, Case, CaseS
 from followups.models.teams import SpokenLanguage
 from followups.routing import team_for_case
 from followups.shifts import on_shift
+from surveys.queue import task_queue
 
 HELD_STATUSES = (CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS)  # open and with an agent
 
@@ -184,10 +184,8 @@ def cases_assign_waiting(*, limit: int = 200) -> int:
 
 
 def _queue_assignment(case_ids: Sequence[int]) -> None:
-    from followups import tasks
-
     for pk in case_ids:
-        transaction.on_commit(partial(tasks.assign_case.delay, pk), robust=True)
+        task_queue("followups.tasks.assign_case", pk)
 
 
 def team_waiting_assign(*, team_id: int) -> int | None:

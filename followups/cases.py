@@ -5,7 +5,10 @@ from django.utils import timezone
 
 from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, UNTOUCHED_STATUSES, Case, CaseStatus, Priority
+from followups.routing import team_for_response
+from followups.sla import sla_clock_restart, sla_due_times
 from surveys.models import Category, Customer, Response, Tier
+from surveys.queue import task_queue
 
 
 def case_priority(*, tier: str, score: int) -> Priority:
@@ -20,9 +23,6 @@ def case_priority(*, tier: str, score: int) -> Priority:
 
 def case_open(*, response: Response) -> Case | None:
     """Open the response's case once (unique in the database) and queue its assignment."""
-    from followups import tasks
-    from followups.routing import team_for_response
-    from followups.sla import sla_due_times
 
     if response.category != Category.DETRACTOR:
         return None
@@ -50,14 +50,12 @@ def case_open(*, response: Response) -> Case | None:
         return Case.objects.get(response=response)
     case_event_record(case_id=case.pk, kind="opened", priority=priority, score=response.score)
     customer_callback_refresh(customer_id=case.customer_id)
-    transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+    task_queue("followups.tasks.assign_case", case.pk)
     return case
 
 
 def case_follow_response(*, response: Response) -> Case | None:
     """Open, reopen or close the response's case to match its (possibly corrected) category."""
-    from followups import tasks
-    from followups.sla import sla_clock_restart
 
     case = Case.objects.filter(response=response).first()
     if response.category == Category.DETRACTOR:
@@ -79,7 +77,7 @@ def case_follow_response(*, response: Response) -> Case | None:
         if reopened:
             case_event_record(case_id=case.pk, kind="reopened", reason="score corrected")
             customer_callback_refresh(customer_id=case.customer_id)
-            transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+            task_queue("followups.tasks.assign_case", case.pk)
         return case
     if case is not None:
         # Nobody has called yet: the customer's corrected score makes the callback moot.

@@ -31,12 +31,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from followups.assignment import agent_can_take_now, team_waiting_assign
-from followups.businesshours import add_business_hours, business_hours_between
+from followups.escalation import case_link
 from followups.history import case_event_record
 from followups.models import OPEN_STATUSES, Agent, Case, CaseStatus, HoldReason, Team
 from followups.permissions import can_override_transfer, can_transfer
-from followups.sla import team_hours
+from followups.sla import hold_ended
 from followups.workflow import Actor, _iso, _locked, _write, required
+from surveys.phones import mask_phone
+from surveys.queue import task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -49,26 +51,6 @@ def _open(case: Case) -> None:
 
 
 # ---------------------------------------------------------------- hold
-
-
-def hold_ended(case: Case, *, at: datetime) -> dict[str, Any]:
-    """The fields that end the case's hold at `at`: due times still running pushed by the
-    business hours spent on hold, the real time added to hold_total."""
-    held_since = case.held_since
-    if held_since is None:
-        return {}
-    hours = team_hours(case.team, since=held_since.date() - timedelta(days=1))
-    spent = max(business_hours_between(held_since, at, **hours), 0.0)
-    changes: dict[str, Any] = {
-        "held_since": None,
-        "hold_total": case.hold_total + max(at - held_since, timedelta()),
-    }
-    booked = case.appointment_at is not None and case.sla_due_at == case.appointment_at
-    if case.first_contact_at is None and not booked:  # a booked callback stays due then
-        changes["sla_due_at"] = add_business_hours(case.sla_due_at, spent, **hours)
-    if case.resolved_at is None and case.resolution_due_at is not None:
-        changes["resolution_due_at"] = add_business_hours(case.resolution_due_at, spent, **hours)
-    return changes
 
 
 def case_hold(*, case_id: int, actor: Actor, reason: str, note: str = "") -> Case:
@@ -204,8 +186,6 @@ def appointment_notify(*, case: Case, recipient: str) -> None:
 
 
 def appointment_message(*, case: Case, recipient: str) -> EmailMultiAlternatives:
-    from followups.escalation import case_link
-    from surveys.phones import mask_phone
 
     with translation.override(settings.LANGUAGE_CODE):
         values = {"case": case.pk, "when": appointment_local(case)}
@@ -277,9 +257,7 @@ def case_transfer(
         if freed_team is not None:
             team_waiting_assign(team_id=freed_team)  # the old owner has a place again
         if agent is None:
-            from followups import tasks
-
-            transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+            task_queue("followups.tasks.assign_case", case.pk)
     return case
 
 

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 
-from followups.businesshours import Hours, add_business_hours, check_hours
+from followups.businesshours import Hours, add_business_hours, business_hours_between, check_hours
 from followups.models import OPEN_STATUSES, Case, Holiday, ServiceStandard, Team
 
 logger = logging.getLogger(__name__)
@@ -161,3 +161,23 @@ def overdue_flag(now: datetime) -> ExpressionWrapper:
 def overdue_clock(case: Case) -> str:
     """The clock an overdue case is late on: first contact until the customer is reached."""
     return "first_contact" if case.first_contact_at is None else "resolution"
+
+
+def hold_ended(case: Case, *, at: datetime) -> dict[str, Any]:
+    """The fields that end the case's hold at `at`: due times still running pushed by the
+    business hours spent on hold, the real time added to hold_total."""
+    held_since = case.held_since
+    if held_since is None:
+        return {}
+    hours = team_hours(case.team, since=held_since.date() - timedelta(days=1))
+    spent = max(business_hours_between(held_since, at, **hours), 0.0)
+    changes: dict[str, Any] = {
+        "held_since": None,
+        "hold_total": case.hold_total + max(at - held_since, timedelta()),
+    }
+    booked = case.appointment_at is not None and case.sla_due_at == case.appointment_at
+    if case.first_contact_at is None and not booked:  # a booked callback stays due then
+        changes["sla_due_at"] = add_business_hours(case.sla_due_at, spent, **hours)
+    if case.resolved_at is None and case.resolution_due_at is not None:
+        changes["resolution_due_at"] = add_business_hours(case.resolution_due_at, spent, **hours)
+    return changes

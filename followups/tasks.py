@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from followups import assignment, cases
+from followups import assignment, cases, escalation, handover, verification
 
 
 @shared_task(acks_late=True)
@@ -20,9 +20,7 @@ def sweep_cases() -> int:
 @shared_task
 def escalate_breaches() -> int:
     # Safe to overlap: each escalation level is claimed with a conditional update.
-    from followups.escalation import cases_escalate
-
-    return cases_escalate()
+    return escalation.cases_escalate()
 
 
 @shared_task
@@ -36,14 +34,10 @@ def send_digests() -> int:
 @shared_task
 def send_verifications() -> int:
     # Safe to overlap: each case is locked (skip locked) and re-checked before planning.
-    from followups.verification import verifications_send
-
-    return verifications_send()
+    return verification.verifications_send()
 
 
 @shared_task
 def remind_appointments() -> int:
     # Safe to overlap: each reminder is claimed by stamping appointment_reminded_at.
-    from followups.handover import appointments_remind
-
-    return appointments_remind()
+    return handover.appointments_remind()

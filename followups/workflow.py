@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,10 +29,20 @@ from django.utils.translation import gettext_lazy as _
 from followups.assignment import agent_can_take_now, team_waiting_assign
 from followups.cases import customer_callback_refresh
 from followups.history import case_event_record
-from followups.models import OPEN_STATUSES, Case, CaseStatus, ContactAttempt, ContactOutcome
+from followups.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseStatus,
+    ContactAttempt,
+    ContactOutcome,
+    Priority,
+)
+from followups.permissions import can_change_priority
 from followups.roles import agent_of
-from followups.sla import sla_clock_restart
+from followups.routing import team_for_case
+from followups.sla import hold_ended, sla_clock_restart, sla_due_times
 from surveys.models import ReasonCategory
+from surveys.queue import task_queue
 
 S = CaseStatus
 DONE = (S.RESOLVED, S.UNREACHABLE, S.CLOSED)
@@ -126,8 +136,6 @@ def _move(
         raise TransitionNotAllowed(case_id=case.pk, current=case.status, requested=to)
     start = case.status
     if case.held_since is not None and to not in OPEN_STATUSES:  # done: the hold ends too
-        from followups.handover import hold_ended
-
         changes = {**hold_ended(case, at=timezone.now()), **changes}
     _write(case, {"status": to, **changes})
     detail = {"from": start, "to": to, **(detail or {})}
@@ -265,8 +273,6 @@ def case_close(*, case_id: int, actor: Actor, reason: str) -> Case:
 def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
     """Put a finished case back to work with a reason and new SLA clocks from now: to its
     agent if they could take a new case now, else to the queue, assigned like a new one."""
-    from followups import tasks
-
     required(reason=reason)
     now = timezone.now()
     with transaction.atomic():
@@ -290,7 +296,7 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
             detail={"reason": reason.strip()},
         )
         if back == S.NEW:
-            transaction.on_commit(lambda: tasks.assign_case.delay(case.pk), robust=True)
+            task_queue("followups.tasks.assign_case", case.pk)
     return case
 
 
@@ -302,13 +308,6 @@ def case_priority_change(
     The due times are counted again from the case's opening at the new priority, so a case
     lowered from P1 to P3 gets P3's time (and escalation grace), never more than that.
     """
-    from django.core.exceptions import PermissionDenied
-
-    from followups.models import Priority
-    from followups.permissions import can_change_priority
-    from followups.routing import team_for_case
-    from followups.sla import sla_due_times
-
     required(priority=priority, reason=reason)
     with transaction.atomic():
         case = _locked(case_id)

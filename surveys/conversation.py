@@ -24,6 +24,7 @@ from surveys.models import (
     OutboundStatus,
 )
 from surveys.phones import mask_phone
+from surveys.queue import task_queue
 from surveys.receipts import receipts_waiting_apply
 from surveys.texts import conversation_text
 
@@ -38,8 +39,6 @@ def message_queue(
     trigger: InboundMessage | None = None,
 ) -> OutboundMessage | None:
     """Queue one message; None when the unique rules say it was already sent (never a loop)."""
-    from surveys import tasks
-
     text = conversation_text(
         kind=kind, customer=customer, survey=invitation.survey if invitation else None
     )
@@ -55,7 +54,7 @@ def message_queue(
             )
     except IntegrityError:
         return None
-    transaction.on_commit(lambda: tasks.send_message.delay(message.pk, 1), robust=True)
+    task_queue("surveys.tasks.send_message", message.pk, 1)
     return message
 
 
@@ -108,8 +107,6 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
 
 def messages_sweep(*, limit: int = 500) -> int:
     """Queue conversation messages whose task was lost (broker down when they were written)."""
-    from surveys import tasks
-
     cutoff = timezone.now() - timedelta(seconds=settings.NPS_SWEEP_GRACE_SECONDS)
     ids = list(
         OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at__lt=cutoff)
@@ -117,5 +114,5 @@ def messages_sweep(*, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     for pk in ids:
-        tasks.send_message.delay(pk, 1)
+        task_queue("surveys.tasks.send_message", pk, 1, after_commit=False)
     return len(ids)

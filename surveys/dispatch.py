@@ -18,6 +18,7 @@ from surveys.lifecycle import invitation_advance, send_facts
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.phones import mask_phone
+from surveys.queue import task_queue
 from surveys.receipts import receipts_waiting_apply
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
@@ -124,11 +125,9 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
 
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:
     """Queue sends after commit; a lost message is found again by invitations_dispatch_due."""
-    from surveys import tasks
-
     Invitation.objects.filter(pk__in=invitation_ids).update(enqueued_at=timezone.now())
     for pk in invitation_ids:
-        transaction.on_commit(lambda pk=pk: tasks.send_invitation.delay(pk, 1), robust=True)
+        task_queue("surveys.tasks.send_invitation", pk, 1)
 
 
 def invitations_dispatch_due(*, limit: int = 1000) -> int:
@@ -160,9 +159,7 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
 def invitation_retry_enqueue(
     *, invitation_id: int, attempt: int, eta: datetime | None = None
 ) -> None:
-    from surveys import tasks
-
-    tasks.send_invitation.apply_async((invitation_id, attempt), eta=eta)
+    task_queue("surveys.tasks.send_invitation", invitation_id, attempt, after_commit=False, eta=eta)
 
 
 def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:

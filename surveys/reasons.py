@@ -35,6 +35,7 @@ from surveys.models import (
     ResponseReason,
     RunStatus,
 )
+from surveys.queue import task_queue
 
 BATCH_SIZE = 500
 _LATIN = "0-9a-z\u00c0-\u024f"  # after casefolding: digits and Latin letters, accented too
@@ -171,15 +172,13 @@ def response_categorise(*, response: Response) -> list[ReasonCategory]:
 
 def recategorisation_start(*, reason: str = "") -> RecategorisationRun:
     """Record a run over every stored comment and queue it once the row is committed."""
-    from surveys import tasks
-
     commented = Response.objects.exclude(comment="")
     last = Response.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     run = RecategorisationRun.objects.create(
         reason=reason[:200], total=commented.filter(pk__lte=last).count(), up_to_response_id=last
     )
     # robust: a dead broker must not fail the taxonomy edit; the admin action restarts.
-    transaction.on_commit(lambda: tasks.recategorise_responses.delay(run.pk), robust=True)
+    task_queue("surveys.tasks.recategorise_responses", run.pk)
     return run
 
 

@@ -7,7 +7,6 @@ commit. Publishing once per batch instead of once per request is what keeps inge
 close to a bare insert; a batch is processed in arrival order, one transaction per row.
 """
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from surveys.models import DeliveryReceipt, InboundMessage
+from surveys.queue import task_queue
 
 
 def _claim(model: type[models.Model], limit: int) -> list[int]:
@@ -33,27 +33,25 @@ def _claim(model: type[models.Model], limit: int) -> list[int]:
     return ids
 
 
-def _relay(model: type[models.Model], publish: Callable[[list[int]], object], limit: int) -> int:
+def _relay(model: type[models.Model], task_name: str, limit: int) -> int:
     with transaction.atomic():
         ids = _claim(model, limit)
         if ids:
             # If the broker is down the claim still commits; after the requeue window the
             # rows are claimed again, so nothing stored is ever lost.
-            transaction.on_commit(lambda: publish(ids), robust=True)
+            task_queue(task_name, ids)
     return len(ids)
 
 
 def outbox_relay(*, batch: int = 200, batches: int = 20) -> int:
     """Queue every pending reply and receipt, a batch per task; safe to run twice at once."""
-    from surveys import tasks
-
     relayed = 0
-    for model, task in (
-        (InboundMessage, tasks.process_replies),
-        (DeliveryReceipt, tasks.apply_receipts),
+    for model, task_name in (
+        (InboundMessage, "surveys.tasks.process_replies"),
+        (DeliveryReceipt, "surveys.tasks.apply_receipts"),
     ):
         for _ in range(batches):
-            count = _relay(model, task.delay, batch)
+            count = _relay(model, task_name, batch)
             relayed += count
             if count < batch:
                 break

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from surveys import conversation, dispatch, receipts, relay, replies
+from surveys import conversation, dispatch, reasons, receipts, relay, replies
 
 
 @shared_task(acks_late=True)
@@ -55,6 +55,4 @@ def send_message(message_id: int, attempt: int = 1) -> str:
 
 @shared_task(acks_late=True)
 def recategorise_responses(run_id: int) -> str:
-    from surveys.reasons import recategorisation_run
-
-    return recategorisation_run(run_id=run_id)
+    return reasons.recategorisation_run(run_id=run_id)

@@ -53,3 +53,55 @@ def test_every_csv_is_written_by_the_one_writer_that_neutralises_formulas() -> N
     # A new export that calls csv.writer itself would let "=HYPERLINK(...)" through:
     # surveys/spreadsheets.py is the only module that may import csv or answer text/csv.
     assert modules_importing_csv() == {str(CSV_WRITER.relative_to(ROOT))}
+
+
+def project_import_graph() -> dict[str, set[str]]:
+    """Each project module and the project modules it imports, anywhere in its body
+    (imports inside functions included; relative imports resolved)."""
+    graph: dict[str, set[str]] = {}
+    for package in ("surveys", "followups", "nps"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            is_package = parts[-1] == "__init__"
+            module = ".".join(parts[:-1] if is_package else parts)
+            here = parts[:-1]  # the package a relative import starts from
+            found: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    base = here[: len(here) - node.level + 1] if node.level else []
+                    target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                    found.add(target)
+                    found.update(f"{target}.{alias.name}" for alias in node.names)
+            graph[module] = found
+    modules = set(graph)
+    return {m: {i for i in imports if i in modules and i != m} for m, imports in graph.items()}
+
+
+def test_no_two_modules_import_each_other() -> None:
+    # Tasks call services; services queue work by task name (surveys.queue.task_queue),
+    # never by importing a tasks module. A package's __init__ re-exporting its own
+    # submodules is not a pair: the submodule then imports a sibling, not the package.
+    graph = project_import_graph()
+    pairs = {
+        tuple(sorted((a, b)))
+        for a, imports in graph.items()
+        for b in imports
+        if a in graph.get(b, set()) and not (a.startswith(b + ".") or b.startswith(a + "."))
+    }
+    assert pairs == set()
+
+
+def test_services_never_import_a_tasks_module() -> None:
+    graph = project_import_graph()
+    offending = {
+        (module, imported)
+        for module, imports in graph.items()
+        if not module.endswith(".tasks")
+        for imported in imports
+        if imported.endswith(".tasks")
+    }
+    assert offending == set()
