@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('followups', '0003_operations'),
+        ('followups', '0003_case_events_contacts_routing_shifts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

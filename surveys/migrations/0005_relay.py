@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0004_operations'),
+        ('surveys', '0004_invitation_purpose_care_messages'),
     ]
 
     operations = [

@@ -8,6 +8,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Named "0003_operations" until renamed for what it does; a database that applied it under
+    # the old name counts it as applied (Django's replacement mechanism).
+    replaces = [('followups', '0003_operations')]
 
     dependencies = [
         ('followups', '0002_case_close'),

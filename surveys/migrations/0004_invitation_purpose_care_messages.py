@@ -4,6 +4,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Named "0004_operations" until renamed for what it does; a database that applied it under
+    # the old name counts it as applied (Django's replacement mechanism).
+    replaces = [('surveys', '0004_operations')]
 
     dependencies = [
         ('surveys', '0003_seed_reason_taxonomy'),
