@@ -46,3 +46,16 @@ def refuse_unsafe_gateways(**kwargs: Any) -> None:
     except ImproperlyConfigured as exc:
         # Celery logs and ignores exceptions raised by signal handlers; SystemExit stops it.
         raise SystemExit(f"ImproperlyConfigured: {exc}") from exc
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_old_database_connections(sender: Any = None, **kwargs: Any) -> None:
+    """Around every task, what Django does around every request: close a connection that
+    is past CONN_MAX_AGE or unusable, keep the others (CELERY_DB_REUSE_MAX stops Celery
+    from closing them all). On SQLite (CONN_MAX_AGE 0) every task still opens its own."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -221,6 +221,10 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
 NPS_RELAY_INTERVAL = env.float("NPS_RELAY_INTERVAL", default=1.0)
 # A relayed batch not processed within this many seconds (lost task) is relayed again.
 NPS_RELAY_REQUEUE_SECONDS = env.int("NPS_RELAY_REQUEUE_SECONDS", default=60)
+# Database connections live across tasks as they do across requests: Celery's own
+# closing (twice per task) is turned off here and nps.celery closes a connection only
+# when Django would (older than CONN_MAX_AGE, or broken: CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,0 +1,16 @@
+"""A task only test workers load (`celery worker --include tests.workers.probe`)."""
+
+from pathlib import Path
+
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task
+def backend_pid_write(path: str) -> None:
+    """Append the PostgreSQL backend serving this task's connection to `path`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with Path(path).open("a", encoding="utf-8") as out:
+        out.write(f"{pid}\n")
