@@ -43,7 +43,7 @@ from surveys.models import (
     Survey,
     SurveyText,
 )
-from surveys.segments import sms_segments
+from surveys.smslength import sms_length
 
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
@@ -387,8 +387,8 @@ def test_survey_page_shows_sms_length_of_each_text(admin_client: Client, world: 
         ("Hi 😀", ("UCS-2", 5, 1)),
     ],
 )
-def test_sms_segments(text: str, expected: tuple[str, int, int]) -> None:
-    assert sms_segments(text) == expected
+def test_sms_length(text: str, expected: tuple[str, int, int]) -> None:
+    assert sms_length(text) == expected
 
 
 def test_a_second_default_route_is_refused_with_a_clear_message(admin_client: Client) -> None:

@@ -18,7 +18,7 @@ from surveys.models import (
     SurveyText,
     Touchpoint,
 )
-from surveys.segments import sms_segments
+from surveys.smslength import sms_length
 from surveys.texts import with_opt_out_instruction
 
 
@@ -50,7 +50,7 @@ class SurveyForm(forms.ModelForm):
 def length_badge(text: str) -> SafeString | str:
     if not text:
         return "—"
-    encoding, length, segments = sms_segments(text)
+    encoding, length, segments = sms_length(text)
     label = _("%(encoding)s · %(length)d characters · %(segments)d SMS")
     label %= {"encoding": encoding, "length": length, "segments": segments}
     return badge(label, GREEN if segments == 1 else AMBER)

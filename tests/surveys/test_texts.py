@@ -14,7 +14,7 @@ from surveys.interactions import interaction_record
 from surveys.models import Customer, Invitation, OutboundKind, OutboundMessage, Survey
 from surveys.parsing import ReplyKind, parse_reply
 from surveys.replies import reply_process, reply_store
-from surveys.segments import sms_segments
+from surveys.smslength import sms_length
 from surveys.texts import DEFAULT_QUESTIONS, DEFAULTS, survey_text, with_opt_out_instruction
 from tests.conftest import interaction_payload
 
@@ -41,7 +41,7 @@ def test_every_built_in_text_exists_in_tibetan_and_fits_two_sms(kind: str) -> No
     text = BUILT_IN[kind]
     assert tibetan(text)
     assert not chinese(text)
-    assert sms_segments(text)[2] <= 2
+    assert sms_length(text)[2] <= 2
 
 
 def test_the_tibetan_texts_name_keywords_the_parser_reads() -> None:
@@ -90,7 +90,7 @@ def test_a_bilingual_customer_gets_the_survey_in_tibetan_then_chinese_in_one_sms
     assert "TD" in tibetan_part
     assert "回复TD退订" in chinese_part
     assert invitation.language == "bo"
-    assert sms_segments(invitation.text)[2] <= 3
+    assert sms_length(invitation.text)[2] <= 3
 
 
 @pytest.mark.parametrize(("reply", "kind"), [("嗯？", "clarification"), ("༨", "care")])
@@ -103,7 +103,7 @@ def test_a_bilingual_customers_conversation_message_is_one_sms_in_both_languages
     assert message.kind == kind
     assert tibetan(message.text)
     assert chinese(message.text)
-    assert sms_segments(message.text)[2] <= 3
+    assert sms_length(message.text)[2] <= 3
 
 
 def test_a_bilingual_customer_is_accepted_by_the_api(crm_client: APIClient, survey: Any) -> None:

@@ -7,7 +7,7 @@ GSM7_BASIC = frozenset(
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")  # sent as ESC + character: two places each
 
 
-def sms_segments(text: str) -> tuple[str, int, int]:
+def sms_length(text: str) -> tuple[str, int, int]:
     """(encoding, length, segments) of an SMS text.
 
     GSM-7 when every character is in the GSM 03.38 alphabet: 160 in one SMS, 153 per
