@@ -17,6 +17,7 @@ from surveys.lifecycle import (
 )
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
+from surveys.relay import batch_process
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +138,8 @@ def receipts_waiting_apply(*, gateway: str, provider_message_id: str) -> list[st
 
 
 def receipts_apply(*, receipt_ids: list[int]) -> list[str]:
-    """Apply a relayed batch; one bad row never blocks the others."""
-    outcomes = []
-    for pk in receipt_ids:
-        try:
-            outcomes.append(receipt_apply(receipt_id=pk))
-        except Exception:  # the row stays unprocessed and is relayed again later
-            log.exception("receipt %s failed; it will be retried", pk)
-            outcomes.append("error")
-    return outcomes
+    """Apply a relayed batch in arrival order, holding its lease (surveys.relay)."""
+    return batch_process(DeliveryReceipt, receipt_ids, lambda pk: receipt_apply(receipt_id=pk))
 
 
 def receipts_expire(*, give_up_after: timedelta = timedelta(hours=1)) -> int:

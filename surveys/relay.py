@@ -1,14 +1,25 @@
 """The outbox relay: stored replies and receipts go to the workers in batches.
 
 Webhooks only insert a row (one statement) and answer; the unprocessed rows are the
-outbox. Every NPS_RELAY_INTERVAL seconds this relay claims the rows nobody has queued
-(or queued long ago and lost), marks them, and publishes one task per batch after
-commit. Publishing once per batch instead of once per request is what keeps ingest
-close to a bare insert; a batch is processed in arrival order, one transaction per row.
+outbox. Every NPS_RELAY_INTERVAL seconds this relay claims the rows nobody has queued,
+marks them (`enqueued_at`), and publishes one task per batch after commit. Publishing once
+per batch instead of once per request is what keeps ingest close to a bare insert; a
+batch is processed in arrival order, one transaction per row.
+
+`enqueued_at` is also a lease. A worker renews it when it starts a batch and every
+LEASE_RENEW_FRACTION of NPS_RELAY_REQUEUE_SECONDS while it works through it
+(`batch_process`), so a row is handed out again only when its lease has run out **and**
+the queue its task went to is empty: the worker is gone and no task is waiting for it (a
+broker that lost the task). Under overload, batches waiting in the queue are not handed
+out a second time: the backlog drains once.
 """
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
+from amqp.exceptions import ChannelError
+from celery import current_app
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
@@ -17,14 +28,37 @@ from django.utils import timezone
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.queue import task_queue
 
+log = logging.getLogger(__name__)
 
-def _claim(model: type[models.Model], limit: int) -> list[int]:
-    """Mark up to `limit` pending rows as queued; a concurrent relay skips locked rows."""
-    stale = timezone.now() - timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS)
+LEASE_RENEW_FRACTION = 0.25
+
+
+def queue_waiting(task_name: str) -> int | None:
+    """How many tasks wait in the broker queue `task_name` is routed to (None: unknown)."""
+    queue = current_app.amqp.router.route({}, task_name)["queue"].name
+    try:
+        with current_app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1)  # a dead broker must not hang beat
+            return int(connection.default_channel.queue_declare(queue=queue, passive=True)[1])
+    except ChannelError as exc:  # Redis: an empty queue is no key at all (AMQP's NOT_FOUND)
+        return 0 if "NOT_FOUND" in str(exc) else None
+    except Exception:  # broker down: publishing would fail too; hand nothing out again
+        log.warning("queue %s: broker unreachable; expired leases wait", queue)
+        return None
+
+
+def _claim(model: type[models.Model], limit: int, *, expired_too: bool) -> list[int]:
+    """Mark up to `limit` pending rows as queued; a concurrent relay skips locked rows.
+
+    Rows never queued always; rows whose lease expired only when `expired_too`."""
+    pending = Q(enqueued_at__isnull=True)
+    if expired_too:
+        expired = timezone.now() - timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS)
+        pending |= Q(enqueued_at__lt=expired)
     ids = list(
         model.objects.select_for_update(skip_locked=True)  # type: ignore[attr-defined]
         .filter(processed_at__isnull=True)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .filter(pending)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -33,9 +67,9 @@ def _claim(model: type[models.Model], limit: int) -> list[int]:
     return ids
 
 
-def _relay(model: type[models.Model], task_name: str, limit: int) -> int:
+def _relay(model: type[models.Model], task_name: str, limit: int, *, expired_too: bool) -> int:
     with transaction.atomic():
-        ids = _claim(model, limit)
+        ids = _claim(model, limit, expired_too=expired_too)
         if ids:
             # If the broker is down the claim still commits; after the requeue window the
             # rows are claimed again, so nothing stored is ever lost.
@@ -50,9 +84,41 @@ def outbox_relay(*, batch: int = 200, batches: int = 20) -> int:
         (InboundMessage, "surveys.tasks.process_replies"),
         (DeliveryReceipt, "surveys.tasks.apply_receipts"),
     ):
+        # Expired leases count only when nothing waits in the queue: else their task may
+        # be one of those waiting, and handing the rows out again is a retry storm.
+        expired_too = queue_waiting(task_name) == 0
         for _ in range(batches):
-            count = _relay(model, task_name, batch)
+            count = _relay(model, task_name, batch, expired_too=expired_too)
             relayed += count
             if count < batch:
                 break
     return relayed
+
+
+def lease_renew(model: type[models.Model], ids: list[int]) -> None:
+    """The worker holds these rows: their lease starts again now."""
+    model.objects.filter(pk__in=ids, processed_at__isnull=True).update(  # type: ignore[attr-defined]
+        enqueued_at=timezone.now()
+    )
+
+
+def batch_process(
+    model: type[models.Model], ids: list[int], process: Callable[[int], str]
+) -> list[str]:
+    """Process a relayed batch in arrival order, holding its lease (renewed at the start
+    and every LEASE_RENEW_FRACTION of the requeue window); one bad row never blocks the
+    others: it stays unprocessed and is handed out again once its lease expires."""
+    every = timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS * LEASE_RENEW_FRACTION)
+    lease_renew(model, ids)
+    renewed = timezone.now()
+    outcomes = []
+    for index, pk in enumerate(ids):
+        if timezone.now() - renewed >= every:
+            lease_renew(model, ids[index:])
+            renewed = timezone.now()
+        try:
+            outcomes.append(process(pk))
+        except Exception:
+            log.exception("%s %s failed; it will be retried", model._meta.model_name, pk)
+            outcomes.append("error")
+    return outcomes

@@ -24,6 +24,7 @@ from surveys.models import (
 from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
+from surveys.relay import batch_process
 from surveys.responses import response_comment, response_record, response_rescore
 
 log = logging.getLogger(__name__)
@@ -194,12 +195,5 @@ _KEYWORD_HANDLERS = {ReplyKind.OPT_OUT: _opt_out, ReplyKind.OPT_IN: _opt_in, Rep
 
 
 def replies_process(*, message_ids: list[int]) -> list[str]:
-    """Process a relayed batch in arrival order; one bad row never blocks the others."""
-    outcomes = []
-    for pk in message_ids:
-        try:
-            outcomes.append(reply_process(message_id=pk))
-        except Exception:  # the row stays unprocessed and is relayed again later
-            log.exception("reply %s failed; it will be retried", pk)
-            outcomes.append("error")
-    return outcomes
+    """Process a relayed batch in arrival order, holding its lease (surveys.relay)."""
+    return batch_process(InboundMessage, message_ids, lambda pk: reply_process(message_id=pk))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from nps.celery import app as celery_app
 from surveys import tasks
 from surveys.models import DeliveryReceipt, InboundMessage
-from surveys.relay import outbox_relay
+from surveys.relay import batch_process, outbox_relay
 from surveys.simulator.signing import HEADER, sign_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[int]]]:
-    """What the relay hands to the broker, batch by batch."""
+    """What the relay hands to the broker, batch by batch (the queue starts empty)."""
+    celery_app.control.purge()
     seen: dict[str, list[list[int]]] = {"replies": [], "receipts": []}
     monkeypatch.setattr(tasks.process_replies, "delay", seen["replies"].append)
     monkeypatch.setattr(tasks.apply_receipts, "delay", seen["receipts"].append)
@@ -66,6 +67,68 @@ def test_a_batch_lost_by_the_broker_is_relayed_again_after_the_requeue_window(
     ):
         assert outbox_relay() == 2
     assert published["replies"] == [ids, ids]
+
+
+def test_a_batch_a_slow_worker_holds_is_not_handed_out_again(
+    published: Any, settings: Any
+) -> None:
+    # Each reply takes half the requeue window: the batch outlives the window three times
+    # over, and the relay runs while each reply is being processed.
+    ids = store(6)
+    outbox_relay()
+    step = timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS / 2)
+    relayed_meanwhile = []
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def slow_reply(pk: int) -> str:
+            clock.shift(step)
+            relayed_meanwhile.append(outbox_relay())
+            InboundMessage.objects.filter(pk=pk).update(processed_at=timezone.now())
+            return "processed"
+
+        outcomes = batch_process(InboundMessage, ids, slow_reply)
+    assert outcomes == ["processed"] * 6
+    assert relayed_meanwhile == [0] * 6
+    assert published["replies"] == [ids]
+
+
+def test_rows_of_a_task_waiting_in_the_queue_are_not_handed_out_again(
+    published: Any, settings: Any
+) -> None:
+    # Overload: the batch's task still waits in the broker queue after the lease ran out.
+    ids = store(2)
+    outbox_relay()
+    celery_app.send_task("surveys.tasks.process_replies", args=[ids])  # the waiting task
+    with later(settings.NPS_RELAY_REQUEUE_SECONDS + 1):
+        assert outbox_relay() == 0
+        celery_app.control.purge()  # the queue is empty and no worker renewed: lost
+        assert outbox_relay() == 2
+    assert published["replies"] == [ids, ids]
+
+
+def test_a_worker_that_died_holding_a_batch_lets_it_go_when_its_lease_ends(
+    published: Any, settings: Any
+) -> None:
+    ids = store(3)
+    outbox_relay()
+
+    def dies_after_the_first(pk: int) -> str:
+        if pk != ids[0]:
+            raise SystemExit("worker killed")
+        InboundMessage.objects.filter(pk=pk).update(processed_at=timezone.now())
+        return "processed"
+
+    with pytest.raises(SystemExit):
+        batch_process(InboundMessage, ids, dies_after_the_first)
+    assert outbox_relay() == 0  # its lease still runs
+    with later(settings.NPS_RELAY_REQUEUE_SECONDS + 1):
+        assert outbox_relay() == 2
+    assert published["replies"] == [ids, ids[1:]]
+
+
+def later(seconds: float) -> Any:
+    return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
 
 
 def test_processed_rows_are_never_relayed(published: Any) -> None:
