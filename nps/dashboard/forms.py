@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from followups.models import Team
 from nps.models import NpsDaily
 from nps.reporting.contract import Filters
+from nps.reporting.days import local_today
 from nps.reporting.queries import rollup_rows
-from nps.reporting.rollups import local_today
 from surveys.models import Tier, Touchpoint
 
 PRESETS = (

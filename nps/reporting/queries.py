@@ -39,8 +39,9 @@ from nps.reporting.contract import (
     Funnel,
     ReasonCount,
 )
+from nps.reporting.days import day_bounds
 from nps.reporting.grains import grain_for
-from nps.reporting.rollups import CASE_DIMS, RESPONSE_DIMS, day_bounds
+from nps.reporting.rollup_tables import CASE_DIMS, RESPONSE_DIMS
 from surveys.models import Category, Purpose, Response, SuppressReason
 
 TEXT_FILTERS = ("touchpoint", "channel", "business_type", "region", "tier", "agent")
