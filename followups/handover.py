@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -224,7 +224,7 @@ def appointment_message(*, case: Case, recipient: str) -> EmailMultiAlternatives
 def case_transfer(
     *,
     case_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
     agent: Agent | None = None,
     team: Team | None = None,

@@ -5,12 +5,13 @@ are shown read-only: their state only moves through surveys.dispatch and friends
 """
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -268,10 +269,11 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
             opted_out=opted_out, source=ConsentSource.STAFF
         )
         if form.is_valid():
+            actor = cast(User, request.user)  # the admin serves only logged-in staff
             changed = sum(
                 consent_change(
                     customer_id=pk, opted_out=opted_out, source=ConsentSource.STAFF,
-                    actor=request.user, reason=form.cleaned_data["reason"],
+                    actor=actor, reason=form.cleaned_data["reason"],
                 ) is not None
                 for pk in queryset.values_list("pk", flat=True)
             )  # fmt: skip
