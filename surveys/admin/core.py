@@ -5,6 +5,7 @@ are shown read-only: their state only moves through surveys.dispatch and friends
 """
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django import forms
@@ -44,7 +45,9 @@ INVITATION_COLOURS = {
     S.SCHEDULED: GREY, S.SENDING: BLUE, S.SENT: BLUE, S.DELIVERED: GREEN, S.FAILED: RED,
     S.RESPONDED: TEAL, S.EXPIRED: GREY, S.SUPPRESSED: AMBER,
 }  # fmt: skip
-CATEGORY_COLOURS = {Category.PROMOTER: GREEN, Category.PASSIVE: AMBER, Category.DETRACTOR: RED}
+CATEGORY_COLOURS: dict[str, str] = {
+    Category.PROMOTER: GREEN, Category.PASSIVE: AMBER, Category.DETRACTOR: RED,
+}  # fmt: skip
 
 
 BADGE = '<span style="background:{};color:#fff;padding:1px 8px;border-radius:9px">{}</span>'
@@ -140,7 +143,7 @@ class RawTrafficAdmin(ReadOnlyAdmin):
         return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
-def all_fields(fieldsets: tuple[tuple[Any, dict[str, Any]], ...]) -> tuple[str, ...]:
+def all_fields(fieldsets: Sequence[tuple[Any, Mapping[str, Any]]]) -> tuple[str, ...]:
     return tuple(field for _name, options in fieldsets for field in options["fields"])
 
 
