@@ -14,6 +14,11 @@ from nps.models import DIMENSION_FIELDS, NO_TEAM, TeamMap
 from nps.reporting.grains import BUILD_ORDER, FULL, fields_of, parent_of
 
 
+def _columns(model: type[models.Model]) -> dict[str, str]:
+    """The table's column of each of the model's fields (a foreign key's ends in _id)."""
+    return {f.name: f.column for f in model._meta.concrete_fields}
+
+
 def routed_team(paths: dict[str, str]) -> Coalesce:
     mapped = TeamMap.objects.filter(
         region=OuterRef(paths["region"]),
@@ -64,7 +69,7 @@ def insert_full_grain(
     columns = [name.removeprefix("col_") for name in query.annotation_select]
     sql, params = query.sql_with_params()
     quote = connection.ops.quote_name
-    names = ", ".join(quote(model._meta.get_field(c).column) for c in columns)
+    names = ", ".join(quote(_columns(model)[c]) for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {model._meta.db_table} ({names}) {sql}", params)
 
@@ -81,7 +86,7 @@ def insert_coarser_grains(
         if isinstance(f, models.PositiveIntegerField)
     ]
     dims = (*DIMENSION_FIELDS, *keep)
-    names = [quote(model._meta.get_field(name).column) for name in dims]
+    names = [quote(_columns(model)[name]) for name in dims]
     target = ", ".join(["grain", "day", *names, *counts])
     sums = ", ".join(f"SUM({c})" for c in counts)
     for grain in BUILD_ORDER:
