@@ -4,6 +4,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -128,7 +129,7 @@ def invitation_enqueue(*, invitation_ids: list[int]) -> None:
 
     Invitation.objects.filter(pk__in=invitation_ids).update(enqueued_at=timezone.now())
     for pk in invitation_ids:
-        transaction.on_commit(lambda pk=pk: tasks.send_invitation.delay(pk, 1), robust=True)
+        transaction.on_commit(partial(tasks.send_invitation.delay, pk, 1), robust=True)
 
 
 def invitations_dispatch_due(*, limit: int = 1000) -> int:
@@ -195,7 +196,7 @@ class SendOutcome:
 
 
 def _quiet_until(invitation: Invitation) -> datetime | None:
-    now, survey = timezone.now(), invitation.survey
+    now, survey = timezone.now(), invitation.asked_survey
     allowed = next_allowed_send(
         now,
         tz=invitation.customer.time_zone,
@@ -231,7 +232,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     if not _claim(invitation_id, attempt):
         return SendOutcome("taken")
     gateway = sending_gateway()
-    text, language = survey_text(survey=invitation.survey, customer=customer)
+    text, language = survey_text(survey=invitation.asked_survey, customer=customer)
     Invitation.objects.filter(pk=invitation_id).update(
         text=text, language=language, gateway=gateway.slug
     )
