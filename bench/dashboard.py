@@ -419,7 +419,7 @@ def _rollups_build(*, skip: bool = False, jobs: int = 1) -> bool:
         return True
 
     try:
-        from nps.reporting.rollups import rollups_rebuild
+        from nps.reporting.rebuild import rollups_rebuild
     except ImportError as missing:
         say(f"no rollups in this project ({missing}): timing the naive side only")
         return False
@@ -435,7 +435,7 @@ def _vacuum_analyze() -> None:
     map that lets reads of the rollups be index-only scans."""
     from django.db import connection
 
-    from nps.reporting.rollups import ROLLUPS
+    from nps.reporting.rollup_tables import ROLLUPS
 
     started = time.perf_counter()
     with connection.cursor() as cursor:

@@ -26,7 +26,7 @@ their cases are being handed back.
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -200,7 +200,7 @@ def team_waiting_assign(*, team_id: int) -> int | None:
     return next_id
 
 
-def agent_set_away(*, agent_id: int, actor: AbstractBaseUser | None = None) -> int:
+def agent_set_away(*, agent_id: int, actor: User | None = None) -> int:
     """Mark the agent away and hand each of their open cases back to the queue, once.
 
     Returns how many cases were handed back; each is queued for assignment after commit.

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
@@ -42,7 +42,7 @@ MAX_LISTED = 100  # detractors and breached cases listed in full; the rest are c
 
 @dataclass(frozen=True)
 class Recipient:
-    user: AbstractUser
+    user: User
     time_zone: str
     team_ids: list[int] | None = None  # None: every team (a supervisor)
 

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -204,7 +204,7 @@ def appointment_message(*, case: Case, recipient: str) -> EmailMultiAlternatives
 def case_transfer(
     *,
     case_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
     agent: Agent | None = None,
     team: Team | None = None,
@@ -213,11 +213,11 @@ def case_transfer(
     """Move an open case to a named agent who can take it now (or, overridden by a lead
     with a reason, one who cannot) or to another team's queue; recorded with its reason."""
     required(reason=reason)
-    if agent is None and team is None:
-        raise ValidationError({"agent": _("Choose an agent or a team.")}, code="required")
     if agent is not None and team is not None and agent.team_id != team.pk:
         raise ValidationError({"agent": _("This agent is not in that team.")}, code="team")
-    to_team: Team = agent.team if agent is not None else team  # type: ignore[assignment]
+    to_team = agent.team if agent is not None else team
+    if to_team is None:  # neither an agent nor a team
+        raise ValidationError({"agent": _("Choose an agent or a team.")}, code="required")
     override_reason, now = override_reason.strip(), timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
@@ -266,6 +266,6 @@ def case_time_on_hold(case: Case, *, now: datetime) -> timedelta:
 
     A hold stamp on a finished case (closed by a score correction, outside the workflow)
     no longer counts."""
-    held = case.held_since is not None and case.status in OPEN_STATUSES
-    current = now - case.held_since if held else timedelta()  # type: ignore[operator]
+    held_since = case.held_since if case.status in OPEN_STATUSES else None
+    current = now - held_since if held_since is not None else timedelta()
     return case.hold_total + max(current, timedelta())

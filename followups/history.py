@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from followups.models import CaseEvent
 
 
 def case_event_record(
-    *, case_id: int, kind: str, actor: AbstractBaseUser | None = None, **detail: Any
+    *, case_id: int, kind: str, actor: User | None = None, **detail: Any
 ) -> CaseEvent:
     """Append one line to the case's history (call it inside the changing transaction)."""
     return CaseEvent.objects.create(case_id=case_id, kind=kind, actor=actor, detail=detail)

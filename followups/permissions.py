@@ -54,7 +54,7 @@ def can_edit_case(user: User, case: Case) -> bool:
 
 def can_change_priority(user: User, case: Case) -> bool:
     """Team leads and supervisors (followups.change_priority), on cases they may work."""
-    allowed = user.has_perm("followups.change_priority")  # type: ignore[union-attr]
+    allowed = user.has_perm("followups.change_priority")
     return bool(allowed) and can_edit_case(user, case)
 
 
@@ -98,8 +98,9 @@ def can_transfer(user: User, case: Case, *, to_team_id: int, named_agent: bool) 
     if is_supervisor(user) or case.team_id in led_team_ids(user):
         return True
     agent = agent_of(user)
-    mine = agent is not None and case.agent_id == agent.pk
-    return mine and named_agent and to_team_id == agent.team_id  # type: ignore[union-attr]
+    if agent is None or case.agent_id != agent.pk:  # not their own case
+        return False
+    return named_agent and to_team_id == agent.team_id
 
 
 def can_override_transfer(user: User, case: Case, *, to_team_id: int) -> bool:

@@ -4,7 +4,8 @@ A role is a Django group (created after migrate, see followups.apps); a team lea
 `lead` of one or more teams; an agent is a user linked to an Agent row.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as StaffUser
 
 from followups.models import Agent, Team
 
@@ -12,13 +13,13 @@ AGENTS, TEAM_LEADS, SUPERVISORS = "Agents", "Team leads", "Supervisors"
 # Not a rank: the few people trusted to change a customer's consent (surveys.change_consent).
 CONSENT_OFFICERS = "Consent officers"
 
-User = AbstractBaseUser | AnonymousUser
+User = StaffUser | AnonymousUser
 
 
 def is_supervisor(user: User) -> bool:
     if not user.is_authenticated:
         return False
-    return bool(user.is_superuser) or user.groups.filter(name=SUPERVISORS).exists()  # type: ignore[union-attr]
+    return bool(user.is_superuser) or user.groups.filter(name=SUPERVISORS).exists()
 
 
 def led_team_ids(user: User) -> list[int]:

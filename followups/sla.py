@@ -61,12 +61,12 @@ def team_hours(team: Team | None, *, since: date | None = None) -> Hours:
             # A misconfigured team must not stop cases from opening or escalating.
             logger.exception("team %s has invalid business hours: using the defaults", team.pk)
         else:
-            hours.update(
-                time_zone=team.time_zone,
-                work_days=list(team.work_days),
-                day_start=team.day_start,
-                day_end=team.day_end,
-            )
+            hours.update({
+                "time_zone": team.time_zone,
+                "work_days": list(team.work_days),
+                "day_start": team.day_start,
+                "day_end": team.day_end,
+            })
     hours["holidays"] = {day for day, row in by_date.items() if not row["is_working_day"]}
     hours["extra_days"] = {
         day: (row["day_start"], row["day_end"])

@@ -47,7 +47,7 @@ def verifications_send(*, limit: int = 500) -> int:
             if case is None:
                 continue
             invitation = invitation_plan_verification(
-                interaction=case.response.interaction, survey=case.response.invitation.survey
+                interaction=case.response.interaction, survey=case.response.invitation.asked_survey
             )
             Case.objects.filter(pk=case.pk).update(verification_invitation=invitation)
             case_event_record(

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -59,7 +59,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 WORKABLE = (S.ASSIGNED, S.IN_PROGRESS)  # contact attempts are logged on these
 
-Actor = AbstractBaseUser | None
+Actor = User | None
 
 
 class TransitionNotAllowed(ValidationError):
@@ -301,7 +301,7 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
 
 
 def case_priority_change(
-    *, case_id: int, actor: AbstractBaseUser, priority: str, reason: str
+    *, case_id: int, actor: User, priority: str, reason: str
 ) -> Case:
     """Change an open case's priority, with a reason, by a lead or supervisor; SLA due times follow.
 

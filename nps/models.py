@@ -6,7 +6,7 @@ keep a few and store the others as "" (team: 0). A dashboard read picks the smal
 grain that holds the dimensions it filters and groups by, so it sums hundreds of rows a
 day, not one per response. Missing text dimensions are "" and a missing team 0 (never
 NULL), so the unique constraint holds; its index leads with (grain, day), which every
-read filters on. The rows are derived data: nps.reporting.rollups recomputes a whole
+read filters on. The rows are derived data: nps.reporting.refresh recomputes a whole
 day from the raw rows, so nothing else writes here.
 """
 

@@ -7,6 +7,7 @@ With DATABASE_URL and CELERY_BROKER_URL set it runs on PostgreSQL and Redis.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -201,6 +202,7 @@ SPECTACULAR_SETTINGS = {
 # Filesystem transport by default: a real worker process, no broker server.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 _broker_dir = Path(env("NPS_BROKER_DIR", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]  # folders (str), flags and timeouts
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),

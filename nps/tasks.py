@@ -1,4 +1,4 @@
-"""Celery tasks for reporting: thin wrappers around nps.reporting.rollups."""
+"""Celery tasks for reporting: thin wrappers around nps.reporting.refresh."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from nps.reporting import rollups
+from nps.reporting import refresh
 
 NIGHTLY_DAYS = 30
 
@@ -16,7 +16,7 @@ def refresh_rollups() -> int:
     """Every minute: today, and the older days whose cases changed in the lookback."""
     # Safe to overlap: each day is recomputed whole, under a per-day lock, in one transaction.
     lookback = timedelta(seconds=settings.NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS)
-    return rollups.rollups_refresh_recent(days=1, changed_since=timezone.now() - lookback)
+    return refresh.rollups_refresh_recent(days=1, changed_since=timezone.now() - lookback)
 
 
 @shared_task
@@ -24,10 +24,10 @@ def refresh_recent_rollups() -> int:
     """Every few minutes: the last NPS_ROLLUP_REFRESH_DAYS days (late receipts and replies
     to yesterday's surveys change yesterday's funnel). Recomputing them every minute would
     keep a core busy at tens of thousands of answers a day (docs/benchmarks.md)."""
-    return rollups.rollups_refresh_recent()
+    return refresh.rollups_refresh_recent()
 
 
 @shared_task
 def rebuild_recent_rollups() -> int:
     # A safety net for changes no case history records: recompute a month nightly.
-    return rollups.rollups_refresh_recent(days=NIGHTLY_DAYS)
+    return refresh.rollups_refresh_recent(days=NIGHTLY_DAYS)

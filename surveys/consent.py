@@ -8,7 +8,7 @@ asked (their own START needs none, it is the normal way back).
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +27,7 @@ def consent_change(
     customer_id: int,
     opted_out: bool,
     source: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     message: InboundMessage | None = None,
     at: datetime | None = None,

@@ -192,7 +192,7 @@ class SendOutcome:
 
 
 def _quiet_until(invitation: Invitation) -> datetime | None:
-    now, survey = timezone.now(), invitation.survey
+    now, survey = timezone.now(), invitation.asked_survey
     allowed = next_allowed_send(
         now,
         tz=invitation.customer.time_zone,
@@ -228,7 +228,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     if not _claim(invitation_id, attempt):
         return SendOutcome("taken")
     gateway = sending_gateway()
-    text, language = survey_text(survey=invitation.survey, customer=customer)
+    text, language = survey_text(survey=invitation.asked_survey, customer=customer)
     Invitation.objects.filter(pk=invitation_id).update(
         text=text, language=language, gateway=gateway.slug
     )

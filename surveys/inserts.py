@@ -15,9 +15,10 @@ def insert_once(
 ) -> int | None:
     """The new row's id, or None when a row with the same `conflict` columns exists."""
     meta = model._meta
-    fields = [meta.get_field(name) for name in values]
+    stored = {f.name: f for f in meta.concrete_fields}
+    fields = [stored[name] for name in values]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    target = ", ".join(connection.ops.quote_name(meta.get_field(n).column) for n in conflict)
+    target = ", ".join(connection.ops.quote_name(stored[n].column) for n in conflict)
     params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
     placeholders = ", ".join(["%s"] * len(fields))
     sql = (

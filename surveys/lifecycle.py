@@ -46,7 +46,7 @@ def message_advance(*, message_id: int, to: str, **fields: Any) -> bool:
 def send_facts(invitation: Invitation, *, provider_message_id: str, at: datetime) -> dict[str, Any]:
     """What a send establishes, whoever learns of it first (our send or the gateway's
     receipt): the gateway's message id, when it went, and when its reply window ends."""
-    window = timedelta(hours=invitation.survey.reply_window_hours)
+    window = timedelta(hours=invitation.asked_survey.reply_window_hours)
     return {"provider_message_id": provider_message_id, "sent_at": at, "expires_at": at + window}
 
 

@@ -72,8 +72,8 @@ def receipt_match(receipt: DeliveryReceipt) -> Invitation | OutboundMessage | No
         if sent is not None:
             return sent
     kind, _, pk = receipt.reference.partition("-")
-    model = _REFERENCES.get(kind)
-    return model.objects.filter(pk=int(pk)).first() if model and pk.isdigit() else None
+    referenced = _REFERENCES.get(kind)
+    return referenced.objects.filter(pk=int(pk)).first() if referenced and pk.isdigit() else None
 
 
 def receipt_apply(*, receipt_id: int) -> str:

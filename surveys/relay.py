@@ -56,14 +56,14 @@ def _claim(model: type[models.Model], limit: int, *, expired_too: bool) -> list[
         expired = timezone.now() - timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS)
         pending |= Q(enqueued_at__lt=expired)
     ids = list(
-        model.objects.select_for_update(skip_locked=True)  # type: ignore[attr-defined]
+        model._default_manager.select_for_update(skip_locked=True)
         .filter(processed_at__isnull=True)
         .filter(pending)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
     if ids:
-        model.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())  # type: ignore[attr-defined]
+        model._default_manager.filter(pk__in=ids).update(enqueued_at=timezone.now())
     return ids
 
 

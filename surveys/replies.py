@@ -106,22 +106,24 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
     if invitation is None:
         return "no_open_survey", None
     response = Response.objects.filter(invitation=invitation).first()
-    is_score = reply.kind == ReplyKind.SCORE and reply.score is not None
-    if is_score and response is not None and _is_correction(reply):
+    score = reply.score if reply.kind == ReplyKind.SCORE else None
+    if score is not None and response is not None and _is_correction(reply):
         previous = response.category
-        response_rescore(response=response, score=reply.score)  # type: ignore[arg-type]
+        response_rescore(response=response, score=score)
         if response.category != previous:
             _playbook(response, invitation)  # once per survey (unique): a repeat sends nothing
         return "rescored", invitation
-    if is_score and response is None:
+    if score is not None and response is None:
         comment = reply.comment or _earlier_words(invitation)
         response = response_record(
             invitation=invitation,
-            score=reply.score,
+            score=score,
             comment=comment,
-            message=message,  # type: ignore[arg-type]
+            message=message,
         )
-        if not response.comment and response.category in invitation.survey.followup_categories:
+        if not response.comment and (
+            response.category in invitation.asked_survey.followup_categories
+        ):
             message_queue(
                 customer=customer, kind=OutboundKind.FOLLOWUP_QUESTION, invitation=invitation
             )
@@ -139,9 +141,9 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
 
 def _playbook(response: Response, invitation: Invitation) -> None:
     """Passives get a care message, promoters a thank-you with a referral invitation."""
-    survey = invitation.survey
     if invitation.purpose != Purpose.SURVEY:
         return
+    survey = invitation.asked_survey
     if response.category == Category.PASSIVE and survey.passive_care:
         message_queue(customer=response.customer, kind=OutboundKind.CARE, invitation=invitation)
     elif response.category == Category.PROMOTER and survey.promoter_thanks:

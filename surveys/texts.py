@@ -15,14 +15,14 @@ ZH, EN, BO = Language.ZH_HANS, Language.EN, Language.BO
 # Between the parts of a bilingual message.
 PART_SEPARATOR = "\n"
 
-DEFAULT_QUESTIONS = {
+DEFAULT_QUESTIONS: dict[str, str] = {
     ZH: "您好！您有多大可能向亲友推荐我们的服务？请回复0到10的数字（10分为非常可能）。",
     EN: "How likely are you to recommend us to a friend, from 0 to 10? "
     "Reply with a number (10 = very likely).",
     # "Would you recommend our service to a friend? Reply a number 0-10 (10 = surely)."
     BO: "ང་ཚོའི་ཞབས་ཞུ་གྲོགས་པོར་འོས་སྦྱོར་བྱེད་སྲིད་དམ། ༠ ནས་༡༠ བར་གྱི་ཨང་གྲངས་ལན་དུ་འདེབས་རོགས། (༡༠=ངེས་པར་དུ།)",
 }
-OPT_OUT_INSTRUCTION = {
+OPT_OUT_INSTRUCTION: dict[str, str] = {
     ZH: "回复TD退订",
     EN: "Reply STOP to opt out",
     BO: "མཚམས་འཇོག་ན་TD ལན་འདེབས།",  # "To stop, reply TD."
@@ -125,12 +125,13 @@ def survey_text(*, survey: Survey, customer: Customer) -> tuple[str, str]:
 
 def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -> Text:
     """A conversation message in the customer's language(s): the survey's text, else ours."""
-    field = {
+    fields: dict[str, str] = {
         OutboundKind.FOLLOWUP_QUESTION: "followup_question",
         OutboundKind.CLARIFICATION: "clarification",
         OutboundKind.CARE: "care_message",
         OutboundKind.THANKS: "thanks_message",
-    }.get(kind)
+    }
+    field = fields.get(kind)
     own = {}
     if survey is not None and field:
         own = {t.language: getattr(t, field) for t in survey.texts.all() if getattr(t, field)}

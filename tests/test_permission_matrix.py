@@ -44,7 +44,7 @@ from followups.models import (
     ServiceStandard,
 )
 from nps.dashboard.exports import TABLES
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import (
     Category,
     Customer,

@@ -29,7 +29,7 @@ from followups.models import Agent, Case, CaseEvent, CaseStatus, DigestDelivery,
 from followups.retention import detail_anonymise
 from followups.workflow import case_attempt_log, case_close, case_resolve
 from nps.models import CaseDaily, FunnelDaily, NpsDaily, ReasonDaily
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.consent import consent_change
 from surveys.conversation import message_send
 from surveys.dispatch import invitation_send

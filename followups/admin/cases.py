@@ -8,9 +8,10 @@ so a case outside it cannot be opened even by URL.
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr
@@ -49,6 +50,7 @@ from surveys.admin.core import (
     PhoneSearchMixin,
     ReadOnlyMixin,
     admin_link,
+    all_fields,
     badge,
     badge_column,
 )
@@ -186,7 +188,9 @@ class MineFilter(admin.SimpleListFilter):
         return [("yes", _("Mine"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
-        return queryset.filter(agent__user=request.user) if self.value() == "yes" else queryset
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(agent__user=cast(User, request.user))  # the admin's: staff only
 
 
 class AssignmentFilter(admin.SimpleListFilter):
@@ -288,10 +292,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         (_("Interaction"), {"fields": ("interaction_summary",)}),
     )  # fmt: skip
     # Everything is read-only; priority changes through its work form (leads, supervisors).
-    readonly_fields = (
-        *(field for _name, options in fieldsets for field in options["fields"]),
-        "priority_change",
-    )
+    readonly_fields = (*all_fields(fieldsets), "priority_change")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
@@ -349,7 +350,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
 
     @admin.display(boolean=True, description=_("Overdue"), ordering="due_at")
     def overdue(self, obj: Case) -> bool:
-        return obj.is_overdue  # annotated by get_queryset with sla.overdue
+        return obj.is_overdue  # type: ignore[attr-defined]  # get_queryset annotates sla.overdue
 
     @admin.display(description=_("time on hold"), ordering="hold_total")
     def time_on_hold(self, obj: Case) -> str:

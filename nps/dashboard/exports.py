@@ -45,7 +45,7 @@ def _estimate(e: Estimate) -> list[object]:
 def headline_rows(period: Period) -> Rows:
     h = figures.headline(period)
     header = ["period", "start", "end", *ESTIMATE_HEADER, "change", "change_moe", "significant"]
-    diff = ["", "", ""]
+    diff: list[object] = ["", "", ""]
     if h.comparable and h.change:
         significant = "yes" if h.change.significant else "no"
         diff = [_number(h.change.points), _number(h.change.moe), significant]

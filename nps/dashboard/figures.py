@@ -18,7 +18,7 @@ from nps.dashboard.forms import Period
 from nps.dashboard.stats import Change, Estimate, change, estimate, share
 from nps.reporting import queries
 from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters
-from nps.reporting.rollups import reporting_zone
+from nps.reporting.days import reporting_zone
 from surveys.models import Response, SuppressReason, Tier, Touchpoint
 
 DIMENSION_LABELS = {

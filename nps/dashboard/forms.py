@@ -8,6 +8,7 @@ see: a team lead gets only the teams they lead (and `Filters.team_scope` says so
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from django import forms
 from django.http import QueryDict
@@ -16,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from followups.models import Team
 from nps.models import NpsDaily
 from nps.reporting.contract import Filters
+from nps.reporting.days import local_today
 from nps.reporting.queries import rollup_rows
-from nps.reporting.rollups import local_today
 from surveys.models import Tier, Touchpoint
 
 PRESETS = (
@@ -62,19 +63,26 @@ class FilterForm(forms.Form):
 
     def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
         super().__init__(data)
-        self.fields["touchpoint"].choices = [ALL, *Touchpoint.choices]
-        self.fields["tier"].choices = [ALL, *Tier.choices]
-        self.fields["team"].choices = [ALL, *((t.pk, t.name) for t in teams)]
+        self._choices_set("touchpoint", [ALL, *Touchpoint.choices])
+        self._choices_set("tier", [ALL, *Tier.choices])
+        self._choices_set("team", [ALL, *((t.pk, t.name) for t in teams)])
         self.observed_set({})
 
     def observed_set(self, observed: dict[str, list[str]]) -> None:
         """Offer the values found in the data, and always the one asked for in the URL."""
         for name in OBSERVED:
             values = set(observed.get(name, [])) | {self.data.get(name, "")}
-            self.fields[name].choices = [ALL, *((v, v) for v in sorted(values - {""}))]
+            self._choices_set(name, [ALL, *((v, v) for v in sorted(values - {""}))])
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def _choices_set(self, name: str, choices: list[tuple[Any, Any]]) -> None:
+        field = self.fields[name]
+        if not isinstance(field, forms.ChoiceField):
+            raise TypeError(f"{name} is not a choice field")
+        field.choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             self.add_error("end", _("The end date is before the start date."))
@@ -92,6 +100,17 @@ class Period:
         return (self.filters.end - self.filters.start).days + 1
 
 
+def _dates(start: date | None, end: date | None, today: date) -> tuple[date, date] | None:
+    """The dates asked for, a missing one filled in from the other; None if neither is."""
+    if start and end:
+        return start, end
+    if end:
+        return end - timedelta(days=int(DEFAULT_PRESET) - 1), end
+    if start:
+        return start, max(start, today)
+    return None
+
+
 def period_filters(
     form: FilterForm, *, team_scope: tuple[int, ...] | None, today: date | None = None
 ) -> Period:
@@ -99,15 +118,12 @@ def period_filters(
     form.is_valid()
     data = form.cleaned_data
     today = today or local_today()
-    start, end = data.get("start"), data.get("end")
+    dates = None if "end" in form.errors else _dates(data.get("start"), data.get("end"), today)
     preset = ""
-    if "end" in form.errors or not (start or end):
+    if dates is None:
         preset = data.get("preset") or DEFAULT_PRESET
-        start, end = preset_period(preset, today)
-    elif not start:
-        start = end - timedelta(days=int(DEFAULT_PRESET) - 1)
-    elif not end:
-        end = max(start, today)
+        dates = preset_period(preset, today)
+    start, end = dates
     filters = Filters(
         start=start,
         end=end,

@@ -31,7 +31,7 @@ YEAR = 365 * 24 * 3600
 
 def team_scope_for(user: User) -> tuple[int, ...] | None:
     """None for a supervisor (everything), a team lead's team ids; PermissionDenied otherwise."""
-    if not user.is_staff:  # type: ignore[union-attr]
+    if not user.is_staff:
         raise PermissionDenied
     if is_supervisor(user):
         return None

@@ -39,8 +39,9 @@ from nps.reporting.contract import (
     Funnel,
     ReasonCount,
 )
+from nps.reporting.days import day_bounds
 from nps.reporting.grains import grain_for
-from nps.reporting.rollups import CASE_DIMS, RESPONSE_DIMS, day_bounds
+from nps.reporting.rollup_tables import CASE_DIMS, RESPONSE_DIMS
 from surveys.models import Category, Purpose, Response, SuppressReason
 
 TEXT_FILTERS = ("touchpoint", "channel", "business_type", "region", "tier", "agent")
@@ -99,7 +100,7 @@ def needed_dimensions(f: Filters, *group: str) -> frozenset[str]:
 def rollup_rows(model: type[Model], f: Filters, *group: str) -> QuerySet[Any]:
     """The rows of the cheapest grain of `model` that answers f grouped by `group`."""
     grain = grain_for(needed_dimensions(f, *group))
-    return model.objects.filter(rollup_filter(f), grain=grain)
+    return model._default_manager.filter(rollup_filter(f), grain=grain)
 
 
 def _raw_filter(f: Filters, paths: dict[str, str], when: str) -> Q:

@@ -5,12 +5,14 @@ are shown read-only: their state only moves through surveys.dispatch and friends
 """
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -43,7 +45,9 @@ INVITATION_COLOURS = {
     S.SCHEDULED: GREY, S.SENDING: BLUE, S.SENT: BLUE, S.DELIVERED: GREEN, S.FAILED: RED,
     S.RESPONDED: TEAL, S.EXPIRED: GREY, S.SUPPRESSED: AMBER,
 }  # fmt: skip
-CATEGORY_COLOURS = {Category.PROMOTER: GREEN, Category.PASSIVE: AMBER, Category.DETRACTOR: RED}
+CATEGORY_COLOURS: dict[str, str] = {
+    Category.PROMOTER: GREEN, Category.PASSIVE: AMBER, Category.DETRACTOR: RED,
+}  # fmt: skip
 
 
 BADGE = '<span style="background:{};color:#fff;padding:1px 8px;border-radius:9px">{}</span>'
@@ -139,7 +143,7 @@ class RawTrafficAdmin(ReadOnlyAdmin):
         return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
-def all_fields(fieldsets: tuple[tuple[Any, dict[str, Any]], ...]) -> tuple[str, ...]:
+def all_fields(fieldsets: Sequence[tuple[Any, Mapping[str, Any]]]) -> tuple[str, ...]:
     return tuple(field for _name, options in fieldsets for field in options["fields"])
 
 
@@ -268,10 +272,11 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
             opted_out=opted_out, source=ConsentSource.STAFF
         )
         if form.is_valid():
+            actor = cast(User, request.user)  # the admin serves only logged-in staff
             changed = sum(
                 consent_change(
                     customer_id=pk, opted_out=opted_out, source=ConsentSource.STAFF,
-                    actor=request.user, reason=form.cleaned_data["reason"],
+                    actor=actor, reason=form.cleaned_data["reason"],
                 ) is not None
                 for pk in queryset.values_list("pk", flat=True)
             )  # fmt: skip

@@ -38,7 +38,7 @@ KEYWORDS_HELP = _(
     "comment; English as whole words, with -s, -es, -ed or -ing allowed at the end."
 )
 _SEPARATORS = re.compile(r"[\n,，、;；]")  # one a line, or separated by (full-width) commas
-RUN_COLOURS = {
+RUN_COLOURS: dict[str, str] = {
     RunStatus.QUEUED: GREY, RunStatus.RUNNING: BLUE, RunStatus.FINISHED: GREEN,
     RunStatus.SUPERSEDED: GREY, RunStatus.FAILED: RED,
 }  # fmt: skip
@@ -140,7 +140,7 @@ class ReasonCategoryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Re-categorise all responses now"))
     def recategorise_all(self, request: HttpRequest, queryset: QuerySet[ReasonCategory]) -> None:
-        self._recategorise(request, _("Started from the admin"))
+        self._recategorise(request, str(_("Started from the admin")))
 
     def _recategorise(self, request: HttpRequest, reason: str) -> None:
         run = recategorisation_start(reason=str(reason))
@@ -172,7 +172,8 @@ class RecategorisationRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, obj: RecategorisationRun) -> SafeString:
-        colour = {RunStatus.FAILED: RED, RunStatus.FINISHED: GREEN}.get(obj.status, AMBER)
+        colours: dict[str, str] = {RunStatus.FAILED: RED, RunStatus.FINISHED: GREEN}
+        colour = colours.get(obj.status, AMBER)
         return format_html(
             PROGRESS, f"{obj.done:,}", f"{obj.total:,}", obj.percent, colour, obj.percent
         )

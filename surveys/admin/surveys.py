@@ -51,8 +51,9 @@ def length_badge(text: str) -> SafeString | str:
     if not text:
         return "—"
     encoding, length, segments = sms_length(text)
-    label = _("%(encoding)s · %(length)d characters · %(segments)d SMS")
-    label %= {"encoding": encoding, "length": length, "segments": segments}
+    label = _("%(encoding)s · %(length)d characters · %(segments)d SMS") % {
+        "encoding": encoding, "length": length, "segments": segments,
+    }
     return badge(label, GREEN if segments == 1 else AMBER)
 
 

@@ -4,7 +4,9 @@ import codecs
 from typing import Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+
+# DRF has get_encoding; its stubs (3.16, the last for Django 5.2) do not declare it.
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
 
 from surveys.jsonbodies import TooDeep, json_body_load
 

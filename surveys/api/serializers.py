@@ -56,7 +56,9 @@ class InteractionWriteSerializer(serializers.Serializer):
 class ConflictSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position in the posted list (0 for an object).")
     external_id = serializers.CharField()
-    fields = serializers.ListField(
+    # The metaclass takes declared fields out of the class, so this is the API's "fields"
+    # key and does not replace Serializer.fields, as the stubs assume.
+    fields = serializers.ListField(  # type: ignore[assignment]
         child=serializers.CharField(),
         help_text='Fields whose values differ from the recorded ones, e.g. "customer.phone".',
     )

@@ -88,3 +88,11 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_status_display()}"
+
+    @property
+    def asked_survey(self) -> Survey:
+        """The survey it asks: only an invitation suppressed because no survey covered the
+        touchpoint has none, and that one is never sent nor answered."""
+        if self.survey is None:
+            raise ValueError(f"invitation {self.pk} asks no survey")
+        return self.survey

@@ -25,7 +25,7 @@ class ReasonCategory(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=100)
-    responses = models.ManyToManyField(
+    responses: "models.ManyToManyField[Response, ResponseReason]" = models.ManyToManyField(
         Response, through="ResponseReason", related_name="reasons", blank=True
     )
 

@@ -449,7 +449,7 @@ def _status_cell(message: Message) -> str:
 
 def _row(message: Message) -> str:
     phone = html.escape(_phone_of(message))
-    when = html.escape(message.get("created_at", message.get("received_at", ""))[11:19])
+    when = html.escape(str(message.get("created_at", message.get("received_at", "")))[11:19])
     outbound = _is_outbound(message)
     direction = '<b class="out">&rarr; out</b>' if outbound else '<b class="in">&larr; in</b>'
     reply = (
@@ -507,7 +507,7 @@ def serve(config: SimulatorConfig) -> None:
     log.propagate = False
     server = build_server(config)
     host, port = server.server_address[:2]
-    print(f"SMS gateway simulator on http://{host}:{port}/", flush=True)
+    print(f"SMS gateway simulator on http://{host!s}:{port}/", flush=True)  # an IPv4 str
     auto_reply = f"mix {config.mix}" if config.auto_reply else "off"
     log.info("webhooks to %s, auto-reply %s", config.webhook_base, auto_reply)
     try:

@@ -126,7 +126,7 @@ def test_supervisor_filters_by_region_and_sees_the_database_figures(
 ) -> None:
     # Playwright's sync API keeps an event loop in this thread; the ORM calls are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from nps.reporting.rollups import rollups_rebuild
+    from nps.reporting.rebuild import rollups_rebuild
 
     supervisor_create()
     responses_create()

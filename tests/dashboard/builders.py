@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.test import Client
 
 from followups.models import Case
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Category, Invitation, InvitationStatus, SuppressReason
 from tests.factories import CustomerFactory, InteractionFactory
 from tests.followups.personas import Personas, personas_make

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.spreadsheets import FORMULA_STARTS
 from tests.dashboard.builders import AT, PERIOD, URL, Data, client_for, csv_rows
 from tests.followups.personas import Personas, personas_make

@@ -15,7 +15,7 @@ from django.test import Client
 from followups.models import Case, CaseStatus
 from nps.dashboard.exports import ESTIMATE_HEADER, TABLES
 from nps.dashboard.views import PLOTLY_JS
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Category, ReasonCategory
 from tests.dashboard.builders import (
     PERIOD,

@@ -18,7 +18,8 @@ from django.utils import timezone
 from followups.models import Team
 from followups.permissions import roles_ensure
 from followups.roles import SUPERVISORS
-from nps.reporting.rollups import local_today, rollups_rebuild
+from nps.reporting.days import local_today
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.interactions import interaction_record
 from surveys.models import Category, ReasonCategory
 from tests.dashboard.builders import (

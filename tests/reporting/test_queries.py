@@ -14,7 +14,7 @@ from followups.routing import team_for_response
 from nps.reporting import queries
 from nps.reporting.contract import Counts, Filters
 from nps.reporting.grains import FULL, GRAINS, grain_for, parent_of
-from nps.reporting.rollups import rollups_rebuild
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Response
 from tests.reporting.test_rollups import BASE, local_day, response_create
 

@@ -38,7 +38,8 @@ from nps.models import (
 from nps.reporting.contract import Filters
 from nps.reporting.grains import FULL, GRAINS, fields_of
 from nps.reporting.queries import closed_loop
-from nps.reporting.rollups import rollups_rebuild, rollups_refresh_day
+from nps.reporting.rebuild import rollups_rebuild
+from nps.reporting.refresh import rollups_refresh_day
 from surveys.models import (
     Category,
     Interaction,

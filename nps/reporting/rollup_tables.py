@@ -1,0 +1,153 @@
+"""What each rollup table (nps.models) counts: its source rows, the ORM path of every
+dimension in them, and its measures; `rollup_tables_fill` writes one day of all four."""
+
+from datetime import date, datetime, timedelta
+
+from django.db import models
+from django.db.models import Count, F, FilteredRelation, Q
+
+from followups.models import Case, CaseStatus
+from nps.models import (
+    CONTACT_BUCKETS,
+    CaseDaily,
+    FunnelDaily,
+    NpsDaily,
+    ReasonDaily,
+    attempt_bucket_field,
+    bucket_field,
+    suppressed_field,
+)
+from nps.reporting.rollup_sql import insert_coarser_grains, insert_full_grain
+from surveys.models import Category, Interaction, Purpose, Response, ResponseReason, SuppressReason
+
+ROLLUPS: tuple[type[models.Model], ...] = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily)
+
+# Dimension -> ORM path, per source. The team comes from TeamMap (routing) or from the case.
+RESPONSE_DIMS = {
+    "touchpoint": "interaction__touchpoint",
+    "channel": "interaction__channel",
+    "business_type": "interaction__business_type",
+    "region": "customer__region",
+    "tier": "customer__tier",
+    "agent": "interaction__staff_id",
+}
+REASON_DIMS = {name: f"response__{path}" for name, path in RESPONSE_DIMS.items()}
+INTERACTION_DIMS = {
+    "touchpoint": "touchpoint",
+    "channel": "channel",
+    "business_type": "business_type",
+    "region": "customer__region",
+    "tier": "customer__tier",
+    "agent": "staff_id",
+}
+CASE_DIMS = {
+    **{name: f"response__{path}" for name, path in RESPONSE_DIMS.items()},
+    "region": "customer__region",
+    "tier": "customer__tier",
+    "team_id": "team_id",
+}
+
+
+def _nps(day: date, lo: datetime, hi: datetime) -> None:
+    responses = Response.objects.filter(
+        created_at__gte=lo, created_at__lt=hi, invitation__purpose=Purpose.SURVEY
+    )
+    metrics = {
+        "promoters": Count("pk", filter=Q(category=Category.PROMOTER)),
+        "passives": Count("pk", filter=Q(category=Category.PASSIVE)),
+        "detractors": Count("pk", filter=Q(category=Category.DETRACTOR)),
+    }
+    insert_full_grain(NpsDaily, responses, day=day, paths=RESPONSE_DIMS, metrics=metrics)
+    insert_coarser_grains(NpsDaily, day=day)
+
+
+def _reasons(day: date, lo: datetime, hi: datetime) -> None:
+    links = ResponseReason.objects.filter(
+        response__created_at__gte=lo,
+        response__created_at__lt=hi,
+        response__category=Category.DETRACTOR,
+        response__invitation__purpose=Purpose.SURVEY,
+    )
+    insert_full_grain(
+        ReasonDaily,
+        links,
+        day=day,
+        paths=REASON_DIMS,
+        metrics={"detractors": Count("pk")},
+        extra={"reason": F("category_id")},
+    )
+    insert_coarser_grains(ReasonDaily, day=day, keep=("reason",))
+
+
+def _funnel(day: date, lo: datetime, hi: datetime) -> None:
+    # At most one survey invitation per interaction (unique), so the joins never multiply.
+    interactions = Interaction.objects.annotate(
+        survey=FilteredRelation("invitations", condition=Q(invitations__purpose=Purpose.SURVEY))
+    ).filter(occurred_at__gte=lo, occurred_at__lt=hi)
+    metrics = {
+        "interactions": Count("pk"),
+        "sent": Count("survey__sent_at"),
+        "delivered": Count("survey__delivered_at"),
+        "responded": Count("survey__response__id"),
+        **{
+            suppressed_field(code): Count("pk", filter=Q(survey__suppressed_reason=code))
+            for code in SuppressReason.values
+        },
+    }
+    insert_full_grain(FunnelDaily, interactions, day=day, paths=INTERACTION_DIMS, metrics=metrics)
+    insert_coarser_grains(FunnelDaily, day=day)
+
+
+def _contact_bucket(index: int, *, field: str = "first_contact_at") -> Q:
+    """Cases whose `field` (first contact, or first attempt) falls within bucket `index` of
+    CONTACT_BUCKETS (minutes after opening)."""
+    within = Q(**{f"{field}__isnull": False})
+    if index > 0:  # the first bucket also takes any time stamped before the opening
+        lower = timedelta(minutes=CONTACT_BUCKETS[index])
+        within &= Q(**{f"{field}__gte": F("opened_at") + lower})
+    if index + 1 < len(CONTACT_BUCKETS):
+        upper = timedelta(minutes=CONTACT_BUCKETS[index + 1])
+        within &= Q(**{f"{field}__lt": F("opened_at") + upper})
+    return within
+
+
+# Unreachable, also once closed: a case is closed only from resolved or unreachable (or by
+# a score correction), so a closed case never resolved and not corrected was unreachable.
+UNREACHABLE = Q(status=CaseStatus.UNREACHABLE) | Q(
+    status=CaseStatus.CLOSED, resolved_at__isnull=True, closed_by_correction=False
+)
+
+
+def _cases(day: date, lo: datetime, hi: datetime) -> None:
+    cases = Case.objects.filter(opened_at__gte=lo, opened_at__lt=hi)
+    metrics = {
+        "opened": Count("pk"),
+        "first_attempted": Count("first_attempt_at"),
+        "first_contacted": Count("first_contact_at"),
+        "first_contact_in_sla": Count("pk", filter=Q(first_contact_at__lte=F("sla_due_at"))),
+        "resolved": Count("resolved_at"),
+        "unreachable": Count("pk", filter=UNREACHABLE),
+        "verified": Count("verification_score"),
+        "recovered": Count("pk", filter=Q(recovered=True)),
+        **{
+            bucket_field(lower): Count("pk", filter=_contact_bucket(i))
+            for i, lower in enumerate(CONTACT_BUCKETS)
+        },
+        **{
+            attempt_bucket_field(lower): Count(
+                "pk", filter=_contact_bucket(i, field="first_attempt_at")
+            )
+            for i, lower in enumerate(CONTACT_BUCKETS)
+        },
+    }
+    insert_full_grain(CaseDaily, cases, day=day, paths=CASE_DIMS, metrics=metrics)
+    insert_coarser_grains(CaseDaily, day=day)
+
+
+def rollup_tables_fill(*, day: date, lo: datetime, hi: datetime) -> None:
+    """Insert every grain of every table for one local day ([lo, hi)); the day's old rows
+    must be gone."""
+    _nps(day, lo, hi)
+    _reasons(day, lo, hi)
+    _funnel(day, lo, hi)
+    _cases(day, lo, hi)
