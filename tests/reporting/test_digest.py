@@ -201,6 +201,19 @@ def test_a_leads_digest_gives_the_dashboards_figures_for_the_routed_team(
     assert got["breached_count"] == loop["overdue_now"]
 
 
+def test_a_digest_costs_the_same_queries_whatever_it_lists(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    with time_machine.travel(MONDAY_10, tick=False):
+        for i in range(5):
+            open_and_assign(answer(phone=f"+861390000010{i}", score=0, region="SH", tier="A"))
+    rollups_refresh_day(day=MONDAY)
+    # NPS, by touchpoint, detractors and their reasons, teams, cases by team, overdue and count
+    with time_machine.travel(TUESDAY_8, tick=False), django_assert_num_queries(8):
+        got = digest_context(team_scope=None, day=TUESDAY_8.date())
+    assert got["detractor_count"] == len(got["detractors"]) == 8
+
+
 def test_a_team_routed_by_tier_gets_its_customers_in_every_region(
     world: World, send: Callable[[datetime], int]
 ) -> None:
