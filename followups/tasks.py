@@ -24,14 +24,6 @@ def escalate_breaches() -> int:
 
 
 @shared_task
-def send_digests() -> int:
-    # Safe to overlap: each day's digest is claimed by a unique DigestDelivery insert.
-    from followups.digest import digests_send
-
-    return digests_send()
-
-
-@shared_task
 def send_verifications() -> int:
     # Safe to overlap: each case is locked (skip locked) and re-checked before planning.
     return verification.verifications_send()

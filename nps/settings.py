@@ -253,7 +253,7 @@ CELERY_BEAT_SCHEDULE = {
     # Escalate cases past their SLA: level 1 the team lead, level 2 the supervisors.
     "escalate-breaches": {"task": "followups.tasks.escalate_breaches", "schedule": 60.0},
     # Send each supervisor and team lead their daily digest once, at NPS_DIGEST_TIME local.
-    "send-digests": {"task": "followups.tasks.send_digests", "schedule": 300.0},
+    "send-digests": {"task": "nps.tasks.send_digests", "schedule": 300.0},
     # Send verification surveys whose day has come after a resolution.
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
     # Remind agents of the callbacks customers booked (once each: a claimed stamp).

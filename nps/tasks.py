@@ -1,4 +1,4 @@
-"""Celery tasks for reporting: thin wrappers around nps.reporting.refresh."""
+"""Celery tasks for reporting: thin wrappers around nps.reporting (rollups, the digest)."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from nps.reporting import refresh
+from nps.reporting import digest, refresh
 
 NIGHTLY_DAYS = 30
 
@@ -31,3 +31,9 @@ def refresh_recent_rollups() -> int:
 def rebuild_recent_rollups() -> int:
     # A safety net for changes no case history records: recompute a month nightly.
     return refresh.rollups_refresh_recent(days=NIGHTLY_DAYS)
+
+
+@shared_task
+def send_digests() -> int:
+    # Safe to overlap: each day's digest is claimed by a unique DigestDelivery insert.
+    return digest.digests_send()

@@ -13,8 +13,8 @@ from django.utils.translation import get_language
 
 from nps.dashboard import figures
 from nps.dashboard.forms import Period
-from nps.dashboard.stats import Estimate
 from nps.reporting.contract import DIMENSIONS
+from nps.reporting.stats import Estimate
 from surveys.spreadsheets import csv_download
 
 TABLES = (

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy
 
 from followups.models import Team
 from nps.dashboard.forms import Period
-from nps.dashboard.stats import Change, Estimate, change, estimate, share
 from nps.reporting import queries
 from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters
 from nps.reporting.days import reporting_zone
+from nps.reporting.stats import Change, Estimate, change, estimate, share
 from surveys.models import Response, SuppressReason, Tier, Touchpoint
 
 DIMENSION_LABELS = {
@@ -244,6 +244,7 @@ def closed_loop(f: Filters) -> list[LoopRow]:
             c.unreachable,
             _count_and_share(c.unreachable, c.opened, of_opened),
         ),
+        LoopRow("open_now", _("Open now"), c.open_now, str(c.open_now)),
         LoopRow("overdue_now", _("Overdue now"), c.overdue_now, str(c.overdue_now)),
         LoopRow(
             "unrouted_now",

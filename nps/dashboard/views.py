@@ -19,25 +19,23 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from followups.roles import User, is_supervisor, led_team_ids
+from followups.roles import User
 from nps.dashboard import figures
 from nps.dashboard.exports import TABLES, csv_response
 from nps.dashboard.forms import Period, filter_form
-from nps.dashboard.stats import Estimate, min_sample
+from nps.reporting.scope import NOTHING, team_scope
+from nps.reporting.stats import Estimate, min_sample
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
 
 
 def team_scope_for(user: User) -> tuple[int, ...] | None:
-    """None for a supervisor (everything), a team lead's team ids; PermissionDenied otherwise."""
-    if not user.is_staff:
+    """The user's scope (nps.reporting.scope); PermissionDenied when it holds nothing."""
+    scope = team_scope(user)
+    if scope == NOTHING:
         raise PermissionDenied
-    if is_supervisor(user):
-        return None
-    if led := led_team_ids(user):
-        return tuple(led)
-    raise PermissionDenied
+    return scope
 
 
 @require_GET

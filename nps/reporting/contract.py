@@ -1,7 +1,7 @@
-"""What the dashboard reads: filters in, plain aggregates out (no querysets of rollups).
+"""What supervisors read: filters in, plain aggregates out (no querysets of rollups).
 
-nps.reporting.queries implements these over the rollup tables; nps.dashboard renders
-them. Keep both sides to these types.
+nps.reporting.queries implements these over the rollup tables; the dashboard, its
+exports and the digest render them. Keep every side to these types.
 """
 
 from dataclasses import dataclass, field
@@ -57,6 +57,7 @@ class ClosedLoop:
     p90_minutes_to_first_contact: float | None = None
     resolved: int = 0
     unreachable: int = 0
+    open_now: int = 0  # still open (new, assigned, in progress, on hold or not)
     overdue_now: int = 0
     unrouted_now: int = 0  # open cases no routing rule, region or default route takes
     put_on_hold: int = 0  # cases put on hold at least once (followups.handover)
@@ -64,6 +65,15 @@ class ClosedLoop:
     on_hold_now: int = 0
     verified: int = 0
     recovered: int = 0
+
+
+@dataclass(frozen=True)
+class TeamCases:
+    """A team's backlog now: its open cases and, of them, the overdue (followups.sla.overdue)."""
+
+    team_id: int | None  # None: cases no team has taken yet
+    open: int = 0
+    overdue: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
-"""The dashboard's figures, read from the rollup tables (nps.models): filters in, contract out.
+"""Every figure supervisors read (dashboard, exports, digest): filters in, contract out.
 
 Every aggregate is one query over one rollup table, honouring every filter and the team
 scope, on the coarsest grain that holds the dimensions it filters and groups by
-(nps.reporting.grains); only `closed_loop` adds a live count of overdue and unrouted
-cases and only `verbatims` reads raw responses. Days are local dates in
-settings.NPS_REPORTING_TIME_ZONE. The team of NPS, funnel and reason rows is the team
-routing picks for the customer's region and tier and the touchpoint; the team of case
-rows is the case's own team.
+(nps.reporting.grains); only the live case counts (`closed_loop`, `open_cases_by_team`,
+`overdue_cases`) read cases and only `detractor_answers` reads raw responses (for the
+verbatims and the digest's list). Days are local dates in settings.NPS_REPORTING_TIME_ZONE.
+The team of NPS, funnel and reason rows is the team routing picks for the customer's region
+and tier and the touchpoint; the team of case rows is the case's own team.
 """
 
 from datetime import date
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from followups.models import OPEN_STATUSES, Case
 from followups.queries import unrouted
-from followups.sla import overdue
+from followups.sla import due_at, overdue
 from nps.models import (
     CONTACT_BUCKETS,
     CaseDaily,
@@ -38,6 +38,7 @@ from nps.reporting.contract import (
     Filters,
     Funnel,
     ReasonCount,
+    TeamCases,
 )
 from nps.reporting.days import day_bounds
 from nps.reporting.grains import grain_for
@@ -71,12 +72,15 @@ CASE_FIELDS = (
 )
 
 
+def _scope_q(team_scope: tuple[int, ...] | None, field: str = "team_id") -> Q:
+    """A team lead's teams only, whatever else is asked; None: everything (a supervisor)."""
+    return Q() if team_scope is None else Q(**{f"{field}__in": team_scope})
+
+
 def _team_q(f: Filters, field: str = "team_id") -> Q:
-    q = Q()
+    q = _scope_q(f.team_scope, field)
     if f.team_id is not None:
         q &= Q(**{field: f.team_id})
-    if f.team_scope is not None:  # a team lead: only their teams, whatever else is asked
-        q &= Q(**{f"{field}__in": f.team_scope})
     return q
 
 
@@ -185,13 +189,21 @@ def histogram_percentile(counts: list[int], share: float) -> float | None:
     return float(CONTACT_BUCKETS[-1])
 
 
+def _backlog() -> dict[str, Count]:
+    """Open now and overdue now, the counts the dashboard and the digest share."""
+    return {
+        "open": Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        "overdue": Count("pk", filter=overdue(timezone.now())),
+    }
+
+
 def _live_case_counts(f: Filters) -> dict[str, Any]:
-    """Overdue, unrouted and on hold now, and the holds, among the cases opened in the
+    """Open, overdue, unrouted and on hold now, and the holds, among the cases opened in the
     period: one query."""
     cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
     held = Q(hold_count__gt=0)
     return cases.aggregate(
-        overdue=Count("pk", filter=overdue(timezone.now())),
+        **_backlog(),
         unrouted=Count("pk", filter=unrouted()),
         put_on_hold=Count("pk", filter=held),
         on_hold_now=Count("pk", filter=Q(held_since__isnull=False, status__in=OPEN_STATUSES)),
@@ -200,8 +212,8 @@ def _live_case_counts(f: Filters) -> dict[str, Any]:
 
 
 def closed_loop(f: Filters) -> ClosedLoop:
-    """Cases opened in the period and what became of them (2 queries: rollup, live overdue
-    and unrouted counts). First contact is the customer reached; an attempt is any try."""
+    """Cases opened in the period and what became of them (2 queries: rollup, live open,
+    overdue and unrouted counts). First contact is the customer reached; an attempt is any try."""
     sums = _sums(CaseDaily, f, CASE_FIELDS)
     reached = [sums[bucket_field(lower)] for lower in CONTACT_BUCKETS]
     tried = [sums[attempt_bucket_field(lower)] for lower in CONTACT_BUCKETS]
@@ -217,6 +229,7 @@ def closed_loop(f: Filters) -> ClosedLoop:
         p90_minutes_to_first_contact=histogram_percentile(reached, 0.9),
         resolved=sums["resolved"],
         unreachable=sums["unreachable"],
+        open_now=live["open"],
         overdue_now=live["overdue"],
         unrouted_now=live["unrouted"],
         put_on_hold=live["put_on_hold"],
@@ -248,18 +261,33 @@ def reasons_pareto(f: Filters) -> list[ReasonCount]:
     ]
 
 
-def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response]:
-    """The latest detractor comments (2 queries: the responses, their reasons).
+def open_cases_by_team(*, team_scope: tuple[int, ...] | None) -> list[TeamCases]:
+    """Every open case in the scope now and the overdue among them, by team, whenever it
+    opened (1 query); the team None holds the cases no team has taken yet."""
+    cases = Case.objects.filter(_scope_q(team_scope))
+    rows = cases.filter(status__in=OPEN_STATUSES).values("team_id").annotate(**_backlog())
+    return [TeamCases(row["team_id"], row["open"], row["overdue"]) for row in rows.order_by()]
 
-    The only raw read of responses. A detractor without a comment has no verbatim and is
-    left out. The team filter and scope use routing's team for the response, as the
-    rollups do: the (region, tier, touchpoint) keys routed to those teams (TeamMap).
-    """
+
+def overdue_cases(*, team_scope: tuple[int, ...] | None) -> QuerySet[Case]:
+    """The cases in the scope overdue now, most overdue first, with their `due_at`."""
+    return (
+        Case.objects.filter(_scope_q(team_scope), overdue(timezone.now()))
+        .annotate(due_at=due_at())
+        .select_related("team")
+        .order_by("due_at", "pk")
+    )
+
+
+def detractor_answers(f: Filters) -> QuerySet[Response]:
+    """The period's survey detractors that match the filters: the raw rows the NPS rollup
+    counts as detractors. The team filter and scope use routing's team for the response,
+    as the rollups do: the (region, tier, touchpoint) keys routed to those teams (TeamMap)."""
     responses = Response.objects.filter(
         _raw_filter(f, RESPONSE_DIMS, "created_at"),
         category=Category.DETRACTOR,
         invitation__purpose=Purpose.SURVEY,
-    ).exclude(comment="")
+    )
     if f.team_id is not None or f.team_scope is not None:
         routed = TeamMap.objects.filter(
             _team_q(f),
@@ -268,6 +296,15 @@ def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response
             touchpoint=OuterRef("interaction__touchpoint"),
         )
         responses = responses.filter(Exists(routed))
+    return responses
+
+
+def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response]:
+    """The latest detractor comments (2 queries: the responses, their reasons).
+
+    A detractor without a comment has no verbatim and is left out.
+    """
+    responses = detractor_answers(f).exclude(comment="")
     if reason:
         responses = responses.filter(reasons__code=reason)
     with transaction.atomic():

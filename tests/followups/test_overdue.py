@@ -11,7 +11,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.digest import cases_by_team
 from followups.escalation import escalable
 from followups.handover import case_appointment_book, case_hold
 from followups.models import Case, CaseStatus, Team
@@ -25,6 +24,7 @@ from followups.workflow import (
     case_start,
 )
 from nps.reporting.contract import Filters
+from nps.reporting.digest import cases_of
 from nps.reporting.queries import closed_loop
 from surveys.models import ReasonCategory, Response
 from tests.followups.personas import MONDAY_10, Personas, assigned_case, personas_make
@@ -169,7 +169,7 @@ def test_the_digest_lists_and_counts_the_same_cases_overdue(
     cases: dict[str, Case], people: Personas
 ) -> None:
     teams = list(Team.objects.order_by("name"))
-    digest = cases_by_team(Case.objects.all(), teams, now=timezone.now(), everything=True)
+    digest = cases_of(teams, team_scope=None)
     assert names(cases, [row["id"] for row in digest["breached_cases"]]) == EXPECTED
     assert digest["breached_count"] == len(EXPECTED)
     north = next(row for row in digest["team_rows"] if row["team"] == people.team.name)

@@ -4,8 +4,8 @@ from math import isclose, sqrt
 
 import pytest
 
-from nps.dashboard.stats import Estimate, change, estimate, margin_of_error, min_sample, nps
 from nps.reporting.contract import Counts
+from nps.reporting.stats import Estimate, change, estimate, margin_of_error, min_sample, nps
 
 
 def test_nps_is_promoter_share_minus_detractor_share_in_points() -> None:
