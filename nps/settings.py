@@ -11,6 +11,7 @@ from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -219,6 +220,22 @@ else:
         "socket_timeout": 5,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
+# One queue per kind of work, so replies never wait behind sends or reporting: a worker
+# started without -Q consumes all of them and takes from each in turn. The default queue
+# holds the periodic reporting, escalation, digest and verification jobs.
+NPS_QUEUES = {kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("replies", "assign", "send")}
+CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *NPS_QUEUES.values())]
+_TASKS_BY_QUEUE = {
+    "replies": ["surveys.tasks.process_replies", "surveys.tasks.apply_receipts",
+                "surveys.tasks.relay_outbox"],
+    "assign": ["followups.tasks.assign_case"],
+    "send": ["surveys.tasks.send_invitation", "surveys.tasks.send_message",
+             "surveys.tasks.dispatch_due", "surveys.tasks.expire_receipts",
+             "surveys.tasks.expire_invitations"],
+}  # fmt: skip
+CELERY_TASK_ROUTES = {
+    task: {"queue": NPS_QUEUES[kind]} for kind, tasks in _TASKS_BY_QUEUE.items() for task in tasks
+}
 # The outbox relay runs this often (seconds): the most a reply waits before a worker has it.
 NPS_RELAY_INTERVAL = env.float("NPS_RELAY_INTERVAL", default=1.0)
 # A relayed batch not processed within this many seconds (lost task) is relayed again.

@@ -98,7 +98,7 @@ def worker(loop_env: dict[str, str], tmp_path: Path) -> Iterator[Process]:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     # Earlier tests of this run published tasks for rows that no longer exist: start clean.
     celery_app.control.purge()
-    args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-Q", queue, "-c", "2"]
+    args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-c", "2"]
     args += ["-l", "info", "--without-gossip", "--without-mingle", "-n", f"test-{queue}@%h"]
     # With its beat (-B): the outbox relay and the other periodic jobs run as in production.
     args += ["-B", "-s", str(tmp_path / "beat-schedule")]

@@ -29,7 +29,7 @@ def backends_serving_tasks(tmp_path: Path, conn_max_age: str) -> list[str]:
     }
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     celery_app.control.purge()
-    args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-Q", queue, "-c", "1"]
+    args = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-c", "1"]
     args += ["--include", "tests.workers.probe", "--without-gossip", "--without-mingle"]
     args += ["-l", "info", "-n", f"probe-{queue}-{conn_max_age}@%h"]
     out = tmp_path / f"pids-{conn_max_age}.txt"
