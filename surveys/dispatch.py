@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import INVITATIONS, invitation_advance
+from surveys.lifecycle import INVITATIONS, invitation_advance, statuses_advance
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.queue import task_queue
@@ -201,6 +201,5 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
 
 def invitations_expire() -> int:
     """Close invitations whose reply window has passed."""
-    return Invitation.objects.filter(
-        status__in=INVITATIONS.sources[S.EXPIRED], expires_at__lt=timezone.now()
-    ).update(status=S.EXPIRED)
+    past = Invitation.objects.filter(expires_at__lt=timezone.now())
+    return statuses_advance(INVITATIONS, past, to=S.EXPIRED)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from surveys.models import Invitation, OutboundMessage, OutboundStatus
@@ -79,12 +79,14 @@ def referenced(reference: str) -> tuple[StatusTable, int] | None:
 def status_advance(table: StatusTable, *, pk: int, to: str, **fields: Any) -> bool:
     """Move forward if the table allows it from the current status; True when this call
     moved it. The status's time field (delivered_at, failed_at) is stamped with it."""
+    return statuses_advance(table, table.model.objects.filter(pk=pk), to=to, **fields) == 1
+
+
+def statuses_advance(table: StatusTable, rows: QuerySet[Any], *, to: str, **fields: Any) -> int:
+    """The same for every row of `rows` the table lets move: one UPDATE; how many moved."""
     if to in table.stamps:
         fields.setdefault(table.stamps[to], timezone.now())
-    rows = table.model.objects.filter(pk=pk, status__in=table.sources[to]).update(
-        status=to, **fields
-    )
-    return rows == 1
+    return rows.filter(status__in=table.sources[to]).update(status=to, **fields)
 
 
 def invitation_advance(*, invitation_id: int, to: str, **fields: Any) -> bool:

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from surveys.conversation import message_queue, message_send, messages_sweep
-from surveys.dispatch import invitation_send, invitations_dispatch_due
+from surveys.dispatch import invitation_send, invitations_dispatch_due, invitations_expire
 from surveys.gateways.base import (
     Gateway,
     GatewayError,
@@ -176,3 +176,22 @@ def reachable(table: StatusTable, start: str) -> set[str]:
 def test_no_status_can_be_reached_again_once_left(table: StatusTable) -> None:
     for status in table.sources:
         assert status not in reachable(table, status), status
+
+
+def test_expiry_closes_only_surveys_sent_or_delivered_whose_window_has_passed() -> None:
+    invitation, send = planned("survey")
+    assert send(1).outcome == "sent"
+    window_end = Invitation.objects.get().expires_at
+    assert window_end is not None
+    responded = interaction_record(
+        external_id="CRM-S2",
+        customer={"phone": "+8613800138001"},
+        touchpoint="hotline",
+        occurred_at=timezone.now(),
+    ).interaction.invitations.get()
+    Invitation.objects.filter(pk=responded.pk).update(status="responded", expires_at=window_end)
+    assert invitations_expire() == 0  # the window is still open
+    with time_machine.travel(window_end + timedelta(seconds=1), tick=False):
+        assert invitations_expire() == 1
+    statuses = dict(Invitation.objects.values_list("pk", "status"))
+    assert statuses == {invitation.pk: "expired", responded.pk: "responded"}
