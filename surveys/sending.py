@@ -71,7 +71,7 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
     gateway = sending_gateway()
     text = spec.text(row, gateway)
     reference, phone = spec.table.reference(row.pk), row.customer.phone
-    # No transaction is open here: the network call never holds a lock or a connection.
+    # No transaction is open here: the network call holds no lock and no transaction.
     try:
         result = gateway.send(to=phone, text=text, reference=reference)
     except GatewayError as exc:
