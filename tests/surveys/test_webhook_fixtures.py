@@ -5,10 +5,12 @@ what is stored and what it does once processed.
 
 Twilio's are form posts with the parameters its documentation lists for an incoming
 message and for a status callback; the simulator's are what surveys/simulator/server.py
-posts; the console speaks the same JSON format.
+posts (checked against the simulator itself below); the console speaks the same JSON
+format.
 """
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +25,7 @@ from surveys.interactions import interaction_record
 from surveys.models import DeliveryReceipt, InboundMessage, Invitation, InvitationStatus, Response
 from surveys.receipts import receipts_apply
 from surveys.replies import replies_process
+from surveys.simulator.server import Simulator, SimulatorConfig
 from surveys.simulator.signing import HEADER, sign_body
 from tests.factories import SurveyFactory
 
@@ -205,3 +208,36 @@ def test_a_json_status_without_a_message_id_is_still_malformed(
     payload = {k: v for k, v in fixture(gateway, "status_delivered").items() if k != "message_id"}
     assert post(client, gateway, "status", payload).status_code == 400
     assert not DeliveryReceipt.objects.exists()
+
+
+class WebhookRecorder:
+    """Stands in for the simulator's webhook client: keeps what it would post to us."""
+
+    def __init__(self, expected: int) -> None:
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.expected, self.done = expected, threading.Event()
+
+    def post(self, path: str, payload: dict[str, Any]) -> int:
+        self.posts.append((path, dict(payload)))
+        if len(self.posts) == self.expected:
+            self.done.set()
+        return 200
+
+
+@pytest.mark.django_db(False)
+def test_the_simulator_fixtures_have_the_fields_the_simulator_posts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    simulator = Simulator(SimulatorConfig(api_key="k", secret="s", auto_reply=False))
+    recorder = WebhookRecorder(expected=2)
+    monkeypatch.setattr(simulator, "webhooks", recorder)
+    simulator.send("+8613800138000", "请为我们的服务打分", "inv-917")
+    assert recorder.done.wait(timeout=10)
+    simulator.receive("+8613800138000", "3 等了半个小时")
+    posted = [(path, sorted(payload)) for path, payload in recorder.posts]
+    names = ["status_sent", "status_delivered", "inbound"]
+    paths = ["/webhooks/simulator/status/"] * 2 + ["/webhooks/simulator/inbound/"]
+    kept = [(path, sorted(fixture("simulator", n))) for path, n in zip(paths, names, strict=True)]
+    assert posted == kept
+    statuses = [payload["status"] for _, payload in recorder.posts[:2]]
+    assert statuses == [fixture("simulator", n)["status"] for n in names[:2]]
