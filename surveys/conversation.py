@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import MESSAGES, status_advance
+from surveys.lifecycle import MESSAGES
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -21,7 +21,7 @@ from surveys.models import (
     OutboundStatus,
 )
 from surveys.queue import task_queue
-from surveys.sending import SendOutcome, SendSpec, send_once, sends_stuck
+from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.texts import conversation_text
 
 
@@ -65,8 +65,8 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     if message is None:  # a task outlived its row: nothing to do
         return SendOutcome("gone")
     if message.customer.is_opted_out and message.kind != OutboundKind.OPT_OUT_CONFIRMATION:
-        status_advance(MESSAGES, pk=message_id, to=OutboundStatus.SKIPPED)
-        return SendOutcome("suppressed")
+        stopped = send_stop(MESSAGES, pk=message_id, attempt=attempt, to=OutboundStatus.SKIPPED)
+        return SendOutcome("suppressed" if stopped else "taken")
     return send_once(CONVERSATION_SMS, message, attempt=attempt)
 
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import INVITATIONS, invitation_advance, statuses_advance
+from surveys.lifecycle import INVITATIONS, statuses_advance
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.queue import task_queue
-from surveys.sending import SendOutcome, SendSpec, send_once, sends_stuck
+from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
 
@@ -192,10 +192,14 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     if quiet_until:  # a retry that fell into quiet hours runs again, same attempt, after them
         return SendOutcome("retry", retry_at=quiet_until, next_attempt=attempt)
     if invitation.customer.is_opted_out:
-        moved = invitation_advance(
-            invitation_id=invitation_id, to=S.SUPPRESSED, suppressed_reason=SuppressReason.OPTED_OUT
+        stopped = send_stop(
+            INVITATIONS,
+            pk=invitation_id,
+            attempt=attempt,
+            to=S.SUPPRESSED,
+            suppressed_reason=SuppressReason.OPTED_OUT,
         )
-        return SendOutcome("suppressed" if moved else "taken")
+        return SendOutcome("suppressed" if stopped else "taken")
     return send_once(SURVEY_SMS, invitation, attempt=attempt)
 
 

@@ -43,7 +43,8 @@ INVITATIONS = StatusTable(
         # A reply proves delivery even when the receipt said failed or never came.
         S.RESPONDED: (S.SENT, S.DELIVERED, S.FAILED),
         S.EXPIRED: (S.SENT, S.DELIVERED),
-        # Opt-out stops a send not yet made, and the retry of one a dead worker left.
+        # Opt-out stops a send not yet made, or the retry of one a dead worker left
+        # (sending.send_stop: never a send in flight).
         S.SUPPRESSED: (S.SCHEDULED, S.SENDING),
     },
     stamps={S.DELIVERED: "delivered_at", S.FAILED: "failed_at"},
@@ -57,7 +58,8 @@ MESSAGES = StatusTable(
         OutboundStatus.SENT: (OutboundStatus.SENDING,),
         OutboundStatus.DELIVERED: (OutboundStatus.SENDING, OutboundStatus.SENT),
         OutboundStatus.FAILED: (OutboundStatus.SENDING, OutboundStatus.SENT),
-        # Opt-out stops a send not yet made, and the retry of one a dead worker left.
+        # Opt-out stops a send not yet made, or the retry of one a dead worker left
+        # (sending.send_stop: never a send in flight).
         OutboundStatus.SKIPPED: (OutboundStatus.QUEUED, OutboundStatus.SENDING),
     },
 )

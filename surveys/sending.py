@@ -11,14 +11,22 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from surveys.gateways.base import Gateway, GatewayError, sending_gateway
-from surveys.lifecycle import FAILED, SENDING, SENT, StatusTable, send_facts, status_advance
+from surveys.lifecycle import (
+    FAILED,
+    SENDING,
+    SENT,
+    StatusTable,
+    send_facts,
+    status_advance,
+    statuses_advance,
+)
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
 from surveys.receipts import receipts_waiting_apply
@@ -62,6 +70,15 @@ def send_claim(table: StatusTable, *, pk: int, attempt: int) -> bool:
         claimed_at=now, attempts=F("attempts") + 1
     )
     return rows == 1
+
+
+def send_stop(table: StatusTable, *, pk: int, attempt: int, to: str, **fields: Any) -> bool:
+    """Stop a send before it is made (the customer opted out): attempt 1 only while no
+    one has claimed it, a retry only while the row still waits for this attempt (a send
+    a dead worker left), so a send in flight is never stopped under its worker."""
+    rows = table.model.objects.filter(pk=pk)
+    rows = rows.filter(attempts=attempt - 1) if attempt > 1 else rows.exclude(status=SENDING)
+    return statuses_advance(table, rows, to=to, **fields) == 1
 
 
 def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendOutcome:

@@ -195,3 +195,17 @@ def test_expiry_closes_only_surveys_sent_or_delivered_whose_window_has_passed() 
         assert invitations_expire() == 1
     statuses = dict(Invitation.objects.values_list("pk", "status"))
     assert statuses == {invitation.pk: "expired", responded.pk: "responded"}
+
+
+@pytest.mark.parametrize("kind", ["survey", "message"])
+def test_opting_out_never_stops_a_send_in_flight_under_its_worker(kind: str) -> None:
+    """A duplicate of attempt 1 arrives while the first is at the gateway: it is "taken",
+    whatever the customer did since; the send in flight finishes and is recorded."""
+    row, send = planned(kind)
+    type(row).objects.filter(pk=row.pk).update(
+        status="sending", attempts=1, claimed_at=NOON_SHANGHAI
+    )
+    Customer.objects.update(opted_out_at=NOON_SHANGHAI)
+    assert send(1).outcome == "taken"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sending", 1)
