@@ -4,17 +4,14 @@ Opt-out is absolute: only the opt-out confirmation may reach an opted-out custom
 These answer the customer's own message, so quiet hours do not hold them back.
 """
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from surveys.dispatch import SendOutcome, backoff_seconds
-from surveys.gateways.base import GatewayError, sending_gateway
-from surveys.lifecycle import message_advance, message_send_facts
+from surveys.gateways.base import Gateway
+from surveys.lifecycle import MESSAGES
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -23,12 +20,9 @@ from surveys.models import (
     OutboundMessage,
     OutboundStatus,
 )
-from surveys.phones import mask_phone
 from surveys.queue import task_queue
-from surveys.receipts import receipts_waiting_apply
+from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.texts import conversation_text
-
-log = logging.getLogger(__name__)
 
 
 def message_queue(
@@ -58,13 +52,11 @@ def message_queue(
     return message
 
 
-def _claim(message_id: int, attempt: int) -> bool:
-    """queued -> sending for attempt 1, or attempts n-1 -> n: one caller wins (see dispatch)."""
-    status = OutboundStatus.QUEUED if attempt == 1 else OutboundStatus.SENDING
-    rows = OutboundMessage.objects.filter(
-        pk=message_id, status=status, attempts=attempt - 1
-    ).update(status=OutboundStatus.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now())
-    return rows == 1
+def _stored_text(message: OutboundMessage, gateway: Gateway) -> str:
+    return message.text  # written when queued, in the customer's language
+
+
+CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, text=_stored_text)
 
 
 def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
@@ -72,41 +64,15 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     message = OutboundMessage.objects.select_related("customer").filter(pk=message_id).first()
     if message is None:  # a task outlived its row: nothing to do
         return SendOutcome("gone")
-    customer = message.customer
-    if customer.is_opted_out and message.kind != OutboundKind.OPT_OUT_CONFIRMATION:
-        OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
-            status=OutboundStatus.SKIPPED
-        )
-        return SendOutcome("suppressed")
-    if not _claim(message_id, attempt):
-        return SendOutcome("taken")
-    gateway = sending_gateway()
-    try:
-        result = gateway.send(to=customer.phone, text=message.text, reference=f"msg-{message_id}")
-    except GatewayError as exc:
-        log.warning("send msg-%s to %s failed: %s", message_id, mask_phone(customer.phone), exc)
-        final = exc.permanent or attempt >= settings.NPS_SEND_MAX_ATTEMPTS
-        OutboundMessage.objects.filter(pk=message_id).update(
-            failure_reason=f"attempt {attempt}: {exc}"[:1000],
-            **({"status": OutboundStatus.FAILED} if final else {}),
-        )
-        if final:
-            return SendOutcome("failed")
-        retry_at = timezone.now() + timedelta(seconds=backoff_seconds(attempt))
-        return SendOutcome("retry", retry_at=retry_at, next_attempt=attempt + 1)
-    # The facts are recorded whatever the status (a fast receipt may already have moved it
-    # past "sent"); then the receipts that overtook this record are applied (see receipts).
-    facts = message_send_facts(
-        gateway=gateway.slug, provider_message_id=result.provider_message_id, at=timezone.now()
-    )
-    OutboundMessage.objects.filter(pk=message_id).update(**facts)
-    message_advance(message_id=message_id, to=OutboundStatus.SENT)
-    receipts_waiting_apply(gateway=gateway.slug, provider_message_id=result.provider_message_id)
-    return SendOutcome("sent")
+    if message.customer.is_opted_out and message.kind != OutboundKind.OPT_OUT_CONFIRMATION:
+        stopped = send_stop(MESSAGES, pk=message_id, attempt=attempt, to=OutboundStatus.SKIPPED)
+        return SendOutcome("suppressed" if stopped else "taken")
+    return send_once(CONVERSATION_SMS, message, attempt=attempt)
 
 
 def messages_sweep(*, limit: int = 500) -> int:
-    """Queue conversation messages whose task was lost (broker down when they were written)."""
+    """Queue conversation messages whose task was lost (broker down when they were written),
+    and retry sends a dead worker left claimed (as invitations_dispatch_due does)."""
     cutoff = timezone.now() - timedelta(seconds=settings.NPS_SWEEP_GRACE_SECONDS)
     ids = list(
         OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at__lt=cutoff)
@@ -115,4 +81,7 @@ def messages_sweep(*, limit: int = 500) -> int:
     )
     for pk in ids:
         task_queue("surveys.tasks.send_message", pk, 1, after_commit=False)
-    return len(ids)
+    stuck = sends_stuck(MESSAGES, limit=limit)
+    for pk, attempts in stuck:
+        task_queue("surveys.tasks.send_message", pk, attempts + 1, after_commit=False)
+    return len(ids) + len(stuck)

@@ -1,29 +1,23 @@
 """From interaction to SMS: plan the invitation, then send it at most once."""
 
-import logging
-import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
-from surveys.gateways.base import GatewayError, sending_gateway
-from surveys.lifecycle import invitation_advance, send_facts
+from surveys.gateways.base import Gateway
+from surveys.lifecycle import INVITATIONS, statuses_advance
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
-from surveys.phones import mask_phone
 from surveys.queue import task_queue
-from surveys.receipts import receipts_waiting_apply
+from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
-
-log = logging.getLogger(__name__)
 
 
 def survey_for(touchpoint: str) -> Survey | None:
@@ -144,13 +138,8 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
             .values_list("pk", flat=True)[:limit]
         )
         invitation_enqueue(invitation_ids=ids)
-        stuck = list(
-            Invitation.objects.filter(status=S.SENDING, claimed_at__lt=stale).values_list(
-                "pk", "attempts"
-            )[:limit]
-        )
-    # A worker died between claim and outcome. Sending again is safe where the gateway
-    # keeps our reference as an idempotency key; the claim lets only one retry through.
+        stuck = sends_stuck(INVITATIONS, limit=limit)
+    # Sending again is safe where the gateway keeps our reference as an idempotency key.
     for pk, attempts in stuck:
         invitation_retry_enqueue(invitation_id=pk, attempt=attempts + 1)
     return len(ids) + len(stuck)
@@ -160,35 +149,6 @@ def invitation_retry_enqueue(
     *, invitation_id: int, attempt: int, eta: datetime | None = None
 ) -> None:
     task_queue("surveys.tasks.send_invitation", invitation_id, attempt, after_commit=False, eta=eta)
-
-
-def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:
-    """Capped exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311 (jitter, not crypto)
-
-
-def _claim(invitation_id: int, attempt: int) -> bool:
-    """Take the invitation for this attempt; a redelivered or duplicate task finds it taken.
-
-    Attempt 1 moves scheduled -> sending; attempt n re-takes a sending invitation whose
-    counter still says n-1. One row updated means this call, and only this one, sends.
-    """
-    now = timezone.now()
-    if attempt == 1:
-        return invitation_advance(
-            invitation_id=invitation_id, to=S.SENDING, claimed_at=now, attempts=1
-        )
-    rows = Invitation.objects.filter(
-        pk=invitation_id, status=S.SENDING, attempts=attempt - 1
-    ).update(claimed_at=now, attempts=F("attempts") + 1)
-    return rows == 1
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    outcome: str  # sent | failed | retry | deferred | suppressed | taken | gone
-    retry_at: datetime | None = None  # for "retry": when to run again ...
-    next_attempt: int = 0  # ... and as which attempt
 
 
 def _quiet_until(invitation: Invitation) -> datetime | None:
@@ -202,6 +162,18 @@ def _quiet_until(invitation: Invitation) -> datetime | None:
     return allowed if allowed > now else None
 
 
+def _survey_sms(invitation: Invitation, gateway: Gateway) -> str:
+    """The survey's text in the customer's language, chosen (and kept) when it is sent."""
+    text, language = survey_text(survey=invitation.asked_survey, customer=invitation.customer)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        text=text, language=language, gateway=gateway.slug
+    )
+    return text
+
+
+SURVEY_SMS = SendSpec[Invitation](INVITATIONS, text=_survey_sms)
+
+
 def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     """Send one invitation's SMS: at most once per attempt, never in quiet hours."""
     invitation = (
@@ -209,7 +181,6 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
     )
     if invitation is None:  # a task outlived its row (deleted, or a stale queue): nothing to do
         return SendOutcome("gone")
-    customer = invitation.customer
     if invitation.status not in (S.SCHEDULED, S.SENDING):
         return SendOutcome("taken")
     quiet_until = _quiet_until(invitation)
@@ -220,51 +191,19 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
         return SendOutcome("deferred")
     if quiet_until:  # a retry that fell into quiet hours runs again, same attempt, after them
         return SendOutcome("retry", retry_at=quiet_until, next_attempt=attempt)
-    if customer.is_opted_out:
-        moved = invitation_advance(
-            invitation_id=invitation_id, to=S.SUPPRESSED, suppressed_reason=SuppressReason.OPTED_OUT
+    if invitation.customer.is_opted_out:
+        stopped = send_stop(
+            INVITATIONS,
+            pk=invitation_id,
+            attempt=attempt,
+            to=S.SUPPRESSED,
+            suppressed_reason=SuppressReason.OPTED_OUT,
         )
-        return SendOutcome("suppressed" if moved else "taken")
-    if not _claim(invitation_id, attempt):
-        return SendOutcome("taken")
-    gateway = sending_gateway()
-    text, language = survey_text(survey=invitation.asked_survey, customer=customer)
-    Invitation.objects.filter(pk=invitation_id).update(
-        text=text, language=language, gateway=gateway.slug
-    )
-    # The claim is committed before the network call: never call a gateway in a transaction.
-    try:
-        result = gateway.send(to=customer.phone, text=text, reference=f"inv-{invitation_id}")
-    except GatewayError as exc:
-        return _send_failed(invitation_id, attempt, customer.phone, exc)
-    now = timezone.now()
-    # Facts of the send are recorded whatever the status: a fast receipt may already
-    # have moved it past "sent", and the status must not go back.
-    facts = send_facts(invitation, provider_message_id=result.provider_message_id, at=now)
-    Invitation.objects.filter(pk=invitation_id).update(**facts, failure_reason="")
-    invitation_advance(invitation_id=invitation_id, to=S.SENT)
-    receipts_waiting_apply(gateway=gateway.slug, provider_message_id=result.provider_message_id)
-    return SendOutcome("sent")
-
-
-def _send_failed(invitation_id: int, attempt: int, phone: str, exc: GatewayError) -> SendOutcome:
-    log.warning("send inv-%s to %s failed: %s", invitation_id, mask_phone(phone), exc)
-    reason = f"attempt {attempt}: {exc}"[:1000]
-    if exc.permanent or attempt >= settings.NPS_SEND_MAX_ATTEMPTS:
-        invitation_advance(
-            invitation_id=invitation_id,
-            to=S.FAILED,
-            failed_at=timezone.now(),
-            failure_reason=reason,
-        )
-        return SendOutcome("failed")
-    Invitation.objects.filter(pk=invitation_id).update(failure_reason=reason)
-    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(attempt))
-    return SendOutcome("retry", retry_at=retry_at, next_attempt=attempt + 1)
+        return SendOutcome("suppressed" if stopped else "taken")
+    return send_once(SURVEY_SMS, invitation, attempt=attempt)
 
 
 def invitations_expire() -> int:
     """Close invitations whose reply window has passed."""
-    return Invitation.objects.filter(
-        status__in=[S.SENT, S.DELIVERED], expires_at__lt=timezone.now()
-    ).update(status=S.EXPIRED)
+    past = Invitation.objects.filter(expires_at__lt=timezone.now())
+    return statuses_advance(INVITATIONS, past, to=S.EXPIRED)

@@ -10,13 +10,15 @@ from django.utils import timezone
 from surveys.gateways.base import StatusReport
 from surveys.inserts import insert_once
 from surveys.lifecycle import (
-    invitation_advance,
-    message_advance,
-    message_send_facts,
+    FAILED,
+    SENDING,
+    TABLES,
+    referenced,
     send_facts,
+    status_advance,
+    table_of,
 )
-from surveys.models import DeliveryReceipt, Invitation, OutboundMessage, OutboundStatus
-from surveys.models import InvitationStatus as S
+from surveys.models import DeliveryReceipt, Invitation, OutboundMessage
 from surveys.relay import batch_process
 
 log = logging.getLogger(__name__)
@@ -54,26 +56,18 @@ def receipt_store(*, gateway: str, report: StatusReport) -> StoredReceipt:
     return StoredReceipt(receipt, created=True)
 
 
-# Our references, where a gateway echoes them back (the simulator does): kind-<pk>.
-_REFERENCES: dict[str, type[Invitation] | type[OutboundMessage]] = {
-    "inv": Invitation,
-    "msg": OutboundMessage,
-}
-
-
 def receipt_match(receipt: DeliveryReceipt) -> Invitation | OutboundMessage | None:
     """The send a receipt reports on, one rule for every kind of SMS and every gateway:
     the gateway's message id (recorded on every send when the gateway answers), then our
     reference where the gateway echoes one (it may report before our record exists)."""
-    for model in (Invitation, OutboundMessage):
-        sent = model.objects.filter(
+    for table in TABLES:
+        sent = table.model.objects.filter(
             gateway=receipt.gateway, provider_message_id=receipt.provider_message_id
         ).first()
         if sent is not None:
             return sent
-    kind, _, pk = receipt.reference.partition("-")
-    referenced = _REFERENCES.get(kind)
-    return referenced.objects.filter(pk=int(pk)).first() if referenced and pk.isdigit() else None
+    named = referenced(receipt.reference)
+    return named[0].model.objects.filter(pk=named[1]).first() if named else None
 
 
 def receipt_apply(*, receipt_id: int) -> str:
@@ -87,40 +81,28 @@ def receipt_apply(*, receipt_id: int) -> str:
         if sent is None:
             return "unmatched"
         now = timezone.now()
-        if isinstance(sent, Invitation):
-            moved = _invitation_receipt(sent, receipt, now)
-        else:
-            moved = _message_receipt(sent, receipt, now)
+        moved = _receipt_advance(sent, receipt, now)
         receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
         receipt.save(update_fields=["processed_at", "outcome"])
     return receipt.outcome
 
 
-def _invitation_receipt(invitation: Invitation, receipt: DeliveryReceipt, now: datetime) -> bool:
+def _receipt_advance(
+    sent: Invitation | OutboundMessage, receipt: DeliveryReceipt, now: datetime
+) -> bool:
+    """Move the send to the receipt's status, if forward, for surveys and messages alike."""
     fields: dict[str, object] = {}
-    if receipt.status == S.DELIVERED:
-        fields["delivered_at"] = now
-    elif receipt.status == S.FAILED:
-        fields = {"failed_at": now, "failure_reason": f"receipt: {receipt.error or 'failed'}"}
-    if receipt.status in (S.SENT, S.DELIVERED) and invitation.status == S.SENDING:
-        # The receipt overtook our own record of the send, which may never come (the
-        # worker died after the gateway accepted): record the send's facts here, or
-        # the invitation would have no reply window and its answer would find no survey.
-        # Our own record, if it comes, writes the same facts again.
-        fields |= send_facts(invitation, provider_message_id=receipt.provider_message_id, at=now)
-    return invitation_advance(invitation_id=invitation.pk, to=receipt.status, **fields)
-
-
-def _message_receipt(message: OutboundMessage, receipt: DeliveryReceipt, now: datetime) -> bool:
-    fields: dict[str, object] = {}
-    if receipt.status == OutboundStatus.FAILED:
+    if receipt.status == FAILED:
         fields["failure_reason"] = f"receipt: {receipt.error or 'failed'}"
-    if receipt.status != OutboundStatus.FAILED and message.status == OutboundStatus.SENDING:
-        # Overtaken, as for an invitation: the facts of the send come from the receipt.
-        fields |= message_send_facts(
-            gateway=receipt.gateway, provider_message_id=receipt.provider_message_id, at=now
+    elif sent.status == SENDING:
+        # The receipt overtook our own record of the send, which may never come (the
+        # worker died after the gateway accepted): record the send's facts here, or a
+        # survey would have no reply window and its answer would find no survey.
+        # Our own record, if it comes, writes the same facts again.
+        fields |= send_facts(
+            sent, gateway=receipt.gateway, provider_message_id=receipt.provider_message_id, at=now
         )
-    return message_advance(message_id=message.pk, to=receipt.status, **fields)
+    return status_advance(table_of(sent), pk=sent.pk, to=receipt.status, **fields)
 
 
 def receipts_waiting_apply(*, gateway: str, provider_message_id: str) -> list[str]:

@@ -43,7 +43,7 @@ class InboundSMS:
 @dataclass(frozen=True)
 class StatusReport:
     provider_message_id: str
-    status: str  # one of sent / delivered / failed (InvitationStatus values)
+    status: str  # sent / delivered / failed, mapped once per format (gateways/statuses.py)
     reference: str = ""
     error: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +71,8 @@ class Gateway(ABC):
     def parse_inbound(self, request: HttpRequest) -> list[InboundSMS]: ...
 
     @abstractmethod
-    def parse_status(self, request: HttpRequest) -> list[StatusReport]: ...
+    def parse_status(self, request: HttpRequest) -> list[StatusReport]:
+        """The reports worth storing; none for an interim or unknown status (still 200)."""
 
     def acknowledge(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=200)

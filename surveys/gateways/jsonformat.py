@@ -1,7 +1,7 @@
 """Our own JSON webhook format, spoken by the simulator and the console gateway.
 
 Inbound: {"message_id", "from", "text"}; status: {"message_id", "status", "reference"?,
-"error"?} with status one of sent, delivered, failed (or undelivered).
+"error"?}; the status words are mapped by `statuses.JSON_FORMAT`.
 """
 
 from django.http import HttpRequest
@@ -9,13 +9,11 @@ from django.http import HttpRequest
 from surveys.gateways.base import (
     Gateway,
     InboundSMS,
-    MalformedPayload,
     StatusReport,
     parse_json_body,
     require_str,
 )
-
-_STATUSES = {"sent": "sent", "delivered": "delivered", "failed": "failed", "undelivered": "failed"}
+from surveys.gateways.statuses import JSON_FORMAT, status_ours
 
 
 class JsonWebhooks(Gateway):
@@ -32,12 +30,15 @@ class JsonWebhooks(Gateway):
 
     def parse_status(self, request: HttpRequest) -> list[StatusReport]:
         data = parse_json_body(request)
-        status = _STATUSES.get(str(data.get("status", "")))
+        message_id = require_str(data, "message_id", max_length=64)
+        status = status_ours(
+            JSON_FORMAT, require_str(data, "status", max_length=40), gateway=self.slug
+        )
         if status is None:
-            raise MalformedPayload(f"unknown status {data.get('status')!r}")
+            return []  # an interim or unknown status: acknowledged, nothing to apply
         return [
             StatusReport(
-                provider_message_id=require_str(data, "message_id", max_length=64),
+                provider_message_id=message_id,
                 status=status,
                 reference=str(data.get("reference") or "")[:64],
                 error=str(data.get("error") or "")[:200],

@@ -23,9 +23,8 @@ from surveys.gateways.base import (
     StatusReport,
     without_nul,
 )
+from surveys.gateways.statuses import TWILIO, status_ours
 
-# Twilio MessageStatus -> ours; "queued", "accepted", "sending" say nothing new.
-_STATUSES = {"sent": "sent", "delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -108,9 +107,9 @@ class TwilioGateway(Gateway):
         sid = form.get("MessageSid", "")
         if not sid:
             raise MalformedPayload("MessageSid is required")
-        status = _STATUSES.get(form.get("MessageStatus", ""))
+        status = status_ours(TWILIO, form.get("MessageStatus", ""), gateway=self.slug)
         if status is None:
-            return []  # an interim status (queued, sending): acknowledged, nothing to apply
+            return []  # an interim or unknown status: acknowledged, nothing to apply
         error = form.get("ErrorCode", "")
         reference = str(request.GET.get("reference", ""))[:64]  # set by send(), signed
         return [

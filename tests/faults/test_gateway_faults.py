@@ -132,7 +132,7 @@ def test_a_timeout_after_the_gateway_accepted_does_not_send_twice(
 
 def test_backoff_is_capped_exponential_with_jitter() -> None:
     """Catches fixed or unbounded retry delays."""
-    from surveys.dispatch import backoff_seconds
+    from surveys.sending import backoff_seconds
 
     draws = {attempt: [backoff_seconds(attempt) for _ in range(200)] for attempt in (1, 3, 12)}
     assert max(draws[1]) <= 30 < max(draws[3]) <= 120

@@ -1,0 +1,34 @@
+"""How each webhook format's delivery statuses map to ours: one map per format.
+
+Only a status that tells us something new is stored as a receipt (sent, delivered,
+failed). Any other word, interim ("queued", "sending") or unknown, is acknowledged with
+200 and not stored: answering 4xx would only make the gateway post it again.
+"""
+
+import logging
+
+from surveys.models import InvitationStatus as S
+
+log = logging.getLogger(__name__)
+
+# Twilio's MessageStatus (https://www.twilio.com/docs/messaging/api/message-resource);
+# "accepted", "scheduled", "queued", "sending", "receiving", "received", "read",
+# "canceled" and "partially_delivered" are not delivery outcomes of an SMS we sent.
+TWILIO = {"sent": S.SENT, "delivered": S.DELIVERED, "undelivered": S.FAILED, "failed": S.FAILED}
+
+# Our JSON format, spoken by the simulator (surveys/simulator/server.py posts "sent" and
+# "delivered"; its messages start "accepted") and the console.
+JSON_FORMAT = {
+    "sent": S.SENT,
+    "delivered": S.DELIVERED,
+    "failed": S.FAILED,
+    "undelivered": S.FAILED,
+}
+
+
+def status_ours(statuses: dict[str, S], word: str, *, gateway: str) -> S | None:
+    """Our status for the gateway's word, or None: acknowledged, nothing stored."""
+    ours = statuses.get(word)
+    if ours is None:
+        log.info("%s status %r: acknowledged, not stored", gateway, word[:40])
+    return ours

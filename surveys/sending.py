@@ -1,0 +1,136 @@
+"""The sending kit, one for surveys and conversation SMS: claim, call the gateway outside
+any transaction, record the send, or fail and back off. At most one SMS per attempt.
+
+A kind of SMS brings a `SendSpec`: its status table (model, reference prefix, forward-only
+statuses, surveys/lifecycle.py) and how to build its text for the gateway. What may stop a
+send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation).
+"""
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from surveys.gateways.base import Gateway, GatewayError, sending_gateway
+from surveys.lifecycle import (
+    FAILED,
+    SENDING,
+    SENT,
+    StatusTable,
+    send_facts,
+    status_advance,
+    statuses_advance,
+)
+from surveys.models import Invitation, OutboundMessage
+from surveys.phones import mask_phone
+from surveys.receipts import receipts_waiting_apply
+
+log = logging.getLogger(__name__)
+
+Sendable = TypeVar("Sendable", Invitation, OutboundMessage)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    outcome: str  # sent | failed | retry | deferred | suppressed | taken | gone
+    retry_at: datetime | None = None  # for "retry": when to run again ...
+    next_attempt: int = 0  # ... and as which attempt
+
+
+@dataclass(frozen=True)
+class SendSpec(Generic[Sendable]):
+    table: StatusTable
+    # The text to send, once claimed; may record what it chose on the row (a survey's
+    # text and language are picked at send time, a conversation message's when queued).
+    text: Callable[[Sendable, Gateway], str]
+
+
+def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311 (jitter, not crypto)
+
+
+def send_claim(table: StatusTable, *, pk: int, attempt: int) -> bool:
+    """Take the row for this attempt; a redelivered or duplicate task finds it taken.
+
+    Attempt 1 moves it to sending (from scheduled or queued); attempt n re-takes a sending
+    row whose counter still says n-1. One row updated means this call, and only this one,
+    sends. The claim commits before the gateway is called.
+    """
+    now = timezone.now()
+    if attempt == 1:
+        return status_advance(table, pk=pk, to=SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    rows = table.model.objects.filter(pk=pk, status=SENDING, attempts=attempt - 1).update(
+        claimed_at=now, attempts=F("attempts") + 1
+    )
+    return rows == 1
+
+
+def send_stop(table: StatusTable, *, pk: int, attempt: int, to: str, **fields: Any) -> bool:
+    """Stop a send before it is made (the customer opted out): attempt 1 only while no
+    one has claimed it, a retry only while the row still waits for this attempt (a send
+    a dead worker left), so a send in flight is never stopped under its worker."""
+    rows = table.model.objects.filter(pk=pk)
+    rows = rows.filter(attempts=attempt - 1) if attempt > 1 else rows.exclude(status=SENDING)
+    return statuses_advance(table, rows, to=to, **fields) == 1
+
+
+def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendOutcome:
+    """Claim, send through the sending gateway, record or fail: at most once per attempt."""
+    if not send_claim(spec.table, pk=row.pk, attempt=attempt):
+        return SendOutcome("taken")
+    gateway = sending_gateway()
+    text = spec.text(row, gateway)
+    reference, phone = spec.table.reference(row.pk), row.customer.phone
+    # No transaction is open here: the network call holds no lock and no transaction.
+    try:
+        result = gateway.send(to=phone, text=text, reference=reference)
+    except GatewayError as exc:
+        log.warning("send %s to %s failed: %s", reference, mask_phone(phone), exc)
+        return send_failed(spec.table, pk=row.pk, attempt=attempt, error=exc)
+    send_record(
+        spec.table, row, gateway=gateway.slug, provider_message_id=result.provider_message_id
+    )
+    return SendOutcome("sent")
+
+
+def send_record(
+    table: StatusTable, row: Invitation | OutboundMessage, *, gateway: str, provider_message_id: str
+) -> None:
+    """Record the send, then apply the receipts that overtook this record.
+
+    The facts are written whatever the status: a fast receipt may already have moved it
+    past "sent", and the status must not go back (only the advance is conditional).
+    """
+    facts = send_facts(
+        row, gateway=gateway, provider_message_id=provider_message_id, at=timezone.now()
+    )
+    table.model.objects.filter(pk=row.pk).update(**facts, failure_reason="")
+    status_advance(table, pk=row.pk, to=SENT)
+    receipts_waiting_apply(gateway=gateway, provider_message_id=provider_message_id)
+
+
+def send_failed(table: StatusTable, *, pk: int, attempt: int, error: GatewayError) -> SendOutcome:
+    """A permanent error (4xx) or the last attempt ends in failed with the reason; any
+    other error is retried as the next attempt after a jittered backoff."""
+    reason = f"attempt {attempt}: {error}"[:1000]
+    if error.permanent or attempt >= settings.NPS_SEND_MAX_ATTEMPTS:
+        status_advance(table, pk=pk, to=FAILED, failure_reason=reason)
+        return SendOutcome("failed")
+    table.model.objects.filter(pk=pk).update(failure_reason=reason)
+    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(attempt))
+    return SendOutcome("retry", retry_at=retry_at, next_attempt=attempt + 1)
+
+
+def sends_stuck(table: StatusTable, *, limit: int) -> list[tuple[int, int]]:
+    """(pk, attempts) of sends claimed long ago and never finished: the worker died
+    between claim and outcome. Retried as attempt n+1; the claim lets one retry through."""
+    stale = timezone.now() - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS)
+    stuck = table.model.objects.filter(status=SENDING, claimed_at__lt=stale)
+    return list(stuck.order_by("pk").values_list("pk", "attempts")[:limit])
