@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from surveys.consent import may_message
 from surveys.dispatch import SendOutcome, backoff_seconds
 from surveys.gateways.base import GatewayError, sending_gateway
 from surveys.lifecycle import message_advance, message_send_facts
@@ -19,7 +20,6 @@ from surveys.models import (
     Customer,
     InboundMessage,
     Invitation,
-    OutboundKind,
     OutboundMessage,
     OutboundStatus,
 )
@@ -73,7 +73,7 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     if message is None:  # a task outlived its row: nothing to do
         return SendOutcome("gone")
     customer = message.customer
-    if customer.is_opted_out and message.kind != OutboundKind.OPT_OUT_CONFIRMATION:
+    if not may_message(customer, message.kind):
         OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
             status=OutboundStatus.SKIPPED
         )

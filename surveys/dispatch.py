@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import GatewayError, sending_gateway
 from surveys.lifecycle import invitation_advance, send_facts
@@ -42,7 +43,7 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
             suppressed_reason=SuppressReason.NO_SURVEY,
         )
     reason = suppress_reason(
-        opted_out=customer.is_opted_out,
+        opted_out=not may_message(customer, Purpose.SURVEY),
         is_mobile=customer.is_mobile,
         now=now,
         fatigue_days=survey.fatigue_days,
@@ -96,10 +97,9 @@ def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
 def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:
     """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not."""
     customer, now = interaction.customer, timezone.now()
-    if customer.is_opted_out or not customer.is_mobile:
-        reason = (
-            SuppressReason.OPTED_OUT if customer.is_opted_out else SuppressReason.INVALID_NUMBER
-        )
+    opted_out = not may_message(customer, Purpose.VERIFICATION)
+    if opted_out or not customer.is_mobile:
+        reason = SuppressReason.OPTED_OUT if opted_out else SuppressReason.INVALID_NUMBER
         return Invitation.objects.create(
             interaction=interaction,
             customer=customer,
@@ -220,7 +220,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
         return SendOutcome("deferred")
     if quiet_until:  # a retry that fell into quiet hours runs again, same attempt, after them
         return SendOutcome("retry", retry_at=quiet_until, next_attempt=attempt)
-    if customer.is_opted_out:
+    if not may_message(customer, invitation.purpose):
         moved = invitation_advance(
             invitation_id=invitation_id, to=S.SUPPRESSED, suppressed_reason=SuppressReason.OPTED_OUT
         )

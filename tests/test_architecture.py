@@ -105,3 +105,47 @@ def test_services_never_import_a_tasks_module() -> None:
         if imported.endswith(".tasks")
     }
     assert offending == set()
+
+
+CONSENT = "surveys/consent.py"
+CONSENT_ROW_WRITES = {"create", "bulk_create", "get_or_create", "update_or_create"}
+
+
+def consent_writes(node: ast.AST) -> bool:
+    """Whether this node sets a customer's opt-out or writes a consent log row."""
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(
+            isinstance(t, ast.Attribute) and t.attr == "opted_out_at"
+            for target in targets
+            for t in ast.walk(target)
+        )
+    if not isinstance(node, ast.Call):
+        return False
+    if any(k.arg == "opted_out_at" for k in node.keywords):  # update(), create(), a factory
+        return True
+    func = node.func
+    named = [a.value for a in node.args if isinstance(a, ast.Constant)]
+    if isinstance(func, ast.Name) and func.id == "setattr" and "opted_out_at" in named:
+        return True
+    fields = [k.value for k in node.keywords if k.arg == "update_fields"]
+    if any("opted_out_at" in ast.unparse(f) for f in fields):
+        return True
+    if isinstance(func, ast.Name) and func.id == "ConsentChange":
+        return True
+    return isinstance(func, ast.Attribute) and (
+        func.attr in CONSENT_ROW_WRITES and "ConsentChange" in ast.unparse(func.value)
+    )
+
+
+def test_only_the_consent_module_changes_a_customers_consent() -> None:
+    # An opt-out changed anywhere else would skip the log (who, when, why) and the rule
+    # that staff need a reason to opt a customer back in: every path calls consent_change.
+    writers = {
+        str(path.relative_to(ROOT))
+        for package in ("surveys", "followups", "nps")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and any(consent_writes(n) for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert writers == {CONSENT}  # the consent module itself is found: the search sees writes
