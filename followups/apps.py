@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def roles_after_migrate(sender: AppConfig, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    # Imported late: apps.py loads before the models that permissions needs.
     from followups.permissions import roles_ensure
 
     roles_ensure(using=using)
@@ -17,6 +18,7 @@ class FollowupsConfig(AppConfig):
     verbose_name = _("Follow-ups")
 
     def ready(self) -> None:
+        # Imported here, not at the top: the receivers use models, loaded only by now.
         from followups import receivers
         from surveys.signals import response_classified
 

@@ -5,6 +5,13 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections
+from django.utils.log import configure_logging
+
+from nps.folders import folders_create
+from surveys.gateways.registry import gateways_refuse_unsafe_start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nps.settings")
 
@@ -16,9 +23,6 @@ app.autodiscover_tasks()
 @signals.setup_logging.connect
 def log_through_django_settings(loglevel: int | str | None = None, **kwargs: Any) -> None:
     """Worker and beat log through settings.LOGGING (numbers masked), not Celery's handlers."""
-    from django.conf import settings
-    from django.utils.log import configure_logging
-
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
     if loglevel:
         logging.getLogger().setLevel(loglevel)
@@ -28,8 +32,6 @@ def log_through_django_settings(loglevel: int | str | None = None, **kwargs: Any
 def create_folders(**kwargs: Any) -> None:
     """When a process first uses Celery (worker, beat, a publisher): the filesystem
     broker's folders and the beat schedule's folder."""
-    from nps.folders import folders_create
-
     folders_create()
 
 
@@ -37,10 +39,6 @@ def create_folders(**kwargs: Any) -> None:
 @signals.beat_init.connect
 def refuse_unsafe_gateways(**kwargs: Any) -> None:
     """With DEBUG off a development gateway secret stops the worker and beat at startup."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    from surveys.gateways.registry import gateways_refuse_unsafe_start
-
     try:
         gateways_refuse_unsafe_start()
     except ImproperlyConfigured as exc:
@@ -56,6 +54,4 @@ def close_old_database_connections(sender: Any = None, **kwargs: Any) -> None:
     from closing them all). On SQLite (CONN_MAX_AGE 0) every task still opens its own."""
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

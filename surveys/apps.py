@@ -7,4 +7,5 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self) -> None:
-        from surveys import checks  # noqa: F401  (registers the system checks)
+        # Importing registers the system checks; ready() is Django's place to do it once.
+        from surveys import checks  # noqa: F401

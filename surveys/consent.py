@@ -1,9 +1,14 @@
-"""Consent: the one way a customer's opt-out changes, and the log that proves each change.
+"""Consent: the one home of a customer's opt-out: how it changes, and what it allows.
 
-The customer's STOP and START (surveys.replies) and staff in the admin all call
-consent_change, which writes the customer's state and one ConsentChange row in the same
-transaction. Staff may opt a customer back in only with a reason: proof that the customer
-asked (their own START needs none, it is the normal way back).
+Every change goes through consent_change: the customer's STOP and START (surveys.replies)
+and staff in the admin (the two actions and their confirmation form). It writes the
+customer's state and one ConsentChange row in the same transaction. Staff may opt a
+customer back in only with a reason: proof that the customer asked (their own START needs
+none, it is the normal way back).
+
+Every send asks may_message: when planning a survey (surveys.eligibility's opted-out rule)
+and again at send time, for surveys and conversation messages alike, so an opt-out stops
+whatever was queued before it.
 """
 
 from datetime import datetime
@@ -14,7 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import ConsentChange, ConsentSource, Customer, InboundMessage
+from surveys.models import ConsentChange, ConsentSource, Customer, InboundMessage, OutboundKind
+
+# Opt-out is absolute: the one SMS an opted-out customer still gets confirms that they are out.
+SENT_WHEN_OPTED_OUT = frozenset({OutboundKind.OPT_OUT_CONFIRMATION})
+
+
+def may_message(customer: Customer, kind: str) -> bool:
+    """Whether an SMS of this kind (an OutboundKind, or an invitation's Purpose) may reach them."""
+    return customer.opted_out_at is None or kind in SENT_WHEN_OPTED_OUT
 
 
 def consent_reason_required(*, opted_out: bool, source: str) -> bool:
@@ -24,7 +37,7 @@ def consent_reason_required(*, opted_out: bool, source: str) -> bool:
 
 def consent_change(
     *,
-    customer_id: int,
+    customer: Customer,
     opted_out: bool,
     source: str,
     actor: User | None = None,
@@ -41,13 +54,13 @@ def consent_change(
     at = at or timezone.now()
     with transaction.atomic():
         # Conditional update: of two changes at once only one finds the old state, and logs.
-        changed = Customer.objects.filter(pk=customer_id, opted_out_at__isnull=opted_out).update(
+        changed = Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=opted_out).update(
             opted_out_at=at if opted_out else None, updated_at=at
         )
         if not changed:
             return None
-        return ConsentChange.objects.create(
-            customer_id=customer_id,
+        change = ConsentChange.objects.create(
+            customer=customer,
             opted_out=opted_out,
             at=at,
             source=source,
@@ -55,3 +68,6 @@ def consent_change(
             reason=reason,
             message=message,
         )
+    # The caller's copy of the customer follows (e.g. the reply being processed goes on with it).
+    customer.opted_out_at, customer.updated_at = (at if opted_out else None), at
+    return change

@@ -10,13 +10,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys.consent import may_message
 from surveys.gateways.base import Gateway
 from surveys.lifecycle import MESSAGES
 from surveys.models import (
     Customer,
     InboundMessage,
     Invitation,
-    OutboundKind,
     OutboundMessage,
     OutboundStatus,
 )
@@ -64,7 +64,7 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     message = OutboundMessage.objects.select_related("customer").filter(pk=message_id).first()
     if message is None:  # a task outlived its row: nothing to do
         return SendOutcome("gone")
-    if message.customer.is_opted_out and message.kind != OutboundKind.OPT_OUT_CONFIRMATION:
+    if not may_message(message.customer, message.kind):
         stopped = send_stop(MESSAGES, pk=message_id, attempt=attempt, to=OutboundStatus.SKIPPED)
         return SendOutcome("suppressed" if stopped else "taken")
     return send_once(CONVERSATION_SMS, message, attempt=attempt)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
 from surveys.lifecycle import INVITATIONS, statuses_advance
@@ -36,7 +37,7 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
             suppressed_reason=SuppressReason.NO_SURVEY,
         )
     reason = suppress_reason(
-        opted_out=customer.is_opted_out,
+        opted_out=not may_message(customer, Purpose.SURVEY),
         is_mobile=customer.is_mobile,
         now=now,
         fatigue_days=survey.fatigue_days,
@@ -90,10 +91,9 @@ def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
 def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:
     """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not."""
     customer, now = interaction.customer, timezone.now()
-    if customer.is_opted_out or not customer.is_mobile:
-        reason = (
-            SuppressReason.OPTED_OUT if customer.is_opted_out else SuppressReason.INVALID_NUMBER
-        )
+    opted_out = not may_message(customer, Purpose.VERIFICATION)
+    if opted_out or not customer.is_mobile:
+        reason = SuppressReason.OPTED_OUT if opted_out else SuppressReason.INVALID_NUMBER
         return Invitation.objects.create(
             interaction=interaction,
             customer=customer,
@@ -191,7 +191,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
         return SendOutcome("deferred")
     if quiet_until:  # a retry that fell into quiet hours runs again, same attempt, after them
         return SendOutcome("retry", retry_at=quiet_until, next_attempt=attempt)
-    if invitation.customer.is_opted_out:
+    if not may_message(invitation.customer, invitation.purpose):
         stopped = send_stop(
             INVITATIONS,
             pk=invitation_id,

@@ -28,7 +28,7 @@ class TierCap:
 
 def suppress_reason(
     *,
-    opted_out: bool,
+    opted_out: bool,  # not surveys.consent.may_message(customer, Purpose.SURVEY)
     is_mobile: bool,
     last_surveyed_at: datetime | None,
     now: datetime,

@@ -170,20 +170,18 @@ def _earlier_words(invitation: Invitation) -> str:
 def _opt_out(customer: Customer, message: InboundMessage) -> str:
     # Absolute and immediate: marked first; confirmed once, when the state changes.
     change = consent_change(
-        customer_id=customer.pk, opted_out=True, source=ConsentSource.SMS, message=message
+        customer=customer, opted_out=True, source=ConsentSource.SMS, message=message
     )
     if change is not None:
-        customer.opted_out_at = change.at
         message_queue(customer=customer, kind=OutboundKind.OPT_OUT_CONFIRMATION, trigger=message)
     return "opted_out"
 
 
 def _opt_in(customer: Customer, message: InboundMessage) -> str:
     change = consent_change(
-        customer_id=customer.pk, opted_out=False, source=ConsentSource.SMS, message=message
+        customer=customer, opted_out=False, source=ConsentSource.SMS, message=message
     )
     if change is not None:
-        customer.opted_out_at = None
         message_queue(customer=customer, kind=OutboundKind.OPT_IN_CONFIRMATION, trigger=message)
     return "opted_in"
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from surveys.lifecycle import invitation_advance
 from surveys.models import Category, InboundMessage, Invitation, Response
 from surveys.models import InvitationStatus as S
+from surveys.reasons import response_categorise
 from surveys.signals import response_classified
 
 
@@ -61,6 +62,4 @@ def response_comment(*, response: Response, text: str) -> Response:
 
 def _comment_categorise(response: Response) -> None:
     if response.comment:
-        from surveys.reasons import response_categorise
-
         response_categorise(response=response)

@@ -110,3 +110,79 @@ def test_services_never_import_a_tasks_module() -> None:
         if imported.endswith(".tasks")
     }
     assert offending == set()
+
+
+CONSENT = "surveys/consent.py"
+CONSENT_ROW_WRITES = {"create", "bulk_create", "get_or_create", "update_or_create"}
+
+
+def consent_writes(node: ast.AST) -> bool:
+    """Whether this node sets a customer's opt-out or writes a consent log row."""
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(
+            isinstance(t, ast.Attribute) and t.attr == "opted_out_at"
+            for target in targets
+            for t in ast.walk(target)
+        )
+    if not isinstance(node, ast.Call):
+        return False
+    if any(k.arg == "opted_out_at" for k in node.keywords):  # update(), create(), a factory
+        return True
+    func = node.func
+    named = [a.value for a in node.args if isinstance(a, ast.Constant)]
+    if isinstance(func, ast.Name) and func.id == "setattr" and "opted_out_at" in named:
+        return True
+    fields = [k.value for k in node.keywords if k.arg == "update_fields"]
+    if any("opted_out_at" in ast.unparse(f) for f in fields):
+        return True
+    if isinstance(func, ast.Name) and func.id == "ConsentChange":
+        return True
+    return isinstance(func, ast.Attribute) and (
+        func.attr in CONSENT_ROW_WRITES and "ConsentChange" in ast.unparse(func.value)
+    )
+
+
+def test_only_the_consent_module_changes_a_customers_consent() -> None:
+    # An opt-out changed anywhere else would skip the log (who, when, why) and the rule
+    # that staff need a reason to opt a customer back in: every path calls consent_change.
+    writers = {
+        str(path.relative_to(ROOT))
+        for package in ("surveys", "followups", "nps")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and any(consent_writes(n) for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert writers == {CONSENT}  # the consent module itself is found: the search sees writes
+
+
+# An import inside a function hides a dependency from the top of the module; each one left
+# says why it cannot be at the top.
+INNER_IMPORTS_WITH_A_REASON = {
+    ("surveys.apps", "surveys"): "ready(): the system checks register once the apps are loaded",
+    ("followups.apps", "followups.permissions"): "apps.py loads before the models it uses",
+    ("followups.apps", "followups"): "ready(): the receivers use models, loaded only by then",
+    ("followups.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
+}
+
+
+def inner_imports() -> set[tuple[str, str]]:
+    found = set()
+    for package in ("surveys", "followups", "nps"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import):
+                        found.update((module, alias.name) for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.module:
+                        found.add((module, node.module))
+    return found
+
+
+def test_imports_inside_functions_are_only_those_that_must_wait() -> None:
+    assert inner_imports() == set(INNER_IMPORTS_WITH_A_REASON)

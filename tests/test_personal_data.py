@@ -158,7 +158,7 @@ def history(person: Person, at: datetime, *, close: bool = True) -> Case:
             case_close(case_id=case.pk, actor=lead, reason=f"{person.name}确认")
         for opted_out, why in ((True, f"{person.name}来电{person.local}要求"), (False, "再次同意")):
             consent_change(
-                customer_id=case.customer_id,
+                customer=case.customer,
                 opted_out=opted_out,
                 source=ConsentSource.STAFF,
                 actor=lead,

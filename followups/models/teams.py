@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from followups.businesshours import check_hours
 from surveys.models import Language, Tier, Touchpoint
 
 
@@ -93,8 +94,6 @@ class Team(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from followups.businesshours import check_hours
-
         try:
             check_hours(work_days=self.work_days, day_start=self.day_start, day_end=self.day_end)
         except (TypeError, ValueError):

@@ -275,10 +275,10 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
             actor = cast(User, request.user)  # the admin serves only logged-in staff
             changed = sum(
                 consent_change(
-                    customer_id=pk, opted_out=opted_out, source=ConsentSource.STAFF,
+                    customer=customer, opted_out=opted_out, source=ConsentSource.STAFF,
                     actor=actor, reason=form.cleaned_data["reason"],
                 ) is not None
-                for pk in queryset.values_list("pk", flat=True)
+                for customer in queryset.only("pk", "opted_out_at")
             )  # fmt: skip
             done = CONSENT_DONE[opted_out] % {"count": changed}
             self.message_user(request, done, messages.SUCCESS)

@@ -1,6 +1,7 @@
 """API serializers: write serializers validate only; read serializers shape output."""
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -26,8 +27,6 @@ class CustomerWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Not a phone number: {exc}") from exc
 
     def validate_time_zone(self, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -62,6 +62,10 @@ def start_worker(redis: PrivateRedis, tmp: Path, name: str) -> subprocess.Popen[
     )
 
 
+def worker_log(tmp: Path, name: str) -> str:
+    return (tmp / f"{name}.log").read_text(errors="replace")
+
+
 def stop_worker(worker: subprocess.Popen[bytes], how: signal.Signals) -> None:
     """Send `how` to the worker and its beat child; wait for the worker to end."""
     with contextlib.suppress(ProcessLookupError):
@@ -116,16 +120,20 @@ def test_replies_arriving_while_redis_is_down_are_all_processed_once_it_is_back(
     live_server: Any, redis: PrivateRedis, tmp_path: Path
 ) -> None:
     """Catches a webhook that publishes on the request path (it would fail or lose work
-    while Redis is down) and a relay without a requeue (the failed publish is lost)."""
+    while Redis is down): the stored rows alone bring every reply to a worker once Redis
+    is back (beat cannot queue the relay meanwhile)."""
     phones = surveyed_customers(10)
     worker = start_worker(redis, tmp_path, "w1")
     try:
+        wait_until(lambda: " ready." in worker_log(tmp_path, "w1"), timeout=60)
         redis.stop()
         codes = [reply(live_server.url, f"MO{n}", p, str(n % 11)) for n, p in enumerate(phones)]
         assert set(codes) == {200}
         assert InboundMessage.objects.count() == 10
         down_since = time.monotonic()
-        time.sleep(2)  # the relay tries and fails meanwhile
+        # Redis comes back only after beat's turn to queue the relay has failed: the
+        # outage was seen by the worker, not over before it looked.
+        wait_until(lambda: "beat: Connection error" in worker_log(tmp_path, "w1"), timeout=30)
         redis.start()
         wait_until(lambda: all_processed(10), timeout=90)
         took = time.monotonic() - down_since

@@ -16,6 +16,7 @@ import requests
 
 from surveys.simulator.server import SimulatorConfig, build_server, mask_phone
 from surveys.simulator.signing import HEADER, sign_body
+from tests.integration.conftest import wait_until
 
 API_KEY = "test-key"
 SECRET = "test-secret"
@@ -307,11 +308,21 @@ def test_auto_reply_comes_once_with_a_score(
     send(simulator, text=survey)  # the same reference again: still one message
     send(simulator, reference="inv-43", text="Your engineer is on the way.", to="+8613900139000")
 
-    (auto_reply,) = app.wait_for(INBOUND_HOOK, 1)
-    app.wait_for(STATUS_HOOK, 4)
-    time.sleep(0.3)  # several reply delays: a second reply would have come by now
+    # Finished when every message the simulator accepted has both receipts posted and
+    # every survey among them a reply whose webhook answer is recorded: the last step of a
+    # delivery. A second reply needs a second accepted message, which would be waited for.
+    def deliveries_finished() -> bool:
+        messages = listed(simulator)
+        surveys = [m for m in messages["outbound"] if m["text"] == survey]
+        answered = [m for m in messages["inbound"] if m["webhook_status"] is not None]
+        receipts = len(app.received(STATUS_HOOK))
+        return receipts >= 2 * len(messages["outbound"]) and len(answered) >= len(surveys)
 
-    assert len(app.received(INBOUND_HOOK)) == 1
+    wait_until(deliveries_finished, timeout=5, every=0.01)
+
+    (auto_reply,) = app.received(INBOUND_HOOK)
+    assert len(listed(simulator)["outbound"]) == 2
+    assert len(app.received(STATUS_HOOK)) == 4
     assert auto_reply.signed
     assert auto_reply.data["from"] == PHONE
     assert auto_reply.data["text"].isdigit()

@@ -6,14 +6,29 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from followups.roles import CONSENT_OFFICERS
-from surveys.consent import consent_change
+from surveys.consent import consent_change, may_message
+from surveys.conversation import message_queue, message_send
+from surveys.dispatch import invitation_send
 from surveys.gateways.base import InboundSMS
-from surveys.models import ConsentChange, ConsentSource, Customer, InboundMessage
+from surveys.interactions import interaction_record
+from surveys.models import (
+    ConsentChange,
+    ConsentSource,
+    Customer,
+    InboundMessage,
+    InvitationStatus,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+    SuppressReason,
+    Survey,
+)
 from surveys.replies import reply_process, reply_store
 from tests.factories import CustomerFactory
 from tests.followups.personas import Personas, personas_make
@@ -116,7 +131,7 @@ def test_staff_opt_in_without_a_reason_is_refused(officer: User, customer: Custo
     customer.refresh_from_db()
     assert customer.is_opted_out
     with pytest.raises(ValidationError):  # the service's own rule, whoever calls it
-        consent_change(customer_id=customer.pk, opted_out=False, source="staff", actor=officer)
+        consent_change(customer=customer, opted_out=False, source="staff", actor=officer)
     assert not ConsentChange.objects.exists()
 
 
@@ -137,7 +152,7 @@ def test_the_customers_page_shows_the_consent_log_with_who_when_source_and_reaso
 ) -> None:
     sms("STOP", "MO1")
     consent_change(
-        customer_id=customer.pk, opted_out=False, source="staff", actor=officer,
+        customer=customer, opted_out=False, source="staff", actor=officer,
         reason="Asked in the Xidan store",
     )  # fmt: skip
     page = logged_in(people.supervisor).get(
@@ -180,3 +195,111 @@ def test_consent_is_changed_for_at_most_a_hundred_customers_at_once(officer: Use
         "Select at most 100 customers to change their consent."
     ]
     assert not Customer.objects.filter(opted_out_at__isnull=False).exists()
+
+
+# ---------------------------------------------------------------- every path, one log row
+
+
+def opted_out_already(customer: Customer) -> None:
+    Customer.objects.filter(pk=customer.pk).update(opted_out_at=timezone.now())
+
+
+PATHS = {
+    # path: (opted out before, what it does, state after, source of the row)
+    "sms stop": (False, lambda c, officer: sms("STOP", "MO1"), True, ConsentSource.SMS),
+    "sms start": (True, lambda c, officer: sms("START", "MO1"), False, ConsentSource.SMS),
+    "staff opt-out action": (
+        False,
+        lambda c, officer: run_action(logged_in(officer), c, "mark_opted_out", ""),
+        True,
+        ConsentSource.STAFF,
+    ),
+    "staff opt-in with reason": (
+        True,
+        lambda c, officer: run_action(logged_in(officer), c, "opt_back_in", "Hotline, 30 Nov"),
+        False,
+        ConsentSource.STAFF,
+    ),
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_way_to_change_consent_writes_one_log_row_and_the_same_state(
+    officer: User, customer: Customer, path: str
+) -> None:
+    before, act, after, source = PATHS[path]
+    if before:
+        opted_out_already(customer)
+    act(customer, officer)
+    customer.refresh_from_db()
+    change = ConsentChange.objects.get(customer=customer)  # exactly one row
+    assert (customer.is_opted_out, change.opted_out, change.source) == (after, after, source)
+    assert customer.opted_out_at == (change.at if after else None)
+
+
+def test_the_customer_form_cannot_change_consent_and_logs_nothing(
+    admin_client: Client, customer: Customer
+) -> None:
+    page = reverse("admin:surveys_customer_change", args=[customer.pk])
+    form = {
+        "phone": customer.phone, "name": "Renamed", "tier": "A", "region": "BJ",
+        "language": "zh-hans", "time_zone": "Asia/Shanghai",
+        "opted_out_at_0": "2026-11-30", "opted_out_at_1": "10:00:00",
+        "consent_changes-TOTAL_FORMS": "0", "consent_changes-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    assert admin_client.post(page, form).status_code == 302  # saved
+    customer.refresh_from_db()
+    assert customer.name == "Renamed"
+    assert not customer.is_opted_out
+    assert not ConsentChange.objects.exists()
+
+
+# ---------------------------------------------------------------- what an opt-out stops
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [*OutboundKind, Purpose.SURVEY, Purpose.VERIFICATION],
+)
+def test_an_opted_out_customer_gets_only_the_opt_out_confirmation(
+    customer: Customer, kind: str
+) -> None:
+    assert may_message(customer, kind)
+    opted_out_already(customer)
+    customer.refresh_from_db()
+    assert may_message(customer, kind) == (kind == OutboundKind.OPT_OUT_CONFIRMATION)
+
+
+@override_settings(NPS_SEND_GATEWAY="console")
+def test_a_stop_blocks_the_survey_queued_before_it(survey: Survey) -> None:
+    recorded = interaction_record(
+        external_id="CRM-1",
+        customer={"phone": PHONE, "tier": "B", "region": "BJ", "language": "en"},
+        touchpoint="hotline",
+        occurred_at=timezone.now(),
+    )
+    invitation = recorded.interaction.invitations.get()
+    assert invitation.status == InvitationStatus.SCHEDULED  # queued, not yet sent
+    assert sms("STOP", "MO1") == "opted_out"
+    assert invitation_send(invitation_id=invitation.pk).outcome == "suppressed"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.suppressed_reason, invitation.sent_at) == (
+        InvitationStatus.SUPPRESSED, SuppressReason.OPTED_OUT, None,
+    )  # fmt: skip
+
+
+@override_settings(NPS_SEND_GATEWAY="console")
+def test_a_stop_blocks_a_message_queued_before_it_and_its_confirmation_goes_out(
+    customer: Customer,
+) -> None:
+    earlier = message_queue(customer=customer, kind=OutboundKind.HELP)
+    assert earlier is not None
+    assert sms("STOP", "MO1") == "opted_out"
+    confirmation = OutboundMessage.objects.get(kind=OutboundKind.OPT_OUT_CONFIRMATION)
+    assert message_send(message_id=earlier.pk).outcome == "suppressed"
+    assert message_send(message_id=confirmation.pk).outcome == "sent"
+    statuses = dict(OutboundMessage.objects.values_list("kind", "status"))
+    assert statuses == {
+        OutboundKind.HELP: OutboundStatus.SKIPPED,
+        OutboundKind.OPT_OUT_CONFIRMATION: OutboundStatus.SENT,
+    }
