@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import MESSAGES
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -22,6 +21,7 @@ from surveys.models import (
 )
 from surveys.queue import task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.sendstatus import MESSAGES
 from surveys.texts import conversation_text
 
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import INVITATIONS, statuses_advance
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
 from surveys.queue import task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.sendstatus import INVITATIONS, statuses_advance
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
 

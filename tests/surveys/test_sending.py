@@ -23,9 +23,9 @@ from surveys.gateways.base import (
     StatusReport,
 )
 from surveys.interactions import interaction_record
-from surveys.lifecycle import TABLES, StatusTable
 from surveys.models import Customer, Invitation, OutboundKind, OutboundMessage
 from surveys.sending import SendOutcome
+from surveys.sendstatus import TABLES, StatusTable
 
 pytestmark = pytest.mark.django_db
 NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
