@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import MESSAGES
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -20,8 +19,9 @@ from surveys.models import (
     OutboundMessage,
     OutboundStatus,
 )
-from surveys.queue import task_queue
+from surveys.queue import queue_waiting, task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.sendstatus import MESSAGES
 from surveys.texts import conversation_text
 
 
@@ -74,11 +74,15 @@ def messages_sweep(*, limit: int = 500) -> int:
     """Queue conversation messages whose task was lost (broker down when they were written),
     and retry sends a dead worker left claimed (as invitations_dispatch_due does)."""
     cutoff = timezone.now() - timedelta(seconds=settings.NPS_SWEEP_GRACE_SECONDS)
-    ids = list(
-        OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    ids: list[int] = []
+    # While send tasks wait in the queue, a queued message's task may be one of them:
+    # queueing it again would only add work when the workers are already behind.
+    if queue_waiting("surveys.tasks.send_message") == 0:
+        ids = list(
+            OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
     for pk in ids:
         task_queue("surveys.tasks.send_message", pk, 1, after_commit=False)
     stuck = sends_stuck(MESSAGES, limit=limit)

@@ -12,11 +12,11 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
-from surveys.lifecycle import INVITATIONS, statuses_advance
 from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
 from surveys.models import InvitationStatus as S
-from surveys.queue import task_queue
+from surveys.queue import queue_waiting, task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.sendstatus import INVITATIONS, statuses_advance
 from surveys.texts import survey_text
 from surveys.timewindows import next_allowed_send
 
@@ -127,13 +127,17 @@ def invitation_enqueue(*, invitation_ids: list[int]) -> None:
 def invitations_dispatch_due(*, limit: int = 1000) -> int:
     """Queue due invitations never queued (or queued long ago and lost); safe to run twice."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS)
+    pending = Q(enqueued_at__isnull=True)
+    # Queued long ago and still scheduled: its task was lost, unless tasks still wait in
+    # the queue (it may be one of them; queueing it again under overload is a retry storm).
+    if queue_waiting("surveys.tasks.send_invitation") == 0:
+        pending |= Q(enqueued_at__lt=now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS))
     with transaction.atomic():
         ids = list(
             # Skip rows another dispatcher holds: two beats never queue one invitation twice.
             Invitation.objects.select_for_update(skip_locked=True)
             .filter(status=S.SCHEDULED, send_at__lte=now)
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+            .filter(pending)
             .order_by("send_at")
             .values_list("pk", flat=True)[:limit]
         )

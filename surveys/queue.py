@@ -10,12 +10,16 @@ finds its work again from the database (invitations_dispatch_due, messages_sweep
 relay, sweep_cases), so a lost publish delays the work, never loses it.
 """
 
+import logging
 from datetime import datetime
 from typing import Any
 
+from amqp.exceptions import ChannelError
 from celery import current_app
 from celery.app.task import Task
 from django.db import transaction
+
+log = logging.getLogger(__name__)
 
 
 def registered_task(name: str) -> Task:
@@ -42,3 +46,17 @@ def task_queue(
         transaction.on_commit(publish, robust=True)
     else:
         publish()
+
+
+def queue_waiting(task_name: str) -> int | None:
+    """How many tasks wait in the broker queue `task_name` is routed to (None: unknown)."""
+    queue = current_app.amqp.router.route({}, task_name)["queue"].name
+    try:
+        with current_app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1)  # a dead broker must not hang beat
+            return int(connection.default_channel.queue_declare(queue=queue, passive=True)[1])
+    except ChannelError as exc:  # Redis: an empty queue is no key at all (AMQP's NOT_FOUND)
+        return 0 if "NOT_FOUND" in str(exc) else None
+    except Exception:  # broker down: publishing would fail too; hand nothing out again
+        log.warning("queue %s: broker unreachable; expired leases wait", queue)
+        return None

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
-from surveys.inserts import insert_once
-from surveys.lifecycle import (
+from surveys.models import DeliveryReceipt, Invitation, OutboundMessage
+from surveys.relay import batch_process
+from surveys.sendstatus import (
     FAILED,
     SENDING,
     TABLES,
@@ -18,8 +19,7 @@ from surveys.lifecycle import (
     status_advance,
     table_of,
 )
-from surveys.models import DeliveryReceipt, Invitation, OutboundMessage
-from surveys.relay import batch_process
+from surveys.storeonce import insert_once
 
 log = logging.getLogger(__name__)
 

@@ -18,33 +18,17 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from amqp.exceptions import ChannelError
-from celery import current_app
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from surveys.models import DeliveryReceipt, InboundMessage
-from surveys.queue import task_queue
+from surveys.queue import queue_waiting, task_queue
 
 log = logging.getLogger(__name__)
 
 LEASE_RENEW_FRACTION = 0.25
-
-
-def queue_waiting(task_name: str) -> int | None:
-    """How many tasks wait in the broker queue `task_name` is routed to (None: unknown)."""
-    queue = current_app.amqp.router.route({}, task_name)["queue"].name
-    try:
-        with current_app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1)  # a dead broker must not hang beat
-            return int(connection.default_channel.queue_declare(queue=queue, passive=True)[1])
-    except ChannelError as exc:  # Redis: an empty queue is no key at all (AMQP's NOT_FOUND)
-        return 0 if "NOT_FOUND" in str(exc) else None
-    except Exception:  # broker down: publishing would fail too; hand nothing out again
-        log.warning("queue %s: broker unreachable; expired leases wait", queue)
-        return None
 
 
 def _claim(model: type[models.Model], limit: int, *, expired_too: bool) -> list[int]:

@@ -10,7 +10,6 @@ from django.utils import timezone
 from surveys.consent import consent_change
 from surveys.conversation import message_queue
 from surveys.gateways.base import InboundSMS
-from surveys.inserts import insert_once
 from surveys.models import (
     Category,
     ConsentSource,
@@ -26,6 +25,7 @@ from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.relay import batch_process
 from surveys.responses import response_comment, response_record, response_rescore
+from surveys.storeonce import insert_once
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ loop follows the customer's latest word.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from surveys.lifecycle import invitation_advance
 from surveys.models import Category, InboundMessage, Invitation, Response
 from surveys.models import InvitationStatus as S
 from surveys.reasons import response_categorise
+from surveys.sendstatus import invitation_advance
 from surveys.signals import response_classified
 
 

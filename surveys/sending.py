@@ -2,7 +2,7 @@
 any transaction, record the send, or fail and back off. At most one SMS per attempt.
 
 A kind of SMS brings a `SendSpec`: its status table (model, reference prefix, forward-only
-statuses, surveys/lifecycle.py) and how to build its text for the gateway. What may stop a
+statuses, surveys/sendstatus.py) and how to build its text for the gateway. What may stop a
 send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation).
 """
 
@@ -18,7 +18,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from surveys.gateways.base import Gateway, GatewayError, sending_gateway
-from surveys.lifecycle import (
+from surveys.models import Invitation, OutboundMessage
+from surveys.phones import mask_phone
+from surveys.receipts import receipts_waiting_apply
+from surveys.sendstatus import (
     FAILED,
     SENDING,
     SENT,
@@ -27,9 +30,6 @@ from surveys.lifecycle import (
     status_advance,
     statuses_advance,
 )
-from surveys.models import Invitation, OutboundMessage
-from surveys.phones import mask_phone
-from surveys.receipts import receipts_waiting_apply
 
 log = logging.getLogger(__name__)
 

@@ -83,4 +83,4 @@ def test_the_architecture_page_names_only_code_that_exists() -> None:
 def test_the_name_check_notices_a_function_in_the_wrong_module() -> None:
     assert resolves("surveys.responses.response_record")
     assert not resolves("surveys.replies.response_record")
-    assert not resolves("lifecycle.no_such_function()")
+    assert not resolves("sendstatus.no_such_function()")

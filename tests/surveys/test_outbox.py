@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from nps.celery import app as celery_app
 from surveys import tasks
@@ -144,13 +145,20 @@ def dead_broker() -> Iterator[None]:
     saved = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
     celery_app.conf.broker_transport_options = {"socket_connect_timeout": 0.5}
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
+    fresh_connections()
     try:
         yield
     finally:
         celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
-        celery_app._pool = None
+        fresh_connections()
+
+
+def fresh_connections() -> None:
+    """Drop the app's broker connections and the producers bound to them, so the next
+    publish connects to the broker the configuration names now."""
+    kombu_pools.reset()  # closes every pool and forgets it (a closed one is never reused)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def test_webhook_answers_2xx_and_keeps_the_reply_when_the_broker_is_down(

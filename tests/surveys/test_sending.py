@@ -23,9 +23,9 @@ from surveys.gateways.base import (
     StatusReport,
 )
 from surveys.interactions import interaction_record
-from surveys.lifecycle import TABLES, StatusTable
 from surveys.models import Customer, Invitation, OutboundKind, OutboundMessage
 from surveys.sending import SendOutcome
+from surveys.sendstatus import TABLES, StatusTable
 
 pytestmark = pytest.mark.django_db
 NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -209,3 +209,36 @@ def test_opting_out_never_stops_a_send_in_flight_under_its_worker(kind: str) -> 
     assert send(1).outcome == "taken"
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sending", 1)
+
+
+@pytest.mark.parametrize("kind", ["survey", "message"])
+def test_a_lost_send_task_is_queued_again_only_when_no_send_task_waits(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under overload the send tasks wait in the queue longer than the sweepers' grace: the
+    # row's own task may be one of them, so it is not queued a second time.
+    from nps.celery import app as celery_app
+
+    row, _ = planned(kind)
+    if kind == "survey":  # queued at planning time (sent at once: due now)
+        Invitation.objects.filter(pk=row.pk).update(
+            send_at=NOON_SHANGHAI, enqueued_at=NOON_SHANGHAI - timedelta(hours=1)
+        )
+    else:  # only the message is pending: its customer's survey went out
+        Invitation.objects.update(status="sent")
+    queued: list[str] = []
+    for module in ("surveys.dispatch", "surveys.conversation"):
+        monkeypatch.setattr(
+            f"{module}.task_queue", lambda name, *args, **kw: queued.append(name)
+        )
+    task = "surveys.tasks.send_invitation" if kind == "survey" else "surveys.tasks.send_message"
+    celery_app.control.purge()
+    celery_app.send_task(task, args=[0, 1])  # another send, still waiting for a worker
+    try:
+        with time_machine.travel(NOON_SHANGHAI + timedelta(minutes=30), tick=False):
+            assert invitations_dispatch_due() + messages_sweep() == 0
+            celery_app.control.purge()  # the queue drained and the row is still not sent
+            assert invitations_dispatch_due() + messages_sweep() == 1
+    finally:
+        celery_app.control.purge()
+    assert queued == [task]
