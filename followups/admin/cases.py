@@ -39,21 +39,18 @@ from followups.models import (
 from followups.permissions import can_change_priority, can_edit_case
 from followups.queries import cases_visible_to, unrouted
 from followups.sla import due_at, overdue, overdue_flag
-from surveys.admin.core import (
+from surveys.admin.badges import (
     AMBER,
     BLUE,
     CATEGORY_COLOURS,
     GREEN,
     GREY,
     RED,
-    CustomerColumns,
-    PhoneSearchMixin,
-    ReadOnlyMixin,
     admin_link,
-    all_fields,
     badge,
     badge_column,
 )
+from surveys.admin.bases import CustomerColumns, PhoneSearchMixin, ReadOnlyMixin, all_fields
 
 PRIORITY_COLOURS = {Priority.P1: RED, Priority.P2: AMBER, Priority.P3: GREY}
 # The case list and page say in words which speaker a case is waiting for.

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from followups.models import DigestDelivery
-from surveys.admin.core import ReadOnlyAdmin
+from surveys.admin.bases import ReadOnlyAdmin
 
 
 @admin.register(DigestDelivery)

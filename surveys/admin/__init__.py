@@ -1,5 +1,5 @@
 """Admin screens, one module per area; importing registers them."""
 
-from surveys.admin import core, reasons, surveys
+from surveys.admin import customers, reasons, surveys, traffic
 
-__all__ = ["core", "reasons", "surveys"]
+__all__ = ["customers", "reasons", "surveys", "traffic"]

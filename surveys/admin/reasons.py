@@ -17,16 +17,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from surveys.admin.core import (
-    AMBER,
-    BLUE,
-    GREEN,
-    GREY,
-    RED,
-    ReadOnlyAdmin,
-    all_fields,
-    badge_column,
-)
+from surveys.admin.badges import AMBER, BLUE, GREEN, GREY, RED, badge_column
+from surveys.admin.bases import ReadOnlyAdmin, all_fields
 from surveys.models import Language, ReasonCategory, RecategorisationRun, RunStatus
 from surveys.reasons import recategorisation_start
 

@@ -8,7 +8,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from surveys.admin.core import AMBER, GREEN, ReadOnlyAdmin, badge
+from surveys.admin.badges import AMBER, GREEN, badge
+from surveys.admin.bases import ReadOnlyAdmin
 from surveys.models import (
     Category,
     OutboundKind,
