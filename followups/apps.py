@@ -17,9 +17,12 @@ class FollowupsConfig(AppConfig):
     verbose_name = _("Follow-ups")
 
     def ready(self) -> None:
-        from followups import receivers
+        from django.contrib.auth.signals import user_logged_in
+
+        from followups import receivers, timezones
         from surveys.signals import response_classified
 
         response_classified.connect(receivers.on_response_classified, dispatch_uid="followups")
+        user_logged_in.connect(timezones.remember_time_zone, dispatch_uid="followups-zone")
         # After our models' permissions exist (auth creates them on the same signal, earlier).
         post_migrate.connect(roles_after_migrate, sender=self, dispatch_uid="followups-roles")
