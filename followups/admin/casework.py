@@ -226,7 +226,8 @@ WORK = {
 # Which of them the case page offers, by the case's state (the services check it again).
 HANDOVER_STEPS = {"hold": may_hold, "resume": may_resume, "appointment": is_open,
                   "transfer": is_open}  # fmt: skip
-MY_CASES_STEPS = ("call",)
+# The case page's work buttons: the call form logs attempts, so no separate one.
+CASE_PAGE_STEPS = [step for step in WORK if step != "attempt" and step not in HANDOVER_STEPS]
 
 
 def work_links(case: Case, steps: Iterable[str], back: str = "") -> list[tuple[str, Any]]:
@@ -387,7 +388,7 @@ class CaseWorkAdmin(admin.ModelAdmin):
     @admin.display(description=_("work on it"))
     def work(self, obj: Case) -> SafeString | str:
         back = reverse("admin:followups_case_change", args=[obj.pk])
-        links = work_links(obj, WORK, back)
+        links = work_links(obj, CASE_PAGE_STEPS, back)
         button = '<a class="button" href="{}" style="margin-right:.5em">{}</a>'
         return format_html_join("", button, links) if links else "—"
 
