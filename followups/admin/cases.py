@@ -460,7 +460,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         return detail_table([
             (_("phone"), format_html('<a class="tel" href="tel:{}">{}</a>', customer.phone,
                                      customer.phone)),
-            (_("name"), customer.name or "—"),
+            (_("name"), admin_link(customer, customer.name or "—")),
             (_("value tier"), customer.get_tier_display()),
             (_("region"), customer.region or "—"),
             (_("preferred language"), customer.get_language_display()),
