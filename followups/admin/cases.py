@@ -159,9 +159,25 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
+def local_short(moment: datetime | None) -> str:
+    """A time in a column whose heading names the zone (`in_zone`)."""
+    if moment is None:
+        return "—"
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def in_zone(label: Any) -> Any:
+    """A column heading naming the reader's zone: "due (Asia/Shanghai)"."""
+    return format_lazy("{} ({})", label, lazy(timezone.get_current_timezone_name, str)())
+
+
 class ContactAttemptInline(ReadOnlyInline):
     model = ContactAttempt
-    fields = readonly_fields = ("at", "channel", "outcome", "agent", "note")
+    fields = readonly_fields = ("at_local", "channel", "outcome", "agent", "note")
+
+    @admin.display(description=in_zone(_("at")))
+    def at_local(self, obj: ContactAttempt) -> str:
+        return local_short(obj.at)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactAttempt]:
         return super().get_queryset(request).select_related("agent")
@@ -169,7 +185,11 @@ class ContactAttemptInline(ReadOnlyInline):
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    fields = readonly_fields = ("at", "who", "what", "summary")
+    fields = readonly_fields = ("at_local", "who", "what", "summary")
+
+    @admin.display(description=in_zone(_("at")))
+    def at_local(self, obj: CaseEvent) -> str:
+        return local_short(obj.at)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
         return super().get_queryset(request).select_related("actor")
@@ -261,11 +281,6 @@ class HoldFilter(admin.SimpleListFilter):
         return queryset
 
 
-def in_zone(label: Any) -> Any:
-    """A column heading naming the reader's zone: "due (Asia/Shanghai)"."""
-    return format_lazy("{} ({})", label, lazy(timezone.get_current_timezone_name, str)())
-
-
 class RegionFilter(admin.SimpleListFilter):
     """The regions of the cases the user may see (Django's own lists every customer's)."""
 
@@ -286,7 +301,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     # What a lead reads first, left to right: fits 1366 px with the filters beside it.
     list_display = (
         "id", "due", "overdue", "priority_badge", "status_badge", "agent", "team",
-        "customer_phone", "score", "speaker_needed",
+        "customer_phone", "score", "speaker_needed", "time_on_hold",
     )  # fmt: skip
     # Teams and agents offered are those of the cases the user may see (cases_visible_to);
     # the region, tier and touchpoint lists are read from the same scoped rows.
@@ -399,11 +414,15 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         if moment is None:
             return "—"
         text, urgency = due_words(obj, now=timezone.now())
-        local = formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
         return format_html(
             '<span class="due-at">{}</span> <span class="due-in due-{}">{}</span>',
-            local, urgency or "done", text,
+            local_short(moment), urgency or "done", text,
         )  # fmt: skip
+
+    @admin.display(description=_("time on hold"), ordering="hold_total")
+    def time_on_hold(self, obj: Case) -> str:
+        """Every hold of the case, the current one up to now included."""
+        return duration(case_time_on_hold(obj, now=timezone.now()))
 
     @admin.display(description=_("times"))
     def timing_summary(self, obj: Case) -> SafeString:
@@ -420,7 +439,7 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
             (_("hold reason"), obj.get_hold_reason_display() or "—"),
             (_("hold note"), obj.hold_note or "—"),
             (_("times on hold"), obj.hold_count),
-            (_("time on hold"), duration(case_time_on_hold(obj, now=timezone.now()))),
+            (_("time on hold"), self.time_on_hold(obj)),
             (_("callback appointment"), appointment_local(obj) or "—"),
             (_("appointment reminder sent at"), when(obj.appointment_reminded_at)),
         ])  # fmt: skip

@@ -72,6 +72,7 @@ def test_a_beijing_agent_reads_the_due_time_in_shanghai_time_naming_the_zone(
     assert "due in 1 h 15 min" in mine
     page = page_for(client, people.agent, reverse("admin:followups_case_change", args=[case.pk]))
     assert "Nov. 23, 2026, 12:15 p.m. (Asia/Shanghai)" in page
+    assert "At (Asia/Shanghai)" in page  # the history's times
 
 
 def test_a_user_with_a_profile_zone_reads_times_in_it(
