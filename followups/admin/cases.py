@@ -403,9 +403,10 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         label = NEEDS_SPEAKER.get(obj.needs_language, obj.get_needs_language_display())
         return badge(label, AMBER)
 
-    @admin.display(boolean=True, description=_("Overdue"), ordering="due_at")
-    def overdue(self, obj: Case) -> bool:
-        return obj.is_overdue  # annotated by get_queryset with sla.overdue
+    @admin.display(description=_("Overdue"), ordering="due_at")
+    def overdue(self, obj: Case) -> SafeString | str:
+        # A red word, not a green tick: overdue is the bad news.
+        return badge(_("Overdue"), RED) if obj.is_overdue else ""  # annotated: sla.overdue
 
     @admin.display(description=in_zone(_("due")), ordering="due_at")
     def due(self, obj: Case) -> SafeString | str:

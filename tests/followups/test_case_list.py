@@ -62,3 +62,15 @@ def test_a_leads_filters_offer_only_her_teams_agents_and_regions(
     assert choices(page, "team") == {"North", "South"}
     assert choices(page, "agent") == {"Ann", "Bob"}
     assert choices(page, "region") == {"BJ", "SH"}
+
+
+def test_overdue_cases_are_marked_in_words(
+    people: Personas, client: Client, cases: dict[str, Case]
+) -> None:
+    Case.objects.filter(pk=cases["south"].pk).update(
+        sla_due_at=timezone.now() - timedelta(minutes=20)
+    )
+    client.force_login(people.supervisor)
+    html = client.get(LIST).content.decode()
+    assert html.count(">Overdue</span>") == 1
+    assert "overdue by 20 min" in html
