@@ -85,6 +85,7 @@ def test_a_user_with_a_profile_zone_reads_times_in_it(
     assert "Nov. 22, 2026, 11:15 p.m. (America/New_York)" in page
     lead_list = page_for(client, people.lead, reverse("admin:followups_case_changelist"))
     assert ">Due (Asia/Shanghai)<" in lead_list  # Lena: her team's zone
+    assert "Times in Asia/Shanghai: change" in lead_list
 
 
 def test_changing_ones_own_zone_applies_at_once(
