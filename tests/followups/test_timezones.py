@@ -61,6 +61,8 @@ def test_the_rule_is_the_profile_then_the_team_then_the_default(people: Personas
     assert user_time_zone(people.agent) == "America/New_York"
     StaffProfile.objects.filter(user=people.agent).update(time_zone="")  # blank: the team's
     assert user_time_zone(people.agent) == "Asia/Shanghai"
+    StaffProfile.objects.filter(user=people.agent).update(time_zone="Mars/Base")  # unknown
+    assert user_time_zone(people.agent) == "Asia/Shanghai"
 
 
 def test_a_beijing_agent_reads_the_due_time_in_shanghai_time_naming_the_zone(
