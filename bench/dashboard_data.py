@@ -207,7 +207,7 @@ def _cases(lo: int, hi: int, first_team: int, first_agent: int) -> str:
     return f"""
         INSERT INTO followups_case (response_id, customer_id, priority, status, team_id,
             agent_id, opened_at, assigned_at, sla_due_at, resolution_due_at, first_contact_at,
-            escalation_level, escalated_at, resolved_at, root_cause_id, action_taken,
+            escalation_level, escalated_at, resolved_at, action_taken,
             resolution_note, closed_at, close_reason, closed_by_correction,
             verification_due_at, verification_invitation_id, verification_score, recovered)
         SELECT id, customer_id, priority, status, team_id,
@@ -220,7 +220,7 @@ def _cases(lo: int, hi: int, first_team: int, first_agent: int) -> str:
             0, NULL,
             CASE WHEN status = 'resolved'
                  THEN opened_at + (contact_minutes + 90) * interval '1 minute' END,
-            NULL, '', '',
+            '', '',
             CASE WHEN status IN ('unreachable', 'closed')
                  THEN opened_at + (contact_minutes + 90) * interval '1 minute' END,
             '', false,

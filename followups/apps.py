@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
@@ -19,9 +20,10 @@ class FollowupsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: the receivers use models, loaded only by now.
-        from followups import receivers
+        from followups import receivers, timezones
         from surveys.signals import response_classified
 
         response_classified.connect(receivers.on_response_classified, dispatch_uid="followups")
+        user_logged_in.connect(timezones.remember_time_zone, dispatch_uid="followups-zone")
         # After our models' permissions exist (auth creates them on the same signal, earlier).
         post_migrate.connect(roles_after_migrate, sender=self, dispatch_uid="followups-roles")

@@ -17,7 +17,7 @@ again from the reopening. Every close takes a reason.
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -221,13 +221,14 @@ def case_resolve(
     *,
     case_id: int,
     actor: Actor,
-    root_cause: ReasonCategory | None,
+    root_causes: Iterable[ReasonCategory],
     action_taken: str,
     note: str,
 ) -> Case:
-    """Resolve an in-progress case with root cause, action and note (the only way to resolved)."""
-    required(root_cause=root_cause, action_taken=action_taken, note=note)
-    cause = cast(ReasonCategory, root_cause)  # not None: required() said so
+    """Resolve an in-progress case with its root causes (one or more), action and note (the
+    only way to resolved)."""
+    causes = list(root_causes or [])
+    required(root_causes=causes or None, action_taken=action_taken, note=note)
     action_taken, note = action_taken.strip(), note.strip()
     with transaction.atomic():
         case = _locked(case_id)
@@ -237,12 +238,49 @@ def case_resolve(
             kind="resolved",
             actor=actor,
             resolved_at=timezone.now(),
-            root_cause=cause,
             action_taken=action_taken,
             resolution_note=note,
-            detail={"root_cause": cause.code, "action_taken": action_taken, "note": note},
+            detail={
+                "root_cause": [cause.code for cause in causes],
+                "action_taken": action_taken,
+                "note": note,
+            },
         )
+        case.root_causes.set(causes)
     return case
+
+
+def case_call_log(
+    *,
+    case_id: int,
+    actor: Actor,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    solved: bool = False,
+    root_causes: Iterable[ReasonCategory] = (),
+    action_taken: str = "",
+) -> Case:
+    """Log a call and, when the customer was reached and the problem is solved, resolve the
+    case in the same transaction: both happen or neither."""
+    if solved:
+        if outcome != ContactOutcome.REACHED:
+            raise ValidationError(
+                {"solved": _("Only a call that reached the customer can solve the problem.")},
+                code="not_reached",
+            )
+        required(root_causes=list(root_causes) or None, action_taken=action_taken, note=note)
+    with transaction.atomic():
+        case_attempt_log(case_id=case_id, actor=actor, channel=channel, outcome=outcome, note=note)
+        if solved:
+            case_resolve(
+                case_id=case_id,
+                actor=actor,
+                root_causes=root_causes,
+                action_taken=action_taken,
+                note=note,
+            )
+    return Case.objects.get(pk=case_id)
 
 
 def case_mark_unreachable(*, case_id: int, actor: Actor, reason: str = "") -> Case:

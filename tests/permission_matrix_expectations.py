@@ -138,10 +138,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     #                                  anonymous  agent     lead      supervisor api_token
     "admin:followups_case_changelist": (LOGIN,    TO_MINE,  OK,       OK,        LOGIN),
     "admin:followups_case_mine":       (LOGIN,    OK,       OK,       OK,        LOGIN),
+    # one's own time zone: anyone who works cases
+    "admin:followups_case_time_zone":  (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_add":        (LOGIN,    NO,       NO,       NO,        LOGIN),
     "admin:followups_case_change":     (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_delete":     (LOGIN,    NO,       NO,       NO,        LOGIN),
     "admin:followups_case_history":    (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:followups_case_call":       (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_attempt":    (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_resolve":    (LOGIN,    OK,       OK,       OK,        LOGIN),
     "admin:followups_case_unreachable": (LOGIN,   OK,       OK,       OK,        LOGIN),

@@ -151,7 +151,7 @@ def history(person: Person, at: datetime, *, close: bool = True) -> Case:
             case_resolve(
                 case_id=case.pk,
                 actor=agent,
-                root_cause=ReasonCategory.objects.get(code="waiting"),
+                root_causes=[ReasonCategory.objects.get(code="waiting")],
                 action_taken=f"退还{person.name}排队费",
                 note=f"{person.name}满意",
             )
@@ -200,8 +200,12 @@ def scores() -> list[tuple[Any, ...]]:
 
 
 def case_facts() -> list[tuple[Any, ...]]:
-    fields = ("status", "priority", "root_cause_id", "resolved_at", "first_contact_at")
-    return list(Case.objects.order_by("pk").values_list(*fields))
+    fields = ("status", "priority", "resolved_at", "first_contact_at")
+    causes = Case.root_causes.through.objects.order_by("case_id", "reasoncategory_id")
+    return [
+        *Case.objects.order_by("pk").values_list(*fields),
+        *causes.values_list("case_id", "reasoncategory_id"),
+    ]
 
 
 def event_kinds() -> list[tuple[Any, ...]]:
@@ -272,7 +276,9 @@ def test_retention_anonymises_each_personal_field_of_an_old_customer(aged: Any) 
     assert (response.score, response.category, response.comment) == (2, "detractor", ANONYMISED)
     case = ann.cases.get()
     assert (case.action_taken, case.resolution_note, case.close_reason) == (ANONYMISED,) * 3
-    assert (case.status, case.root_cause.code) == (CaseStatus.CLOSED, "waiting")
+    assert (case.status, [c.code for c in case.root_causes.all()]) == (
+        CaseStatus.CLOSED, ["waiting"]
+    )
     attempt = case.attempts.get()
     assert (attempt.note, attempt.outcome) == (ANONYMISED, "reached")
     details = {e.kind: e.detail for e in case.events.all()}

@@ -8,22 +8,23 @@ so a case outside it cannot be opened even by URL.
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Field, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from followups.admin.casework import CaseWorkAdmin
+from followups.admin.casework import CaseWorkAdmin, customer_earlier
 from followups.assignment import case_assign
 from followups.handover import appointment_local, case_time_on_hold
 from followups.models import (
@@ -39,6 +40,7 @@ from followups.models import (
 from followups.permissions import can_change_priority, can_edit_case
 from followups.queries import cases_visible_to, unrouted
 from followups.sla import due_at, overdue, overdue_flag
+from followups.timezones import due_words, local_time, span_words
 from surveys.admin.badges import (
     AMBER,
     BLUE,
@@ -66,17 +68,27 @@ STATUS_COLOURS = {
 
 
 def when(moment: datetime | None) -> str:
-    return formats.localize(timezone.localtime(moment)) if moment else "—"
+    return local_time(moment)
 
 
 def duration(span: timedelta) -> str:
     """A time on hold as people read it: "1 d 3 h 05 min", "—" for none."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes <= 0:
-        return "—"
-    days, rest = divmod(minutes, 24 * 60)
-    text = _("%(h)d h %(m)02d min") % {"h": rest // 60, "m": rest % 60}
-    return (_("%(d)d d") % {"d": days} + " " + text) if days else text
+    return span_words(span) if span.total_seconds() >= 60 else "—"
+
+
+def phone_in_title(phone: str) -> str:
+    """+8613812341234 -> 138****1234: the number a page title may show."""
+    national = phone.removeprefix("+86") if phone.startswith("+86") else phone.lstrip("+")
+    return f"{national[:3]}****{national[-4:]}" if len(national) > 7 else national
+
+
+def case_title(case: Case) -> str:
+    """What the case page is about: "Call back 138****1234 — detractor 3"."""
+    return _("Call back %(phone)s — %(category)s %(score)d") % {
+        "phone": phone_in_title(case.customer.phone),
+        "category": case.response.get_category_display().lower(),
+        "score": case.response.score,
+    }
 
 
 def detail_table(rows: Iterable[tuple[Any, Any]]) -> SafeString:
@@ -101,7 +113,7 @@ EVENT_LABELS = {
 }  # fmt: skip
 DETAIL_LABELS = {
     "channel": _("channel"), "outcome": _("outcome"), "note": _("note"), "reason": _("reason"),
-    "root_cause": _("root cause"), "action_taken": _("action taken"), "agent": _("agent"),
+    "root_cause": _("root causes"), "action_taken": _("action taken"), "agent": _("agent"),
     "team": _("team"), "priority": _("priority"), "score": _("score"), "level": _("level"),
     "failed_attempts": _("failed attempts"), "automatic": _("automatically"), "to": _("to"),
     "hold_reason": _("hold reason"), "on_hold_minutes": _("minutes on hold"),
@@ -146,9 +158,25 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
+def local_short(moment: datetime | None) -> str:
+    """A time in a column whose heading names the zone (`in_zone`)."""
+    if moment is None:
+        return "—"
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def in_zone(label: Any) -> Any:
+    """A column heading naming the reader's zone: "due (Asia/Shanghai)"."""
+    return format_lazy("{} ({})", label, lazy(timezone.get_current_timezone_name, str)())
+
+
 class ContactAttemptInline(ReadOnlyInline):
     model = ContactAttempt
-    fields = readonly_fields = ("at", "channel", "outcome", "agent", "note")
+    fields = readonly_fields = ("at_local", "channel", "outcome", "agent", "note")
+
+    @admin.display(description=in_zone(_("at")))
+    def at_local(self, obj: ContactAttempt) -> str:
+        return local_short(obj.at)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactAttempt]:
         return super().get_queryset(request).select_related("agent")
@@ -156,7 +184,11 @@ class ContactAttemptInline(ReadOnlyInline):
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    fields = readonly_fields = ("at", "who", "what", "summary")
+    fields = readonly_fields = ("at_local", "who", "what", "summary")
+
+    @admin.display(description=in_zone(_("at")))
+    def at_local(self, obj: CaseEvent) -> str:
+        return local_short(obj.at)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
         return super().get_queryset(request).select_related("actor")
@@ -250,54 +282,79 @@ class HoldFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RegionFilter(admin.SimpleListFilter):
+    """The regions of the cases the user may see (Django's own lists every customer's)."""
+
+    title = _("region")
+    parameter_name = "customer__region"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        scoped = model_admin.get_queryset(request).exclude(customer__region="")
+        regions = scoped.order_by("customer__region").values_list("customer__region", flat=True)
+        return [(region, region) for region in regions.distinct()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        return queryset.filter(customer__region=self.value()) if self.value() else queryset
+
+
 @admin.register(Case)
 class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
+    # What a lead reads first, left to right: fits 1366 px with the filters beside it.
     list_display = (
-        "id", "priority_badge", "status_badge", "customer_phone", "customer_tier", "score",
-        "team", "agent", "speaker_needed", "sla_due_at", "overdue", "time_on_hold",
+        "id", "due", "overdue", "priority_badge", "status_badge", "agent", "team",
+        "customer_phone", "score", "speaker_needed", "time_on_hold",
     )  # fmt: skip
+    # Teams and agents offered are those of the cases the user may see (cases_visible_to);
+    # the region, tier and touchpoint lists are read from the same scoped rows.
     list_filter = (
         MineFilter, AssignmentFilter, OverdueFilter, SpeakerFilter, HoldFilter, "status",
-        "priority", "team", "agent",
-        "customer__tier", "customer__region", "response__interaction__touchpoint",
-        "sla_due_at", "opened_at",
+        "priority", ("team", admin.RelatedOnlyFieldListFilter),
+        ("agent", admin.RelatedOnlyFieldListFilter),
+        "customer__tier", RegionFilter,
+        "response__interaction__touchpoint", "sla_due_at", "opened_at",
     )  # fmt: skip
     search_fields = ("customer__phone", "customer__name", "response__interaction__external_id")
     list_select_related = ("customer", "response__interaction", "team", "agent")
     date_hierarchy = "opened_at"
-    ordering = ("-opened_at",)
+    # sla.due_at: soonest first (the stubs type ordering as names; Django takes expressions)
+    ordering = (due_at().asc(nulls_last=True), "-opened_at")  # type: ignore[assignment]
     actions = ("try_assign", "mark_in_progress")
     inlines = (ContactAttemptInline, CaseEventInline)
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
+    # The complaint first, then the timing, then the work and its resolution.
     fieldsets = (
-        (None, {"fields": ("priority", "status", "team", "agent", "work", "handover")}),
-        (_("Hold and callback"), {"fields": (
-            "held_since", "hold_reason", "hold_note", "hold_count", "time_on_hold",
-            "appointment", "appointment_reminded_at",
+        (_("Complaint"), {"fields": (
+            "response_summary", "customer_summary", "interaction_summary", "customer_history",
         )}),
         (_("Timing"), {"fields": (
-            "opened_at", "assigned_at", "sla_due_at", "overdue", "first_attempt_at",
-            "first_contact_at",
-            "resolution_due_at", "resolved_at", "closed_at",
+            "priority", "status", "team", "agent", "speaker_needed", "due", "timing_summary",
         )}),
+        (_("Hold and callback"), {"fields": ("hold_summary", "handover")}),
         (_("Resolution"), {"fields": (
-            "root_cause", "action_taken", "resolution_note", "close_reason",
+            "work", "root_causes_list", "action_taken", "resolution_note", "close_reason",
         )}),
-        (_("Response"), {"fields": ("response_summary",)}),
-        (_("Customer"), {"fields": ("customer_summary", "speaker_needed")}),
-        (_("Interaction"), {"fields": ("interaction_summary",)}),
     )  # fmt: skip
     # Everything is read-only; priority changes through its work form (leads, supervisors).
     readonly_fields = (*all_fields(fieldsets), "priority_change")
+
+    class Media:
+        css: ClassVar = {"all": ("followups/casework.css",)}
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        case = self.get_object(request, object_id)
+        title = {"title": case_title(case)} if case is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **title})
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or not can_change_priority(request.user, obj):
             return fieldsets  # agents see the priority, not the way to change it
-        (name, options), *rest = fieldsets
+        first, (name, options), *rest = fieldsets  # the Timing section starts with priority
         fields = ("priority", "priority_change", *options["fields"][1:])
-        return ((name, {**options, "fields": fields}), *rest)
+        return (first, (name, {**options, "fields": fields}), *rest)
 
     @admin.display(description=_("change priority"))
     def priority_change(self, obj: Case) -> SafeString:
@@ -345,18 +402,58 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         label = NEEDS_SPEAKER.get(obj.needs_language, obj.get_needs_language_display())
         return badge(label, AMBER)
 
-    @admin.display(boolean=True, description=_("Overdue"), ordering="due_at")
-    def overdue(self, obj: Case) -> bool:
-        return obj.is_overdue  # type: ignore[attr-defined]  # get_queryset annotates sla.overdue
+    @admin.display(description=_("Overdue"), ordering="due_at")
+    def overdue(self, obj: Case) -> SafeString | str:
+        # A red word, not a green tick: overdue is the bad news.
+        is_overdue = obj.is_overdue  # type: ignore[attr-defined]  # get_queryset annotates sla.overdue
+        return badge(_("Overdue"), RED) if is_overdue else ""
+
+    @admin.display(description=in_zone(_("due")), ordering="due_at")
+    def due(self, obj: Case) -> SafeString | str:
+        """The due time it is judged by (sla.due_at), local, and relatively."""
+        moment = getattr(obj, "due_at", None)
+        if moment is None:
+            return "—"
+        text, urgency = due_words(obj, now=timezone.now())
+        return format_html(
+            '<span class="due-at">{}</span> <span class="due-in due-{}">{}</span>',
+            local_short(moment), urgency or "done", text,
+        )  # fmt: skip
 
     @admin.display(description=_("time on hold"), ordering="hold_total")
     def time_on_hold(self, obj: Case) -> str:
         """Every hold of the case, the current one up to now included."""
         return duration(case_time_on_hold(obj, now=timezone.now()))
 
-    @admin.display(description=_("callback appointment"))
-    def appointment(self, obj: Case) -> str:
-        return appointment_local(obj) or "—"
+    @admin.display(description=_("times"))
+    def timing_summary(self, obj: Case) -> SafeString:
+        names = ("opened_at", "assigned_at", "sla_due_at", "first_attempt_at",
+                 "first_contact_at", "resolution_due_at", "resolved_at", "closed_at")  # fmt: skip
+        return detail_table(
+            (cast(Field, Case._meta.get_field(name)).verbose_name, when(getattr(obj, name)))
+            for name in names
+        )
+
+    @admin.display(description=_("hold and callback"))
+    def hold_summary(self, obj: Case) -> SafeString:
+        return detail_table([
+            (_("on hold since"), when(obj.held_since)),
+            (_("hold reason"), obj.get_hold_reason_display() or "—"),
+            (_("hold note"), obj.hold_note or "—"),
+            (_("times on hold"), obj.hold_count),
+            (_("time on hold"), self.time_on_hold(obj)),
+            (_("callback appointment"), appointment_local(obj) or "—"),
+            (_("appointment reminder sent at"), when(obj.appointment_reminded_at)),
+        ])  # fmt: skip
+
+    @admin.display(description=_("root causes"))
+    def root_causes_list(self, obj: Case) -> str:
+        return ", ".join(str(cause) for cause in obj.root_causes.all()) or "—"
+
+    @admin.display(description=_("the customer's earlier answers and cases"))
+    def customer_history(self, obj: Case) -> SafeString | str:
+        lines = customer_earlier(obj, limit=10)
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines)) if lines else "—"
 
     @admin.display(description=_("response"))
     def response_summary(self, obj: Case) -> SafeString:
@@ -364,10 +461,12 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         category = badge(
             response.get_category_display(), CATEGORY_COLOURS.get(response.category, GREY)
         )
+        words = linebreaksbr(response.comment) if response.comment else "—"
         return detail_table([
             (_("score"), admin_link(response, f"{response.score} / 10")),
             (_("category"), category),
-            (_("comment"), linebreaksbr(response.comment) if response.comment else "—"),
+            (_("the customer's words"), words),
+            (_("reasons"), ", ".join(str(r) for r in response.reasons.all()) or "—"),
             (_("answered at"), when(response.created_at)),
         ])  # fmt: skip
 
@@ -380,8 +479,9 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
             else _("No")
         )
         return detail_table([
-            (_("phone"), admin_link(customer, customer.phone)),
-            (_("name"), customer.name or "—"),
+            (_("phone"), format_html('<a class="tel" href="tel:{}">{}</a>', customer.phone,
+                                     customer.phone)),
+            (_("name"), admin_link(customer, customer.name or "—")),
             (_("value tier"), customer.get_tier_display()),
             (_("region"), customer.region or "—"),
             (_("preferred language"), customer.get_language_display()),

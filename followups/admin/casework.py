@@ -5,23 +5,25 @@ which forms a case offers follows from its status (followups.workflow.work_avail
 """
 
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from followups import handover, workflow
+from followups.admin.teams import time_zone_choices
 from followups.models import (
     OPEN_STATUSES,
     Agent,
@@ -30,10 +32,12 @@ from followups.models import (
     ContactOutcome,
     HoldReason,
     Priority,
+    StaffProfile,
     Team,
 )
 from followups.permissions import can_change_priority, sees_only_own_cases
 from followups.queries import cases_assigned_to
+from followups.timezones import due_words, local_time, staff_time_zone_set
 from followups.workflow import TransitionNotAllowed, work_available
 from surveys.models import ReasonCategory
 
@@ -46,12 +50,47 @@ class AttemptForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
-    root_cause = forms.ModelChoiceField(
-        label=_("root cause"), queryset=ReasonCategory.objects.filter(is_active=True)
+def root_cause_field(*, required: bool) -> forms.ModelMultipleChoiceField:
+    return forms.ModelMultipleChoiceField(
+        label=_("root causes"),
+        queryset=ReasonCategory.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+        required=required,
+        help_text=_("Proposed from the reasons the customer gave; tick every one that applies."),
     )
+
+
+class ResolveForm(forms.Form):
+    root_causes = root_cause_field(required=True)
     action_taken = forms.CharField(label=_("action taken"), max_length=200)
     note = forms.CharField(label=_("note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CallForm(forms.Form):
+    """One call: how it went and, when the customer was reached and the problem is solved,
+    the resolution (followups.workflow.case_call_log)."""
+
+    channel = forms.ChoiceField(label=_("channel"), choices=ContactChannel.choices)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=ContactOutcome.choices)
+    note = forms.CharField(
+        label=_("note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    solved = forms.BooleanField(label=_("Reached and solved: resolve the case"), required=False)
+    root_causes = root_cause_field(required=False)
+    action_taken = forms.CharField(label=_("action taken"), max_length=200, required=False)
+
+
+def proposed_root_causes(case: Case) -> list[int]:
+    """The root causes a resolution starts from: the reasons of the customer's reply."""
+    return [reason.pk for reason in case.response.reasons.all()]
+
+
+def work_form(work: "Work", case: Case, data: Any = None, auto_id: str = "id_%s") -> forms.Form:
+    """The step's form, its root causes proposed from the reply."""
+    initial = {}
+    if "root_causes" in work.form.base_fields:
+        initial["root_causes"] = proposed_root_causes(case)
+    return work.form(data, initial=initial, auto_id=auto_id)
 
 
 class ReasonForm(forms.Form):
@@ -87,6 +126,14 @@ class AppointmentForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("time zone"),
+        choices=lambda: [("", _("My team's time zone")), *time_zone_choices()],
+        required=False,
+    )
 
 
 class TransferForm(forms.Form):
@@ -131,6 +178,10 @@ class Work(NamedTuple):
 
 
 WORK = {
+    "call": Work(
+        "attempt", _("Log the call"), CallForm, workflow.case_call_log,
+        _("Call logged on case #%(case)s."),
+    ),
     "attempt": Work(
         "attempt", _("Log attempt"), AttemptForm, workflow.case_attempt_log,
         _("Attempt logged on case #%(case)s."),
@@ -176,7 +227,8 @@ WORK = {
 # Which of them the case page offers, by the case's state (the services check it again).
 HANDOVER_STEPS = {"hold": may_hold, "resume": may_resume, "appointment": is_open,
                   "transfer": is_open}  # fmt: skip
-MY_CASES_STEPS = ("attempt", "resolve")
+# The case page's work buttons: the call form logs attempts, so no separate one.
+CASE_PAGE_STEPS = [step for step in WORK if step != "attempt" and step not in HANDOVER_STEPS]
 
 
 def work_links(case: Case, steps: Iterable[str], back: str = "") -> list[tuple[str, Any]]:
@@ -188,6 +240,63 @@ def work_links(case: Case, steps: Iterable[str], back: str = "") -> list[tuple[s
         for step in steps
         if WORK[step].kind in allowed
     ]
+
+
+class CallCard(NamedTuple):
+    """One case on My cases: what the call needs, its due time, and the call form."""
+
+    case: Case
+    due: str  # local, zone named
+    due_in: str  # "due in 1 h 50 min", "overdue by 20 min"
+    urgency: str  # overdue, soon, later, held (followups.timezones.due_words)
+    reasons: list[str]
+    earlier: list[str]  # the customer's earlier answers and cases
+    touched: str  # when the interaction surveyed took place, local
+    form: forms.Form | None
+    call_url: str
+
+
+def customer_earlier(case: Case, *, limit: int = 3) -> list[str]:
+    """The customer's other answers and cases, newest first (prefetched by My cases)."""
+    responses = [r for r in case.customer.responses.all() if r.pk != case.response_id]
+    cases = [c for c in case.customer.cases.all() if c.pk != case.pk]
+    lines = [
+        (r.created_at, _("%(when)s: answered %(score)d / 10") % {
+            "when": local_date(r.created_at), "score": r.score})
+        for r in responses
+    ] + [
+        (c.opened_at, _("%(when)s: case #%(case)d, %(status)s") % {
+            "when": local_date(c.opened_at), "case": c.pk, "status": c.get_status_display()})
+        for c in cases
+    ]  # fmt: skip
+    return [text for _at, text in sorted(lines, key=lambda line: line[0], reverse=True)[:limit]]
+
+
+def local_date(moment: Any) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
+
+
+def call_card(case: Case, *, now: Any, causes: list[tuple[int, str]]) -> CallCard:
+    """The card of one case; `causes` (the active root causes, read once) for its form."""
+    text, urgency = due_words(case, now=now)
+    form = None
+    if WORK["call"].kind in work_available(case.status):
+        form = work_form(WORK["call"], case, auto_id=f"id_{case.pk}_%s")
+        form.fields["root_causes"].widget.choices = causes  # one query for the whole list
+    back = reverse("admin:followups_case_mine")
+    return CallCard(
+        case=case,
+        due=local_time(getattr(case, "due_at", None)),
+        due_in=text,
+        urgency=urgency,
+        reasons=[str(reason) for reason in case.response.reasons.all()],
+        earlier=customer_earlier(case),
+        touched=local_time(case.response.interaction.occurred_at),
+        form=form,
+        call_url=reverse("admin:followups_case_call", args=[case.pk])
+        + "?"
+        + urlencode({"next": back}),
+    )
 
 
 class CaseWorkAdmin(admin.ModelAdmin):
@@ -207,18 +316,49 @@ class CaseWorkAdmin(admin.ModelAdmin):
             for step in WORK
         ]  # fmt: skip
         mine = path("mine/", view(self.mine_view), name="followups_case_mine")
-        return [mine, *steps, *super().get_urls()]
+        zone = path("time-zone/", view(self.time_zone_view), name="followups_case_time_zone")
+        return [mine, zone, *steps, *super().get_urls()]
 
-    def mine_view(self, request: HttpRequest) -> HttpResponse:
-        """The agent's open cases, overdue first, each with its one-click work forms."""
+    def time_zone_view(self, request: HttpRequest) -> HttpResponse:
+        """The signed-in user's own time zone (blank: their team's)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        rows = [
-            (case, work_links(case, MY_CASES_STEPS)) for case in cases_assigned_to(request.user)
-        ]
+        mine = StaffProfile.objects.filter(user=cast(User, request.user))
+        chosen = mine.values_list("time_zone", flat=True)
+        form = TimeZoneForm(
+            request.POST if request.method == "POST" else None,
+            initial={"time_zone": chosen.first() or ""},
+        )
+        if form.is_valid():
+            zone = staff_time_zone_set(request=request, time_zone=form.cleaned_data["time_zone"])
+            self.message_user(request, _("Times are shown in %(zone)s.") % {"zone": zone})
+            return redirect("admin:followups_case_mine")
         context = {
             **self.admin_site.each_context(request),
-            **{"opts": self.opts, "rows": rows, "title": _("My cases"), "now": timezone.now()},
+            "opts": self.opts,
+            "form": form,
+            "title": _("Your time zone"),
+            "zone": timezone.get_current_timezone_name(),
+        }
+        return TemplateResponse(request, "admin/followups/case/time_zone.html", context)
+
+    def mine_view(self, request: HttpRequest) -> HttpResponse:
+        """The agent's open cases, overdue first: what a call needs, and the call form."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        cases = cases_assigned_to(request.user).select_related("response__interaction")
+        cases = cases.prefetch_related(
+            "response__reasons", "customer__responses", "customer__cases"
+        )
+        causes = [(c.pk, str(c)) for c in ReasonCategory.objects.filter(is_active=True)]
+        cards = [call_card(case, now=now, causes=causes) for case in cases]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "cards": cards,
+            "title": _("My cases"),
+            "zone": timezone.get_current_timezone_name(),
         }
         return TemplateResponse(request, "admin/followups/case/my_cases.html", context)
 
@@ -232,7 +372,7 @@ class CaseWorkAdmin(admin.ModelAdmin):
         back = request.GET.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
             back = ""
-        form = work.form(request.POST if request.method == "POST" else None)
+        form = work_form(work, case, request.POST if request.method == "POST" else None)
         if form.is_valid():
             try:
                 work.service(case_id=case.pk, actor=request.user, **form.cleaned_data)
@@ -250,7 +390,7 @@ class CaseWorkAdmin(admin.ModelAdmin):
     @admin.display(description=_("work on it"))
     def work(self, obj: Case) -> SafeString | str:
         back = reverse("admin:followups_case_change", args=[obj.pk])
-        links = work_links(obj, WORK, back)
+        links = work_links(obj, CASE_PAGE_STEPS, back)
         button = '<a class="button" href="{}" style="margin-right:.5em">{}</a>'
         return format_html_join("", button, links) if links else "—"
 

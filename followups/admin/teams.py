@@ -6,7 +6,7 @@ back" actions call it, and so does saving the agent form with "available" change
 """
 
 from datetime import time
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from zoneinfo import available_timezones
 
 from django import forms
@@ -155,6 +155,10 @@ class TeamAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_filter = ("policy", "is_default_route")
     list_select_related = ("lead",)
+
+    class Media:
+        css: ClassVar = {"all": ("followups/teams.css",)}
+
     search_fields = ("name",)
     autocomplete_fields = ("lead",)
     ordering = ("name",)

@@ -14,7 +14,14 @@ from followups.models.cases import (
 )
 from followups.models.digests import DigestDelivery
 from followups.models.standards import ServiceStandard
-from followups.models.teams import Agent, AssignmentPolicy, Holiday, RoutingRule, Team
+from followups.models.teams import (
+    Agent,
+    AssignmentPolicy,
+    Holiday,
+    RoutingRule,
+    StaffProfile,
+    Team,
+)
 
 __all__ = [
     "OPEN_STATUSES",
@@ -33,5 +40,6 @@ __all__ = [
     "Priority",
     "RoutingRule",
     "ServiceStandard",
+    "StaffProfile",
     "Team",
 ]

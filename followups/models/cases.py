@@ -74,13 +74,9 @@ class Case(models.Model):
     escalated_at = models.DateTimeField(_("last escalated at"), null=True, blank=True)
     # Resolution
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    root_cause = models.ForeignKey(
-        ReasonCategory,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="cases",
-        verbose_name=_("root cause"),
+    # What the agent found; proposed from the reasons of the customer's reply, several allowed.
+    root_causes = models.ManyToManyField(
+        ReasonCategory, blank=True, related_name="cases", verbose_name=_("root causes")
     )
     action_taken = models.CharField(_("action taken"), max_length=200, blank=True)
     resolution_note = models.TextField(_("resolution note"), blank=True)

@@ -215,3 +215,27 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StaffProfile(models.Model):
+    """A staff member's own settings: the zone they read times in (blank: their team's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+        verbose_name=_("user"),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("Blank: the time zone of your team."),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -69,7 +69,7 @@ def due(case: Case, *, hours: float, contacted: bool, agent: Any) -> Case:
 
 
 def row_ids(page: Any) -> list[int]:
-    return [case.pk for case, _links in page.context["rows"]]
+    return [card.case.pk for card in page.context["cards"]]
 
 
 def test_my_cases_lists_open_cases_overdue_first_then_by_due_time(
@@ -82,13 +82,15 @@ def test_my_cases_lists_open_cases_overdue_first_then_by_due_time(
     latest = due(make_case(), hours=-3, contacted=True, agent=agent)
     done = make_case()  # resolved: no longer work
     case_start(case_id=done.pk, actor=agent)
-    case_resolve(case_id=done.pk, actor=agent, root_cause=cause, action_taken="Fixed", note="ok")
+    case_resolve(case_id=done.pk, actor=agent, root_causes=[cause], action_taken="Fixed", note="ok")
     make_case(region="SH")  # Bob's
     page = ann.get(MINE)
     assert page.status_code == 200
     assert row_ids(page) == [latest.pk, late.pk, soon.pk, later.pk]
     assert [c.is_overdue for c in cases_assigned_to(agent)] == [True, True, False, False]
-    assert page.content.decode().count("Overdue") == 2
+    html = page.content.decode()
+    assert html.count('class="call-card urgency-overdue"') == 2
+    assert html.count("overdue by ") == 2
 
 
 def test_my_cases_answers_in_a_fixed_number_of_queries(
@@ -99,9 +101,11 @@ def test_my_cases_answers_in_a_fixed_number_of_queries(
 ) -> None:
     for _ in range(6):
         make_case()
-    with django_assert_max_num_queries(5):
+    # session, user, permissions (2), cases, their reasons, the customers' answers and
+    # cases, the root causes offered: whatever the number of cases.
+    with django_assert_max_num_queries(9):
         page = ann.get(MINE)
-    assert len(page.context["rows"]) == 6
+    assert len(page.context["cards"]) == 6
 
 
 def test_an_agent_opening_the_case_list_lands_on_my_cases(
@@ -116,39 +120,115 @@ def test_an_agent_opening_the_case_list_lands_on_my_cases(
     assert f'href="{MINE}"' in page.content.decode()
 
 
-def test_one_click_log_attempt_records_it_and_goes_back_to_my_cases(
+def call_form_of(page: Any, case: Case) -> Any:
+    return next(card.form for card in page.context["cards"] if card.case.pk == case.pk)
+
+
+def test_my_cases_shows_what_the_call_needs_without_opening_the_case(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    earlier = make_case()
+    case_start(case_id=earlier.pk, actor=people.agent)
+    case_resolve(
+        case_id=earlier.pk, actor=people.agent, root_causes=[cause], action_taken="a", note="b"
+    )
+    case = make_case()
+    Case.objects.filter(pk=earlier.pk).update(customer=case.customer)
+    Response.objects.filter(pk=case.response_id).update(comment="信号太差，经常断线")
+    case.response.reasons.add(cause, through_defaults={"keyword": "信号"})
+    page = ann.get(MINE)
+    html = page.content.decode()
+    card = page.context["cards"][0]
+    assert card.case.pk == case.pk
+    assert "2 / 10" in html
+    assert "信号太差，经常断线" in html
+    assert card.reasons == [str(cause)]
+    assert f'href="tel:{case.customer.phone}"' in html
+    assert "Tier B" in html or case.customer.get_tier_display() in html
+    assert case.response.interaction.get_touchpoint_display() in html
+    assert any(f"case #{earlier.pk}, Resolved" in line for line in card.earlier)
+    assert card.due_in.startswith("overdue by ") or card.due_in.startswith("due in ")
+    assert call_form_of(page, case).initial["root_causes"] == [cause.pk]
+
+
+def test_one_call_form_logs_the_call_and_resolves_when_reached_and_solved(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    case = make_case()
+    call = reverse("admin:followups_case_call", args=[case.pk])
+    form = {
+        "channel": "phone", "outcome": "reached", "note": "APN reset, data works",
+        "solved": "on", "root_causes": [cause.pk], "action_taken": "Reset the APN",
+    }  # fmt: skip
+    page = ann.post(f"{call}?next={MINE}", form, follow=True)
+    assert page.redirect_chain == [(MINE, 302)]
+    assert [str(m) for m in page.context["messages"]] == [f"Call logged on case #{case.pk}."]
+    assert row_ids(page) == []
+    case.refresh_from_db()
+    assert (case.status, case.action_taken, case.resolution_note) == (
+        S.RESOLVED, "Reset the APN", "APN reset, data works",
+    )  # fmt: skip
+    assert list(case.root_causes.all()) == [cause]
+    assert list(case.attempts.values_list("outcome", flat=True)) == ["reached"]
+    assert case.first_contact_at == timezone.now()
+    assert [e.kind for e in case.events.order_by("pk")][-3:] == ["attempt", "started", "resolved"]
+
+
+def test_a_call_that_did_not_solve_the_problem_is_only_logged(
     people: Personas, ann: Client, make_case: Callable[..., Case]
 ) -> None:
     case = make_case()
-    attempt_url = reverse("admin:followups_case_attempt", args=[case.pk])
-    assert f'href="{attempt_url}"' in ann.get(MINE).content.decode()
-    assert ann.get(attempt_url).status_code == 200
-    page = ann.post(
-        attempt_url, {"channel": "phone", "outcome": "no_answer", "note": "Voicemail"}, follow=True
-    )
-    assert page.redirect_chain == [(MINE, 302)]
-    assert [str(m) for m in page.context["messages"]] == [f"Attempt logged on case #{case.pk}."]
+    call = reverse("admin:followups_case_call", args=[case.pk])
+    page = ann.post(call, {"channel": "phone", "outcome": "no_answer", "note": "Voicemail"})
+    assert page.url == MINE
     case.refresh_from_db()
     assert case.status == S.IN_PROGRESS
     assert list(case.attempts.values_list("outcome", "note")) == [("no_answer", "Voicemail")]
     assert (case.first_attempt_at, case.first_contact_at) == (timezone.now(), None)
 
 
-def test_one_click_resolve_resolves_and_drops_the_case_from_my_cases(
-    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+@pytest.mark.parametrize(
+    ("given", "errors"),
+    [
+        ({"outcome": "no_answer"}, {"solved"}),  # nobody reached: nothing can be solved
+        ({"root_causes": []}, {"root_causes"}),
+        ({"action_taken": ""}, {"action_taken"}),
+    ],
+)
+def test_solving_on_the_call_form_needs_a_reached_customer_and_the_resolution(
+    people: Personas,
+    ann: Client,
+    make_case: Callable[..., Case],
+    cause: ReasonCategory,
+    given: dict[str, Any],
+    errors: set[str],
 ) -> None:
     case = make_case()
-    resolve_url = reverse("admin:followups_case_resolve", args=[case.pk])
-    assert f'href="{resolve_url}"' not in ann.get(MINE).content.decode()  # not reached yet
-    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
-    assert f'href="{resolve_url}"' in ann.get(MINE).content.decode()
-    form = {"root_cause": cause.pk, "action_taken": "Reset the APN", "note": "Data works again"}
-    page = ann.post(resolve_url, form, follow=True)
-    assert [str(m) for m in page.context["messages"]] == [f"Case #{case.pk} resolved."]
-    assert row_ids(page) == []
+    form = {
+        "channel": "phone", "outcome": "reached", "note": "ok", "solved": "on",
+        "root_causes": [cause.pk], "action_taken": "Fixed",
+    } | given  # fmt: skip
+    page = ann.post(reverse("admin:followups_case_call", args=[case.pk]), form)
+    assert page.status_code == 200
+    assert set(page.context["form"].errors) == errors
     case.refresh_from_db()
-    assert (case.status, case.root_cause, case.action_taken) == (S.RESOLVED, cause, "Reset the APN")
-    assert case.events.last().actor == people.agent
+    assert (case.status, case.attempts.count()) == (S.ASSIGNED, 0)  # neither call nor resolve
+
+
+def test_resolve_form_resolves_with_several_root_causes(
+    people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
+) -> None:
+    other = ReasonCategory.objects.get_or_create(
+        code="billing_x", defaults={"name_en": "Billing", "name_zh": "账单"}
+    )[0]
+    case = make_case()
+    case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
+    resolve_url = reverse("admin:followups_case_resolve", args=[case.pk])
+    form = {"root_causes": [cause.pk, other.pk], "action_taken": "Refund", "note": "ok"}
+    assert ann.post(resolve_url, form).status_code == 302
+    case.refresh_from_db()
+    assert case.status == S.RESOLVED
+    assert set(case.root_causes.all()) == {cause, other}
 
 
 def test_resolve_form_shows_what_is_missing_and_changes_nothing(
@@ -158,7 +238,7 @@ def test_resolve_form_shows_what_is_missing_and_changes_nothing(
     case_start(case_id=case.pk, actor=people.agent)
     page = ann.post(reverse("admin:followups_case_resolve", args=[case.pk]), {"note": "x"})
     assert page.status_code == 200
-    assert set(page.context["form"].errors) == {"root_cause", "action_taken"}
+    assert set(page.context["form"].errors) == {"root_causes", "action_taken"}
     case.refresh_from_db()
     assert case.status == S.IN_PROGRESS
 
@@ -167,7 +247,7 @@ def test_a_refused_move_is_shown_on_the_form(
     people: Personas, ann: Client, make_case: Callable[..., Case], cause: ReasonCategory
 ) -> None:
     case = make_case()  # assigned: nobody reached the customer yet
-    form = {"root_cause": cause.pk, "action_taken": "Fixed", "note": "ok"}
+    form = {"root_causes": [cause.pk], "action_taken": "Fixed", "note": "ok"}
     page = ann.post(reverse("admin:followups_case_resolve", args=[case.pk]), form)
     assert page.status_code == 200
     assert page.context["form"].non_field_errors() == [
@@ -197,7 +277,9 @@ def test_work_form_goes_back_to_the_page_it_came_from(
 ) -> None:
     case = make_case()
     case_start(case_id=case.pk, actor=people.agent)
-    case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="a", note="b")
+    case_resolve(
+        case_id=case.pk, actor=people.agent, root_causes=[cause], action_taken="a", note="b"
+    )
     change = reverse("admin:followups_case_change", args=[case.pk])
     reopen = reverse("admin:followups_case_reopen", args=[case.pk])
     page = ann.post(f"{reopen}?next={change}", {"reason": "Customer called again"})
@@ -213,7 +295,7 @@ def test_mark_in_progress_and_close_actions_call_the_services(
     changelist = reverse("admin:followups_case_changelist")
     fresh, resolved = make_case(), make_case()
     case_start(case_id=resolved.pk, actor=people.agent)
-    case_resolve(case_id=resolved.pk, actor=people.agent, root_cause=cause, action_taken="a",
+    case_resolve(case_id=resolved.pk, actor=people.agent, root_causes=[cause], action_taken="a",
                  note="b")  # fmt: skip
     selected = {"_selected_action": [fresh.pk, resolved.pk]}
     page = client.post(changelist, {"action": "mark_in_progress", **selected}, follow=True)

@@ -97,7 +97,9 @@ def cases(
         case_id=made["no_answer_late"].pk, actor=ann, channel="phone", outcome="no_answer"
     )
     resolved = reached(made["resolved"])
-    case_resolve(case_id=resolved.pk, actor=ann, root_cause=cause, action_taken="Fixed", note="ok")
+    case_resolve(
+        case_id=resolved.pk, actor=ann, root_causes=[cause], action_taken="Fixed", note="ok"
+    )
     case_start(case_id=made["closed"].pk, actor=ann)
     case_mark_unreachable(case_id=made["closed"].pk, actor=ann)
     case_close(case_id=made["closed"].pk, actor=people.supervisor, reason="Duplicate")

@@ -140,7 +140,7 @@ def my_cases(client: Client, case: Case) -> str:
     page = client.get(reverse("admin:followups_case_mine"))
     if login_redirect(page):
         return "login"
-    return "listed" if case in [row for row, _links in page.context["rows"]] else "not listed"
+    return "listed" if case in [card.case for card in page.context["cards"]] else "not listed"
 
 
 def log_attempt(client: Client, case: Case) -> str:

@@ -67,7 +67,7 @@ def resolved_case(agent_user: Any = None) -> Case:
         case_resolve(
             case_id=case.pk,
             actor=None,
-            root_cause=cause,
+            root_causes=[cause],
             action_taken="Refunded the queue-time fee",
             note="Apologised; customer satisfied",
         )
@@ -151,6 +151,6 @@ def test_no_survey_while_the_case_is_open_and_surveys_resume_after_resolution() 
     with time_machine.travel(T0 + timedelta(days=2, hours=1), tick=False):
         case_assign(case_id=case.pk)
         case_attempt_log(case_id=case.pk, actor=None, channel="phone", outcome="reached")
-        case_resolve(case_id=case.pk, actor=None, root_cause=cause, action_taken="x", note="y")
+        case_resolve(case_id=case.pk, actor=None, root_causes=[cause], action_taken="x", note="y")
     after = survey_interaction("CRM-3", T0 + timedelta(days=3))
     assert after.status == InvitationStatus.SCHEDULED

@@ -42,7 +42,7 @@ SERVICES: dict[str, Call] = {
         case_id=pk, actor=actor, channel="phone", outcome="no_answer"
     ),
     "resolve": lambda pk, actor, cause: case_resolve(
-        case_id=pk, actor=actor, root_cause=cause, action_taken="Refunded", note="Happy now"
+        case_id=pk, actor=actor, root_causes=[cause], action_taken="Refunded", note="Happy now"
     ),
     "unreachable": lambda pk, actor, cause: case_mark_unreachable(case_id=pk, actor=actor),
     "close": lambda pk, actor, cause: case_close(case_id=pk, actor=actor, reason="Done"),
@@ -257,12 +257,12 @@ def test_reopen_needs_a_reason(
 @pytest.mark.parametrize(
     ("given", "missing"),
     [
-        ({"root_cause": None}, {"root_cause"}),
+        ({"root_causes": []}, {"root_causes"}),
         ({"action_taken": " "}, {"action_taken"}),
         ({"note": ""}, {"note"}),
         (
-            {"root_cause": None, "action_taken": "", "note": ""},
-            {"root_cause", "action_taken", "note"},
+            {"root_causes": [], "action_taken": "", "note": ""},
+            {"root_causes", "action_taken", "note"},
         ),
     ],
 )
@@ -274,7 +274,7 @@ def test_resolve_needs_root_cause_action_and_note(
     missing: set[str],
 ) -> None:
     case = case_in(S.IN_PROGRESS)
-    fields = {"root_cause": cause, "action_taken": "Refunded", "note": "Happy now"} | given
+    fields = {"root_causes": [cause], "action_taken": "Refunded", "note": "Happy now"} | given
     with pytest.raises(ValidationError) as refused:
         case_resolve(case_id=case.pk, actor=people.agent, **fields)
     assert set(refused.value.error_dict) == missing
@@ -291,19 +291,20 @@ def test_resolve_records_root_cause_action_note_and_time(
     case = case_in(S.IN_PROGRESS)
     with time_machine.travel(LATER + timedelta(hours=2), tick=False):
         case_resolve(
-            case_id=case.pk, actor=people.agent, root_cause=cause,
+            case_id=case.pk, actor=people.agent, root_causes=[cause],
             action_taken=" Refunded the roaming fee ", note="Customer accepted",
         )  # fmt: skip
         resolved_at = timezone.now()
     case.refresh_from_db()
-    assert (case.status, case.resolved_at, case.root_cause) == (S.RESOLVED, resolved_at, cause)
+    assert (case.status, case.resolved_at) == (S.RESOLVED, resolved_at)
+    assert list(case.root_causes.all()) == [cause]
     assert (case.action_taken, case.resolution_note) == (
         "Refunded the roaming fee",
         "Customer accepted",
     )
     event = case.events.last()
     assert (event.kind, event.actor) == ("resolved", people.agent)
-    assert event.detail["root_cause"] == "network"
+    assert event.detail["root_cause"] == ["network"]
 
 
 def test_an_attempt_on_an_assigned_case_starts_it_and_stores_the_attempt(
@@ -431,7 +432,7 @@ def test_every_change_writes_one_history_row_with_its_actor(
     case = case_in(S.ASSIGNED)
     case_start(case_id=case.pk, actor=people.agent)
     case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
-    case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="Fixed",
+    case_resolve(case_id=case.pk, actor=people.agent, root_causes=[cause], action_taken="Fixed",
                  note="Signal restored")  # fmt: skip
     case_close(case_id=case.pk, actor=people.lead, reason="Verified")
     case_reopen(case_id=case.pk, actor=people.supervisor, reason="Signal lost again")
@@ -523,7 +524,9 @@ def test_a_case_reopened_long_after_its_due_times_does_not_escalate_until_the_ne
 ) -> None:
     case = case_in(S.IN_PROGRESS)
     case_attempt_log(case_id=case.pk, actor=people.agent, channel="phone", outcome="reached")
-    case_resolve(case_id=case.pk, actor=people.agent, root_cause=cause, action_taken="a", note="b")
+    case_resolve(
+        case_id=case.pk, actor=people.agent, root_causes=[cause], action_taken="a", note="b"
+    )
     case.refresh_from_db()
     reopened_at = case.resolution_due_at + timedelta(days=14)
     with time_machine.travel(reopened_at, tick=False):

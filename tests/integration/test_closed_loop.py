@@ -82,7 +82,7 @@ def test_detractor_reply_to_assigned_case_to_verified_recovery(
     case_resolve(
         case_id=case.pk,
         actor=None,
-        root_cause=ReasonCategory.objects.get(code="waiting"),
+        root_causes=[ReasonCategory.objects.get(code="waiting")],
         action_taken="Booked a priority appointment",
         note="Apologised for the queue",
     )
