@@ -27,6 +27,8 @@ PRESETS = (
     ("quarter", _("This quarter")),
 )
 DEFAULT_PRESET = "30"
+# Shown in the Period control when explicit dates are in force (they win over a preset).
+DATES = ("", _("The dates below"))
 ALL = ("", _("All"))
 # Filters whose choices are the values found in the rollups (free text in the CRM).
 OBSERVED = ("channel", "business_type", "region", "agent")
@@ -45,7 +47,7 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 
 class FilterForm(forms.Form):
-    preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    preset = forms.ChoiceField(label=_("Period"), choices=[*PRESETS, DATES], required=False)
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -72,6 +74,16 @@ class FilterForm(forms.Form):
         for name in OBSERVED:
             values = set(observed.get(name, [])) | {self.data.get(name, "")}
             self.fields[name].choices = [ALL, *((v, v) for v in sorted(values - {""}))]
+
+    def period_show(self, period: "Period") -> None:
+        """Show the period in force in the Period control: the preset used (the default when
+        none was asked for), or "the dates below" when explicit dates win, so that Apply
+        without changes keeps the period."""
+        self.data = self.data.copy()
+        self.data["preset"] = period.preset
+        if period.preset:  # a preset in force: the dates it stands for are not in the URL
+            self.data.pop("start", None)
+            self.data.pop("end", None)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -145,4 +157,5 @@ def filter_form(
     form = FilterForm(query, teams=list(teams))
     period = period_filters(form, team_scope=team_scope, today=today)
     form.observed_set(observed_values(period.filters.start, period.filters.end, team_scope))
+    form.period_show(period)
     return form, period
