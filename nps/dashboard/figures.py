@@ -28,7 +28,7 @@ DIMENSION_LABELS = {
     "region": gettext_lazy("Region"),
     "tier": gettext_lazy("Value tier"),
     "team": gettext_lazy("Team"),
-    "agent": gettext_lazy("Agent"),
+    "agent": gettext_lazy("Service staff"),
 }
 SORTS = ("label", "-label", "n", "-n", "nps", "-nps", "moe", "-moe")
 DEFAULT_SORT = "-n"

@@ -60,7 +60,7 @@ class FilterForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"), required=False)
     tier = forms.ChoiceField(label=_("Value tier"), required=False)
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-    agent = forms.ChoiceField(label=_("Agent"), required=False)
+    agent = forms.ChoiceField(label=_("Service staff"), required=False)
 
     def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
         super().__init__(data)
