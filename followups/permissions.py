@@ -70,9 +70,11 @@ def permissions_named(pairs: set[tuple[str, str]], *, using: str) -> set[Permiss
 
 
 def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permission]]:
-    on_followups = Permission.objects.using(using).filter(
-        content_type__app_label="followups"
-    ).exclude(content_type__model__in=PLUMBING_MODELS)
+    on_followups = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label="followups")
+        .exclude(content_type__model__in=PLUMBING_MODELS)
+    )
     return {
         AGENTS: permissions_named(AGENT_PERMISSIONS, using=using),
         TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),
