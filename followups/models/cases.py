@@ -148,7 +148,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Case #{self.pk} ({self.priority})"
+        return _("Case #%(id)s (%(priority)s)") % {"id": self.pk, "priority": self.priority}
 
 
 class ContactChannel(models.TextChoices):
