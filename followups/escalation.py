@@ -29,6 +29,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from followups.businesshours import Hours, add_business_hours
 from followups.history import case_event_record
@@ -41,7 +43,10 @@ from surveys.phones import mask_phone
 logger = logging.getLogger(__name__)
 
 TEAM_LEAD, SUPERVISOR = 1, 2
-CLOCK_NAMES = {"first_contact": "first-contact", "resolution": "resolution"}
+CLOCK_NAMES = {
+    "first_contact": gettext_lazy("first-contact"),
+    "resolution": gettext_lazy("resolution"),
+}
 BATCH = 500  # new breaches escalated per run; the next run (a minute later) takes the rest
 
 
@@ -149,10 +154,12 @@ def case_link(case_id: int) -> str:
 def escalation_message(
     *, case: Case, level: int, clock: str | None, recipients: Iterable[str]
 ) -> EmailMultiAlternatives:
-    which = CLOCK_NAMES.get(clock or "", "SLA")
-    subject = f"[NPS] Case #{case.pk} breached its {which} SLA ({case.priority})"
+    # In the active language (settings.LANGUAGE_CODE in the worker): the staff's.
+    which = str(CLOCK_NAMES.get(clock or "", ""))
+    facts = {"case": case.pk, "clock": which, "priority": case.priority}
+    subject = _("[NPS] Case #%(case)s breached its %(clock)s SLA (%(priority)s)") % facts
     if level == SUPERVISOR:
-        subject += " - escalated to supervisors"
+        subject += _(" - escalated to supervisors")
     zone = ZoneInfo(case.team.time_zone if case.team else settings.NPS_DEFAULT_TIME_ZONE)
     due = case.sla_due_at if clock == "first_contact" else case.resolution_due_at
 
@@ -160,22 +167,30 @@ def escalation_message(
         return f"{at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})" if at else "-"
 
     response = case.response
+    customer = case.customer
     lines = [
-        f"Case #{case.pk} ({case.priority}) breached its {which} SLA: due {local(due)}.",
-        f"Escalation level {level}: "
-        + ("the team lead." if level == TEAM_LEAD else "the supervisors."),
+        _("Case #%(case)s (%(priority)s) breached its %(clock)s SLA: due %(due)s.")
+        % {**facts, "due": local(due)},
+        (
+            _("Escalation level %(level)s: the team lead.")
+            if level == TEAM_LEAD
+            else _("Escalation level %(level)s: the supervisors.")
+        )
+        % {"level": level},
         "",
-        f"Customer: {mask_phone(case.customer.phone)} (tier {case.customer.tier})",
-        f"Score: {response.score}",
-        f"Comment: {response.comment or '-'}",
-        f"Touchpoint: {response.interaction.get_touchpoint_display()}",
-        f"Team: {case.team or 'none'}",
-        f"Agent: {case.agent or 'unassigned'}",
-        f"Opened: {local(case.opened_at)}",
-        f"First contact due: {local(case.sla_due_at)}",
-        f"Resolution due: {local(case.resolution_due_at)}",
+        _("Customer: %(phone)s (tier %(tier)s)")
+        % {"phone": mask_phone(customer.phone), "tier": customer.tier},
+        _("Score: %(score)s") % {"score": response.score},
+        _("Comment: %(comment)s") % {"comment": response.comment or "-"},
+        _("Touchpoint: %(touchpoint)s")
+        % {"touchpoint": response.interaction.get_touchpoint_display()},
+        _("Team: %(team)s") % {"team": case.team or _("none")},
+        _("Callback agent: %(agent)s") % {"agent": case.agent or _("unassigned")},
+        _("Opened: %(at)s") % {"at": local(case.opened_at)},
+        _("First contact due: %(at)s") % {"at": local(case.sla_due_at)},
+        _("Resolution due: %(at)s") % {"at": local(case.resolution_due_at)},
         "",
-        f"Open the case: {case_link(case.pk)}",
+        _("Open the case: %(link)s") % {"link": case_link(case.pk)},
     ]
     body = "\n".join(lines) + "\n"
     return EmailMultiAlternatives(subject=subject, body=body, to=list(recipients))

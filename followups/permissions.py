@@ -34,6 +34,10 @@ LEAD_PERMISSIONS = AGENT_PERMISSIONS | {
     ("followups", "view_team"),
     ("followups", "change_priority"),  # agents see priority read-only
 }
+# Rows the system writes for itself (the digest's per-recipient sending log): superusers
+# only, like the inbound messages, receipts, rollups and login attempts, which no role is
+# granted. The admin's index shows each role only what it works with.
+PLUMBING_MODELS = ("digestdelivery",)
 SUPERVISOR_SURVEY_PERMISSIONS = {
     ("surveys", f"view_{model}")
     for model in ("response", "customer", "interaction", "invitation", "consentchange")
@@ -66,7 +70,11 @@ def permissions_named(pairs: set[tuple[str, str]], *, using: str) -> set[Permiss
 
 
 def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permission]]:
-    on_followups = Permission.objects.using(using).filter(content_type__app_label="followups")
+    on_followups = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label="followups")
+        .exclude(content_type__model__in=PLUMBING_MODELS)
+    )
     return {
         AGENTS: permissions_named(AGENT_PERMISSIONS, using=using),
         TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),

@@ -84,7 +84,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "nps",  # before the admin: its admin/base_site.html brands the admin pages
+    "nps.adminsite.NpsAdminConfig",  # django.contrib.admin, with the product's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -94,7 +95,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "nps.apps.AxesConfig",  # django-axes: login lockouts
-    "nps",
     "surveys",
     "followups",
 ]

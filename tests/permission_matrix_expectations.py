@@ -191,12 +191,12 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_servicestandard_delete": (LOGIN, NO,   NO,       NO,        LOGIN),
     "admin:followups_servicestandard_history": (LOGIN, NO,  NO,       OK,        LOGIN),
     "/admin/followups/servicestandard/<path:object_id>/": LEGACY_CHANGE,
-    # read-only for everyone; supervisors look
-    "admin:followups_digestdelivery_changelist": (LOGIN, NO, NO,      OK,        LOGIN),
+    # the digest's sending log: plumbing, superusers only (followups.permissions.PLUMBING_MODELS)
+    "admin:followups_digestdelivery_changelist": (LOGIN, NO, NO,      NO,        LOGIN),
     "admin:followups_digestdelivery_add": (LOGIN, NO,       NO,       NO,        LOGIN),
-    "admin:followups_digestdelivery_change": (LOGIN, NO,    NO,       OK,        LOGIN),
+    "admin:followups_digestdelivery_change": (LOGIN, NO,    NO,       NO,        LOGIN),
     "admin:followups_digestdelivery_delete": (LOGIN, NO,    NO,       NO,        LOGIN),
-    "admin:followups_digestdelivery_history": (LOGIN, NO,   NO,       OK,        LOGIN),
+    "admin:followups_digestdelivery_history": (LOGIN, NO,   NO,       NO,        LOGIN),
     "/admin/followups/digestdelivery/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- the API: the CRM's token
     # records interactions (a session does not: token only); reading answers needs

@@ -38,17 +38,31 @@ UNTOUCHED_STATUSES = (CaseStatus.NEW, CaseStatus.ASSIGNED)  # nobody has contact
 
 
 class Case(models.Model):
-    response = models.OneToOneField(Response, on_delete=models.PROTECT, related_name="case")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    response = models.OneToOneField(
+        Response, on_delete=models.PROTECT, related_name="case", verbose_name=_("response")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer")
+    )
     priority = models.CharField(_("priority"), max_length=2, choices=Priority)
     status = models.CharField(
         _("status"), max_length=12, choices=CaseStatus, default=CaseStatus.NEW
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("team"),
     )
     agent = models.ForeignKey(
-        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+        Agent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("callback agent"),
     )
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
@@ -109,6 +123,7 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="verified_case",
+        verbose_name=_("verification invitation"),
     )
     verification_score = models.PositiveSmallIntegerField(
         _("verification score"), null=True, blank=True
@@ -129,7 +144,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Case #{self.pk} ({self.priority})"
+        return _("Case #%(id)s (%(priority)s)") % {"id": self.pk, "priority": self.priority}
 
 
 class ContactChannel(models.TextChoices):
@@ -148,9 +163,16 @@ class ContactOutcome(models.TextChoices):
 
 
 class ContactAttempt(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attempts")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("case")
+    )
     agent = models.ForeignKey(
-        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+        Agent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attempts",
+        verbose_name=_("callback agent"),
     )
     at = models.DateTimeField(_("at"))
     channel = models.CharField(
@@ -171,7 +193,9 @@ class ContactAttempt(models.Model):
 class CaseEvent(models.Model):
     """One line of a case's history: who did what, when."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case")
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -180,6 +204,7 @@ class CaseEvent(models.Model):
         blank=True,
         related_name="+",
         help_text=_("Empty: the system."),
+        verbose_name=_("actor"),
     )
     kind = models.CharField(_("what"), max_length=32)
     detail = models.JSONField(_("detail"), default=dict, blank=True)

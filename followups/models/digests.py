@@ -11,7 +11,10 @@ class DigestDelivery(models.Model):
     """Inserted before the digest is sent: the unique (user, date) lets one run send it."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_deliveries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="digest_deliveries",
+        verbose_name=_("user"),
     )
     date = models.DateField(_("digest date"), help_text=_("The recipient's local date."))
     claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)

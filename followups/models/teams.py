@@ -66,7 +66,13 @@ class Team(models.Model):
         default=AssignmentPolicy.LEAST_LOADED,
     )
     last_assigned_agent = models.ForeignKey(
-        "Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        "Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("last assigned callback agent"),
     )
     # Business hours: SLA clocks run only inside them.
     time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
@@ -110,7 +116,12 @@ class Holiday(models.Model):
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100)
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="holidays"
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="holidays",
+        verbose_name=_("team"),
     )
     is_working_day = models.BooleanField(
         _("make-up working day"),
@@ -162,7 +173,9 @@ class RoutingRule(models.Model):
     touchpoint = models.CharField(
         _("touchpoint"), max_length=20, choices=Touchpoint, blank=True, help_text=_("Empty: any.")
     )
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="rules", verbose_name=_("team")
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -176,10 +189,16 @@ class RoutingRule(models.Model):
 
 class Agent(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
     )
     name = models.CharField(_("name"), max_length=100)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="agents")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="agents", verbose_name=_("team")
+    )
     capacity = models.PositiveSmallIntegerField(
         _("capacity"), default=20, help_text=_("Open cases at most.")
     )
@@ -210,8 +229,8 @@ class Agent(models.Model):
     )
 
     class Meta:
-        verbose_name = _("agent")
-        verbose_name_plural = _("agents")
+        verbose_name = _("callback agent")
+        verbose_name_plural = _("callback agents")
 
     def __str__(self) -> str:
         return self.name

@@ -28,7 +28,7 @@ DIMENSION_LABELS = {
     "region": gettext_lazy("Region"),
     "tier": gettext_lazy("Value tier"),
     "team": gettext_lazy("Team"),
-    "agent": gettext_lazy("Agent"),
+    "agent": gettext_lazy("Service staff"),
 }
 SORTS = ("label", "-label", "n", "-n", "nps", "-nps", "moe", "-moe")
 DEFAULT_SORT = "-n"
@@ -186,9 +186,23 @@ def _count_and_share(n: int, whole: int, of: str) -> str:
     return f"{n}" if pct is None else of % {"count": n, "share": pct}
 
 
+def _in_sla_text(c: ClosedLoop) -> str:
+    """First contacts within SLA as a share of the cases due: a case not reached whose first
+    contact is not yet due (or on hold) cannot have missed it yet, so it is left out."""
+    waiting = c.opened - c.first_contact_due
+    if not c.first_contact_due:
+        return _("No case due yet (%(waiting)d not yet due)") % {"waiting": waiting}
+    return _("%(count)d of %(due)d cases due (%(share).0f%%); %(waiting)d not yet due") % {
+        "count": c.first_contact_in_sla,
+        "due": c.first_contact_due,
+        "share": share(c.first_contact_in_sla, c.first_contact_due),
+        "waiting": waiting,
+    }
+
+
 def closed_loop(f: Filters) -> list[LoopRow]:
     c: ClosedLoop = queries.closed_loop(f)
-    in_sla = share(c.first_contact_in_sla, c.opened)
+    in_sla = share(c.first_contact_in_sla, c.first_contact_due)
     recovery = share(c.recovered, c.verified)
     of_opened = _("%(count)d (%(share).0f%% of opened)")
     return [
@@ -219,9 +233,9 @@ def closed_loop(f: Filters) -> list[LoopRow]:
         ),
         LoopRow(
             "first_contact_in_sla_pct",
-            _("First contact (customer reached) within SLA"),
+            _("First contact (customer reached) within SLA, of the cases due"),
             in_sla,
-            _count_and_share(c.first_contact_in_sla, c.opened, of_opened),
+            _in_sla_text(c),
         ),
         LoopRow(
             "median_minutes_to_first_contact",

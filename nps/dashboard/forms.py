@@ -28,6 +28,8 @@ PRESETS = (
     ("quarter", _("This quarter")),
 )
 DEFAULT_PRESET = "30"
+# Shown in the Period control when explicit dates are in force (they win over a preset).
+DATES = ("", _("The dates below"))
 ALL = ("", _("All"))
 # Filters whose choices are the values found in the rollups (free text in the CRM).
 OBSERVED = ("channel", "business_type", "region", "agent")
@@ -46,7 +48,7 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 
 class FilterForm(forms.Form):
-    preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    preset = forms.ChoiceField(label=_("Period"), choices=[*PRESETS, DATES], required=False)
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -59,7 +61,7 @@ class FilterForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"), required=False)
     tier = forms.ChoiceField(label=_("Value tier"), required=False)
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-    agent = forms.ChoiceField(label=_("Agent"), required=False)
+    agent = forms.ChoiceField(label=_("Service staff"), required=False)
 
     def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
         super().__init__(data)
@@ -79,6 +81,17 @@ class FilterForm(forms.Form):
         if not isinstance(field, forms.ChoiceField):
             raise TypeError(f"{name} is not a choice field")
         field.choices = choices
+
+    def period_show(self, period: "Period") -> None:
+        """Show the period in force in the Period control: the preset used (the default when
+        none was asked for), or "the dates below" when explicit dates win, so that Apply
+        without changes keeps the period."""
+        data = dict(self.data.items())  # the last value of each parameter, as the form reads
+        data["preset"] = period.preset
+        if period.preset:  # a preset in force: the dates it stands for are not in the URL
+            data.pop("start", None)
+            data.pop("end", None)
+        self.data = data
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -161,4 +174,5 @@ def filter_form(
     form = FilterForm(query, teams=list(teams))
     period = period_filters(form, team_scope=team_scope, today=today)
     form.observed_set(observed_values(period.filters.start, period.filters.end, team_scope))
+    form.period_show(period)
     return form, period

@@ -12,30 +12,21 @@ from pathlib import Path
 import plotly
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from followups.roles import User
 from nps.dashboard import figures
+from nps.dashboard.access import team_scope_for
 from nps.dashboard.exports import TABLES, csv_response
 from nps.dashboard.forms import Period, filter_form
-from nps.reporting.scope import NOTHING, team_scope
 from nps.reporting.stats import Estimate, min_sample
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
-
-
-def team_scope_for(user: User) -> tuple[int, ...] | None:
-    """The user's scope (nps.reporting.scope); PermissionDenied when it holds nothing."""
-    scope = team_scope(user)
-    if scope == NOTHING:
-        raise PermissionDenied
-    return scope
 
 
 @require_GET
@@ -79,7 +70,10 @@ def page_context(period: Period, *, sort: str, reason: str) -> dict:
         "reporting_time_zone": settings.NPS_REPORTING_TIME_ZONE,
         "headline": figures.headline(period),
         "granularity": figures.granularity(period),
+        "granularity_label": _("day") if figures.granularity(period) == "day" else _("week"),
         "trend": trend,
+        "trend_sufficient": any(e.sufficient for _day, e in trend),
+        "trend_most": max((e.n for _day, e in trend), default=0),
         "breakdowns": figures.breakdowns(f, sort=sort),
         "sort": sort,
         "funnel": funnel,

@@ -51,6 +51,9 @@ class ClosedLoop:
     first_attempted: int = 0  # a call or message tried, whatever its outcome
     first_contacted: int = 0  # the customer reached (first contact)
     first_contact_in_sla: int = 0
+    # Cases whose first contact is decided: reached, finished, or overdue (sla.overdue);
+    # the share within SLA is of these, not of cases whose first contact is not yet due.
+    first_contact_due: int = 0
     median_minutes_to_first_attempt: float | None = None
     p90_minutes_to_first_attempt: float | None = None
     median_minutes_to_first_contact: float | None = None

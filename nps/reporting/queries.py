@@ -198,12 +198,17 @@ def _backlog() -> dict[str, Count]:
 
 
 def _live_case_counts(f: Filters) -> dict[str, Any]:
-    """Open, overdue, unrouted and on hold now, and the holds, among the cases opened in the
-    period: one query."""
+    """Open, overdue, unrouted and on hold now, the holds, and those still awaiting first
+    contact before it is due, among the cases opened in the period: one query."""
     cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
     held = Q(hold_count__gt=0)
+    now = timezone.now()
+    # Not reached and not overdue (sla.overdue): its first contact is not yet due, or its
+    # clocks are stopped by a hold. Whether it will be in SLA is not known yet.
+    not_yet_due = Q(status__in=OPEN_STATUSES, first_contact_at__isnull=True) & ~overdue(now)
     return cases.aggregate(
         **_backlog(),
+        first_contact_not_yet_due=Count("pk", filter=not_yet_due),
         unrouted=Count("pk", filter=unrouted()),
         put_on_hold=Count("pk", filter=held),
         on_hold_now=Count("pk", filter=Q(held_since__isnull=False, status__in=OPEN_STATUSES)),
@@ -223,6 +228,7 @@ def closed_loop(f: Filters) -> ClosedLoop:
         first_attempted=sums["first_attempted"],
         first_contacted=sums["first_contacted"],
         first_contact_in_sla=sums["first_contact_in_sla"],
+        first_contact_due=sums["opened"] - live["first_contact_not_yet_due"],
         median_minutes_to_first_attempt=histogram_percentile(tried, 0.5),
         p90_minutes_to_first_attempt=histogram_percentile(tried, 0.9),
         median_minutes_to_first_contact=histogram_percentile(reached, 0.5),

@@ -18,7 +18,12 @@ class ConsentSource(models.TextChoices):
 class ConsentChange(models.Model):
     """One change of a customer's consent; written only by surveys.consent.consent_change."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_changes")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="consent_changes",
+        verbose_name=_("customer"),
+    )
     opted_out = models.BooleanField(_("opted out"), help_text=_("No: opted back in."))
     at = models.DateTimeField(_("at"))
     source = models.CharField(_("source"), max_length=8, choices=ConsentSource)

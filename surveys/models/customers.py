@@ -72,8 +72,8 @@ class Customer(models.Model):
         default=False,
         help_text=_("Set by follow-ups; no survey is sent meanwhile."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("customer")
@@ -96,16 +96,18 @@ class Customer(models.Model):
 
 class Interaction(models.Model):
     external_id = models.CharField(_("CRM id"), max_length=64, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="interactions", verbose_name=_("customer")
+    )
     touchpoint = models.CharField(_("touchpoint"), max_length=20, choices=Touchpoint)
     channel = models.CharField(
         _("channel"), max_length=32, blank=True, help_text=_("e.g. app, web, wechat, ivr")
     )
     business_type = models.CharField(_("business type"), max_length=64, blank=True)
-    staff_id = models.CharField(_("staff id"), max_length=64, blank=True)
-    staff_name = models.CharField(_("staff name"), max_length=100, blank=True)
+    staff_id = models.CharField(_("service staff id"), max_length=64, blank=True)
+    staff_name = models.CharField(_("service staff name"), max_length=100, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), validators=[validate_occurred_at])
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("interaction")

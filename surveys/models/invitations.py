@@ -39,11 +39,21 @@ class Purpose(models.TextChoices):
 
 class Invitation(models.Model):
     interaction = models.ForeignKey(
-        Interaction, on_delete=models.PROTECT, related_name="invitations"
+        Interaction,
+        on_delete=models.PROTECT,
+        related_name="invitations",
+        verbose_name=_("interaction"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("customer")
+    )
     survey = models.ForeignKey(
-        Survey, on_delete=models.PROTECT, null=True, blank=True, related_name="invitations"
+        Survey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("survey"),
     )
     purpose = models.CharField(
         _("purpose"), max_length=12, choices=Purpose, default=Purpose.SURVEY, db_index=True
@@ -54,21 +64,25 @@ class Invitation(models.Model):
     suppressed_reason = models.CharField(
         _("suppressed because"), max_length=20, choices=SuppressReason, blank=True
     )
-    language = models.CharField(max_length=8, choices=Language, blank=True)
+    language = models.CharField(
+        max_length=8, choices=Language, blank=True, verbose_name=_("language")
+    )
     text = models.TextField(_("text sent"), blank=True)
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("enqueued at"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
-    gateway = models.CharField(max_length=32, blank=True)
-    provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
+    gateway = models.CharField(max_length=32, blank=True, verbose_name=_("gateway"))
+    provider_message_id = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("provider message id")
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
     failure_reason = models.TextField(_("failure reason"), blank=True)
     expires_at = models.DateTimeField(_("reply window ends"), null=True, blank=True)
-    responded_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("responded at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("invitation")

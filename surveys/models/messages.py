@@ -12,8 +12,8 @@ from surveys.models.invitations import Invitation, InvitationStatus
 class InboundMessage(models.Model):
     """A customer's SMS exactly as the gateway delivered it; processed later by a task."""
 
-    gateway = models.CharField(max_length=32)
-    gateway_message_id = models.CharField(max_length=64)
+    gateway = models.CharField(max_length=32, verbose_name=_("gateway"))
+    gateway_message_id = models.CharField(max_length=64, verbose_name=_("gateway message id"))
     phone = models.CharField(_("from"), max_length=20, db_index=True)
     text = models.TextField(_("text"))
     payload = models.JSONField(_("raw payload"))
@@ -22,7 +22,12 @@ class InboundMessage(models.Model):
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, blank=True)
     invitation = models.ForeignKey(
-        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
+        Invitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound",
+        verbose_name=_("invitation"),
     )
 
     class Meta:
@@ -48,16 +53,16 @@ class InboundMessage(models.Model):
 class DeliveryReceipt(models.Model):
     """A gateway's status report for one sent SMS, stored raw, applied by a task."""
 
-    gateway = models.CharField(max_length=32)
-    provider_message_id = models.CharField(max_length=64)
-    status = models.CharField(max_length=12, choices=InvitationStatus)
-    reference = models.CharField(max_length=64, blank=True)
-    error = models.CharField(max_length=200, blank=True)
+    gateway = models.CharField(max_length=32, verbose_name=_("gateway"))
+    provider_message_id = models.CharField(max_length=64, verbose_name=_("provider message id"))
+    status = models.CharField(max_length=12, choices=InvitationStatus, verbose_name=_("status"))
+    reference = models.CharField(max_length=64, blank=True, verbose_name=_("reference"))
+    error = models.CharField(max_length=200, blank=True, verbose_name=_("error"))
     payload = models.JSONField(_("raw payload"))
-    received_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
+    enqueued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("enqueued at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    outcome = models.CharField(max_length=32, blank=True, verbose_name=_("outcome"))
 
     class Meta:
         verbose_name = _("delivery receipt")
@@ -101,9 +106,16 @@ class OutboundStatus(models.TextChoices):
 class OutboundMessage(models.Model):
     """A conversation SMS other than the survey itself, sent at most once."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="outbound")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="outbound", verbose_name=_("customer")
+    )
     invitation = models.ForeignKey(
-        Invitation, on_delete=models.PROTECT, null=True, blank=True, related_name="outbound"
+        Invitation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbound",
+        verbose_name=_("invitation"),
     )
     trigger = models.ForeignKey(
         InboundMessage,
@@ -112,20 +124,23 @@ class OutboundMessage(models.Model):
         blank=True,
         related_name="answers",
         help_text=_("The customer's message this answers."),
+        verbose_name=_("trigger"),
     )
     kind = models.CharField(_("kind"), max_length=24, choices=OutboundKind)
-    language = models.CharField(max_length=8, choices=Language)
+    language = models.CharField(max_length=8, choices=Language, verbose_name=_("language"))
     text = models.TextField(_("text"))
     status = models.CharField(
         _("status"), max_length=10, choices=OutboundStatus, default=OutboundStatus.QUEUED
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    gateway = models.CharField(max_length=32, blank=True)
-    provider_message_id = models.CharField(max_length=64, blank=True, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    failure_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    gateway = models.CharField(max_length=32, blank=True, verbose_name=_("gateway"))
+    provider_message_id = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("provider message id")
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    failure_reason = models.TextField(blank=True, verbose_name=_("failure reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("conversation message")

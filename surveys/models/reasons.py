@@ -26,7 +26,8 @@ class ReasonCategory(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=100)
     responses: "models.ManyToManyField[Response, ResponseReason]" = models.ManyToManyField(
-        Response, through="ResponseReason", related_name="reasons", blank=True
+        Response, through="ResponseReason", related_name="reasons", blank=True,
+        verbose_name=_("responses"),
     )
 
     class Meta:
@@ -52,14 +53,19 @@ class ReasonCategory(models.Model):
 
 
 class ResponseReason(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="reason_links")
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="reason_links", verbose_name=_("response")
+    )
     category = models.ForeignKey(
-        ReasonCategory, on_delete=models.CASCADE, related_name="reason_links"
+        ReasonCategory,
+        on_delete=models.CASCADE,
+        related_name="reason_links",
+        verbose_name=_("category"),
     )
     keyword = models.CharField(
         _("matched keyword"), max_length=100, blank=True, help_text=_("Empty for “other”.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("response reason")

@@ -26,19 +26,33 @@ class Category(models.TextChoices):
 
 
 class Response(models.Model):
-    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="response")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="responses")
-    interaction = models.ForeignKey(Interaction, on_delete=models.PROTECT, related_name="responses")
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.PROTECT, related_name="response", verbose_name=_("invitation")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="responses", verbose_name=_("customer")
+    )
+    interaction = models.ForeignKey(
+        Interaction,
+        on_delete=models.PROTECT,
+        related_name="responses",
+        verbose_name=_("interaction"),
+    )
     score = models.PositiveSmallIntegerField(
         _("score"), validators=[MinValueValidator(0), MaxValueValidator(10)]
     )
     category = models.CharField(_("category"), max_length=10, choices=Category)
     comment = models.TextField(_("comment"), blank=True)
     message = models.ForeignKey(
-        InboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        InboundMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("message"),
     )
     created_at = models.DateTimeField(_("answered at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("response")

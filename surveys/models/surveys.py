@@ -26,7 +26,9 @@ class Survey(models.Model):
     priority = models.PositiveSmallIntegerField(
         _("priority"), default=100, help_text=_("Lower wins when several surveys match.")
     )
-    default_language = models.CharField(max_length=8, choices=Language, default=Language.ZH_HANS)
+    default_language = models.CharField(
+        max_length=8, choices=Language, default=Language.ZH_HANS, verbose_name=_("default language")
+    )
     delay_minutes = models.PositiveIntegerField(
         _("delay after the interaction (minutes)"), default=0
     )
@@ -67,7 +69,7 @@ class Survey(models.Model):
     promoter_thanks = models.BooleanField(
         _("send promoters a thank-you with a referral invitation"), default=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("survey")
@@ -82,7 +84,9 @@ class Survey(models.Model):
 
 
 class SurveyText(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="texts")
+    survey = models.ForeignKey(
+        Survey, on_delete=models.CASCADE, related_name="texts", verbose_name=_("survey")
+    )
     language = models.CharField(_("language"), max_length=8, choices=Language)
     question = models.TextField(
         _("question"),

@@ -161,6 +161,99 @@ def test_supervisor_filters_by_region_and_sees_the_database_figures(
     page.locator('form [type="submit"]').first.click()
     page.wait_for_url("**region=BJ**")
     nps = page.locator('#headline [data-figure="nps"]')
-    assert nps.locator(".insufficient").inner_text().strip() == "Insufficient data (n = 20 < 30)"
+    assert (
+        nps.locator(".insufficient").inner_text().strip() == "Needs at least 30 answers; 20 so far"
+    )
     assert nps.locator(".nps").count() == 0
     assert nps.get_attribute("data-value") == ""
+
+
+# What each language calls the default period.
+LANGUAGES = {"en": "Last 30 days", "zh-hans": "最近 30 天"}
+WIDTHS = {1366: 900, 390: 844}
+
+
+def scrolls_sideways(page: Any) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def wrapped(page: Any, selector: str) -> list[str]:
+    """The texts of the elements matching `selector` that take more than one line."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+            const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+            const lines = new Set();
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const range = document.createRange();
+                range.selectNodeContents(node);
+                for (const r of range.getClientRects()) {
+                    if (r.width) lines.add(Math.round(r.bottom));
+                }
+            }
+            return lines.size > 1;
+        }).map((el) => el.textContent.trim())""",
+        selector,
+    )
+
+
+def test_dashboard_and_admin_in_both_languages_at_desktop_and_phone_widths(
+    chromium: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from nps.reporting.rollups import rollups_rebuild
+
+    supervisor_create()
+    responses_create()
+    rollups_rebuild()
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "supervisor")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    for language, default_period in LANGUAGES.items():
+        page.context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        for width, height in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{live_server.url}/dashboard/")
+            page.wait_for_selector("#pareto-chart .main-svg")
+            shown = page.locator('select[name="preset"] option:checked').inner_text().strip()
+            assert shown == default_period, (language, width)
+            ticks = page.locator("#pareto-chart .ytick text").all_text_contents()
+            assert ticks, "the reasons chart has a count axis"
+            assert all(re.fullmatch(r"\d+", t.replace(",", "")) for t in ticks), ticks
+            assert not scrolls_sideways(page), ("dashboard", language, width)
+            assert wrapped(page, ".badge, .presets a, th") == [], (language, width)
+            name = f"dashboard-{'zh' if language != 'en' else 'en'}-{width}.png"
+            page.screenshot(path=DOCS_SCREENSHOTS / name, full_page=True)
+
+            page.goto(f"{live_server.url}/admin/")
+            assert page.locator("#dashboard-link").count() == 1
+            assert not scrolls_sideways(page), ("admin index", language, width)
+            name = f"admin-index-{'zh' if language != 'en' else 'en'}-{width}.png"
+            page.screenshot(path=DOCS_SCREENSHOTS / name, full_page=True)
+
+            page.goto(f"{live_server.url}/admin/followups/case/")
+            headings = "#result_list thead .text, #result_list td.field-status"
+            assert wrapped(page, headings) == [], (language, width)
+
+        # Few detractors (Beijing's): Plotly's own ticks would be 0.5 apart.
+        page.goto(f"{live_server.url}/dashboard/?region=BJ")
+        page.wait_for_selector("#pareto-chart .main-svg")
+        ticks = page.locator("#pareto-chart .ytick text").all_text_contents()
+        assert ticks
+        assert all(re.fullmatch(r"\d+", t) for t in ticks), ticks
+
+        # Apply without changes keeps the period shown (it used to switch to 7 days).
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.goto(f"{live_server.url}/dashboard/")
+        header = page.locator("header.top .muted").inner_text()
+        page.locator('form [type="submit"]').first.click()
+        page.wait_for_url("**preset=30**")
+        assert page.locator("header.top .muted").inner_text() == header
+        shown = page.locator('select[name="preset"] option:checked').inner_text().strip()
+        assert shown == default_period

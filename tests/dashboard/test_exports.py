@@ -5,14 +5,16 @@ Expected values are counted from the rows the builders created (tests/dashboard/
 
 import gzip
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import plotly
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
-from followups.models import Case, CaseStatus
+from followups.models import OPEN_STATUSES, Case, CaseStatus
 from nps.dashboard.exports import ESTIMATE_HEADER, TABLES
 from nps.dashboard.views import PLOTLY_JS
 from nps.reporting.rebuild import rollups_rebuild
@@ -143,6 +145,25 @@ def test_closed_loop_csv_counts_the_cases(data: Data) -> None:
     assert f"{len(north)} (50% of opened)" in page_text
 
 
+def test_first_contact_within_sla_is_a_share_of_the_cases_due(data: Data) -> None:
+    opened = [c for c in data.cases if c.opened_at.date().isoformat() == PERIOD["start"]]
+    north = [c for c in opened if c.team_id == data.team_id("North")]
+    waiting = next(c for c in opened if c.team_id == data.team_id("South"))
+    assert waiting.first_contact_at is None
+    assert waiting.status in OPEN_STATUSES
+    # Not reached, and its first contact is due in two hours: it has not missed anything yet.
+    Case.objects.filter(pk=waiting.pk).update(sla_due_at=timezone.now() + timedelta(hours=2))
+
+    rows = {row[0]: row for row in export(client_for(data.personas.supervisor), "closed_loop")[1:]}
+
+    due = len(opened) - 1
+    assert float(rows["first_contact_in_sla_pct"][2]) == round(100 * len(north) / due, 1)
+    shown = section(page(client_for(data.personas.supervisor)), "closed-loop")
+    assert "within SLA, of the cases due" in shown
+    share = round(100 * len(north) / due)
+    assert f"{len(north)} of {due} cases due ({share}%); 1 not yet due" in shown
+
+
 def test_closed_loop_shows_first_attempts_first_reach_and_the_unrouted_queue(data: Data) -> None:
     opened = [c for c in data.cases if c.opened_at.date().isoformat() == PERIOD["start"]]
     north = [c for c in opened if c.team_id == data.team_id("North")]
@@ -247,7 +268,8 @@ def test_page_in_chinese_for_a_chinese_browser(data: Data, accept_language: str)
 
     assert '<html lang="zh-hans">' in html
     assert all(word in html for word in CHINESE)
-    assert "样本不足" in page(client_for(data.personas.supervisor, accept_language="zh-hans"))
+    supervisor = client_for(data.personas.supervisor, accept_language="zh-hans")
+    assert "至少需要 30 个回答" in page(supervisor)
     assert "Net Promoter Score" not in html
     assert "Detractors" not in section(html, "headline")
     assert ReasonCategory.objects.get(code="network").name_zh in section(html, "reasons")
@@ -260,7 +282,7 @@ def test_page_in_chinese_from_the_language_cookie(data: Data) -> None:
     html = page(client, region="SH")
 
     assert "净推荐值" in html
-    assert "样本不足（n = 10 &lt; 30）" in html
+    assert "至少需要 30 个回答；目前 10 个" in html
     assert "0（占开单数 0%）" in section(html, "closed-loop")  # none of South's 6 contacted
     # Each language is offered in its own name, so a reader of either can switch back.
     assert '<option value="en" lang="en">English</option>' in html

@@ -207,6 +207,54 @@ def test_dates_win_over_the_preset_and_a_reversed_range_falls_back_to_it(data: D
     assert int(figure(html, "responses")) == 0  # the last 30 days: no data from March 2026
 
 
+def selected_preset(html: str) -> str:
+    """The value of the option the Period control shows as chosen."""
+    start = html.index('name="preset"')
+    control = html[start : html.index("</select>", start)]
+    found = re.search(r'<option value="([^"]*)"[^>]*selected', control)
+    assert found, "the Period control shows no choice"
+    return found.group(1)
+
+
+def form_values(html: str) -> dict[str, str]:
+    """What the filter form submits as the page shows it (Apply without changes)."""
+    form = html[html.index('id="filters"') : html.index("</form>", html.index('id="filters"'))]
+    values = dict(re.findall(r'<input type="date" name="(\w+)"(?: value="([^"]*)")?', form))
+    for name in re.findall(r'<select name="(\w+)"', form):
+        control = form[form.index(f'<select name="{name}"') :]
+        control = control[: control.index("</select>")]
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', control)
+        first = re.search(r'<option value="([^"]*)"', control)
+        values[name] = (chosen or first).group(1)  # a browser sends the first when none is
+    return values
+
+
+def period_shown(html: str) -> str:
+    return re.search(r"(\d{4}-\d\d-\d\d – \d{4}-\d\d-\d\d)", html).group(1)
+
+
+def test_the_period_control_shows_the_period_in_force(data: Data) -> None:
+    client = client_for(data.personas.supervisor)
+
+    default = client.get(URL).content.decode()
+    assert selected_preset(default) == "30"  # the default, not the first choice (7 days)
+    assert 'aria-current="true">Last 30 days' in default
+    assert selected_preset(page(client, preset="7", start="", end="")) == "7"
+    assert selected_preset(page(client)) == ""  # explicit dates win: "The dates below"
+    assert "The dates below" in page(client)
+
+
+@pytest.mark.parametrize("query", [{}, {"preset": "90"}, PERIOD])
+def test_apply_without_changes_keeps_the_period(data: Data, query: dict[str, str]) -> None:
+    client = client_for(data.personas.supervisor)
+    first = client.get(URL, query).content.decode()
+
+    again = client.get(URL, form_values(first)).content.decode()
+
+    assert period_shown(again) == period_shown(first)
+    assert selected_preset(again) == selected_preset(first)
+
+
 def local_days_ago(days: int) -> Any:
     return timezone.now() - timedelta(days=days)
 
@@ -251,18 +299,18 @@ def test_at_the_minimum_sample_the_nps_and_its_margin_are_shown(data: Data) -> N
     nps = 100 * (north["promoter"] - north["detractor"]) / 30
     moe = adjusted_wald(north["promoter"], north["passive"], north["detractor"])
     assert f'<span class="nps big">{nps:.0f}</span> <span class="moe">± {moe:.0f}</span>' in html
-    assert "Insufficient data" not in html.split("Previous period")[0]
+    assert "Needs at least" not in html.split("Previous period")[0]
 
 
 def test_below_the_minimum_sample_no_number_is_shown(data: Data) -> None:
     html = page(client_for(data.personas.supervisor), region="SH")
 
     headline = section(html, "headline").split("Previous period")[0]
-    assert "Insufficient data (n = 10 &lt; 30)" in headline
+    assert "Needs at least 30 answers; 10 so far" in headline
     assert 'class="nps' not in headline
     assert "No comparison" in html
     region_row = section(html, "by-region")
-    assert "Insufficient data (n = 10 &lt; 30)" in region_row
+    assert "Needs at least 30 answers; 10 so far" in region_row
     assert "<svg" not in region_row  # no whisker for a figure not shown
 
 
@@ -272,7 +320,7 @@ def test_a_lower_minimum_sample_setting_shows_the_small_sample(data: Data, setti
     html = section(page(client_for(data.personas.supervisor), region="SH"), "headline")
 
     assert '<span class="nps big">-40</span>' in html
-    assert "Insufficient data" not in html.split("Previous period")[0]
+    assert "Needs at least" not in html.split("Previous period")[0]
 
 
 def test_change_against_the_previous_period_and_its_significance(data: Data) -> None:
@@ -370,3 +418,20 @@ def test_a_backfilled_interaction_is_listed_as_not_surveyed_too_old(data: Data) 
     funnel = section(page(client_for(data.personas.supervisor)), "funnel")
     too_old = "Interaction older than the survey&#x27;s maximum age"
     assert re.search(rf"<td>{too_old}</td><td[^>]*>1</td>", funnel)
+
+
+def test_an_empty_period_says_why_each_widget_is_empty_and_what_would_fill_it(data: Data) -> None:
+    html = page(client_for(data.personas.supervisor), start="2026-02-01", end="2026-02-28")
+
+    assert "No answers in this period. They appear as customers answer the surveys" in html
+    assert "No interactions recorded in this period." in section(html, "funnel")
+    assert "No cases opened in this period." in section(html, "closed-loop")
+    assert "Reasons are read from the comments" in section(html, "reasons")
+    assert "They appear when a detractor answers the question why." in section(html, "verbatims")
+
+
+def test_a_trend_without_enough_answers_says_how_many_a_point_needs(data: Data) -> None:
+    html = section(page(client_for(data.personas.supervisor), region="SH"), "trend")
+
+    assert "Each point needs at least 30 answers in its day; the most so far is 10." in html
+    assert "Needs at least 30 answers; 10 so far" in html

@@ -119,7 +119,7 @@ def test_a_missed_first_contact_is_mailed_to_the_team_lead_once(
     assert "8613900000077" not in email.body
     assert "Score: 2" in email.body
     assert "信号太差" in email.body
-    assert "Agent: Ann" in email.body
+    assert "Callback agent: Ann" in email.body
     assert "2026-11-23 18:00 (Asia/Shanghai)" in email.body
     assert f"/admin/followups/case/{case.pk}/change/" in email.body
     case.refresh_from_db()

@@ -22,6 +22,17 @@
   };
   var config = { displayModeBar: false, responsive: true };
 
+  // An axis of counts: whole numbers only, from zero, with a step of 1, 2, 5, 10, 20, ...
+  // so that Plotly never labels a tick 0.5 (its default for small counts).
+  function countAxis(max) {
+    var step = 1;
+    for (var scale = 1; step * 6 < max; scale *= 10) {
+      step = [1, 2, 5].map(function (m) { return m * scale; })
+        .concat([10 * scale]).filter(function (s) { return s * 6 >= max; })[0] || 10 * scale;
+    }
+    return { rangemode: "tozero", tickformat: "d", tick0: 0, dtick: step };
+  }
+
   function plot(el, traces, layout) {
     // An empty chart is hidden (CSS :empty), and Plotly sizes a hidden element at its
     // default 700 px: show it first so the chart takes its card's width.
@@ -30,7 +41,8 @@
   }
 
   function trend(el, data) {
-    if (!data.x.length) return;
+    // No point with enough answers: the page says why instead of an empty frame.
+    if (!data.nps.some(function (v) { return v !== null; })) return;
     var band = {
       x: data.x.concat(data.x.slice().reverse()),
       y: data.high.concat(data.low.slice().reverse()),
@@ -66,6 +78,7 @@
     var layout = Object.assign({}, layoutBase, {
       margin: { l: 40, r: 50, t: 10, b: 70 },
       xaxis: { automargin: true },
+      yaxis: countAxis(Math.max.apply(null, data.counts)),
       yaxis2: { overlaying: "y", side: "right", range: [0, 105], ticksuffix: "%",
                 tickvals: [0, 25, 50, 75, 100] },
     });
