@@ -1,0 +1,580 @@
+"""Ninety days of invented history for the demo, so the dashboard has something to show.
+
+Interactions at every touchpoint, in nine regions (the three demo teams' and the default
+route's), three value tiers and three languages; their surveys (sent, delivered,
+answered, expired, failed, suppressed for a reason); answers whose NPS improves over the
+period (the hotline's waiting times get better), so the last 30 days differ significantly
+from the 30 before; a callback case for every detractor, in every state, with contact
+attempts, resolutions, holds and verification answers. Seeded random: the same rows
+relative to the day it runs. Rows are written with bulk_create; the rollups are rebuilt
+afterwards by the caller.
+"""
+
+import math
+import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.db import models
+from django.utils import timezone
+
+from followups.businesshours import add_business_hours
+from followups.cases import case_priority
+from followups.models import (
+    OPEN_STATUSES,
+    Agent,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    ContactAttempt,
+    ContactOutcome,
+    HoldReason,
+    Team,
+)
+from followups.routing import team_for
+from followups.sla import sla_target_hours, team_hours
+from surveys.models import (
+    Category,
+    Customer,
+    Interaction,
+    Invitation,
+    InvitationStatus,
+    Purpose,
+    ReasonCategory,
+    Response,
+    ResponseReason,
+    SuppressReason,
+    Survey,
+)
+
+DAYS = 90
+SEED = 14
+IMPROVED_DAYS_AGO = 35
+EXTERNAL_PREFIX = "DEMO-H-"  # the history's interactions: present means already seeded
+PHONE_PREFIX = "+86139"  # never the README's example number (+8613800138000)
+ZONE = "Asia/Shanghai"
+REGIONS = (  # region, weight, languages (weights) of its customers
+    ("BJ", 18, {"zh-hans": 92, "en": 8}),
+    ("TJ", 7, {"zh-hans": 100}),
+    ("HE", 8, {"zh-hans": 100}),
+    ("SH", 18, {"zh-hans": 85, "en": 15}),
+    ("JS", 12, {"zh-hans": 100}),
+    ("ZJ", 12, {"zh-hans": 100}),
+    ("GD", 12, {"zh-hans": 95, "en": 5}),
+    ("SC", 8, {"zh-hans": 100}),
+    ("XZ", 5, {"bo": 50, "bo-zh": 40, "zh-hans": 10}),
+)
+TIERS = {"A": 15, "B": 30, "C": 55}
+# touchpoint: (weight, channel, NPS shift in points)
+TOUCHPOINTS = {
+    "store_own": (26, "counter", 5),
+    "hotline": (26, "ivr", -15),
+    "online": (14, "app", 0),
+    "store_partner": (10, "counter", -8),
+    "store_agent": (8, "counter", -5),
+    "self_service": (8, "terminal", -3),
+    "account_manager": (8, "visit", 18),
+}
+BUSINESS_TYPES = {
+    "billing": 25,
+    "plan_change": 20,
+    "broadband": 18,
+    "device": 14,
+    "new_line": 13,
+    "roaming": 10,
+}
+STAFF = [
+    (f"S{100 + n}", name)
+    for n, name in enumerate(
+        [
+            "王芳",
+            "李娜",
+            "张伟",
+            "刘洋",
+            "陈静",
+            "杨磊",
+            "赵敏",
+            "黄强",
+            "周婷",
+            "吴刚",
+            "徐丽",
+            "孙杰",
+        ]
+    )
+]
+# What detractors write, by reason; the hotline's waiting improves over the 90 days.
+COMMENTS = {
+    "waiting": {
+        "zh-hans": ["排队等了一个小时", "热线一直打不进去", "等了四十分钟才有人接"],
+        "en": ["Waited forever on the hotline"],
+        "bo": ["ཧ་ཅང་ཡུན་རིང་སྒུག་དགོས་བྱུང་།"],
+    },
+    "network": {
+        "zh-hans": ["信号太差，电话经常掉线", "家里没有信号"],
+        "en": ["No signal at home"],
+        "bo": ["བརྒྱུད་ལམ་ཡག་པོ་མི་འདུག"],
+    },
+    "billing": {
+        "zh-hans": ["账单多扣了费用", "套餐费用和说的不一样"],
+        "en": ["The bill was wrong again"],
+        "bo": ["འཐུས་འབབ་ནོར་འདུག"],
+    },
+    "attitude": {
+        "zh-hans": ["营业员态度不好", "客服很不耐烦"],
+        "en": ["The staff were rude"],
+        "bo": ["ཞབས་ཞུ་བའི་ཀུན་སྤྱོད་ཡག་པོ་མི་འདུག"],
+    },
+    "process": {
+        "zh-hans": ["办理流程太复杂", "要跑好几趟"],
+        "en": ["Too many steps to change my plan"],
+        "bo": ["ལས་རིམ་རྙོག་འཛིང་ཆེ།"],
+    },
+    "product": {
+        "zh-hans": ["套餐不划算", "宽带太慢"],
+        "en": ["The plan is too expensive"],
+        "bo": ["རིན་གོང་མཐོ་དྲགས།"],
+    },
+}
+PRAISE = {
+    "zh-hans": ["服务很好", "办理很快，谢谢", "营业员很耐心"],
+    "en": ["Quick and friendly"],
+    "bo": ["ཞབས་ཞུ་ཡག་པོ་འདུག"],
+}
+ACTIONS = {
+    "waiting": "Apologised; explained the new call-back option",
+    "network": "Opened a network ticket; engineer visit booked",
+    "billing": "Refunded the overcharge",
+    "attitude": "Apologised; feedback passed to the store manager",
+    "process": "Completed the change for the customer by phone",
+    "product": "Offered a better-suited plan",
+}
+
+T = TypeVar("T")
+
+
+def _pick(rng: random.Random, weights: dict[T, float]) -> T:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _local(day: date, minutes: int) -> datetime:
+    """`minutes` after 08:00 local time on `day`."""
+    return datetime.combine(day, time(8), tzinfo=ZoneInfo(ZONE)) + timedelta(minutes=minutes)
+
+
+@dataclass
+class _Made:
+    """Rows built in memory, in creation order, with what later rows need to know."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    invitations: list[Invitation] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    reasons: list[tuple[int, str]] = field(default_factory=list)  # (response index, code)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+
+def history_exists() -> bool:
+    return Interaction.objects.filter(external_id__startswith=EXTERNAL_PREFIX).exists()
+
+
+def _bulk(model: type[models.Model], rows: list[Any]) -> list[Any]:
+    return model._default_manager.bulk_create(rows, batch_size=500)
+
+
+@contextmanager
+def _invented_times() -> Iterator[None]:
+    """Let bulk_create keep the invented times of auto_now_add fields instead of "now"."""
+    fields = [
+        f
+        for model in (Interaction, Response, Case, CaseEvent, Invitation)
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now_add", False)
+    ]
+    for f in fields:
+        f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f in fields:
+            f.auto_now_add = True
+
+
+def history_seed(*, survey: Survey, now: datetime | None = None) -> int:
+    """Write the demo's 90 days (once); returns the number of interactions written."""
+    if history_exists():
+        return 0
+    now = now or timezone.now()
+    rng = random.Random(SEED)  # noqa: S311 -- invented demo data, not security
+    today = timezone.localtime(now, ZoneInfo(ZONE)).date()
+    customers = _customers(rng)
+    made = _Made()
+    for offset in range(DAYS):
+        day = today - timedelta(days=DAYS - 1 - offset)
+        progress = offset / (DAYS - 1)  # 0 on the first day, 1 today
+        for n in range(25 + offset // 4 + rng.randint(-4, 4)):
+            at = _local(day, rng.randint(0, 12 * 60 - 1))
+            if at > now - timedelta(minutes=30):
+                continue  # nothing invented in the last half hour, nor in the future
+            customer = rng.choice(customers)
+            _interaction(rng, made, survey, customer, at, progress, f"{day:%Y%m%d}-{n}", now)
+    with _invented_times():
+        _write(rng, made, now)
+    return len(made.interactions)
+
+
+def _customers(rng: random.Random) -> list[Customer]:
+    rows = []
+    for n in range(1500):
+        region = _pick(rng, {r: w for r, w, _ in REGIONS})
+        languages = next(langs for r, _, langs in REGIONS if r == region)
+        rows.append(
+            Customer(
+                phone=f"{PHONE_PREFIX}{n:08d}",
+                language=_pick(rng, languages),
+                tier=_pick(rng, TIERS),
+                region=region,
+                time_zone=ZONE,
+            )
+        )
+    _bulk(Customer, rows)
+    return list(Customer.objects.filter(phone__startswith=PHONE_PREFIX).order_by("phone"))
+
+
+def _score(rng: random.Random, touchpoint: str, progress: float) -> int:
+    # The NPS drifts up over the period, and jumps five weeks ago (the hotline's new
+    # call-back option; the hotline gains most): the last 30 days beat the 30 before.
+    step = progress > 1 - IMPROVED_DAYS_AGO / (DAYS - 1)
+    gain = (30 if touchpoint == "hotline" else 18) if step else 0
+    target = -5 + 15 * progress + gain + TOUCHPOINTS[touchpoint][2]
+    promoter, detractor = 0.39 + target / 200, 0.39 - target / 200
+    band = _pick(rng, {"p": promoter, "n": 0.22, "d": detractor})
+    if band == "p":
+        return rng.choice((9, 10, 10))
+    if band == "n":
+        return rng.choice((7, 8))
+    return rng.choice((0, 1, 2, 3, 3, 4, 5, 5, 6, 6))
+
+
+def _interaction(
+    rng: random.Random,
+    made: _Made,
+    survey: Survey,
+    customer: Customer,
+    at: datetime,
+    progress: float,
+    key: str,
+    now: datetime,
+) -> None:
+    touchpoint = _pick(rng, {t: w for t, (w, _, _) in TOUCHPOINTS.items()})
+    staff_id, staff_name = rng.choice(STAFF)
+    made.interactions.append(
+        Interaction(
+            external_id=f"{EXTERNAL_PREFIX}{key}",
+            customer=customer,
+            touchpoint=touchpoint,
+            channel=TOUCHPOINTS[touchpoint][1],
+            business_type=_pick(rng, BUSINESS_TYPES),
+            staff_id=staff_id,
+            staff_name=staff_name,
+            occurred_at=at,
+            created_at=at,
+        )
+    )
+    invitation = Invitation(
+        customer=customer,
+        survey=survey,
+        purpose=Purpose.SURVEY,
+        language=customer.languages[0],
+        created_at=at,
+    )
+    made.invitations.append(invitation)
+    fate = rng.random()
+    if fate < 0.09:
+        invitation.status = InvitationStatus.SUPPRESSED
+        invitation.suppressed_reason = _pick(
+            rng,
+            {
+                SuppressReason.FATIGUE: 40,
+                SuppressReason.DAILY_CAP: 20,
+                SuppressReason.SAMPLED_OUT: 15,
+                SuppressReason.OPEN_CASE: 10,
+                SuppressReason.OPTED_OUT: 10,
+                SuppressReason.INVALID_NUMBER: 5,
+            },
+        )
+        return
+    sent = at + timedelta(minutes=rng.randint(1, 20))
+    invitation.send_at, invitation.attempts, invitation.gateway = sent, 1, "simulator"
+    invitation.expires_at = sent + timedelta(hours=survey.reply_window_hours)
+    if fate < 0.11:
+        # Accepted by the gateway, never delivered (the handset was off for days).
+        invitation.status, invitation.sent_at = InvitationStatus.FAILED, sent
+        invitation.failed_at = sent + timedelta(hours=24)
+        invitation.failure_reason = "receipt: undeliverable"
+        return
+    invitation.sent_at, invitation.delivered_at = sent, sent + timedelta(seconds=5)
+    answered = sent + timedelta(minutes=rng.randint(1, 180))
+    if fate < 0.45 or answered > now:  # no answer (yet, while the reply window is open)
+        expired = invitation.expires_at < now
+        invitation.status = InvitationStatus.EXPIRED if expired else InvitationStatus.DELIVERED
+        return
+    invitation.status, invitation.responded_at = InvitationStatus.RESPONDED, answered
+    score = _score(rng, touchpoint, progress)
+    category = Category.for_score(score)
+    language = customer.languages[0]
+    comment, codes = "", []
+    if category == Category.DETRACTOR and rng.random() < 0.8:
+        # Early on the hotline's complaints are mostly about waiting; less so later.
+        weights = dict.fromkeys(COMMENTS, 10.0)
+        if touchpoint == "hotline":
+            weights["waiting"] = 60 * (1 - progress) + 10
+        codes = [_pick(rng, weights)]
+        if rng.random() < 0.15:
+            codes.append(_pick(rng, {c: 1 for c in COMMENTS if c != codes[0]}))
+        comment = "，".join(rng.choice(COMMENTS[c][language]) for c in codes)
+    elif category == Category.PROMOTER and rng.random() < 0.3:
+        comment = rng.choice(PRAISE[language])
+    index = len(made.responses)
+    made.responses.append(
+        Response(
+            customer=customer, score=score, category=category, comment=comment, created_at=answered
+        )
+    )
+    made.reasons += [(index, code) for code in codes]
+    if category == Category.DETRACTOR:
+        made.cases.append({"response": index, "codes": codes})
+
+
+def _write(rng: random.Random, made: _Made, now: datetime) -> None:
+    _bulk(Interaction, made.interactions)
+    for interaction, invitation in zip(made.interactions, made.invitations, strict=True):
+        invitation.interaction = interaction
+    _bulk(Invitation, made.invitations)
+    answered = [inv for inv in made.invitations if inv.status == InvitationStatus.RESPONDED]
+    for response, invitation in zip(made.responses, answered, strict=True):
+        response.invitation, response.interaction = invitation, invitation.interaction
+    _bulk(Response, made.responses)
+    reasons = {c.code: c for c in ReasonCategory.objects.all()}
+    _bulk(
+        ResponseReason,
+        [
+            ResponseReason(response=made.responses[i], category=reasons[code])
+            for i, code in made.reasons
+            if code in reasons
+        ],
+    )
+    _cases(rng, made, reasons, now)
+
+
+def _cases(
+    rng: random.Random, made: _Made, reasons: dict[str, ReasonCategory], now: datetime
+) -> None:
+    teams = {team.pk: team for team in Team.objects.all()}
+    agents: dict[int, list[Agent]] = {}
+    for agent in Agent.objects.select_related("user").order_by("pk"):
+        agents.setdefault(agent.team_id, []).append(agent)
+    hours = {pk: team_hours(team) for pk, team in teams.items()}
+    targets: dict[tuple[str, str, str], float] = {}
+    routes: dict[tuple[str, str, str], Team | None] = {}
+    # How many detractor answers came after each: the newest cases are not worked yet.
+    by_age = sorted((made.responses[e["response"]].created_at, e["response"]) for e in made.cases)
+    newer = {index: len(by_age) - 1 - n for n, (_, index) in enumerate(by_age)}
+    cases, events, attempts = [], [], []
+    verifications: list[tuple[Case, int, datetime]] = []
+    for entry in made.cases:
+        response = made.responses[entry["response"]]
+        customer = response.customer
+        route = (customer.region, customer.tier, response.interaction.touchpoint)
+        if route not in routes:
+            region, tier, touchpoint = route
+            routes[route] = team_for(region=region, tier=tier, touchpoint=touchpoint)
+        team = routes[route]
+        team_agents = agents.get(team.pk, []) if team else []
+        priority = case_priority(tier=customer.tier, score=response.score)
+        due = []
+        for clock in ("first_contact", "resolution"):
+            key = (priority, clock, customer.tier)
+            if key not in targets:
+                targets[key] = sla_target_hours(priority, clock, tier=customer.tier)
+            due.append(add_business_hours(response.created_at, targets[key], **hours[team.pk]))
+        case = Case(
+            response=response,
+            customer=customer,
+            priority=priority,
+            team=team,
+            sla_due_at=due[0],
+            resolution_due_at=due[1],
+            opened_at=response.created_at,
+        )
+        newest = newer[entry["response"]]
+        story = _story(rng, case, team_agents, entry["codes"], reasons, now, newest=newest)
+        cases.append(case)
+        events.append(story["events"])
+        attempts.append(story["attempts"])
+        if story.get("verification") is not None:
+            verifications.append((case, *story["verification"]))
+    _verifications(verifications)
+    _bulk(Case, cases)
+    _bulk(
+        CaseEvent,
+        [
+            CaseEvent(case=case, at=at, kind=kind, actor=actor, detail=detail)
+            for case, made_events in zip(cases, events, strict=True)
+            for at, kind, actor, detail in made_events
+        ],
+    )
+    _bulk(
+        ContactAttempt,
+        [
+            ContactAttempt(case=case, **attempt)
+            for case, made_attempts in zip(cases, attempts, strict=True)
+            for attempt in made_attempts
+        ],
+    )
+    open_customers = {c.customer_id for c in cases if c.status in OPEN_STATUSES}
+    Customer.objects.filter(pk__in=open_customers).update(in_callback=True)
+
+
+def _story(
+    rng: random.Random,
+    case: Case,
+    agents: list[Agent],
+    codes: list[str],
+    reasons: dict[str, ReasonCategory],
+    now: datetime,
+    *,
+    newest: int,
+) -> dict[str, Any]:
+    """What happened to the case up to now: its fields set, its events and attempts.
+    The newest few wait for an agent (`newest` < 3), for a first call (< 8), or on hold
+    after it (< 12)."""
+    opened = case.opened_at
+    age = now - opened
+    events: list[tuple[datetime, str, User | None, dict[str, Any]]] = [
+        (opened, "opened", None, {"priority": case.priority, "score": case.response.score})
+    ]
+    story: dict[str, Any] = {"events": events, "attempts": []}
+    if not agents or newest < 3:
+        case.status = CaseStatus.NEW  # waiting for an agent
+        return story
+    agent = rng.choice(agents)
+    assigned = opened + timedelta(minutes=rng.randint(1, 5))
+    case.agent, case.assigned_at, case.status = agent, assigned, CaseStatus.ASSIGNED
+    events.append((assigned, "assigned", None, {"agent": agent.name, "team": case.team.name}))
+    # Callbacks get faster over the period: median ~3 h at the start, ~40 min at the end.
+    speed = 180 - 140 * min(1.0, (DAYS * 86400 - age.total_seconds()) / (DAYS * 86400))
+    first = assigned + timedelta(minutes=max(2, rng.lognormvariate(math.log(speed), 0.8)))
+    if first > now or newest < 8:
+        return story  # assigned, not called yet (overdue if past its due time)
+    actor = agent.user
+    outcomes = [ContactOutcome.REACHED]
+    if rng.random() < 0.3:
+        outcomes = [_pick(rng, {ContactOutcome.NO_ANSWER: 3, ContactOutcome.BUSY: 1}), *outcomes]
+    unreachable = rng.random() < 0.07 and newest >= 12
+    if unreachable:
+        outcomes = [ContactOutcome.NO_ANSWER, ContactOutcome.BUSY, ContactOutcome.NO_ANSWER]
+    at = first
+    for outcome in outcomes:
+        if at > now:
+            break
+        story["attempts"].append({"agent": agent, "at": at, "channel": "phone", "outcome": outcome})
+        events.append((at, "attempt", actor, {"channel": "phone", "outcome": outcome}))
+        case.first_attempt_at = case.first_attempt_at or at
+        if case.status == CaseStatus.ASSIGNED:
+            case.status = CaseStatus.IN_PROGRESS
+            events.append((at, "started", actor, {}))
+        if outcome == ContactOutcome.REACHED:
+            case.first_contact_at = at
+        at += timedelta(hours=rng.randint(2, 20))
+    if unreachable and len(story["attempts"]) == 3:
+        case.status = CaseStatus.UNREACHABLE
+        events.append((at, "unreachable", actor, {"failed_attempts": 3, "automatic": True}))
+        if at + timedelta(days=2) < now:
+            case.status, case.closed_at = CaseStatus.CLOSED, at + timedelta(days=2)
+            case.close_reason = "Three calls, no answer"
+            events.append((case.closed_at, "closed", actor, {"reason": case.close_reason}))
+        return story
+    if case.first_contact_at is None:
+        return story
+    if newest < 12 or (rng.random() < 0.05 and age < timedelta(days=5)):
+        case.held_since, case.hold_reason, case.hold_count = at, HoldReason.FIELD_VISIT, 1
+        case.hold_note = "Engineer visit booked"
+        events.append((at, "held", actor, {"reason": case.hold_reason, "note": case.hold_note}))
+        return story
+    resolved = case.first_contact_at + timedelta(hours=rng.uniform(0.5, 30))
+    if resolved > now:
+        return story  # in progress
+    code = codes[0] if codes else _pick(rng, dict.fromkeys(COMMENTS, 1))
+    case.status, case.resolved_at, case.root_cause = (
+        CaseStatus.RESOLVED,
+        resolved,
+        reasons.get(code),
+    )
+    case.action_taken, case.resolution_note = ACTIONS[code], "Customer accepted the solution."
+    detail = {"root_cause": code, "action_taken": case.action_taken, "note": case.resolution_note}
+    events.append((resolved, "resolved", actor, detail))
+    verify_at = resolved + timedelta(days=7)
+    if verify_at < now:
+        case.verification_due_at = verify_at
+        # Recovered more often as callbacks got faster.
+        score = rng.choice((8, 9, 10, 9)) if rng.random() < 0.65 else rng.choice((3, 5, 6, 7))
+        answers = rng.random() < 0.6
+        story["verification"] = (score if answers else -1, verify_at)
+        if answers:
+            case.verification_score, case.recovered = score, score >= 7
+            events.append(
+                (
+                    verify_at + timedelta(hours=2),
+                    "verified",
+                    None,
+                    {"score": score, "recovered": score >= 7},
+                )
+            )
+        case.status, case.closed_at = CaseStatus.CLOSED, resolved + timedelta(days=1)
+        case.close_reason = "Resolved with the customer"
+        events.append((case.closed_at, "closed", actor, {"reason": case.close_reason}))
+    return story
+
+
+def _verifications(rows: Iterable[tuple[Case, int, datetime]]) -> None:
+    """The verification survey of each resolved case old enough, answered or expired."""
+    made = []
+    for case, score, at in rows:
+        response = case.response
+        invitation = Invitation(
+            interaction=response.interaction,
+            customer=case.customer,
+            survey=response.invitation.survey,
+            purpose=Purpose.VERIFICATION,
+            language=response.invitation.language,
+            send_at=at,
+            sent_at=at,
+            delivered_at=at + timedelta(seconds=5),
+            attempts=1,
+            gateway="simulator",
+            expires_at=at + timedelta(hours=48),
+            created_at=at,
+            status=InvitationStatus.EXPIRED if score < 0 else InvitationStatus.RESPONDED,
+            responded_at=None if score < 0 else at + timedelta(hours=2),
+        )
+        made.append((case, invitation, score))
+    _bulk(Invitation, [invitation for _, invitation, _ in made])
+    answers = [
+        Response(
+            invitation=invitation,
+            customer=case.customer,
+            interaction=invitation.interaction,
+            score=score,
+            category=Category.for_score(score),
+            created_at=invitation.responded_at,
+        )
+        for case, invitation, score in made
+        if score >= 0
+    ]
+    _bulk(Response, answers)
+    for case, invitation, _ in made:
+        case.verification_invitation = invitation
