@@ -73,6 +73,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
 AXES_ENABLE_ADMIN = False  # nps/admin.py registers the attempts list alone
 AXES_LOCKOUT_CALLABLE = "nps.loginguard.login_locked_response"
+AXES_VERBOSE = False  # no "AXES: BEGIN" line at the start of every command and process
 # The client address: REMOTE_ADDR unless a reverse proxy in front of every web process
 # sets a header it overwrites (never one the client can send through), e.g.
 # AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR with AXES_IPWARE_PROXY_COUNT=1.
@@ -379,7 +380,11 @@ LOGGING = {
             "style": "{",
         },
     },
-    "filters": {"mask_phones": {"()": "surveys.phones.MaskPhonesFilter"}},
+    "filters": {
+        "mask_phones": {"()": "surveys.phones.MaskPhonesFilter"},
+        "ticks_at_debug": {"()": "nps.logfilters.PeriodicTicksAtDebug"},
+        "forbidden_without_traceback": {"()": "nps.logfilters.ExpectedForbiddenWithoutTraceback"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -398,5 +403,14 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # An expected 403 is one line, not a traceback (nps/logfilters.py).
+        "django.request": {"filters": ["forbidden_without_traceback"]},
+        # The periodic tasks' ticks at debug level (nps/logfilters.py, NPS_QUIET_TASKS).
+        **{
+            name: {"filters": ["ticks_at_debug"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
     },
 }
+# Periodic tasks whose every run Celery would log at info: logged at debug instead.
+NPS_QUIET_TASKS = ("surveys.tasks.relay_outbox", "surveys.tasks.dispatch_due")
