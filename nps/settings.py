@@ -412,5 +412,6 @@ LOGGING = {
         },
     },
 }
-# Periodic tasks whose every run Celery would log at info: logged at debug instead.
-NPS_QUIET_TASKS = ("surveys.tasks.relay_outbox", "surveys.tasks.dispatch_due")
+# Periodic tasks: Celery's three lines for each run (sent, received, succeeded) are logged
+# at debug instead of info; what a run does is logged by the project's own loggers.
+NPS_QUIET_TASKS = tuple(entry["task"] for entry in CELERY_BEAT_SCHEDULE.values())

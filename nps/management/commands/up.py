@@ -1,7 +1,8 @@
 """Run everything for a local demo: migrate, seed, then web, worker, beat and the SMS simulator.
 
-The console is quiet by default: the once-a-second relay and the ten-second dispatcher
-log their ticks at debug level (nps/logfilters.py), the worker's banner is left out;
+The console is quiet by default: the periodic tasks (the once-a-second relay, the
+ten-second dispatcher...) log their ticks at debug level (nps/logfilters.py), the
+worker's banner is left out;
 `--verbose` shows both. SIGTERM (a process manager, `timeout`) and Ctrl-C stop every
 child before `up` exits.
 """
