@@ -3,8 +3,9 @@
 - `PeriodicTicksAtDebug`: Celery logs every run of every periodic task three times at
   info (beat sends it, the worker receives it, it succeeded). For the tasks in
   `settings.NPS_QUIET_TASKS` (the periodic ones: the once-a-second outbox relay, the
-  ten-second dispatcher, the minute's sweeps) those lines become debug lines, shown only with `LOG_LEVEL=DEBUG` (`manage.py up
-  --verbose`). A failure of those tasks is an error and stays one.
+  ten-second dispatcher, the minute's sweeps) those lines become debug lines, shown
+  only with `LOG_LEVEL=DEBUG` (`manage.py up --verbose`). A failure of those tasks is
+  an error and stays one.
 - `ExpectedForbiddenWithoutTraceback`: a 403 (a user sent to a page their role may not
   see) is an answer, not a fault: one warning line, without Django's traceback.
 """

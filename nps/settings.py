@@ -331,6 +331,10 @@ NPS_UNREACHABLE_AFTER = env.int("NPS_UNREACHABLE_AFTER", default=3)
 NPS_VERIFICATION_DAYS = env.int("NPS_VERIFICATION_DAYS", default=7)
 NPS_RECOVERED_SCORE = 7
 # Surveys per customer at most, per value tier, over a rolling window of days.
+# The rule that says within how many hours a detractor will be called (their open case's
+# first-contact due time); the acknowledgement SMS quotes it. Named here because surveys
+# does not import followups.
+NPS_CALLBACK_HOURS = "followups.sla.callback_hours"
 NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}, "B": {"surveys": 3, "days": 30}}
 # Local time (in each recipient team's time zone) when the daily digest goes out.
 NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")

@@ -44,6 +44,7 @@ class SurveyForm(forms.ModelForm):
             "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
             "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "max_age_hours",
             "sampling_rate", "followup_categories", "passive_care", "promoter_thanks",
+            "callback_promise",
         )  # fmt: skip
 
 
@@ -117,7 +118,9 @@ class SurveyAdmin(admin.ModelAdmin):
             "fields": ("fatigue_days", "max_age_hours", "sampling_rate", "created_at"),
         }),
         (_("Conversation and playbooks"), {
-            "fields": ("followup_categories", "passive_care", "promoter_thanks"),
+            "fields": (
+                "followup_categories", "passive_care", "promoter_thanks", "callback_promise",
+            ),
         }),
     )  # fmt: skip
 

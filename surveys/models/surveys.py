@@ -67,6 +67,14 @@ class Survey(models.Model):
     promoter_thanks = models.BooleanField(
         _("send promoters a thank-you with a referral invitation"), default=True
     )
+    callback_promise = models.BooleanField(
+        _("tell detractors when we will call"),
+        default=True,
+        help_text=_(
+            "A detractor who gives a reason is told within how many hours we will call "
+            "(from the case's first-contact due time)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
