@@ -94,6 +94,7 @@ PAGE_SCRIPT = """
     }));
     box.scrollTop = box.scrollHeight;
     document.getElementById("zone").textContent = "times in " + zone;
+    document.body.dataset.live = "yes";  // drawn by the script at least once
   }
   async function refresh() {
     const query = state.phone ? "?phone=" + encodeURIComponent(state.phone) : "";
