@@ -412,7 +412,12 @@ LOGGING = {
         # The periodic tasks' ticks at debug level (nps/logfilters.py, NPS_QUIET_TASKS).
         **{
             name: {"filters": ["ticks_at_debug"]}
-            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+            for name in (
+                "celery.beat",
+                "celery.worker.strategy",
+                "celery.app.trace",
+                "kombu.connection",
+            )
         },
     },
 }

@@ -25,6 +25,16 @@ def test_a_periodic_tasks_ticks_are_debug_lines(caplog: pytest.LogCaptureFixture
     )
 
 
+def test_the_embedded_brokers_missing_host_name_is_no_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kombu = logging.getLogger("kombu.connection")
+    with caplog.at_level(logging.INFO):
+        kombu.warning("No hostname was supplied. Reverting to default 'localhost'")
+        kombu.warning("Connection refused, retrying")
+    assert [r.getMessage() for r in caplog.records] == ["Connection refused, retrying"]
+
+
 @pytest.mark.django_db
 def test_a_page_a_role_may_not_see_is_one_warning_line_without_traceback(
     client: Client, caplog: pytest.LogCaptureFixture
