@@ -10,34 +10,18 @@ relative to the day it runs. Rows are written with bulk_create; the rollups are 
 afterwards by the caller.
 """
 
-import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import User
-from django.db import models
 from django.utils import timezone
 
-from followups.businesshours import add_business_hours
-from followups.cases import case_priority
-from followups.models import (
-    OPEN_STATUSES,
-    Agent,
-    Case,
-    CaseEvent,
-    CaseStatus,
-    ContactAttempt,
-    ContactOutcome,
-    HoldReason,
-    Team,
-)
-from followups.routing import team_for
-from followups.sla import sla_target_hours, team_hours
+from followups.models import Case, CaseEvent
+from nps.demo_cases import HISTORY_SECONDS, bulk, cases_write, pick
 from surveys.models import (
     Category,
     Customer,
@@ -52,7 +36,7 @@ from surveys.models import (
     Survey,
 )
 
-DAYS = 90
+DAYS = HISTORY_SECONDS // 86400
 SEED = 14
 IMPROVED_DAYS_AGO = 35
 EXTERNAL_PREFIX = "DEMO-H-"  # the history's interactions: present means already seeded
@@ -145,20 +129,6 @@ PRAISE = {
     "en": ["Quick and friendly"],
     "bo": ["ཞབས་ཞུ་ཡག་པོ་འདུག"],
 }
-ACTIONS = {
-    "waiting": "Apologised; explained the new call-back option",
-    "network": "Opened a network ticket; engineer visit booked",
-    "billing": "Refunded the overcharge",
-    "attitude": "Apologised; feedback passed to the store manager",
-    "process": "Completed the change for the customer by phone",
-    "product": "Offered a better-suited plan",
-}
-
-T = TypeVar("T")
-
-
-def _pick(rng: random.Random, weights: dict[T, float]) -> T:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _local(day: date, minutes: int) -> datetime:
@@ -179,10 +149,6 @@ class _Made:
 
 def history_exists() -> bool:
     return Interaction.objects.filter(external_id__startswith=EXTERNAL_PREFIX).exists()
-
-
-def _bulk(model: type[models.Model], rows: list[Any]) -> list[Any]:
-    return model._default_manager.bulk_create(rows, batch_size=500)
 
 
 @contextmanager
@@ -229,18 +195,18 @@ def history_seed(*, survey: Survey, now: datetime | None = None) -> int:
 def _customers(rng: random.Random) -> list[Customer]:
     rows = []
     for n in range(1500):
-        region = _pick(rng, {r: w for r, w, _ in REGIONS})
+        region = pick(rng, {r: w for r, w, _ in REGIONS})
         languages = next(langs for r, _, langs in REGIONS if r == region)
         rows.append(
             Customer(
                 phone=f"{PHONE_PREFIX}{n:08d}",
-                language=_pick(rng, languages),
-                tier=_pick(rng, TIERS),
+                language=pick(rng, languages),
+                tier=pick(rng, TIERS),
                 region=region,
                 time_zone=ZONE,
             )
         )
-    _bulk(Customer, rows)
+    bulk(Customer, rows)
     return list(Customer.objects.filter(phone__startswith=PHONE_PREFIX).order_by("phone"))
 
 
@@ -251,7 +217,7 @@ def _score(rng: random.Random, touchpoint: str, progress: float) -> int:
     gain = (30 if touchpoint == "hotline" else 18) if step else 0
     target = -5 + 15 * progress + gain + TOUCHPOINTS[touchpoint][2]
     promoter, detractor = 0.39 + target / 200, 0.39 - target / 200
-    band = _pick(rng, {"p": promoter, "n": 0.22, "d": detractor})
+    band = pick(rng, {"p": promoter, "n": 0.22, "d": detractor})
     if band == "p":
         return rng.choice((9, 10, 10))
     if band == "n":
@@ -269,7 +235,7 @@ def _interaction(
     key: str,
     now: datetime,
 ) -> None:
-    touchpoint = _pick(rng, {t: w for t, (w, _, _) in TOUCHPOINTS.items()})
+    touchpoint = pick(rng, {t: w for t, (w, _, _) in TOUCHPOINTS.items()})
     staff_id, staff_name = rng.choice(STAFF)
     made.interactions.append(
         Interaction(
@@ -277,7 +243,7 @@ def _interaction(
             customer=customer,
             touchpoint=touchpoint,
             channel=TOUCHPOINTS[touchpoint][1],
-            business_type=_pick(rng, BUSINESS_TYPES),
+            business_type=pick(rng, BUSINESS_TYPES),
             staff_id=staff_id,
             staff_name=staff_name,
             occurred_at=at,
@@ -295,7 +261,7 @@ def _interaction(
     fate = rng.random()
     if fate < 0.09:
         invitation.status = InvitationStatus.SUPPRESSED
-        invitation.suppressed_reason = _pick(
+        invitation.suppressed_reason = pick(
             rng,
             {
                 SuppressReason.FATIGUE: 40,
@@ -332,9 +298,9 @@ def _interaction(
         weights = dict.fromkeys(COMMENTS, 10.0)
         if touchpoint == "hotline":
             weights["waiting"] = 60 * (1 - progress) + 10
-        codes = [_pick(rng, weights)]
+        codes = [pick(rng, weights)]
         if rng.random() < 0.15:
-            codes.append(_pick(rng, {c: 1 for c in COMMENTS if c != codes[0]}))
+            codes.append(pick(rng, {c: 1 for c in COMMENTS if c != codes[0]}))
         comment = "，".join(rng.choice(COMMENTS[c][language]) for c in codes)
     elif category == Category.PROMOTER and rng.random() < 0.3:
         comment = rng.choice(PRAISE[language])
@@ -350,16 +316,16 @@ def _interaction(
 
 
 def _write(rng: random.Random, made: _Made, now: datetime) -> None:
-    _bulk(Interaction, made.interactions)
+    bulk(Interaction, made.interactions)
     for interaction, invitation in zip(made.interactions, made.invitations, strict=True):
         invitation.interaction = interaction
-    _bulk(Invitation, made.invitations)
+    bulk(Invitation, made.invitations)
     answered = [inv for inv in made.invitations if inv.status == InvitationStatus.RESPONDED]
     for response, invitation in zip(made.responses, answered, strict=True):
         response.invitation, response.interaction = invitation, invitation.interaction
-    _bulk(Response, made.responses)
+    bulk(Response, made.responses)
     reasons = {c.code: c for c in ReasonCategory.objects.all()}
-    _bulk(
+    bulk(
         ResponseReason,
         [
             ResponseReason(response=made.responses[i], category=reasons[code])
@@ -367,214 +333,5 @@ def _write(rng: random.Random, made: _Made, now: datetime) -> None:
             if code in reasons
         ],
     )
-    _cases(rng, made, reasons, now)
-
-
-def _cases(
-    rng: random.Random, made: _Made, reasons: dict[str, ReasonCategory], now: datetime
-) -> None:
-    teams = {team.pk: team for team in Team.objects.all()}
-    agents: dict[int, list[Agent]] = {}
-    for agent in Agent.objects.select_related("user").order_by("pk"):
-        agents.setdefault(agent.team_id, []).append(agent)
-    hours = {pk: team_hours(team) for pk, team in teams.items()}
-    targets: dict[tuple[str, str, str], float] = {}
-    routes: dict[tuple[str, str, str], Team | None] = {}
-    # How many detractor answers came after each: the newest cases are not worked yet.
-    by_age = sorted((made.responses[e["response"]].created_at, e["response"]) for e in made.cases)
-    newer = {index: len(by_age) - 1 - n for n, (_, index) in enumerate(by_age)}
-    cases, events, attempts = [], [], []
-    verifications: list[tuple[Case, int, datetime]] = []
-    for entry in made.cases:
-        response = made.responses[entry["response"]]
-        customer = response.customer
-        route = (customer.region, customer.tier, response.interaction.touchpoint)
-        if route not in routes:
-            region, tier, touchpoint = route
-            routes[route] = team_for(region=region, tier=tier, touchpoint=touchpoint)
-        team = routes[route]
-        team_agents = agents.get(team.pk, []) if team else []
-        priority = case_priority(tier=customer.tier, score=response.score)
-        due = []
-        for clock in ("first_contact", "resolution"):
-            key = (priority, clock, customer.tier)
-            if key not in targets:
-                targets[key] = sla_target_hours(priority, clock, tier=customer.tier)
-            due.append(add_business_hours(response.created_at, targets[key], **hours[team.pk]))
-        case = Case(
-            response=response,
-            customer=customer,
-            priority=priority,
-            team=team,
-            sla_due_at=due[0],
-            resolution_due_at=due[1],
-            opened_at=response.created_at,
-        )
-        newest = newer[entry["response"]]
-        story = _story(rng, case, team_agents, entry["codes"], reasons, now, newest=newest)
-        cases.append(case)
-        events.append(story["events"])
-        attempts.append(story["attempts"])
-        if story.get("verification") is not None:
-            verifications.append((case, *story["verification"]))
-    _verifications(verifications)
-    _bulk(Case, cases)
-    _bulk(
-        CaseEvent,
-        [
-            CaseEvent(case=case, at=at, kind=kind, actor=actor, detail=detail)
-            for case, made_events in zip(cases, events, strict=True)
-            for at, kind, actor, detail in made_events
-        ],
-    )
-    _bulk(
-        ContactAttempt,
-        [
-            ContactAttempt(case=case, **attempt)
-            for case, made_attempts in zip(cases, attempts, strict=True)
-            for attempt in made_attempts
-        ],
-    )
-    open_customers = {c.customer_id for c in cases if c.status in OPEN_STATUSES}
-    Customer.objects.filter(pk__in=open_customers).update(in_callback=True)
-
-
-def _story(
-    rng: random.Random,
-    case: Case,
-    agents: list[Agent],
-    codes: list[str],
-    reasons: dict[str, ReasonCategory],
-    now: datetime,
-    *,
-    newest: int,
-) -> dict[str, Any]:
-    """What happened to the case up to now: its fields set, its events and attempts.
-    The newest few wait for an agent (`newest` < 3), for a first call (< 8), or on hold
-    after it (< 12)."""
-    opened = case.opened_at
-    age = now - opened
-    events: list[tuple[datetime, str, User | None, dict[str, Any]]] = [
-        (opened, "opened", None, {"priority": case.priority, "score": case.response.score})
-    ]
-    story: dict[str, Any] = {"events": events, "attempts": []}
-    if not agents or newest < 3:
-        case.status = CaseStatus.NEW  # waiting for an agent
-        return story
-    agent = rng.choice(agents)
-    assigned = opened + timedelta(minutes=rng.randint(1, 5))
-    case.agent, case.assigned_at, case.status = agent, assigned, CaseStatus.ASSIGNED
-    events.append((assigned, "assigned", None, {"agent": agent.name, "team": case.team.name}))
-    # Callbacks get faster over the period: median ~3 h at the start, ~40 min at the end.
-    speed = 180 - 140 * min(1.0, (DAYS * 86400 - age.total_seconds()) / (DAYS * 86400))
-    first = assigned + timedelta(minutes=max(2, rng.lognormvariate(math.log(speed), 0.8)))
-    if first > now or newest < 8:
-        return story  # assigned, not called yet (overdue if past its due time)
-    actor = agent.user
-    outcomes = [ContactOutcome.REACHED]
-    if rng.random() < 0.3:
-        outcomes = [_pick(rng, {ContactOutcome.NO_ANSWER: 3, ContactOutcome.BUSY: 1}), *outcomes]
-    unreachable = rng.random() < 0.07 and newest >= 12
-    if unreachable:
-        outcomes = [ContactOutcome.NO_ANSWER, ContactOutcome.BUSY, ContactOutcome.NO_ANSWER]
-    at = first
-    for outcome in outcomes:
-        if at > now:
-            break
-        story["attempts"].append({"agent": agent, "at": at, "channel": "phone", "outcome": outcome})
-        events.append((at, "attempt", actor, {"channel": "phone", "outcome": outcome}))
-        case.first_attempt_at = case.first_attempt_at or at
-        if case.status == CaseStatus.ASSIGNED:
-            case.status = CaseStatus.IN_PROGRESS
-            events.append((at, "started", actor, {}))
-        if outcome == ContactOutcome.REACHED:
-            case.first_contact_at = at
-        at += timedelta(hours=rng.randint(2, 20))
-    if unreachable and len(story["attempts"]) == 3:
-        case.status = CaseStatus.UNREACHABLE
-        events.append((at, "unreachable", actor, {"failed_attempts": 3, "automatic": True}))
-        if at + timedelta(days=2) < now:
-            case.status, case.closed_at = CaseStatus.CLOSED, at + timedelta(days=2)
-            case.close_reason = "Three calls, no answer"
-            events.append((case.closed_at, "closed", actor, {"reason": case.close_reason}))
-        return story
-    if case.first_contact_at is None:
-        return story
-    if newest < 12 or (rng.random() < 0.05 and age < timedelta(days=5)):
-        case.held_since, case.hold_reason, case.hold_count = at, HoldReason.FIELD_VISIT, 1
-        case.hold_note = "Engineer visit booked"
-        events.append((at, "held", actor, {"reason": case.hold_reason, "note": case.hold_note}))
-        return story
-    resolved = case.first_contact_at + timedelta(hours=rng.uniform(0.5, 30))
-    if resolved > now:
-        return story  # in progress
-    code = codes[0] if codes else _pick(rng, dict.fromkeys(COMMENTS, 1))
-    case.status, case.resolved_at, case.root_cause = (
-        CaseStatus.RESOLVED,
-        resolved,
-        reasons.get(code),
-    )
-    case.action_taken, case.resolution_note = ACTIONS[code], "Customer accepted the solution."
-    detail = {"root_cause": code, "action_taken": case.action_taken, "note": case.resolution_note}
-    events.append((resolved, "resolved", actor, detail))
-    verify_at = resolved + timedelta(days=7)
-    if verify_at < now:
-        case.verification_due_at = verify_at
-        # Recovered more often as callbacks got faster.
-        score = rng.choice((8, 9, 10, 9)) if rng.random() < 0.65 else rng.choice((3, 5, 6, 7))
-        answers = rng.random() < 0.6
-        story["verification"] = (score if answers else -1, verify_at)
-        if answers:
-            case.verification_score, case.recovered = score, score >= 7
-            events.append(
-                (
-                    verify_at + timedelta(hours=2),
-                    "verified",
-                    None,
-                    {"score": score, "recovered": score >= 7},
-                )
-            )
-        case.status, case.closed_at = CaseStatus.CLOSED, resolved + timedelta(days=1)
-        case.close_reason = "Resolved with the customer"
-        events.append((case.closed_at, "closed", actor, {"reason": case.close_reason}))
-    return story
-
-
-def _verifications(rows: Iterable[tuple[Case, int, datetime]]) -> None:
-    """The verification survey of each resolved case old enough, answered or expired."""
-    made = []
-    for case, score, at in rows:
-        response = case.response
-        invitation = Invitation(
-            interaction=response.interaction,
-            customer=case.customer,
-            survey=response.invitation.survey,
-            purpose=Purpose.VERIFICATION,
-            language=response.invitation.language,
-            send_at=at,
-            sent_at=at,
-            delivered_at=at + timedelta(seconds=5),
-            attempts=1,
-            gateway="simulator",
-            expires_at=at + timedelta(hours=48),
-            created_at=at,
-            status=InvitationStatus.EXPIRED if score < 0 else InvitationStatus.RESPONDED,
-            responded_at=None if score < 0 else at + timedelta(hours=2),
-        )
-        made.append((case, invitation, score))
-    _bulk(Invitation, [invitation for _, invitation, _ in made])
-    answers = [
-        Response(
-            invitation=invitation,
-            customer=case.customer,
-            interaction=invitation.interaction,
-            score=score,
-            category=Category.for_score(score),
-            created_at=invitation.responded_at,
-        )
-        for case, invitation, score in made
-        if score >= 0
-    ]
-    _bulk(Response, answers)
-    for case, invitation, _ in made:
-        case.verification_invitation = invitation
+    detractors = [(made.responses[e["response"]], e["codes"]) for e in made.cases]
+    cases_write(rng, detractors, reasons, now)
