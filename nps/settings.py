@@ -407,6 +407,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login's bookkeeping at info; lockouts are warnings.
+        "axes": {"level": "WARNING"},
         # An expected 403 is one line, not a traceback (nps/logfilters.py).
         "django.request": {"filters": ["forbidden_without_traceback"]},
         # The periodic tasks' ticks at debug level (nps/logfilters.py, NPS_QUIET_TASKS).

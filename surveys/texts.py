@@ -155,6 +155,7 @@ def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -
         OutboundKind.CLARIFICATION: "clarification",
         OutboundKind.CARE: "care_message",
         OutboundKind.THANKS: "thanks_message",
+        OutboundKind.CALLBACK_PROMISE: "callback_promise",
     }.get(kind)
     own = {}
     if survey is not None and field:
@@ -162,5 +163,8 @@ def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -
     texts = _texts(customer, survey, own, DEFAULTS[kind])
     if kind == OutboundKind.CALLBACK_PROMISE:
         hours = callback_hours(customer) or 1
-        texts = [Text(t.text.format(hours=_hours(hours, t.language)), t.language) for t in texts]
+        # replace, not format: a survey's own text may hold other braces
+        texts = [
+            Text(t.text.replace("{hours}", _hours(hours, t.language)), t.language) for t in texts
+        ]
     return Text(PART_SEPARATOR.join(t.text for t in texts), texts[0].language)

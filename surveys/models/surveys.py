@@ -117,6 +117,14 @@ class SurveyText(models.Model):
         blank=True,
         help_text=_("Promoter playbook, with the referral invitation. Empty: the default."),
     )
+    callback_promise = models.TextField(
+        _("callback promise"),
+        blank=True,
+        help_text=_(
+            "Sent to a detractor who gave a reason; {hours} becomes the hours until the "
+            "call is due. Empty: the default."
+        ),
+    )
 
     class Meta:
         verbose_name = _("survey text")

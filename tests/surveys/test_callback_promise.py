@@ -12,7 +12,7 @@ import time_machine
 from followups.models import Case
 from surveys.dispatch import invitation_send
 from surveys.interactions import interaction_record
-from surveys.models import OutboundKind, OutboundMessage, Survey
+from surveys.models import OutboundKind, OutboundMessage, Survey, SurveyText
 from tests.surveys.test_conversation import NOW, PHONE, Phone, console, sent_kinds
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("console")]
@@ -72,3 +72,15 @@ def test_no_promise_once_the_customer_has_been_reached(survey: Survey) -> None:
     Case.objects.update(first_contact_at=NOW)  # an agent reached them before the reason came
     assert phone.text("信号太差") == "commented"
     assert sent_kinds() == [OutboundKind.FOLLOWUP_QUESTION]
+
+
+def test_a_surveys_own_text_is_sent_with_the_hours_filled_in(survey: Survey) -> None:
+    SurveyText.objects.create(
+        survey=survey,
+        language="en",
+        question="How likely, 0-10?",
+        callback_promise="Sorry {name}: an agent calls within {hours}.",
+    )
+    survey_sent(language="en", tier="A")
+    Phone().text("2 the bill is wrong")
+    assert promise() == "Sorry {name}: an agent calls within 1 hour."
