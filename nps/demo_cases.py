@@ -142,8 +142,8 @@ def _story(
     newest: int,
 ) -> dict[str, Any]:
     """What happened to the case up to now: its fields set, its events and attempts.
-    The newest few wait for an agent (`newest` < 3), for a first call (< 8), or on hold
-    after it (< 12)."""
+    The newest few wait for an agent (`newest` < 3), for a first call (< 8), on hold after
+    it (< 12), or were unreachable (< 15)."""
     opened = case.opened_at
     age = now - opened
     events: list[tuple[datetime, str, User | None, dict[str, Any]]] = [
@@ -160,13 +160,17 @@ def _story(
     # Callbacks get faster over the period: median ~3 h at the start, ~40 min at the end.
     speed = 180 - 140 * min(1.0, (HISTORY_SECONDS - age.total_seconds()) / HISTORY_SECONDS)
     first = assigned + timedelta(minutes=max(2, rng.lognormvariate(math.log(speed), 0.8)))
+    # Three quick calls, nobody answers: the three after the held ones stay unreachable.
+    tried_thrice = 12 <= newest < 15
+    if tried_thrice:
+        first = assigned + timedelta(minutes=5)
     if first > now or newest < 8:
         return story  # assigned, not called yet (overdue if past its due time)
     actor = agent.user
     outcomes = [ContactOutcome.REACHED]
     if rng.random() < 0.3:
         outcomes = [pick(rng, {ContactOutcome.NO_ANSWER: 3, ContactOutcome.BUSY: 1}), *outcomes]
-    unreachable = rng.random() < 0.07 and newest >= 12
+    unreachable = tried_thrice or (rng.random() < 0.07 and newest >= 15)
     if unreachable:
         outcomes = [ContactOutcome.NO_ANSWER, ContactOutcome.BUSY, ContactOutcome.NO_ANSWER]
     at = first
@@ -181,12 +185,13 @@ def _story(
             events.append((at, "started", actor, {}))
         if outcome == ContactOutcome.REACHED:
             case.first_contact_at = at
-        at += timedelta(hours=rng.randint(2, 20))
+        last = at
+        at += timedelta(minutes=15) if tried_thrice else timedelta(hours=rng.randint(2, 20))
     if unreachable and len(story["attempts"]) == 3:
         case.status = CaseStatus.UNREACHABLE
-        events.append((at, "unreachable", actor, {"failed_attempts": 3, "automatic": True}))
-        if at + timedelta(days=2) < now:
-            case.status, case.closed_at = CaseStatus.CLOSED, at + timedelta(days=2)
+        events.append((last, "unreachable", actor, {"failed_attempts": 3, "automatic": True}))
+        if not tried_thrice and last + timedelta(days=2) < now:  # closed by the agent
+            case.status, case.closed_at = CaseStatus.CLOSED, last + timedelta(days=2)
             case.close_reason = "Three calls, no answer"
             events.append((case.closed_at, "closed", actor, {"reason": case.close_reason}))
         return story

@@ -181,12 +181,15 @@ def history_seed(*, survey: Survey, now: datetime | None = None) -> int:
     for offset in range(DAYS):
         day = today - timedelta(days=DAYS - 1 - offset)
         progress = offset / (DAYS - 1)  # 0 on the first day, 1 today
-        for n in range(25 + offset // 4 + rng.randint(-4, 4)):
-            at = _local(day, rng.randint(0, 12 * 60 - 1))
+        # A generator per day: the hour it runs changes today's rows only, not the past's.
+        day_rng = random.Random(f"{SEED}:{offset}")  # noqa: S311
+        for n in range(25 + offset // 4 + day_rng.randint(-4, 4)):
+            at = _local(day, day_rng.randint(0, 12 * 60 - 1))
+            customer = day_rng.choice(customers)
             if at > now - timedelta(minutes=30):
                 continue  # nothing invented in the last half hour, nor in the future
-            customer = rng.choice(customers)
-            _interaction(rng, made, survey, customer, at, progress, f"{day:%Y%m%d}-{n}", now)
+            key = f"{day:%Y%m%d}-{n}"
+            _interaction(day_rng, made, survey, customer, at, progress, key, now)
     with _invented_times():
         _write(rng, made, now)
     return len(made.interactions)
