@@ -78,7 +78,7 @@ def _scratch_only(broker: str) -> None:
 
 def _write_messages(path: Path, count: int, secret: str) -> None:
     """One "signature<TAB>body" line per message, bodies exactly as the simulator sends them."""
-    from surveys.simulator.signing import sign_body
+    from surveys.gateways.simulator_signature import sign_body
 
     rng = random.Random(20261122)
     received_at = datetime.now(UTC).isoformat(timespec="seconds")

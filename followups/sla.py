@@ -17,6 +17,7 @@ escalation filters with it.
 """
 
 import logging
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
+from django.utils import timezone
 
 from followups.businesshours import Hours, add_business_hours, business_hours_between, check_hours
 from followups.models import OPEN_STATUSES, Case, Holiday, ServiceStandard, Team
@@ -129,6 +131,25 @@ def sla_clock_restart(
         "escalation_level": 0,
         "escalated_at": None,
     }
+
+
+def callback_hours(*, customer_id: int, now: datetime | None = None) -> int | None:
+    """Whole hours, rounded up (at least 1), until the first call is due on the customer's
+    newest open case not contacted yet (its `sla_due_at`, counted in business hours when
+    the case opened); None without such a case. The detractor's acknowledgement SMS
+    quotes it (settings.NPS_CALLBACK_HOURS)."""
+    due = (
+        Case.objects.filter(
+            customer_id=customer_id, status__in=OPEN_STATUSES, first_contact_at__isnull=True
+        )
+        .order_by("-opened_at")
+        .values_list("sla_due_at", flat=True)
+        .first()
+    )
+    if due is None:
+        return None
+    seconds = (due - (now or timezone.now())).total_seconds()
+    return max(1, math.ceil(seconds / 3600))
 
 
 def due_at() -> models.Case:

@@ -75,6 +75,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
 AXES_ENABLE_ADMIN = False  # nps/admin.py registers the attempts list alone
 AXES_LOCKOUT_CALLABLE = "nps.loginguard.login_locked_response"
+AXES_VERBOSE = False  # no "AXES: BEGIN" line at the start of every command and process
 # The client address: REMOTE_ADDR unless a reverse proxy in front of every web process
 # sets a header it overwrites (never one the client can send through), e.g.
 # AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR with AXES_IPWARE_PROXY_COUNT=1.
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "nps.apps.AxesConfig",  # django-axes: login lockouts
     "surveys",
     "followups",
+    "devtools",  # manage.py run_simulator: the SMS gateway simulator for development
 ]
 
 MIDDLEWARE = [
@@ -355,6 +357,10 @@ NPS_UNREACHABLE_AFTER = env.int("NPS_UNREACHABLE_AFTER", default=3)
 NPS_VERIFICATION_DAYS = env.int("NPS_VERIFICATION_DAYS", default=7)
 NPS_RECOVERED_SCORE = 7
 # Surveys per customer at most, per value tier, over a rolling window of days.
+# The rule that says within how many hours a detractor will be called (their open case's
+# first-contact due time); the acknowledgement SMS quotes it. Named here because surveys
+# does not import followups.
+NPS_CALLBACK_HOURS = "followups.sla.callback_hours"
 NPS_TIER_CAPS = {"A": {"surveys": 2, "days": 30}, "B": {"surveys": 3, "days": 30}}
 # Local time (in each recipient team's time zone) when the daily digest goes out.
 NPS_DIGEST_TIME = env("NPS_DIGEST_TIME", default="08:00")
@@ -404,7 +410,11 @@ LOGGING = {
             "style": "{",
         },
     },
-    "filters": {"mask_phones": {"()": "surveys.phones.MaskPhonesFilter"}},
+    "filters": {
+        "mask_phones": {"()": "surveys.phones.MaskPhonesFilter"},
+        "ticks_at_debug": {"()": "nps.logfilters.PeriodicTicksAtDebug"},
+        "forbidden_without_traceback": {"()": "nps.logfilters.ExpectedForbiddenWithoutTraceback"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -423,5 +433,22 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login's bookkeeping at info; lockouts are warnings.
+        "axes": {"level": "WARNING"},
+        # An expected 403 is one line, not a traceback (nps/logfilters.py).
+        "django.request": {"filters": ["forbidden_without_traceback"]},
+        # The periodic tasks' ticks at debug level (nps/logfilters.py, NPS_QUIET_TASKS).
+        **{
+            name: {"filters": ["ticks_at_debug"]}
+            for name in (
+                "celery.beat",
+                "celery.worker.strategy",
+                "celery.app.trace",
+                "kombu.connection",
+            )
+        },
     },
 }
+# Periodic tasks: Celery's three lines for each run (sent, received, succeeded) are logged
+# at debug instead of info; what a run does is logged by the project's own loggers.
+NPS_QUIET_TASKS = tuple(entry["task"] for entry in CELERY_BEAT_SCHEDULE.values())

@@ -19,6 +19,7 @@ from surveys.models import (
     OutboundKind,
     Purpose,
     Response,
+    Survey,
 )
 from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
@@ -26,6 +27,7 @@ from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.relay import batch_process
 from surveys.responses import response_comment, response_record, response_rescore
 from surveys.storeonce import insert_once
+from surveys.texts import callback_hours
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +142,26 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
 
 
 def _playbook(response: Response, invitation: Invitation) -> None:
-    """Passives get a care message, promoters a thank-you with a referral invitation."""
+    """Passives get a care message, promoters a thank-you with a referral invitation, and a
+    detractor who gave a reason is told when we will call."""
+    customer = response.customer
     if invitation.purpose != Purpose.SURVEY:
         return
     survey = invitation.asked_survey
     if response.category == Category.PASSIVE and survey.passive_care:
-        message_queue(customer=response.customer, kind=OutboundKind.CARE, invitation=invitation)
+        message_queue(customer=customer, kind=OutboundKind.CARE, invitation=invitation)
     elif response.category == Category.PROMOTER and survey.promoter_thanks:
-        message_queue(customer=response.customer, kind=OutboundKind.THANKS, invitation=invitation)
+        message_queue(customer=customer, kind=OutboundKind.THANKS, invitation=invitation)
+    elif _promises_a_call(response, survey):
+        kind = OutboundKind.CALLBACK_PROMISE
+        message_queue(customer=customer, kind=kind, invitation=invitation)
+
+
+def _promises_a_call(response: Response, survey: Survey) -> bool:
+    """A detractor with a reason, a survey that says so, and a call still to make."""
+    if response.category != Category.DETRACTOR or not response.comment:
+        return False
+    return survey.callback_promise and callback_hours(response.customer) is not None
 
 
 def _is_correction(reply: Reply) -> bool:

@@ -9,6 +9,9 @@ Every survey question carries the opt-out instruction of its language.
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from surveys.models import Customer, Language, OutboundKind, Survey
 
 ZH, EN, BO = Language.ZH_HANS, Language.EN, Language.BO
@@ -70,6 +73,13 @@ DEFAULTS: dict[str, dict[str, str]] = {
         BO: "འོས་སྦྱོར་བྱས་པར་ཐུགས་རྗེ་ཆེ། གྲོགས་པོ་གདན་འདྲེན་བྱས་ན་གཉིས་ཀར་གྲངས་གཞི་10GB ཐོབ། "
         "ཚོང་ཁང་ངམ་ཁ་པར་ལ་འདྲི་རོགས།",
     },
+    # {hours}: whole hours until the case's first-contact due time (callback_hours).
+    OutboundKind.CALLBACK_PROMISE: {
+        ZH: "感谢您告诉我们原因。我们会在{hours}小时内联系您。",
+        EN: "Thank you for telling us why. We will call you within {hours}.",
+        # "Thank you for telling us the reason. We will call you within {hours} hours."
+        BO: "རྒྱུ་མཚན་གསུངས་པར་ཐུགས་རྗེ་ཆེ། ང་ཚོས་ཆུ་ཚོད་{hours}ནང་དུ་ཁྱེད་ལ་ཁ་པར་གཏོང་ངེས།",
+    },
     OutboundKind.HELP: {
         ZH: "这是服务满意度调查：请回复0到10的数字为我们打分。回复TD退订。",
         EN: "This is our service survey: reply with a number from 0 to 10. Reply STOP to opt out.",
@@ -123,6 +133,21 @@ def survey_text(*, survey: Survey, customer: Customer) -> tuple[str, str]:
     return PART_SEPARATOR.join(parts), texts[0].language
 
 
+def _hours(hours: int, language: str) -> str:
+    if language == EN:
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return str(hours)  # the unit is in the sentence: 小时, ཆུ་ཚོད་
+
+
+def callback_hours(customer: Customer) -> int | None:
+    """Whole hours until the customer's open case is due for its first call; None without one.
+
+    The rule lives with the cases (settings.NPS_CALLBACK_HOURS names it: surveys does not
+    import followups)."""
+    hours: int | None = import_string(settings.NPS_CALLBACK_HOURS)(customer_id=customer.pk)
+    return hours
+
+
 def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -> Text:
     """A conversation message in the customer's language(s): the survey's text, else ours."""
     fields: dict[str, str] = {
@@ -130,10 +155,17 @@ def conversation_text(*, kind: str, customer: Customer, survey: Survey | None) -
         OutboundKind.CLARIFICATION: "clarification",
         OutboundKind.CARE: "care_message",
         OutboundKind.THANKS: "thanks_message",
+        OutboundKind.CALLBACK_PROMISE: "callback_promise",
     }
     field = fields.get(kind)
     own = {}
     if survey is not None and field:
         own = {t.language: getattr(t, field) for t in survey.texts.all() if getattr(t, field)}
     texts = _texts(customer, survey, own, DEFAULTS[kind])
+    if kind == OutboundKind.CALLBACK_PROMISE:
+        hours = callback_hours(customer) or 1
+        # replace, not format: a survey's own text may hold other braces
+        texts = [
+            Text(t.text.replace("{hours}", _hours(hours, t.language)), t.language) for t in texts
+        ]
     return Text(PART_SEPARATOR.join(t.text for t in texts), texts[0].language)

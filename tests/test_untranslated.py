@@ -21,9 +21,9 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from nps.reporting.rollups import rollups_rebuild
 
 from followups.escalation import SUPERVISOR, escalation_message
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.texts import DEFAULT_QUESTIONS, DEFAULTS, OPT_OUT_INSTRUCTION
 from tests.test_permission_matrix import PAGES, World, fill, world_make
 

@@ -45,6 +45,7 @@ class SurveyForm(forms.ModelForm):
             "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
             "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "max_age_hours",
             "sampling_rate", "followup_categories", "passive_care", "promoter_thanks",
+            "callback_promise",
         )  # fmt: skip
 
 
@@ -68,10 +69,11 @@ class SurveyTextInline(admin.StackedInline):
         ("clarification", "clarification_length"),
         ("care_message", "care_length"),
         ("thanks_message", "thanks_length"),
+        ("callback_promise", "promise_length"),
     )
     readonly_fields = (
         "question_length", "followup_length", "clarification_length", "care_length",
-        "thanks_length",
+        "thanks_length", "promise_length",
     )  # fmt: skip
 
     @admin.display(description=_("as sent (with the opt-out instruction)"))
@@ -87,6 +89,11 @@ class SurveyTextInline(admin.StackedInline):
     @admin.display(description=_("SMS length"))
     def clarification_length(self, obj: SurveyText | None) -> SafeString | str:
         return length_badge(obj.clarification if obj else "")
+
+    @admin.display(description=_("SMS length"))
+    def promise_length(self, obj: SurveyText | None) -> SafeString | str:
+        # As sent for a call due within 24 hours: "{hours}" stands for two digits.
+        return length_badge(obj.callback_promise.replace("{hours}", "24") if obj else "")
 
     @admin.display(description=_("SMS length"))
     def care_length(self, obj: SurveyText | None) -> SafeString | str:
@@ -119,7 +126,9 @@ class SurveyAdmin(admin.ModelAdmin):
             "fields": ("fatigue_days", "max_age_hours", "sampling_rate", "created_at"),
         }),
         (_("Conversation and playbooks"), {
-            "fields": ("followup_categories", "passive_care", "promoter_thanks"),
+            "fields": (
+                "followup_categories", "passive_care", "promoter_thanks", "callback_promise",
+            ),
         }),
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""The project's own SMS gateway simulator (surveys/simulator/server.py): JSON, HMAC-signed."""
+"""The project's own SMS gateway simulator (devtools/simulator/server.py): JSON, HMAC-signed."""
 
 from django.http import HttpRequest
 
@@ -8,7 +8,7 @@ from surveys.gateways.base import (
     SendResult,
 )
 from surveys.gateways.jsonformat import JsonWebhooks
-from surveys.simulator.signing import HEADER, signature_matches
+from surveys.gateways.simulator_signature import HEADER, signature_matches
 
 
 class SimulatorGateway(JsonWebhooks):

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # "canceled" and "partially_delivered" are not delivery outcomes of an SMS we sent.
 TWILIO = {"sent": S.SENT, "delivered": S.DELIVERED, "undelivered": S.FAILED, "failed": S.FAILED}
 
-# Our JSON format, spoken by the simulator (surveys/simulator/server.py posts "sent" and
+# Our JSON format, spoken by the simulator (devtools/simulator/server.py posts "sent" and
 # "delivered"; its messages start "accepted") and the console.
 JSON_FORMAT = {
     "sent": S.SENT,

@@ -92,6 +92,7 @@ class OutboundKind(models.TextChoices):
     HELP = "help", _("Help")
     CARE = "care", _("Care message (passive playbook)")
     THANKS = "thanks", _("Thank-you with referral (promoter playbook)")
+    CALLBACK_PROMISE = "callback_promise", _("When we will call (detractor who gave a reason)")
 
 
 class OutboundStatus(models.TextChoices):
@@ -146,11 +147,18 @@ class OutboundMessage(models.Model):
         verbose_name = _("conversation message")
         verbose_name_plural = _("conversation messages")
         constraints: ClassVar = [
-            # One clarification, one "why?", one playbook message per survey: never a loop.
+            # One clarification, one "why?", one playbook message, one callback promise
+            # per survey: never a loop.
             models.UniqueConstraint(
                 fields=["invitation", "kind"],
                 condition=models.Q(
-                    kind__in=["clarification", "followup_question", "care", "thanks"]
+                    kind__in=[
+                        "clarification",
+                        "followup_question",
+                        "care",
+                        "thanks",
+                        "callback_promise",
+                    ]
                 ),
                 name="outbound_once_per_invitation",
             ),

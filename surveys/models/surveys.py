@@ -69,6 +69,14 @@ class Survey(models.Model):
     promoter_thanks = models.BooleanField(
         _("send promoters a thank-you with a referral invitation"), default=True
     )
+    callback_promise = models.BooleanField(
+        _("tell detractors when we will call"),
+        default=True,
+        help_text=_(
+            "A detractor who gives a reason is told within how many hours we will call "
+            "(from the case's first-contact due time)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
@@ -112,6 +120,14 @@ class SurveyText(models.Model):
         _("thank-you message"),
         blank=True,
         help_text=_("Promoter playbook, with the referral invitation. Empty: the default."),
+    )
+    callback_promise = models.TextField(
+        _("callback promise"),
+        blank=True,
+        help_text=_(
+            "Sent to a detractor who gave a reason; {hours} becomes the hours until the "
+            "call is due. Empty: the default."
+        ),
     )
 
     class Meta:

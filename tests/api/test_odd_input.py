@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.jsonbodies import MAX_DEPTH
 from surveys.models import Invitation, SuppressReason
 from surveys.occurrence import EARLIEST, FUTURE_TOLERANCE
-from surveys.simulator.signing import HEADER, sign_body
 from tests.conftest import interaction_payload
 from tests.factories import SurveyFactory
 

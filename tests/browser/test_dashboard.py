@@ -200,7 +200,7 @@ def test_dashboard_and_admin_in_both_languages_at_desktop_and_phone_widths(
     chromium: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from nps.reporting.rollups import rollups_rebuild
+    from nps.reporting.rebuild import rollups_rebuild
 
     supervisor_create()
     responses_create()

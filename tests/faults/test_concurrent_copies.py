@@ -18,11 +18,11 @@ from django.test import override_settings
 
 from followups.models import Case
 from surveys.dispatch import invitation_send
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.interactions import interaction_record
 from surveys.models import DeliveryReceipt, InboundMessage, Invitation, InvitationStatus, Response
 from surveys.receipts import receipt_apply
 from surveys.replies import reply_process
-from surveys.simulator.signing import HEADER, sign_body
 from tests.factories import SurveyFactory
 
 pytestmark = [

@@ -14,10 +14,10 @@ import requests
 import time_machine
 from django.test import override_settings
 
+from devtools.simulator.server import SimulatorConfig, build_server
 from surveys.dispatch import invitation_send
 from surveys.interactions import interaction_record
 from surveys.models import Invitation, InvitationStatus, Survey
-from surveys.simulator.server import SimulatorConfig, build_server
 
 pytestmark = pytest.mark.django_db
 NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)

@@ -52,7 +52,7 @@ import pytest
 import requests
 from django.db import connection
 
-from surveys.simulator.signing import HEADER, sign_body
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from tests.faults.services import PrivateRedis
 from tests.integration.conftest import ROOT, Process, free_port, wait_until
 

@@ -25,9 +25,9 @@ from django.test import override_settings
 
 from followups.models import Case
 from surveys.dispatch import invitation_send
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.interactions import interaction_record
 from surveys.models import InboundMessage, OutboundKind, OutboundMessage, Response
-from surveys.simulator.signing import HEADER, sign_body
 from tests.factories import SurveyFactory
 from tests.faults.services import PrivateRedis
 from tests.integration.conftest import ROOT, wait_until

@@ -1,12 +1,14 @@
 """The closed loop end to end on real parts: HTTP API, Celery worker and broker, the SMS
 simulator as its own process, signed webhooks, the database of the active profile."""
 
+import re
 from typing import Any
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from followups.models import Case, CaseStatus
@@ -76,6 +78,14 @@ def test_detractor_reply_to_assigned_case_to_verified_recovery(
     response = Response.objects.get()
     assert response.comment == "营业厅排队等了一个小时"
     assert "waiting" in {r.code for r in response.reasons.all()}
+    # The reason given, the customer is told within how many hours we will call: those
+    # left until the case's first-contact due time (1 business hour for tier A at P1).
+    promise = wait_until(lambda: len(outbound()) >= 3 and outbound()[-1])
+    promised = re.search(r"我们会在(\d+)小时内联系您", promise["text"])
+    assert promised, promise["text"]
+    case.refresh_from_db()
+    left = (case.sla_due_at - timezone.now()).total_seconds() / 3600
+    assert int(promised.group(1)) - 1 < left <= int(promised.group(1))
 
     # The agent calls back and resolves; the verification survey proves the recovery.
     case_attempt_log(case_id=case.pk, actor=None, channel="phone", outcome="reached")
@@ -88,7 +98,7 @@ def test_detractor_reply_to_assigned_case_to_verified_recovery(
     )
     with override_settings(NPS_VERIFICATION_DAYS=0):
         assert verifications_send() == 1
-    verification = wait_until(lambda: len(outbound()) >= 3 and outbound()[-1])
+    verification = wait_until(lambda: len(outbound()) >= 4 and outbound()[-1])
     case.refresh_from_db()
     assert verification["reference"] == f"inv-{case.verification_invitation_id}"
     wait_until(lambda: Invitation.objects.get(pk=case.verification_invitation_id).expires_at)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from surveys.simulator.server import SimulatorConfig, build_server, mask_phone
-from surveys.simulator.signing import HEADER, sign_body
+from devtools.simulator.server import SimulatorConfig, build_server, mask_phone
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from tests.integration.conftest import wait_until
 
 API_KEY = "test-key"
@@ -405,7 +405,7 @@ def test_faults_need_the_api_key(simulator: str) -> None:
     assert send(simulator).status_code == 201
 
 
-def test_the_page_shows_conversations_with_text_escaped(simulator: str) -> None:
+def test_the_page_shows_the_latest_thread_with_text_escaped(simulator: str) -> None:
     send(simulator, text=SURVEY)
     reply(simulator, "<script>alert(1)</script>")
 
@@ -414,10 +414,12 @@ def test_the_page_shows_conversations_with_text_escaped(simulator: str) -> None:
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     assert "<title>SMS gateway simulator</title>" in page.text
-    assert "<script>" not in page.text
+    assert "<script>alert(1)" not in page.text  # neither in the thread nor in its JSON
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert f'name="from" value="{PHONE}"' in page.text  # reply from the number we sent to
-    assert page.text.index("&lt;script&gt;") < page.text.index("Reply 0-10")  # newest first
+    # A thread reads like a phone's: our survey first, then the customer's answer.
+    thread = page.text[page.text.index('id="messages"') :]
+    assert thread.index("Reply 0-10") < thread.index("&lt;script&gt;alert")
 
 
 def test_phone_numbers_are_masked_for_logs() -> None:
@@ -439,3 +441,40 @@ def test_phone_numbers_are_masked_for_logs() -> None:
 def test_a_bad_config_is_refused(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 -- the message depends on the setting
         SimulatorConfig(api_key=API_KEY, secret=SECRET, **overrides)
+
+
+def conversation(simulator: str, phone: str = PHONE) -> dict[str, Any]:
+    answer = requests.get(f"{simulator}/api/conversations", {"phone": phone}, timeout=5)
+    assert answer.status_code == 200
+    return dict(answer.json())
+
+
+def test_a_thread_lists_one_numbers_messages_oldest_first(simulator: str) -> None:
+    send(simulator, text=SURVEY)
+    send(simulator, reference="inv-43", to="+8613900000001", text="another survey 0-10")
+    reply(simulator, "3")
+
+    found = conversation(simulator)
+
+    assert [(m["direction"], m["text"]) for m in found["messages"]] == [
+        ("out", SURVEY),
+        ("in", "3"),
+    ]
+    assert [t["phone"] for t in found["threads"]] == [PHONE, "+8613900000001"]
+
+
+@pytest.mark.parametrize(
+    ("last_sms", "hint"),
+    [
+        (SURVEY, "0-10"),
+        ("抱歉，我们没能看懂您的回复。请回复0到10的数字。", "0-10"),
+        ("感谢您的评分！请问主要是什么原因让您给出这个分数？", "why?"),
+        ("Thank you! What is the main reason for your score?", "why?"),
+        ("Thank you for telling us why. We will call you within 1 hour.", "Reply"),
+    ],
+)
+def test_the_reply_box_hints_what_the_customer_is_asked(
+    simulator: str, last_sms: str, hint: str
+) -> None:
+    send(simulator, text=last_sms)
+    assert conversation(simulator)["hint"] == hint

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from surveys.simulator.signing import HEADER, sign_body
+from surveys.gateways.simulator_signature import HEADER, sign_body
 
 TWILIO_SID = "AC00000000000000000000000000000001"
 TWILIO_TOKEN = "loopback-auth-token"

@@ -12,10 +12,10 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage, Response
 from surveys.phones import MaskPhonesFilter
 from surveys.pseudonyms import pseudonym
-from surveys.simulator.signing import HEADER, sign_body
 from tests.conftest import interaction_payload
 from tests.followups.conftest import detractor  # noqa: F401 (fixture)
 

@@ -147,7 +147,7 @@ def test_a_score_with_a_comment_is_not_asked_why(survey: Survey) -> None:
     survey_sent()
     Phone().text("3 信号太差")
     assert Response.objects.get().comment == "信号太差"
-    assert sent_kinds() == []
+    assert sent_kinds() == [OutboundKind.CALLBACK_PROMISE]  # told when we call, not asked why
 
 
 def test_promoters_are_asked_why_only_where_the_survey_says_so(survey: Survey) -> None:
@@ -406,4 +406,4 @@ def test_an_opt_out_word_in_a_comment_after_a_score_opts_out_and_keeps_the_score
     assert phone.text("服务差，TD") == "opted_out"
     response = Response.objects.get()
     assert (response.score, response.comment) == (3, "信号差")
-    assert sent_kinds() == [OutboundKind.OPT_OUT_CONFIRMATION]
+    assert sent_kinds() == [OutboundKind.CALLBACK_PROMISE, OutboundKind.OPT_OUT_CONFIRMATION]

@@ -40,7 +40,7 @@ django.setup()
 from django.db import connection
 from django.test import Client
 from surveys.models import InboundMessage
-from surveys.simulator.signing import HEADER, sign_body
+from surveys.gateways.simulator_signature import HEADER, sign_body
 with connection.schema_editor() as editor:  # the one table a reply goes to, in memory
     editor.create_model(InboundMessage)
 connection.cursor().execute("PRAGMA foreign_keys = OFF")  # its invitation table is absent

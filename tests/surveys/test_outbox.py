@@ -14,9 +14,9 @@ from kombu import pools as kombu_pools
 
 from nps.celery import app as celery_app
 from surveys import tasks
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.relay import batch_process, outbox_relay
-from surveys.simulator.signing import HEADER, sign_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -154,6 +154,7 @@ def test_a_whole_conversation_through_twilio_ends_with_every_sms_delivered(
             OutboundKind.OPT_OUT_CONFIRMATION,
             OutboundKind.CARE,
             OutboundKind.THANKS,
+            OutboundKind.CALLBACK_PROMISE,  # the detractor gave a reason
         ]
     )
     assert kinds[PROMOTER] == OutboundKind.THANKS
@@ -167,7 +168,7 @@ def test_a_whole_conversation_through_twilio_ends_with_every_sms_delivered(
         for pk, sid in OutboundMessage.objects.values_list("pk", "provider_message_id")
     ]
     assert sorted(ours) == sorted((s.reference, s.provider_message_id) for s in twilio.sent)
-    assert len(twilio.sent) == 4 + 5
+    assert len(twilio.sent) == 4 + 6  # four surveys, six conversation SMS
     assert set(OutboundMessage.objects.values_list("status", flat=True)) == {
         OutboundStatus.DELIVERED
     }

@@ -4,7 +4,7 @@ and form; the simulator: HMAC of the JSON body; the console: the channel token),
 what is stored and what it does once processed.
 
 Twilio's are form posts with the parameters its documentation lists for an incoming
-message and for a status callback; the simulator's are what surveys/simulator/server.py
+message and for a status callback; the simulator's are what devtools/simulator/server.py
 posts (checked against the simulator itself below); the console speaks the same JSON
 format.
 """
@@ -20,13 +20,13 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from devtools.simulator.server import Simulator, SimulatorConfig
 from surveys.dispatch import invitation_send
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.interactions import interaction_record
 from surveys.models import DeliveryReceipt, InboundMessage, Invitation, InvitationStatus, Response
 from surveys.receipts import receipts_apply
 from surveys.replies import replies_process
-from surveys.simulator.server import Simulator, SimulatorConfig
-from surveys.simulator.signing import HEADER, sign_body
 from tests.factories import SurveyFactory
 
 pytestmark = pytest.mark.django_db

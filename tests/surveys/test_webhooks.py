@@ -6,8 +6,8 @@ import pytest
 from django.test import Client, override_settings
 from twilio.request_validator import RequestValidator
 
+from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage
-from surveys.simulator.signing import HEADER, sign_body
 
 pytestmark = pytest.mark.django_db
 SIM_SECRET = "sim-dev-secret"

@@ -1,16 +1,25 @@
-"""Demo data and logins: a survey in three languages, teams, agents, staff users, an API token."""
+"""Demo data and logins: a survey, teams, agents, staff users, an API token, 90 days of history.
+
+Idempotent (everything is get-or-create; the history is written once) and deterministic
+(the history is seeded random, relative to the day it runs).
+"""
 
 from datetime import time
+from functools import cached_property
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from followups.models import Agent, Team
 from followups.permissions import roles_ensure
 from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
+from nps.demo_history import history_seed
+from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Language, Survey, SurveyText
 from surveys.texts import DEFAULT_QUESTIONS
 
@@ -26,28 +35,59 @@ class Command(BaseCommand):
     help = "Create demo data and logins (idempotent)."
 
     def _user(self, username: str, group: Group, *, email: str = "") -> User:
-        user, _ = User.objects.get_or_create(
+        user, created = User.objects.get_or_create(
             username=username, defaults={"is_staff": True, "email": email}
         )
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        if created:
+            user.password = self._demo_hash
+            user.save(update_fields=["password"])
         user.groups.add(group)
         return user
 
-    @transaction.atomic
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-history", action="store_true", help="logins and teams only, no 90 days"
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        admin, _ = User.objects.get_or_create(
+        started = timezone.now()
+        with transaction.atomic():
+            survey = self._staff_and_survey()
+            written = 0 if options["no_history"] else history_seed(survey=survey)
+        if written:
+            # The dashboard reads only rollups: build them for the invented days at once.
+            days = rollups_rebuild()
+            seconds = (timezone.now() - started).total_seconds()
+            self.stdout.write(
+                f"History: {written} interactions over {days} days ({seconds:.1f} s)."
+            )
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    @cached_property
+    def _demo_hash(self) -> str:
+        # Hashing is slow on purpose: once for every demo login, and only for new ones.
+        return make_password(DEMO_PASSWORD)
+
+    def _staff_and_survey(self) -> Survey:
+        admin, created = User.objects.get_or_create(
             username="admin", defaults={"is_staff": True, "is_superuser": True}
         )
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
+        if created:
+            admin.password = self._demo_hash
+            admin.save(update_fields=["password"])
         crm, _ = User.objects.get_or_create(username="crm")
         Token.objects.get_or_create(user=crm, defaults={"key": DEMO_TOKEN})
         survey, created = Survey.objects.get_or_create(
             name="After-service NPS",
             # The demo answers at any hour: quiet hours off (equal start and end).
-            # Real surveys default to 21:00-09:00 in the customer's zone.
-            defaults={"delay_minutes": 0, "quiet_start": time(0, 0), "quiet_end": time(0, 0)},
+            # Real surveys default to 21:00-09:00 in the customer's zone. A fatigue window
+            # of one day: a demo customer can be surveyed again tomorrow (real: 30 days).
+            defaults={
+                "delay_minutes": 0,
+                "quiet_start": time(0, 0),
+                "quiet_end": time(0, 0),
+                "fatigue_days": 1,
+            },
         )
         if created:
             for language in (Language.ZH_HANS, Language.EN):
@@ -74,4 +114,4 @@ class Command(BaseCommand):
                 )
         if not Team.objects.filter(is_default_route=True).exists():  # one default, if none yet
             Team.objects.filter(name=FALLBACK_TEAM).update(is_default_route=True)
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        return survey

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.simulator.server import SimulatorConfig, serve
+from devtools.simulator.server import SimulatorConfig, serve
 
 
 class Command(BaseCommand):

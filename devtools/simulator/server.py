@@ -4,12 +4,11 @@ Our Django app sends SMS here over HTTP; the simulator answers like a gateway, p
 signed delivery receipts back, and lets a person (or the auto-replier) answer as the
 customer. Standard library only, so it runs without Django:
 
-    python -m surveys.simulator.server --port 8025 --webhook-base http://127.0.0.1:8000
+    python -m devtools.simulator.server --port 8025 --webhook-base http://127.0.0.1:8000
 """
 
 import argparse
 import hmac
-import html
 import json
 import logging
 import math
@@ -29,9 +28,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from surveys.simulator.signing import HEADER, sign_body
+from devtools.simulator.page import render_page
+from devtools.simulator.threads import is_outbound, phone_of, reply_hint, thread, threads
+from surveys.gateways.simulator_signature import HEADER, sign_body
 
-log = logging.getLogger("surveys.simulator")
+log = logging.getLogger("devtools.simulator")
 
 Message = dict[str, Any]
 DEFAULT_REPLY_PATTERN = r"0\s*(?:-|\u2013|~|到|至|to)\s*10"
@@ -102,14 +103,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _is_outbound(message: Message) -> bool:
-    return "reference" in message
-
-
-def _phone_of(message: Message) -> str:
-    return str(message["to"] if _is_outbound(message) else message["from"])
-
-
 class MessageStore:
     """Messages both ways, oldest first, capped, behind one lock; callers get copies."""
 
@@ -152,7 +145,7 @@ class MessageStore:
 
     def messages(self, phone: str | None = None) -> list[Message]:
         with self._lock:
-            return [dict(m) for m in self._messages.values() if phone in (None, _phone_of(m))]
+            return [dict(m) for m in self._messages.values() if phone in (None, phone_of(m))]
 
     def set_fault(self, mode: str, count: int) -> None:
         with self._lock:
@@ -221,7 +214,7 @@ class Simulator:
         self.config = config
         self.store = MessageStore(config.max_messages)
         self.webhooks = WebhookClient(config)
-        self._reply_pattern = re.compile(config.reply_pattern, re.IGNORECASE)
+        self.reply_pattern = re.compile(config.reply_pattern, re.IGNORECASE)
 
     def send(self, to: str, text: str, reference: str) -> tuple[Message, bool]:
         message, created = self.store.accept(to, text, reference)
@@ -249,7 +242,7 @@ class Simulator:
             receipt.update(status=status, timestamp=_now())
             answered = self.webhooks.post(STATUS_PATH, receipt)
             log.info("receipt %s %s -> webhook %s", message["id"], status, answered)
-        if self.config.auto_reply and self._reply_pattern.search(message["text"]):
+        if self.config.auto_reply and self.reply_pattern.search(message["text"]):
             time.sleep(self.config.reply_delay)
             self.receive(message["to"], str(self._score_for(message["reference"])))
 
@@ -314,12 +307,17 @@ class _Handler(BaseHTTPRequestHandler):
             # A literal "+" in ?to=+86... is the phone's plus, not an encoded space.
             query = urllib.parse.parse_qs(url.query.replace("+", "%2B"))
             messages = simulator.store.messages(query.get("to", [""])[0].strip() or None)
-            outbound = [m for m in messages if _is_outbound(m)]
-            inbound = [m for m in messages if not _is_outbound(m)]
+            outbound = [m for m in messages if is_outbound(m)]
+            inbound = [m for m in messages if not is_outbound(m)]
             self._send_json(200, {"outbound": outbound, "inbound": inbound})
-        elif url.path == "/":
-            recent = simulator.store.messages()[::-1][:PAGE_MESSAGES]
-            self._send(200, "text/html; charset=utf-8", render_page(simulator.config, recent))
+        elif url.path in ("/", "/api/conversations"):
+            query = urllib.parse.parse_qs(url.query.replace("+", "%2B"))
+            state = conversations(simulator, query.get("phone", [""])[0].strip() or None)
+            if url.path == "/":
+                page = render_page(settings=settings_shown(simulator.config), state=state)
+                self._send(200, "text/html; charset=utf-8", page)
+            else:
+                self._send_json(200, state)
         else:
             self._send_json(404, {"error": "not found"})
 
@@ -417,80 +415,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(encoded)
 
 
-PAGE_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1f2430}
-main{max-width:1100px;margin:0 auto;padding:24px}h1{font-size:22px;margin:0 0 16px}
-h2{font-size:15px;margin:0 0 12px}dt{color:#5b6473}dd{margin:0}
-.card{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:16px;margin:0 0 16px}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
-form{display:flex;gap:6px;margin:0}td form input{width:80px}
-input{padding:5px 8px;border:1px solid #c4cad3;border-radius:5px;font:inherit}
-button{padding:5px 12px;border:0;border-radius:5px;background:#2f6fdb;color:#fff;font:inherit}
-table{width:100%;border-collapse:collapse}th{color:#5b6473;font-weight:600}
-th,td{text-align:left;padding:7px 8px;border-bottom:1px solid #eceef2;vertical-align:top}
-.text{white-space:pre-wrap;word-break:break-word}.out{color:#2f6fdb}.in{color:#7a4fd6}
-.badge{padding:1px 8px;border-radius:10px;font-size:12px;background:#eceef2}
-.ok{background:#dcf3e3;color:#1d6b35}.bad{background:#fbe0e0;color:#9b1c1c}
-"""
-
-
-def _badge(label: str, tone: str = "") -> str:
-    return f'<span class="badge {tone}">{html.escape(label)}</span>'
-
-
-def _status_cell(message: Message) -> str:
-    if _is_outbound(message):
-        return _badge(message["status"], "ok" if message["status"] == "delivered" else "")
-    code = message["webhook_status"]
-    if code is None:
-        return _badge("webhook: no answer", "bad")
-    return _badge(f"webhook {code}", "ok" if 200 <= code < 300 else "bad")
-
-
-def _row(message: Message) -> str:
-    phone = html.escape(_phone_of(message))
-    when = html.escape(str(message.get("created_at", message.get("received_at", "")))[11:19])
-    outbound = _is_outbound(message)
-    direction = '<b class="out">&rarr; out</b>' if outbound else '<b class="in">&larr; in</b>'
-    reply = (
-        f'<form method="post" action="/inbound"><input type="hidden" name="from" value="{phone}">'
-        '<input name="text" placeholder="0-10" required><button>Reply</button></form>'
-        if outbound
-        else ""
-    )
-    return (
-        f"<tr><td>{when}</td><td>{direction}</td><td>{phone}</td>"
-        f'<td class="text">{html.escape(message["text"])}</td>'
-        f"<td>{_status_cell(message)}</td><td>{reply}</td></tr>"
-    )
-
-
-def render_page(config: SimulatorConfig, newest_first: list[Message]) -> str:
+def settings_shown(config: SimulatorConfig) -> dict[str, str]:
     promoter, passive, detractor = config.weights
-    auto_reply = "off"
+    auto_reply = "off: answer each survey here"
     if config.auto_reply:
         auto_reply = (
             f"on: promoter {promoter:g} / passive {passive:g} / detractor {detractor:g},"
             f" after {config.reply_delay:g} s"
         )
-    rows = "".join(_row(message) for message in newest_first)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SMS gateway simulator</title><style>{PAGE_STYLE}</style></head>
-<body><main><h1>SMS gateway simulator</h1>
-<section class="card"><h2>Configuration</h2><dl>
-<dt>Webhook base</dt><dd>{html.escape(config.webhook_base)}</dd>
-<dt>Auto-reply</dt><dd>{html.escape(auto_reply)}</dd>
-<dt>Service number</dt><dd>{html.escape(config.service_number)}</dd></dl></section>
-<section class="card"><h2>Reply as a customer</h2><form method="post" action="/inbound">
-<input name="from" placeholder="+8613800138000" required>
-<input name="text" placeholder="9" required><button>Send reply</button></form></section>
-<section class="card"><h2>Recent conversations (<a href="/">refresh</a>)</h2><table>
-<tr><th>Time (UTC)</th><th></th><th>Phone</th><th>Text</th><th>Status</th><th></th></tr>
-{rows or '<tr><td colspan="6">No messages yet.</td></tr>'}</table></section>
-</main></body></html>
-"""
+    return {
+        "Auto-reply": auto_reply,
+        "Webhook base": config.webhook_base,
+        "Service number": config.service_number,
+    }
+
+
+def conversations(simulator: Simulator, phone: str | None) -> Message:
+    """The thread list, and one number's thread (the asked one, else the latest active)."""
+    messages = simulator.store.messages()[-PAGE_MESSAGES:]
+    listed = threads(messages)
+    phone = phone or (listed[0]["phone"] if listed else None)
+    return {
+        "threads": listed,
+        "phone": phone,
+        "messages": thread(messages, phone) if phone else [],
+        "hint": reply_hint(messages, phone or "", simulator.reply_pattern),
+    }
 
 
 def build_server(config: SimulatorConfig) -> ThreadingHTTPServer:
