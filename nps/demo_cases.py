@@ -168,7 +168,8 @@ def _story(
     agent = rng.choice(agents)
     assigned = opened + timedelta(minutes=rng.randint(1, 5))
     case.agent, case.assigned_at, case.status = agent, assigned, CaseStatus.ASSIGNED
-    events.append((assigned, "assigned", None, {"agent": agent.name, "team": case.team.name if case.team else ""}))
+    team_name = case.team.name if case.team else ""
+    events.append((assigned, "assigned", None, {"agent": agent.name, "team": team_name}))
     # Callbacks get faster over the period: median ~3 h at the start, ~40 min at the end.
     speed = 180 - 140 * min(1.0, (HISTORY_SECONDS - age.total_seconds()) / HISTORY_SECONDS)
     first = assigned + timedelta(minutes=max(2, rng.lognormvariate(math.log(speed), 0.8)))
