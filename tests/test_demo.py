@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
-from nps.dashboard.stats import change, estimate
+from nps.reporting.stats import change, estimate
 
 from followups.models import Agent, Case, CaseStatus, Team
 from nps.demo_history import history_seed

@@ -119,3 +119,18 @@ def test_due_times_read_relatively_with_the_overdue_rule(
     annotated = cases_assigned_to(people.agent).get(pk=case.pk)  # sla.due_at, sla.overdue
     with translation.override("en"):
         assert due_words(annotated, now=timezone.now()) == (text, urgency)
+
+
+def test_every_admin_page_names_the_zone_its_times_are_in(
+    people: Personas, case: Case, client: Client
+) -> None:
+    # In the header of every admin page, not only on the case pages.
+    StaffProfile.objects.create(user=people.lead, time_zone="America/New_York")
+    pages = (
+        (people.agent, "Asia/Shanghai", "admin:index"),
+        (people.lead, "America/New_York", "admin:followups_team_changelist"),
+        (people.supervisor, "Asia/Shanghai", "admin:surveys_interaction_changelist"),
+    )
+    for user, zone, name in pages:
+        page = page_for(client, user, reverse(name))
+        assert f'<span id="time-zone-note">Times in {zone}</span>' in page, name
