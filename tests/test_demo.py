@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
-from nps.reporting.stats import change, estimate
 
 from followups.models import Agent, Case, CaseStatus, Team
 from nps.demo_history import history_seed
@@ -16,6 +15,7 @@ from nps.management.commands.seed_demo import DEMO_PASSWORD
 from nps.reporting.contract import Filters
 from nps.reporting.days import local_today
 from nps.reporting.queries import funnel, nps_breakdown, nps_counts, nps_trend
+from nps.reporting.stats import change, estimate
 from surveys.models import Customer, Interaction, Purpose, Response, Survey
 
 pytestmark = pytest.mark.django_db
