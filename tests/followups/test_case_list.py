@@ -55,12 +55,12 @@ def test_a_leads_filters_offer_only_her_teams_agents_and_regions(
     client.force_login(people.lead)
     page = client.get(LIST)
     assert choices(page, "team") == {"North"}
-    assert choices(page, "agent") == {"Ann"}
+    assert choices(page, "callback agent") == {"Ann"}
     assert choices(page, "region") == {"BJ"}
     client.force_login(people.supervisor)
     page = client.get(LIST)
     assert choices(page, "team") == {"North", "South"}
-    assert choices(page, "agent") == {"Ann", "Bob"}
+    assert choices(page, "callback agent") == {"Ann", "Bob"}
     assert choices(page, "region") == {"BJ", "SH"}
 
 
