@@ -140,9 +140,11 @@ def test_processed_rows_are_never_relayed(published: Any) -> None:
 
 
 @pytest.fixture
-def dead_broker() -> Iterator[None]:
+def dead_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point the Celery app at a port where nothing listens, as when Redis is down."""
     saved = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
+    # Celery reads the CELERY_BROKER_URL environment variable before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
     celery_app.conf.broker_transport_options = {"socket_connect_timeout": 0.5}
     fresh_connections()
