@@ -61,6 +61,8 @@ QUEUE = "nps-bench-loop"
 AGENTS, AGENT_CAPACITY = 40, 10_000
 DETRACTOR_SHARE, DETRACTOR_TEXT, OTHER_TEXT = 0.2, "3 排队太久", "9"
 TASK_RECEIVED = re.compile(r"Task ([\w.]+)\[[^\]]+\] received")
+# The runtime's digits may come masked (the log masks digit runs like phone numbers).
+RELAYED = re.compile(r"Task surveys\.tasks\.relay_outbox\[[^\]]+\] succeeded in \S+: (\d+)$", re.M)
 HEADER = "{:>10} | {:>27} | {:>37} | {:>16} | {:>10}"
 
 
@@ -86,6 +88,12 @@ class Result:
     response_s: list[float] = field(default_factory=list)
     assigned_s: list[float] = field(default_factory=list)
     tasks: Counter[str] = field(default_factory=Counter)
+    # Rows the outbox relay handed out, replies and receipts. A receipt that overtook its
+    # send is applied by the send, not relayed: more than stored is a lower bound on rows
+    # handed out twice; fewer is normal.
+    relayed: int = 0
+    receipts: int = 0  # delivery receipts stored meanwhile (for the conversation SMS)
+    sms: Counter[str] = field(default_factory=Counter)  # conversation SMS by status
     problems: list[str] = field(default_factory=list)
 
 
@@ -316,6 +324,15 @@ def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) ->
     return late[0]
 
 
+def _warm_up(port: int, secret: str, count: int) -> None:
+    """Replies from unknown senders, until processed: every process connected and loaded."""
+    items = [Sent(f"MO{uuid.uuid4().hex}", f"+86150{n:08d}", False) for n in range(count)]
+    _load(port, secret, items, rate=count, threads=count)
+    deadline = time.monotonic() + 60
+    while _unprocessed([item.message_id for item in items]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def _unprocessed(ids: list[str]) -> int:
     from surveys.models import InboundMessage
 
@@ -331,18 +348,33 @@ def _unassigned(phones: list[str]) -> int:
     return len(phones) - cases.filter(assigned_at__isnull=False).count()
 
 
-def _tasks_received(stack: Stack) -> Counter[str]:
-    return Counter(TASK_RECEIVED.findall(stack.log("worker").read_text(errors="replace")))
+def _sms_pending(phones: list[str]) -> int:
+    """Conversation SMS not yet sent, plus receipts not yet processed."""
+    from surveys.models import DeliveryReceipt, OutboundMessage, OutboundStatus
+
+    waiting = [OutboundStatus.QUEUED, OutboundStatus.SENDING]
+    sms = OutboundMessage.objects.filter(customer__phone__in=phones, status__in=waiting)
+    return sms.count() + DeliveryReceipt.objects.filter(processed_at__isnull=True).count()
+
+
+def _worker_counts(stack: Stack) -> tuple[Counter[str], int]:
+    """Tasks received by name, and rows relayed, so far (from the worker's log)."""
+    logged = stack.log("worker").read_text(errors="replace")
+    return Counter(TASK_RECEIVED.findall(logged)), sum(map(int, RELAYED.findall(logged)))
 
 
 def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, rate: int) -> Result:
     from django.conf import settings
 
+    from surveys.models import DeliveryReceipt, OutboundMessage
+
     items = _seed_customers(survey, index, rate * args.seconds)
+    phones = [item.phone for item in items]
     secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
     ids = [item.message_id for item in items]
     detractors = [item.phone for item in items if item.detractor]
-    tasks_before = _tasks_received(stack)
+    tasks_before, relayed_before = _worker_counts(stack)
+    receipts_before = DeliveryReceipt.objects.count()
     late = _load(args.web_port, secret, items, rate, args.threads)
     ended = time.monotonic()
     backlog = _unprocessed(ids)
@@ -351,12 +383,17 @@ def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, r
     while time.monotonic() < deadline:
         if drained is None and _unprocessed(ids) == 0:
             drained = time.monotonic() - ended
-        if drained is not None and _unassigned(detractors) == 0:
+        if drained is not None and _unassigned(detractors) + _sms_pending(phones) == 0:
             break
         time.sleep(0.5)
     time.sleep(2)  # a task received late (a duplicate) still shows in the count
     result = Result(rate, items, late, backlog, drained)
-    result.tasks = _tasks_received(stack) - tasks_before
+    tasks, relayed = _worker_counts(stack)
+    result.tasks, result.relayed = tasks - tasks_before, relayed - relayed_before
+    result.receipts = DeliveryReceipt.objects.count() - receipts_before
+    result.sms = Counter(
+        OutboundMessage.objects.filter(customer__phone__in=phones).values_list("status", flat=True)
+    )
     _measure(result)
     return result
 
@@ -424,9 +461,14 @@ def _details(r: Result) -> str:
     webhook = [item.seconds for item in r.sent]
     p50, p99 = _pct(webhook, 0.50) or 0.0, _pct(webhook, 0.99) or 0.0
     tasks = ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+    sms = ", ".join(f"{status}={n}" for status, n in sorted(r.sms.items()))
     return (
         f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
-        f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late; worker received {tasks}"
+        f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late\n"
+        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + {r.receipts} receipts"
+        f" stored (handed out again: at least {max(0, r.relayed - len(r.sent) - r.receipts)});"
+        f" conversation SMS {sms}\n"
+        f"  worker received {tasks}"
     )
 
 
@@ -437,6 +479,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
     if not rates or min(rates) <= 0 or args.seconds <= 0:
@@ -465,6 +508,7 @@ def main() -> int:
         "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
         "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.web_port}",
         "NPS_VAR_DIR": str(workdir),
+        "NPS_BENCH_RELAY_TICKS": "1",
     }
     print(
         f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; one Celery worker "
@@ -476,6 +520,7 @@ def main() -> int:
     results: list[Result] = []
     try:
         _start_stack(stack, args, args.web_port, sim_port)
+        _warm_up(args.web_port, settings.NPS_GATEWAYS["simulator"]["SECRET"], 4 * args.workers)
         print(_header(), flush=True)
         for index, rate in enumerate(rates):
             results.append(_run_rate(stack, args, survey, index, rate))
@@ -494,7 +539,10 @@ def main() -> int:
         ]
         if errors:
             print("errors logged:\n  " + "\n  ".join(errors[-20:]), file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep_logs:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     problems = [p for r in results for p in r.problems]
     for problem in problems:
         print(f"FAILED {problem}", file=sys.stderr)
