@@ -140,7 +140,7 @@ class Stack:
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.terminate()  # the leader shuts its own workers down (warm shutdown)
         deadline = time.monotonic() + 15
         for proc in self.procs.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -516,7 +516,9 @@ def main() -> int:
         f"{args.seconds} s per rate, {args.threads} sender threads, {AGENTS} agents"
     )
     stack = Stack(workdir, env)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on a kill too
+    # Stop the stack on Ctrl-C (even if the caller ignored it) and on a kill too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: list[Result] = []
     try:
         _start_stack(stack, args, args.web_port, sim_port)
@@ -526,6 +528,9 @@ def main() -> int:
             results.append(_run_rate(stack, args, survey, index, rate))
             print(_row(results[-1]))
             print(_details(results[-1]), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: stopping the stack", file=sys.stderr)
+        return 130
     finally:
         stack.stop()
         redis.flushdb()
