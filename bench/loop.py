@@ -379,11 +379,17 @@ def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, r
     ended = time.monotonic()
     backlog = _unprocessed(ids)
     drained: float | None = None
-    deadline = ended + args.drain_timeout
+    deadline, assigned_at = ended + args.drain_timeout, None
     while time.monotonic() < deadline:
         if drained is None and _unprocessed(ids) == 0:
             drained = time.monotonic() - ended
-        if drained is not None and _unassigned(detractors) + _sms_pending(phones) == 0:
+        if drained is not None and assigned_at is None and _unassigned(detractors) == 0:
+            assigned_at = time.monotonic()
+        # The SMS and their receipts get another minute at most: an unmatched receipt would
+        # wait for the hourly expiry; what is left shows in the counts.
+        if assigned_at is not None and (
+            _sms_pending(phones) == 0 or time.monotonic() > assigned_at + 60
+        ):
             break
         time.sleep(0.5)
     time.sleep(2)  # a task received late (a duplicate) still shows in the count
