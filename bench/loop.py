@@ -16,9 +16,10 @@ detractor's case is assigned, and prints from the database, per rate:
     replies/s | reply -> response p50/p99 | detractor -> case assigned p50/p99 | backlog
     at the end of the load | drained in
 
-measured from the moment each webhook was posted, plus the checks (one response per
-reply, one case per detractor, each reply processed once) and the tasks the worker
-received (from its log), which shows work handed out twice.
+measured from the moment each webhook was posted, plus the checks (each reply stored
+once and scored, one response per reply, one case per detractor, assigned), the rows the
+outbox relay handed out against the rows stored, the conversation SMS by status and the
+tasks the worker received (the last two from its log).
 
     .venv/bin/python bench/loop.py [--rates 25,50,100] [--seconds 30]
 
