@@ -431,8 +431,9 @@ def _measure(result: Result) -> None:
         at = by_id[mid].at
         if invitation in responded:
             result.response_s.append(responded[invitation].timestamp() - at)
-        if by_id[mid].detractor and assigned.get(invitation) is not None:
-            result.assigned_s.append(assigned[invitation].timestamp() - at)
+        case_assigned = assigned.get(invitation)
+        if by_id[mid].detractor and case_assigned is not None:
+            result.assigned_s.append(case_assigned.timestamp() - at)
     failed = sum(1 for item in result.sent if not 200 <= item.status < 300)
     detractors = sum(1 for item in result.sent if item.detractor)
     outcomes = Counter(outcome for _, _, _, outcome in rows)
