@@ -1,0 +1,571 @@
+"""Closed-loop benchmark (issue 19): signed replies at a steady rate through the whole stack.
+
+Starts the production stack as subprocesses on this machine: gunicorn (sync workers),
+one Celery worker consuming every queue (default prefork concurrency), Celery beat (the
+outbox relay and the sweepers) and the SMS gateway simulator, which receives the
+conversation SMS (why?, thanks, care, callback promise) over real HTTP. Seeds a default
+route team open around the clock with enough agents that assignment is never
+capacity-bound, a survey, and one customer with a sent invitation per reply to come.
+
+For each rate, an open-loop generator (threads on a fixed schedule: a slow answer does
+not slow the next send) posts signed simulator inbound webhooks for --seconds, each
+from a distinct customer, 20% detractors giving a reason ("3 排队太久"), the rest "9".
+Then it waits (at most --drain-timeout) until every reply is processed and every
+detractor's case is assigned, and prints from the database, per rate:
+
+    replies/s | reply -> response p50/p99 | detractor -> case assigned p50/p99 | backlog
+    at the end of the load | drained in
+
+measured from the moment each webhook was posted, plus the checks (each reply stored
+once and scored, one response per reply, one case per detractor, assigned), the rows the
+outbox relay handed out against the rows stored, the conversation SMS by status and the
+tasks the worker received (the last two from its log).
+
+    .venv/bin/python bench/loop.py [--rates 25,50,100] [--seconds 30]
+
+DATABASE_URL and CELERY_BROKER_URL default to postgres://postgres@127.0.0.1:5432/
+nps_bench_loop and redis://127.0.0.1:6379/14; the database name must contain "bench"
+(its survey and follow-up tables are truncated) and the Redis db must not be 0 (it is
+flushed).
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.webhook_ingest import _free_port, _scratch_only
+
+ROOT = Path(__file__).resolve().parent.parent
+INBOUND = "/webhooks/simulator/inbound/"
+PROBE = "/bench/bare/"  # answered 405 to a GET once a gunicorn worker is up
+QUEUE = "nps-bench-loop"
+AGENTS, AGENT_CAPACITY = 40, 10_000
+DETRACTOR_SHARE, DETRACTOR_TEXT, OTHER_TEXT = 0.2, "3 排队太久", "9"
+TASK_RECEIVED = re.compile(r"Task ([\w.]+)\[[^\]]+\] received")
+# The runtime's digits may come masked (the log masks digit runs like phone numbers).
+RELAYED = re.compile(r"Task surveys\.tasks\.relay_outbox\[[^\]]+\] succeeded in \S+: (\d+)$", re.M)
+HEADER = "{:>10} | {:>27} | {:>37} | {:>16} | {:>10}"
+
+
+@dataclass
+class Sent:
+    """One posted reply: when (epoch seconds, just before the request), whose, the answer."""
+
+    message_id: str
+    phone: str
+    detractor: bool
+    at: float = 0.0
+    status: int = 0
+    seconds: float = 0.0  # the webhook's answer time
+
+
+@dataclass
+class Result:
+    rate: int
+    sent: list[Sent]
+    late_s: float  # the most a send started after its scheduled time
+    backlog: int  # replies not yet processed when the load ended
+    drained_s: float | None  # after the load ended; None: not within the timeout
+    response_s: list[float] = field(default_factory=list)
+    assigned_s: list[float] = field(default_factory=list)
+    tasks: Counter[str] = field(default_factory=Counter)
+    # Rows the outbox relay handed out, replies and receipts. A receipt that overtook its
+    # send is applied by the send, not relayed: more than stored is a lower bound on rows
+    # handed out twice; fewer is normal.
+    relayed: int = 0
+    receipts: int = 0  # delivery receipts stored meanwhile (for the conversation SMS)
+    sms: Counter[str] = field(default_factory=Counter)  # conversation SMS by status
+    problems: list[str] = field(default_factory=list)
+
+
+def _django() -> None:
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nps_bench_loop")
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["CELERY_QUEUE"] = QUEUE
+    os.environ["NPS_GATEWAYS"] = "simulator"
+    os.environ["NPS_SEND_GATEWAY"] = "simulator"
+    import django
+
+    django.setup()
+
+
+class Stack:
+    """The processes this benchmark starts; stop() ends them all, group by group."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir, self.env = workdir, env
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def start(self, name: str, command: list[str]) -> None:
+        with self.log(name).open("wb") as out:
+            self.procs[name] = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: prefork children end too
+            )
+
+    def alive(self, name: str) -> bool:
+        return self.procs[name].poll() is None
+
+    def fail(self, name: str, what: str) -> None:
+        tail = self.log(name).read_text(errors="replace").splitlines()[-30:]
+        raise SystemExit(f"{name} {what}:\n  " + "\n  ".join(tail))
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()  # the leader shuts its own workers down (warm shutdown)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            else:  # children left behind by a leader that exited (prefork pool)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_http(stack: Stack, name: str, port: int, path: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and stack.alive(name):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+            return
+        except urllib.error.HTTPError:
+            return  # an answer, whatever its status: the server is up
+        except OSError:
+            time.sleep(0.2)
+    stack.fail(name, "did not start")
+
+
+def _wait_log(stack: Stack, name: str, pattern: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and stack.alive(name):
+        if re.search(pattern, stack.log(name).read_text(errors="replace")):
+            return
+        time.sleep(0.3)
+    stack.fail(name, "did not start")
+
+
+def _start_stack(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> None:
+    python = sys.executable
+    bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class sync"
+    gunicorn = [python, "-m", "gunicorn", "nps.wsgi:application", *bind.split()]
+    stack.start("gunicorn", [*gunicorn, "--log-level", "warning"])
+    base = f"http://127.0.0.1:{web}"
+    simulator = ["--no-auto-reply", "--port", str(sim), "--webhook-base", base]
+    stack.start("simulator", [python, "manage.py", "run_simulator", *simulator])
+    stack.start("worker", [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"])
+    beat_file = str(stack.workdir / "celerybeat-schedule")
+    stack.start("beat", [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
+    _wait_http(stack, "gunicorn", web, PROBE)
+    _wait_http(stack, "simulator", sim, "/")
+    _wait_log(stack, "worker", r"\bready\.")
+    time.sleep(1)
+    if not stack.alive("beat"):
+        stack.fail("beat", "exited")
+
+
+def _reset() -> None:
+    """Empty the loop's tables: customers, teams, surveys and everything hanging off them."""
+    from django.db import connection
+
+    from followups.models import Team
+    from surveys.models import Customer, DeliveryReceipt, InboundMessage, Survey
+
+    tables = ", ".join(
+        f'"{m._meta.db_table}"' for m in (Customer, Team, Survey, InboundMessage, DeliveryReceipt)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+def _seed_routing() -> Any:
+    """A default route team open around the clock, agents on shift all day, a survey."""
+    from followups.models import Agent, Team
+    from surveys.models import Survey
+
+    midnight = datetime.min.time()
+    team = Team.objects.create(
+        name="Bench loop", is_default_route=True, day_start=midnight, day_end=midnight
+    )
+    Agent.objects.bulk_create(
+        Agent(
+            name=f"Bench agent {n}",
+            team=team,
+            capacity=AGENT_CAPACITY,
+            shift_start=midnight,
+            shift_end=midnight,
+        )
+        for n in range(1, AGENTS + 1)
+    )
+    # Quiet hours off (equal start and end), as the demo does: the loop answers at any hour.
+    return Survey.objects.create(
+        name="Bench loop NPS", quiet_start=midnight, quiet_end=midnight, fatigue_days=0
+    )
+
+
+def _seed_customers(survey: Any, rate_index: int, count: int) -> list[Sent]:
+    """`count` fresh customers, each with a sent invitation awaiting an answer."""
+    from django.utils import timezone
+
+    from surveys.models import Customer, Interaction, Invitation, InvitationStatus, Touchpoint
+
+    now = timezone.now()
+    phones = [f"+8613{rate_index % 10}{n:08d}" for n in range(count)]
+    customers = Customer.objects.bulk_create(Customer(phone=p) for p in phones)
+    interactions = Interaction.objects.bulk_create(
+        Interaction(
+            external_id=f"bench-loop-{rate_index}-{n}",
+            customer=c,
+            touchpoint=Touchpoint.values[0],
+            occurred_at=now - timedelta(minutes=5),
+        )
+        for n, c in enumerate(customers)
+    )
+    Invitation.objects.bulk_create(
+        Invitation(
+            interaction=i,
+            customer=i.customer,
+            survey=survey,
+            status=InvitationStatus.SENT,
+            language="zh-hans",
+            text="bench",
+            gateway="simulator",
+            provider_message_id=f"SM{uuid.uuid4().hex}",
+            sent_at=now - timedelta(minutes=1),
+            expires_at=now + timedelta(hours=48),
+        )
+        for i in interactions
+    )
+    every = round(1 / DETRACTOR_SHARE)
+    return [Sent(f"MO{uuid.uuid4().hex}", p, n % every == 0) for n, p in enumerate(phones)]
+
+
+def _post(port: int, secret: str, item: Sent) -> None:
+    from surveys.gateways.simulator_signature import HEADER as SIGNATURE
+    from surveys.gateways.simulator_signature import sign_body
+
+    payload = {
+        "message_id": item.message_id,
+        "from": item.phone,
+        "to": "10690000",
+        "text": DETRACTOR_TEXT if item.detractor else OTHER_TEXT,
+        "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE: sign_body(secret, body)}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    item.at = time.time()
+    try:
+        conn.request("POST", INBOUND, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        item.status = answer.status
+    except OSError:
+        item.status = -1
+    finally:
+        conn.close()
+    item.seconds = time.time() - item.at
+
+
+def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) -> float:
+    """Post items[n] at start + n/rate (open loop); returns the worst lateness in seconds."""
+    lock, cursor, late = threading.Lock(), iter(range(len(items))), [0.0]
+    start = time.monotonic() + 0.5
+
+    def run() -> None:
+        while True:
+            with lock:
+                n = next(cursor, None)
+            if n is None:
+                return
+            due = start + n / rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                late[0] = max(late[0], -wait)
+            _post(port, secret, items[n])
+
+    pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return late[0]
+
+
+def _warm_up(port: int, secret: str, count: int) -> None:
+    """Replies from unknown senders, until processed: every process connected and loaded."""
+    items = [Sent(f"MO{uuid.uuid4().hex}", f"+86150{n:08d}", False) for n in range(count)]
+    _load(port, secret, items, rate=count, threads=count)
+    deadline = time.monotonic() + 60
+    while _unprocessed([item.message_id for item in items]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def _unprocessed(ids: list[str]) -> int:
+    from surveys.models import InboundMessage
+
+    rows = InboundMessage.objects.filter(gateway="simulator", gateway_message_id__in=ids)
+    stored = rows.count()
+    return rows.filter(processed_at__isnull=True).count() + (len(ids) - stored)
+
+
+def _unassigned(phones: list[str]) -> int:
+    from followups.models import Case
+
+    cases = Case.objects.filter(customer__phone__in=phones)
+    return len(phones) - cases.filter(assigned_at__isnull=False).count()
+
+
+def _sms_pending(phones: list[str]) -> int:
+    """Conversation SMS not yet sent, plus receipts not yet processed."""
+    from surveys.models import DeliveryReceipt, OutboundMessage, OutboundStatus
+
+    waiting = [OutboundStatus.QUEUED, OutboundStatus.SENDING]
+    sms = OutboundMessage.objects.filter(customer__phone__in=phones, status__in=waiting)
+    return sms.count() + DeliveryReceipt.objects.filter(processed_at__isnull=True).count()
+
+
+def _worker_counts(stack: Stack) -> tuple[Counter[str], int]:
+    """Tasks received by name, and rows relayed, so far (from the worker's log)."""
+    logged = stack.log("worker").read_text(errors="replace")
+    return Counter(TASK_RECEIVED.findall(logged)), sum(map(int, RELAYED.findall(logged)))
+
+
+def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, rate: int) -> Result:
+    from django.conf import settings
+
+    from surveys.models import DeliveryReceipt, OutboundMessage
+
+    items = _seed_customers(survey, index, rate * args.seconds)
+    phones = [item.phone for item in items]
+    secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
+    ids = [item.message_id for item in items]
+    detractors = [item.phone for item in items if item.detractor]
+    tasks_before, relayed_before = _worker_counts(stack)
+    receipts_before = DeliveryReceipt.objects.count()
+    late = _load(args.web_port, secret, items, rate, args.threads)
+    ended = time.monotonic()
+    backlog = _unprocessed(ids)
+    drained: float | None = None
+    deadline, assigned_at = ended + args.drain_timeout, None
+    while time.monotonic() < deadline:
+        if drained is None and _unprocessed(ids) == 0:
+            drained = time.monotonic() - ended
+        if drained is not None and assigned_at is None and _unassigned(detractors) == 0:
+            assigned_at = time.monotonic()
+        # The SMS and their receipts get another minute at most: an unmatched receipt would
+        # wait for the hourly expiry; what is left shows in the counts.
+        if assigned_at is not None and (
+            _sms_pending(phones) == 0 or time.monotonic() > assigned_at + 60
+        ):
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # a task received late (a duplicate) still shows in the count
+    result = Result(rate, items, late, backlog, drained)
+    tasks, relayed = _worker_counts(stack)
+    result.tasks, result.relayed = tasks - tasks_before, relayed - relayed_before
+    result.receipts = DeliveryReceipt.objects.count() - receipts_before
+    result.sms = Counter(
+        OutboundMessage.objects.filter(customer__phone__in=phones).values_list("status", flat=True)
+    )
+    _measure(result)
+    return result
+
+
+def _measure(result: Result) -> None:
+    from followups.models import Case
+    from surveys.models import InboundMessage, Response
+
+    by_id = {item.message_id: item for item in result.sent}
+    rows = list(
+        InboundMessage.objects.filter(
+            gateway="simulator", gateway_message_id__in=list(by_id)
+        ).values_list("gateway_message_id", "invitation_id", "processed_at", "outcome")
+    )
+    invitation_of = {mid: inv for mid, inv, _, _ in rows if inv is not None}
+    invitations = list(invitation_of.values())
+    responded = dict(
+        Response.objects.filter(invitation_id__in=invitations).values_list(
+            "invitation_id", "created_at"
+        )
+    )
+    assigned = dict(
+        Case.objects.filter(response__invitation_id__in=invitations).values_list(
+            "response__invitation_id", "assigned_at"
+        )
+    )
+    for mid, invitation in invitation_of.items():
+        at = by_id[mid].at
+        if invitation in responded:
+            result.response_s.append(responded[invitation].timestamp() - at)
+        case_assigned = assigned.get(invitation)
+        if by_id[mid].detractor and case_assigned is not None:
+            result.assigned_s.append(case_assigned.timestamp() - at)
+    failed = sum(1 for item in result.sent if not 200 <= item.status < 300)
+    detractors = sum(1 for item in result.sent if item.detractor)
+    outcomes = Counter(outcome for _, _, _, outcome in rows)
+    checks = [
+        (failed == 0, f"{failed} webhook posts not answered 2xx"),
+        (len(rows) == len(by_id), f"{len(rows)} replies stored for {len(by_id)} posted"),
+        (outcomes == Counter(scored=len(by_id)), f"outcomes {dict(outcomes)}"),
+        (len(responded) == len(by_id), f"{len(responded)} responses for {len(by_id)} replies"),
+        (len(assigned) == detractors, f"{len(assigned)} cases for {detractors} detractors"),
+        (len(result.assigned_s) == detractors, f"{len(result.assigned_s)} cases assigned"),
+    ]
+    result.problems = [f"{result.rate}/s: {text}" for ok, text in checks if not ok]
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def _pair(values: list[float]) -> str:
+    p50, p99 = _pct(values, 0.50), _pct(values, 0.99)
+    return "-" if p50 is None or p99 is None else f"{p50:.2f} s / {p99:.2f} s"
+
+
+def _row(r: Result) -> str:
+    drained = f"{r.drained_s:.1f} s" if r.drained_s is not None else "not drained"
+    return HEADER.format(r.rate, _pair(r.response_s), _pair(r.assigned_s), r.backlog, drained)
+
+
+def _details(r: Result) -> str:
+    webhook = [item.seconds for item in r.sent]
+    p50, p99 = _pct(webhook, 0.50) or 0.0, _pct(webhook, 0.99) or 0.0
+    tasks = ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+    sms = ", ".join(f"{status}={n}" for status, n in sorted(r.sms.items()))
+    return (
+        f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
+        f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late\n"
+        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + {r.receipts} receipts"
+        f" stored (handed out again: at least {max(0, r.relayed - len(r.sent) - r.receipts)});"
+        f" conversation SMS {sms}\n"
+        f"  worker received {tasks}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
+    parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--threads", type=int, default=64, help="sender threads")
+    parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    args = parser.parse_args()
+    rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
+    if not rates or min(rates) <= 0 or args.seconds <= 0:
+        parser.error("rates and seconds must be positive")
+    _django()
+    import redis as redis_client
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.database import database_ready
+
+    _scratch_only(settings.CELERY_BROKER_URL)
+    database_ready(settings.DATABASES["default"])
+    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
+    redis.flushdb()
+    _reset()
+    survey = _seed_routing()
+    connection.close()  # the seeding connection is not kept open during the load
+    workdir = Path(tempfile.mkdtemp(prefix="nps-bench-loop-"))
+    args.web_port, sim_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
+        "SIMULATOR_SECRET": settings.NPS_GATEWAYS["simulator"]["SECRET"],
+        "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
+        "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.web_port}",
+        "NPS_VAR_DIR": str(workdir),
+        "NPS_BENCH_RELAY_TICKS": "1",
+    }
+    print(
+        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; one Celery worker "
+        f"(all queues of {QUEUE}), beat, simulator on 127.0.0.1:{sim_port}; "
+        f"{args.seconds} s per rate, {args.threads} sender threads, {AGENTS} agents"
+    )
+    stack = Stack(workdir, env)
+    # Stop the stack on Ctrl-C (even if the caller ignored it) and on a kill too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results: list[Result] = []
+    try:
+        _start_stack(stack, args, args.web_port, sim_port)
+        _warm_up(args.web_port, settings.NPS_GATEWAYS["simulator"]["SECRET"], 4 * args.workers)
+        print(_header(), flush=True)
+        for index, rate in enumerate(rates):
+            results.append(_run_rate(stack, args, survey, index, rate))
+            print(_row(results[-1]))
+            print(_details(results[-1]), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: stopping the stack", file=sys.stderr)
+        return 130
+    finally:
+        stack.stop()
+        redis.flushdb()
+        connection.close()
+        errors = [
+            f"{name}: {line}"
+            for name in ("gunicorn", "worker", "beat", "simulator")
+            if stack.log(name).exists()
+            for line in stack.log(name).read_text(errors="replace").splitlines()
+            if re.search(r"\b(ERROR|CRITICAL|Traceback)\b", line)
+        ]
+        if errors:
+            print("errors logged:\n  " + "\n  ".join(errors[-20:]), file=sys.stderr)
+        if args.keep_logs:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    problems = [p for r in results for p in r.problems]
+    for problem in problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _header() -> str:
+    titles = ("replies/s", "reply → response p50 / p99", "detractor → case assigned p50 / p99")
+    return HEADER.format(*titles, "backlog at end", "drained in")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
