@@ -10,8 +10,9 @@ from NPS_DASHBOARD_MIN_SAMPLE answers; open and overdue cases are counted now
 (followups.sla.overdue), whenever they opened.
 
 Sent once per local day, once the recipient's local time reaches NPS_DIGEST_TIME: a
-supervisor's time in NPS_DEFAULT_TIME_ZONE, a lead's in the zone of the first team they
-lead; "yesterday" is the day before that local date. A supervisor who also leads a team
+recipient's time in the zone they read every time in (followups.timezones.user_time_zone:
+their profile's, else their team's, else NPS_DEFAULT_TIME_ZONE); "yesterday" is the
+day before that local date. A supervisor who also leads a team
 gets the supervisor's digest only. A DigestDelivery row (unique user and date) is
 inserted first, so a second run at the same time fails the insert and skips; the email
 leaves after the insert has committed and its outcome is written back to the row, never
@@ -39,6 +40,7 @@ from followups.escalation import case_link
 from followups.models import DigestDelivery, Team
 from followups.roles import SUPERVISORS
 from followups.sla import overdue_clock
+from followups.timezones import user_time_zone
 from nps.reporting import queries
 from nps.reporting.contract import Counts, Filters
 from nps.reporting.scope import NOTHING, team_scope
@@ -66,10 +68,8 @@ def digest_recipients() -> list[Recipient]:
         scope = team_scope(user)
         if scope == NOTHING:
             continue
-        zone = settings.NPS_DEFAULT_TIME_ZONE
-        if scope is not None:  # a lead: the zone of the first team they lead
-            led = Team.objects.filter(pk__in=scope).order_by("pk")
-            zone = led.values_list("time_zone", flat=True).first() or zone
+        # The zone they read every time in (followups.timezones): profile, team, default.
+        zone = user_time_zone(user)
         recipients.append(Recipient(user=user, time_zone=zone, team_scope=scope))
     return recipients
 
