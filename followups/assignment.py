@@ -98,14 +98,17 @@ def agent_can_take(agent: Agent, now: datetime) -> bool:
     return agent.is_available and load < agent.capacity and on_shift(agent, now)
 
 
-def agent_pick(*, team: Team, now: datetime, language: str = "") -> Agent | None:
+def agent_pick(
+    *, team: Team, now: datetime, language: str = "", agents: list[Agent] | None = None
+) -> Agent | None:
     """The agent the team's policy picks among those who can take a case now.
 
     With `language`, among those who speak it if any of them can; else among all.
+    `agents`: the team's agents_with_load, read once under the team lock for a batch.
     """
-    eligible = {
-        agent.pk: agent for agent in agents_with_load(team_id=team.pk) if agent_can_take(agent, now)
-    }
+    if agents is None:
+        agents = agents_with_load(team_id=team.pk)
+    eligible = {agent.pk: agent for agent in agents if agent_can_take(agent, now)}
     speakers = {pk: agent for pk, agent in eligible.items() if language in agent.languages}
     if language and speakers:
         eligible = speakers
@@ -155,21 +158,60 @@ def case_assign(*, case_id: int) -> Agent | None:
         # The team lock serialises assignments per team: the load counted next
         # includes everything committed by the assignment before this one.
         team = Team.objects.select_for_update().get(pk=routed.pk)
-        now = timezone.now()
-        languages = case.customer.languages
-        agent = agent_pick(team=team, now=now, language=language_wanted(languages))
-        flag = language_flag(languages, agent.languages if agent else None)
-        if agent is None:
-            if (case.team_id, case.needs_language) != (team.pk, flag):
-                Case.objects.filter(pk=case.pk).update(team=team, needs_language=flag)
-            return None
-        Case.objects.filter(pk=case.pk).update(
-            team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now,
-            needs_language=flag,
-        )  # fmt: skip
-        if team.policy == AssignmentPolicy.ROUND_ROBIN:
-            Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
-        case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)
+        return _assign_locked(case, team, agents_with_load(team_id=team.pk))
+
+
+def cases_assign(*, case_ids: Sequence[int]) -> int:
+    """Assign a burst of waiting cases in one pass: case_assign's rule for each, most
+    urgent and oldest first, with one lock and one load count per team.
+
+    Locks the cases (in id order), then each routed team (in id order), as case_assign
+    locks a case then its team; each agent's load is counted once under the team lock
+    and kept up to date here as cases are given, so nobody goes over capacity and a
+    round-robin team turns as it would one case at a time. Returns how many were assigned.
+    """
+    with transaction.atomic():
+        locked = list(
+            Case.objects.select_for_update(of=("self",))
+            .select_related("customer", "response__interaction", "team")
+            .filter(pk__in=case_ids, status=CaseStatus.NEW, agent__isnull=True)
+            .order_by("pk")
+        )
+        by_team: dict[int, list[Case]] = {}
+        for case in sorted(locked, key=lambda c: (c.priority, c.opened_at, c.pk)):
+            routed = case.team if case.team_fixed else team_for_case(case)
+            if routed is None:  # the unrouted queue
+                if case.team_id is not None:
+                    Case.objects.filter(pk=case.pk).update(team=None)
+                continue
+            by_team.setdefault(routed.pk, []).append(case)
+        assigned = 0
+        for team_id in sorted(by_team):
+            team = Team.objects.select_for_update().get(pk=team_id)
+            agents = agents_with_load(team_id=team.pk)
+            for case in by_team[team_id]:
+                assigned += _assign_locked(case, team, agents) is not None
+    return assigned
+
+
+def _assign_locked(case: Case, team: Team, agents: list[Agent]) -> Agent | None:
+    """Give a locked waiting case to the agent the team picks, under the team's lock."""
+    now = timezone.now()
+    languages = case.customer.languages
+    agent = agent_pick(team=team, now=now, language=language_wanted(languages), agents=agents)
+    flag = language_flag(languages, agent.languages if agent else None)
+    if agent is None:
+        if (case.team_id, case.needs_language) != (team.pk, flag):
+            Case.objects.filter(pk=case.pk).update(team=team, needs_language=flag)
+        return None
+    Case.objects.filter(pk=case.pk).update(
+        team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now, needs_language=flag
+    )
+    agent.load += 1  # type: ignore[attr-defined]  # counted for the next case of the batch
+    if team.policy == AssignmentPolicy.ROUND_ROBIN:
+        Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
+        team.last_assigned_agent_id = agent.pk
+    case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)
     return agent
 
 

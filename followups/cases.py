@@ -1,14 +1,17 @@
 """Opening cases: one per detractor response, prioritised, with an SLA due time."""
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from followups.history import case_event_record
+from followups.history import case_event_record, case_events_record
 from followups.models import OPEN_STATUSES, UNTOUCHED_STATUSES, Case, CaseStatus, Priority
-from followups.routing import team_for_response
+from followups.routing import Router, team_for_response
 from followups.sla import sla_clock_restart, sla_due_times
 from surveys.models import Category, Customer, Response, Tier
-from surveys.queue import task_queue
+from surveys.queue import task_queue_row
 
 
 def case_priority(*, tier: str, score: int) -> Priority:
@@ -50,8 +53,60 @@ def case_open(*, response: Response) -> Case | None:
         return Case.objects.get(response=response)
     case_event_record(case_id=case.pk, kind="opened", priority=priority, score=response.score)
     customer_callback_refresh(customer_id=case.customer_id)
-    task_queue("followups.tasks.assign_case", case.pk)
+    task_queue_row("followups.tasks.assign_cases", case.pk)
     return case
+
+
+def cases_open(*, responses: list[Response]) -> list[Case]:
+    """case_open for many new responses at once (the set-based reply path): the detractors'
+    cases by the same rules (case_priority, routing.route, sla_due_times), inserted together
+    with their "opened" events, their customers flagged, their assignment queued as one task.
+
+    Routing reads its rules and teams once; due times are worked out once per priority,
+    tier and team (every case of the batch opens now). If any of them has a case already
+    (a race with the sweeper), each is opened by case_open instead.
+    """
+    detractors = [r for r in responses if r.category == Category.DETRACTOR]
+    if not detractors:
+        return []
+    router, now = Router(), timezone.now()
+    due: dict[tuple[str, str, int | None], tuple[datetime, datetime]] = {}
+    cases = []
+    for response in detractors:
+        tier = response.customer.tier
+        priority = case_priority(tier=tier, score=response.score)
+        team = router.team(
+            region=response.customer.region, tier=tier, touchpoint=response.interaction.touchpoint
+        )
+        key = (priority, tier, team.pk if team else None)
+        if key not in due:
+            due[key] = sla_due_times(priority=priority, tier=tier, opened_at=now, team=team)
+        contact_due, resolution_due = due[key]
+        cases.append(
+            Case(
+                response=response,
+                customer=response.customer,
+                priority=priority,
+                team=team,
+                sla_due_at=contact_due,
+                resolution_due_at=resolution_due,
+            )
+        )
+    try:
+        with transaction.atomic():
+            cases = Case.objects.bulk_create(cases)
+    except IntegrityError:
+        return [case for r in detractors if (case := case_open(response=r)) is not None]
+    case_events_record(
+        [
+            (case.pk, "opened", {"priority": case.priority, "score": case.response.score})
+            for case in cases
+        ]
+    )
+    customers_callback_refresh(customer_ids=[case.customer_id for case in cases])
+    for case in cases:
+        task_queue_row("followups.tasks.assign_cases", case.pk)
+    return cases
 
 
 def case_follow_response(*, response: Response) -> Case | None:
@@ -77,7 +132,7 @@ def case_follow_response(*, response: Response) -> Case | None:
         if reopened:
             case_event_record(case_id=case.pk, kind="reopened", reason="score corrected")
             customer_callback_refresh(customer_id=case.customer_id)
-            task_queue("followups.tasks.assign_case", case.pk)
+            task_queue_row("followups.tasks.assign_cases", case.pk)
         return case
     if case is not None:
         # Nobody has called yet: the customer's corrected score makes the callback moot.
@@ -95,8 +150,13 @@ def case_follow_response(*, response: Response) -> Case | None:
 
 def customer_callback_refresh(*, customer_id: int) -> None:
     """Tell surveys whether the customer has an open case (no survey is sent meanwhile)."""
-    in_callback = Case.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES).exists()
-    Customer.objects.filter(pk=customer_id).update(in_callback=in_callback)
+    customers_callback_refresh(customer_ids=[customer_id])
+
+
+def customers_callback_refresh(*, customer_ids: list[int]) -> None:
+    """customer_callback_refresh for many customers: one statement."""
+    open_case = Case.objects.filter(customer_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+    Customer.objects.filter(pk__in=customer_ids).update(in_callback=Exists(open_case))
 
 
 def customers_callback_reconcile() -> int:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from followups.cases import case_follow_response
+from followups.cases import case_follow_response, cases_open
 from followups.verification import case_verification_record
 from surveys.models import Purpose, Response
 
@@ -12,3 +12,12 @@ def on_response_classified(sender: type[Response], response: Response, **kwargs:
         case_verification_record(response=response)
     else:
         case_follow_response(response=response)
+
+
+def on_responses_recorded(sender: type[Response], responses: list[Response], **kwargs: Any) -> None:
+    """Many first answers at once: the survey answers' cases opened together."""
+    surveyed = [r for r in responses if r.invitation.purpose != Purpose.VERIFICATION]
+    for response in responses:
+        if response.invitation.purpose == Purpose.VERIFICATION:
+            case_verification_record(response=response)
+    cases_open(responses=surveyed)

@@ -62,12 +62,23 @@ def route(
     return team_by_region(teams, region=region)
 
 
+class Router:
+    """team_for with the rules and teams read once (two queries), to route many at a time."""
+
+    def __init__(self) -> None:
+        self.rules = list(RoutingRule.objects.filter(is_active=True).order_by("order", "id"))
+        self.teams = {team.pk: team for team in Team.objects.order_by("id")}
+
+    def team(self, *, region: str, tier: str, touchpoint: str) -> Team | None:
+        team_id = route(
+            self.rules, self.teams.values(), region=region, tier=tier, touchpoint=touchpoint
+        )
+        return self.teams.get(team_id) if team_id is not None else None
+
+
 def team_for(*, region: str, tier: str, touchpoint: str) -> Team | None:
     """The team routing picks for these facts: two queries (rules, teams), whatever the count."""
-    rules = RoutingRule.objects.filter(is_active=True).order_by("order", "id")
-    teams = {team.pk: team for team in Team.objects.order_by("id")}
-    team_id = route(rules, teams.values(), region=region, tier=tier, touchpoint=touchpoint)
-    return teams.get(team_id) if team_id is not None else None
+    return Router().team(region=region, tier=tier, touchpoint=touchpoint)
 
 
 def team_for_response(response: Response) -> Team | None:

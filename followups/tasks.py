@@ -11,6 +11,11 @@ def assign_case(case_id: int) -> int | None:
     return agent.pk if agent else None
 
 
+@shared_task(acks_late=True)
+def assign_cases(case_ids: list[int]) -> int:
+    return assignment.cases_assign(case_ids=case_ids)
+
+
 @shared_task
 def sweep_cases() -> int:
     opened = cases.cases_open_missing() + assignment.cases_assign_waiting()

@@ -232,8 +232,9 @@ CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *NPS_Q
 _TASKS_BY_QUEUE = {
     "replies": ["surveys.tasks.process_replies", "surveys.tasks.apply_receipts",
                 "surveys.tasks.relay_outbox"],
-    "assign": ["followups.tasks.assign_case"],
+    "assign": ["followups.tasks.assign_case", "followups.tasks.assign_cases"],
     "send": ["surveys.tasks.send_invitation", "surveys.tasks.send_message",
+             "surveys.tasks.send_messages",
              "surveys.tasks.dispatch_due", "surveys.tasks.expire_receipts",
              "surveys.tasks.expire_invitations"],
 }  # fmt: skip

@@ -19,8 +19,15 @@ from surveys.models import (
     OutboundMessage,
     OutboundStatus,
 )
-from surveys.queue import queue_waiting, task_queue
-from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.queue import queue_waiting, task_queue, task_queue_row
+from surveys.sending import (
+    SendOutcome,
+    SendSpec,
+    send_many,
+    send_once,
+    send_stop,
+    sends_stuck,
+)
 from surveys.sendstatus import MESSAGES
 from surveys.texts import conversation_text
 
@@ -48,8 +55,40 @@ def message_queue(
             )
     except IntegrityError:
         return None
-    task_queue("surveys.tasks.send_message", message.pk, 1)
+    # One send task for all the messages a batch of replies queues (surveys.queue.task_batch).
+    task_queue_row("surveys.tasks.send_messages", message.pk)
     return message
+
+
+SEND_CONCURRENCY = 8  # gateway calls in flight per batch send
+SWEEP_BATCH = 50  # messages per send task queued by the sweep
+
+
+def messages_queue(*, items: list[tuple[Customer, str, Invitation]]) -> None:
+    """message_queue for many (customer, kind, invitation): one insert, one send task per
+    batch (surveys.queue.task_batch). If a unique rule refuses any of them (one was sent
+    already), each is queued by message_queue instead, which skips that one."""
+    rows = []
+    for customer, kind, invitation in items:
+        text = conversation_text(kind=kind, customer=customer, survey=invitation.survey)
+        rows.append(
+            OutboundMessage(
+                customer=customer,
+                invitation=invitation,
+                kind=kind,
+                language=text.language,
+                text=text.text,
+            )
+        )
+    try:
+        with transaction.atomic():
+            created = OutboundMessage.objects.bulk_create(rows)
+    except IntegrityError:
+        for customer, kind, invitation in items:
+            message_queue(customer=customer, kind=kind, invitation=invitation)
+        return
+    for message in created:
+        task_queue_row("surveys.tasks.send_messages", message.pk)
 
 
 def _stored_text(message: OutboundMessage, gateway: Gateway) -> str:
@@ -70,6 +109,31 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     return send_once(CONVERSATION_SMS, message, attempt=attempt)
 
 
+def messages_send(*, message_ids: list[int]) -> list[str]:
+    """First attempts for many messages, sent together through the kit (send_many); an
+    opted-out customer's are stopped first, as message_send does. Outcomes in id order."""
+    rows = OutboundMessage.objects.select_related("customer").filter(pk__in=message_ids)
+    messages = sorted(rows, key=lambda m: m.pk)
+    outcomes: dict[int, SendOutcome] = {}
+    sendable = []
+    for message in messages:
+        if may_message(message.customer, message.kind):
+            sendable.append(message)
+            continue
+        stopped = send_stop(MESSAGES, pk=message.pk, attempt=1, to=OutboundStatus.SKIPPED)
+        outcomes[message.pk] = SendOutcome("suppressed" if stopped else "taken")
+    for message, outcome in zip(
+        sendable, send_many(CONVERSATION_SMS, sendable, concurrency=SEND_CONCURRENCY), strict=True
+    ):
+        outcomes[message.pk] = outcome
+        if outcome.outcome == "retry":
+            task_queue(
+                "surveys.tasks.send_message", message.pk, outcome.next_attempt,
+                after_commit=False, eta=outcome.retry_at,
+            )  # fmt: skip
+    return [outcomes[m.pk].outcome for m in messages]
+
+
 def messages_sweep(*, limit: int = 500) -> int:
     """Queue conversation messages whose task was lost (broker down when they were written),
     and retry sends a dead worker left claimed (as invitations_dispatch_due does)."""
@@ -77,14 +141,15 @@ def messages_sweep(*, limit: int = 500) -> int:
     ids: list[int] = []
     # While send tasks wait in the queue, a queued message's task may be one of them:
     # queueing it again would only add work when the workers are already behind.
-    if queue_waiting("surveys.tasks.send_message") == 0:
+    if queue_waiting("surveys.tasks.send_messages") == 0:
         ids = list(
             OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at__lt=cutoff)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )
-    for pk in ids:
-        task_queue("surveys.tasks.send_message", pk, 1, after_commit=False)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        batch = ids[start : start + SWEEP_BATCH]
+        task_queue("surveys.tasks.send_messages", batch, after_commit=False)
     stuck = sends_stuck(MESSAGES, limit=limit)
     for pk, attempts in stuck:
         task_queue("surveys.tasks.send_message", pk, attempts + 1, after_commit=False)

@@ -11,6 +11,9 @@ relay, sweep_cases), so a lost publish delays the work, never loses it.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -60,3 +63,45 @@ def queue_waiting(task_name: str) -> int | None:
     except Exception:  # broker down: publishing would fail too; hand nothing out again
         log.warning("queue %s: broker unreachable; expired leases wait", queue)
         return None
+
+
+# ---------------------------------------------------------------- work on many rows at once
+
+_batch: ContextVar[dict[str, list[int]] | None] = ContextVar("task_batch", default=None)
+
+
+def task_queue_row(name: str, pk: int) -> None:
+    """Queue the batch task `name` (it takes a list of ids) for one row.
+
+    Inside `task_batch()` the row joins the batch's list and one task is published for all
+    of them when the batch ends; elsewhere `name([pk])` is published after commit.
+    """
+    collected = _batch.get()
+    if collected is None:
+        task_queue(name, [pk])
+    else:
+        collected.setdefault(name, []).append(pk)
+
+
+@contextmanager
+def task_batch(*, size: int = 200) -> Iterator[None]:
+    """Collect the rows queued with `task_queue_row` and publish one task per `size` rows
+    of each name when the block ends without an error.
+
+    Enter it outside the transaction that writes the rows: the tasks are published after
+    the block, so after that transaction committed. A row written in a savepoint that
+    rolled back may be in a list: its task finds no row and does nothing. A dead broker
+    loses no work: the sweepers find the rows again (see this module's docstring).
+    """
+    token = _batch.set({})
+    try:
+        yield
+        collected = _batch.get() or {}
+    finally:
+        _batch.reset(token)
+    for name, pks in collected.items():
+        for start in range(0, len(pks), size):
+            try:
+                registered_task(name).delay(pks[start : start + size])
+            except Exception:
+                log.exception("publishing %s failed; its sweeper will queue the rows", name)

@@ -170,6 +170,15 @@ def response_categorise(*, response: Response) -> list[ReasonCategory]:
         return _reasons_apply([response], taxonomy, categories)[response.pk]
 
 
+def responses_categorise(*, responses: Sequence[Response]) -> None:
+    """response_categorise for many new responses at once: one read of the taxonomy."""
+    commented = [response for response in responses if response.comment]
+    if commented:
+        with transaction.atomic():
+            taxonomy, categories = _taxonomy(lock=False)
+            _reasons_apply(commented, taxonomy, categories)
+
+
 def recategorisation_start(*, reason: str = "") -> RecategorisationRun:
     """Record a run over every stored comment and queue it once the row is committed."""
     commented = Response.objects.exclude(comment="")

@@ -1,14 +1,17 @@
 """Customer replies: store raw first, then understand, match, classify, announce."""
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from surveys.consent import consent_change
-from surveys.conversation import message_queue
+from surveys.conversation import message_queue, messages_queue
 from surveys.gateways.base import InboundSMS
 from surveys.models import (
     Category,
@@ -24,8 +27,14 @@ from surveys.models import (
 from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
-from surveys.relay import batch_process
-from surveys.responses import response_comment, response_record, response_rescore
+from surveys.queue import task_batch
+from surveys.relay import lease_renew
+from surveys.responses import (
+    response_comment,
+    response_record,
+    response_rescore,
+    responses_record,
+)
 from surveys.storeonce import insert_once
 from surveys.texts import callback_hours
 
@@ -68,25 +77,31 @@ def reply_store(*, gateway: str, sms: InboundSMS) -> Stored:
 
 def conversation_invitation(customer: Customer) -> Invitation | None:
     """The customer's latest survey whose reply window is still open, answered or not."""
+    return conversation_invitations([customer]).first()
+
+
+def conversation_invitations(customers: list[Customer]) -> QuerySet[Invitation]:
+    """The customers' surveys whose reply window is still open, each customer's latest first."""
     return (
         Invitation.objects.filter(
-            customer=customer,
+            customer__in=customers,
             status__in=[S.SENT, S.DELIVERED, S.FAILED, S.RESPONDED],
             expires_at__gt=timezone.now(),
         )
         .select_related("survey")
-        .order_by("-sent_at")
-        .first()
+        .order_by("customer_id", "-sent_at")
     )
 
 
 def reply_process(*, message_id: int) -> str:
     """Understand one stored reply exactly once; returns the outcome recorded on it."""
-    with transaction.atomic():
+    with task_batch(), transaction.atomic():
         message = InboundMessage.objects.select_for_update().get(pk=message_id)
         if message.processed_at is not None:
             return message.outcome
-        outcome, invitation = _apply(message)
+        # The customer row lock serialises one customer's messages across workers.
+        customer = Customer.objects.select_for_update().filter(phone=message.phone).first()
+        outcome, invitation = _apply(message, customer)
         message.processed_at, message.outcome = timezone.now(), outcome
         message.invitation = invitation
         message.save(update_fields=["processed_at", "outcome", "invitation"])
@@ -94,9 +109,171 @@ def reply_process(*, message_id: int) -> str:
     return outcome
 
 
-def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
-    # The customer row lock serialises one customer's messages across workers.
-    customer = Customer.objects.select_for_update().filter(phone=message.phone).first()
+def replies_process(*, message_ids: list[int]) -> list[str]:
+    """Process a relayed batch, CHUNK replies per transaction, holding its lease.
+
+    Each chunk locks its replies and then their customers (in id order, so two workers
+    never wait on each other in a circle), understands each reply as reply_process does
+    in a savepoint of its own, marks them processed in one statement, and commits once;
+    the "why?"/thank-you SMS and the case assignments it queued go out as one send task
+    and one assignment task (surveys.queue.task_batch). One bad reply rolls back alone
+    and stays unprocessed, handed out again when its lease expires.
+
+    Order per customer: a reply whose customer has an earlier reply still waiting outside
+    this chunk (another batch not yet done) is put back for the next relay round instead
+    of overtaking it; a reply waiting longer than ORDER_WAIT no longer holds the later ones.
+    """
+    outcomes: dict[int, str] = {}
+    for start in range(0, len(message_ids), CHUNK):
+        lease_renew(InboundMessage, message_ids[start:])
+        chunk = message_ids[start : start + CHUNK]
+        try:
+            with task_batch():
+                outcomes.update(_chunk_process(chunk))
+        except Exception:
+            log.exception("replies %s..%s failed; they will be retried", chunk[0], chunk[-1])
+    return [outcomes.get(pk, "error") for pk in message_ids]
+
+
+CHUNK = 50
+ORDER_WAIT = timedelta(minutes=5)
+
+
+def _chunk_process(ids: list[int]) -> dict[int, str]:
+    outcomes: dict[int, str] = {}
+    with transaction.atomic():
+        messages = list(
+            InboundMessage.objects.select_for_update()
+            .filter(pk__in=ids, processed_at__isnull=True)
+            .order_by("pk")
+        )
+        phones = {message.phone for message in messages}
+        customers = {
+            c.phone: c
+            for c in Customer.objects.select_for_update().filter(phone__in=phones).order_by("pk")
+        }
+        behind = _behind_earlier(messages, ids)
+        now, done = timezone.now(), []
+        ready = [message for message in messages if message.pk not in behind]
+        first = _first_scores(ready, customers)
+        if first:
+            try:
+                with transaction.atomic():  # a savepoint: on a conflict, one at a time below
+                    _first_scores_record(first)
+            except IntegrityError:
+                log.warning("first scores %s: a conflict; one at a time", list(first))
+                first = {}
+        for message in messages:
+            if message.pk in behind:
+                outcomes[message.pk] = "waits_for_earlier"
+                continue
+            if message.pk in first:
+                message.processed_at, message.outcome = now, "scored"
+                message.invitation = first[message.pk][0]
+                done.append(message)
+                outcomes[message.pk] = "scored"
+                continue
+            try:
+                with transaction.atomic():  # a savepoint: a failing reply rolls back alone
+                    outcome, invitation = _apply(message, customers.get(message.phone))
+            except Exception:
+                log.exception("reply %s failed; it will be retried", message.pk)
+                outcomes[message.pk] = "error"
+                continue
+            message.processed_at, message.outcome, message.invitation = now, outcome, invitation
+            done.append(message)
+            outcomes[message.pk] = outcome
+        InboundMessage.objects.bulk_update(done, ["processed_at", "outcome", "invitation"])
+        if behind:  # the next relay round hands them out again
+            InboundMessage.objects.filter(pk__in=behind).update(enqueued_at=None)
+    for message in done:
+        log.info("reply %s from %s: %s", message.pk, mask_phone(message.phone), message.outcome)
+    return outcomes
+
+
+def _first_scores(
+    messages: list[InboundMessage], customers: dict[str, Customer]
+) -> dict[int, tuple[Invitation, Reply, InboundMessage]]:
+    """The replies `_apply` would record as a first score with nothing else to look at:
+    a score from a known customer who may be messaged, alone in the chunk, to the open
+    survey invitation not answered yet, with a reason or no earlier words to add. Read
+    for the whole chunk in three queries; the rest go one at a time."""
+    per_phone = Counter(message.phone for message in messages)
+    candidates: list[tuple[InboundMessage, Customer, Reply]] = []
+    for message in messages:
+        customer = customers.get(message.phone)
+        if customer is None or per_phone[message.phone] > 1 or customer.is_opted_out:
+            continue
+        reply = parse_reply(message.text)
+        if reply.kind == ReplyKind.SCORE and reply.score is not None:
+            candidates.append((message, customer, reply))
+    if not candidates:
+        return {}
+    latest: dict[int, Invitation] = {}
+    for invitation in (
+        conversation_invitations([customer for _, customer, _ in candidates])
+        .select_related("interaction")
+        .prefetch_related("survey__texts")
+    ):
+        latest.setdefault(invitation.customer_id, invitation)
+    invited = [invitation.pk for invitation in latest.values()]
+    answered = set(
+        Response.objects.filter(invitation_id__in=invited).values_list("invitation_id", flat=True)
+    )
+    with_words = set(
+        InboundMessage.objects.filter(invitation_id__in=invited, outcome__in=EARLIER_WORDS)
+        .values_list("invitation_id", flat=True)
+    )
+    first: dict[int, tuple[Invitation, Reply, InboundMessage]] = {}
+    for message, customer, reply in candidates:
+        open_survey = latest.get(customer.pk)
+        if open_survey is None or open_survey.purpose != Purpose.SURVEY:
+            continue
+        if open_survey.pk in answered or (not reply.comment and open_survey.pk in with_words):
+            continue
+        open_survey.customer = customer
+        first[message.pk] = (open_survey, reply, message)
+    return first
+
+
+def _first_scores_record(first: dict[int, tuple[Invitation, Reply, InboundMessage]]) -> None:
+    """Record the first scores together: the responses (and through them the cases), then
+    the "why?" or playbook SMS, as `_apply` does for each."""
+    responses = responses_record(
+        answers=[
+            (invitation, reply.score, reply.comment, message)
+            for invitation, reply, message in first.values()
+            if reply.score is not None
+        ]
+    )
+    sms = []
+    for response in responses:
+        if kind := _first_score_kind(response, response.invitation):
+            sms.append((response.invitation.customer, kind, response.invitation))
+    messages_queue(items=sms)
+
+
+def _behind_earlier(messages: list[InboundMessage], ids: list[int]) -> set[int]:
+    """The replies with an earlier unprocessed reply from the same phone outside `ids`."""
+    if not messages:
+        return set()
+    earlier = (
+        InboundMessage.objects.filter(
+            phone__in={m.phone for m in messages},
+            processed_at__isnull=True,
+            pk__lt=messages[-1].pk,
+            received_at__gte=timezone.now() - ORDER_WAIT,
+        )
+        .exclude(pk__in=ids)
+        .values_list("phone", "pk")
+    )
+    first: dict[str, int] = {}
+    for phone, pk in earlier:
+        first[phone] = min(pk, first.get(phone, pk))
+    return {m.pk for m in messages if m.phone in first and first[m.phone] < m.pk}
+
+
+def _apply(message: InboundMessage, customer: Customer | None) -> tuple[str, Invitation | None]:
     if customer is None:
         return "unknown_sender", None
     reply = parse_reply(message.text)
@@ -123,14 +300,8 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
             comment=comment,
             message=message,
         )
-        if not response.comment and (
-            response.category in invitation.asked_survey.followup_categories
-        ):
-            message_queue(
-                customer=customer, kind=OutboundKind.FOLLOWUP_QUESTION, invitation=invitation
-            )
-        else:
-            _playbook(response, invitation)
+        if kind := _first_score_kind(response, invitation):
+            message_queue(customer=customer, kind=kind, invitation=invitation)
         return "scored", invitation
     if response is not None:  # words after the score, e.g. the answer to "why?"
         response_comment(response=response, text=message.text)
@@ -141,20 +312,33 @@ def _apply(message: InboundMessage) -> tuple[str, Invitation | None]:
     return "not_understood", invitation  # a second time: stored, left alone, never a loop
 
 
+def _first_score_kind(response: Response, invitation: Invitation) -> str | None:
+    """What a first score is answered with: "why?" when the survey asks it after this
+    category and no reason came with the score, else the playbook's message."""
+    survey = invitation.asked_survey
+    if not response.comment and response.category in survey.followup_categories:
+        return OutboundKind.FOLLOWUP_QUESTION
+    return _playbook_kind(response, invitation)
+
+
 def _playbook(response: Response, invitation: Invitation) -> None:
+    if kind := _playbook_kind(response, invitation):
+        message_queue(customer=response.customer, kind=kind, invitation=invitation)
+
+
+def _playbook_kind(response: Response, invitation: Invitation) -> str | None:
     """Passives get a care message, promoters a thank-you with a referral invitation, and a
     detractor who gave a reason is told when we will call."""
-    customer = response.customer
     if invitation.purpose != Purpose.SURVEY:
-        return
+        return None
     survey = invitation.asked_survey
     if response.category == Category.PASSIVE and survey.passive_care:
-        message_queue(customer=customer, kind=OutboundKind.CARE, invitation=invitation)
-    elif response.category == Category.PROMOTER and survey.promoter_thanks:
-        message_queue(customer=customer, kind=OutboundKind.THANKS, invitation=invitation)
-    elif _promises_a_call(response, survey):
-        kind = OutboundKind.CALLBACK_PROMISE
-        message_queue(customer=customer, kind=kind, invitation=invitation)
+        return OutboundKind.CARE
+    if response.category == Category.PROMOTER and survey.promoter_thanks:
+        return OutboundKind.THANKS
+    if _promises_a_call(response, survey):
+        return OutboundKind.CALLBACK_PROMISE
+    return None
 
 
 def _promises_a_call(response: Response, survey: Survey) -> bool:
@@ -173,11 +357,12 @@ def _is_correction(reply: Reply) -> bool:
     return not reply.comment or reply.correction
 
 
+EARLIER_WORDS = ["clarification_sent", "not_understood"]  # outcomes of words before a score
+
+
 def _earlier_words(invitation: Invitation) -> str:
     """Words the customer sent before giving a score become the response's comment."""
-    texts = invitation.inbound.filter(
-        outcome__in=["clarification_sent", "not_understood"]
-    ).values_list("text", flat=True)
+    texts = invitation.inbound.filter(outcome__in=EARLIER_WORDS).values_list("text", flat=True)
     return "\n".join(t.strip() for t in texts.order_by("received_at") if t.strip())
 
 
@@ -206,8 +391,3 @@ def _help(customer: Customer, message: InboundMessage) -> str:
 
 
 _KEYWORD_HANDLERS = {ReplyKind.OPT_OUT: _opt_out, ReplyKind.OPT_IN: _opt_in, ReplyKind.HELP: _help}
-
-
-def replies_process(*, message_ids: list[int]) -> list[str]:
-    """Process a relayed batch in arrival order, holding its lease (surveys.relay)."""
-    return batch_process(InboundMessage, message_ids, lambda pk: reply_process(message_id=pk))

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from surveys.models import Category, InboundMessage, Invitation, Response
 from surveys.models import InvitationStatus as S
-from surveys.reasons import response_categorise
-from surveys.sendstatus import invitation_advance
-from surveys.signals import response_classified
+from surveys.reasons import response_categorise, responses_categorise
+from surveys.sendstatus import INVITATIONS, invitation_advance, statuses_advance
+from surveys.signals import response_classified, responses_recorded
 
 
 def response_record(
@@ -35,6 +35,36 @@ def response_record(
     _comment_categorise(response)
     response_classified.send(sender=Response, response=response, created=True)
     return response
+
+
+def responses_record(
+    *, answers: list[tuple[Invitation, int, str, InboundMessage]]
+) -> list[Response]:
+    """response_record for many first answers, each (invitation, score, comment, message)
+    to a different invitation that has none yet: one insert, one status update, one
+    categorisation, one `responses_recorded` signal. Call it inside a transaction that
+    locks the invitations' customers (the reply path does): a conflicting answer raises
+    IntegrityError and the caller takes the one-at-a-time path instead.
+    """
+    if not answers:
+        return []
+    responses = Response.objects.bulk_create(
+        Response(
+            invitation=invitation,
+            customer=invitation.customer,  # read with the invitation: no query per answer
+            interaction=invitation.interaction,
+            score=score,
+            category=Category.for_score(score),
+            comment=comment,
+            message=message,
+        )
+        for invitation, score, comment, message in answers
+    )
+    invited = Invitation.objects.filter(pk__in=[response.invitation_id for response in responses])
+    statuses_advance(INVITATIONS, invited, to=S.RESPONDED, responded_at=timezone.now())
+    responses_categorise(responses=responses)
+    responses_recorded.send(sender=Response, responses=responses)
+    return responses
 
 
 def response_rescore(*, response: Response, score: int) -> Response:

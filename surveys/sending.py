@@ -8,7 +8,8 @@ send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conv
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from surveys.gateways.base import Gateway, GatewayError, sending_gateway
+from surveys.gateways.base import Gateway, GatewayError, SendResult, sending_gateway
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
 from surveys.receipts import receipts_waiting_apply
@@ -38,7 +39,7 @@ Sendable = TypeVar("Sendable", Invitation, OutboundMessage)
 
 @dataclass(frozen=True)
 class SendOutcome:
-    outcome: str  # sent | failed | retry | deferred | suppressed | taken | gone
+    outcome: str  # sent | failed | retry | deferred | suppressed | taken | gone | error
     retry_at: datetime | None = None  # for "retry": when to run again ...
     next_attempt: int = 0  # ... and as which attempt
 
@@ -98,6 +99,53 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
         spec.table, row, gateway=gateway.slug, provider_message_id=result.provider_message_id
     )
     return SendOutcome("sent")
+
+
+def send_many(
+    spec: SendSpec[Sendable], rows: Sequence[Sendable], *, concurrency: int = 8
+) -> list[SendOutcome]:
+    """send_once for many first attempts, the gateway called for up to `concurrency` at a
+    time over the process's pooled connections: claims, texts and records are written here
+    in this thread, only the network calls run in the pool (they touch no database).
+
+    Each row keeps send_once's guarantee: claimed (committed) before its call, at most one
+    SMS for the attempt, recorded or failed with backoff after it. Outcomes in row order.
+    """
+    gateway = sending_gateway()
+    claimed = [row for row in rows if send_claim(spec.table, pk=row.pk, attempt=1)]
+    calls = [
+        (row, spec.text(row, gateway), spec.table.reference(row.pk), row.customer.phone)
+        for row in claimed
+    ]
+
+    def call(item: tuple[Sendable, str, str, str]) -> SendResult | Exception:
+        _, text, reference, phone = item
+        try:
+            return gateway.send(to=phone, text=text, reference=reference)
+        except Exception as exc:  # each row's outcome is recorded below
+            return exc
+
+    results: list[SendResult | Exception] = []
+    if calls:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
+            results = list(pool.map(call, calls))
+    outcomes: dict[int, SendOutcome] = {}
+    for (row, _, reference, phone), result in zip(calls, results, strict=True):
+        if not isinstance(result, SendResult | GatewayError):
+            # As when send_once raises: the row stays claimed, and the stuck-send sweep
+            # retries it as attempt 2 (the others' outcomes are still recorded).
+            log.error("send %s failed unexpectedly", reference, exc_info=result)
+            outcomes[row.pk] = SendOutcome("error")
+            continue
+        if isinstance(result, GatewayError):
+            log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
+            outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
+            continue
+        send_record(
+            spec.table, row, gateway=gateway.slug, provider_message_id=result.provider_message_id
+        )
+        outcomes[row.pk] = SendOutcome("sent")
+    return [outcomes.get(row.pk, SendOutcome("taken")) for row in rows]
 
 
 def send_record(

@@ -54,5 +54,10 @@ def send_message(message_id: int, attempt: int = 1) -> str:
 
 
 @shared_task(acks_late=True)
+def send_messages(message_ids: list[int]) -> list[str]:
+    return conversation.messages_send(message_ids=message_ids)
+
+
+@shared_task(acks_late=True)
 def recategorise_responses(run_id: int) -> str:
     return reasons.recategorisation_run(run_id=run_id)

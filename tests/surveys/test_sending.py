@@ -231,9 +231,13 @@ def test_a_lost_send_task_is_queued_again_only_when_no_send_task_waits(
         monkeypatch.setattr(
             f"{module}.task_queue", lambda name, *args, **kw: queued.append(name)
         )
-    task = "surveys.tasks.send_invitation" if kind == "survey" else "surveys.tasks.send_message"
+    task, args = (
+        ("surveys.tasks.send_invitation", [0, 1])
+        if kind == "survey"
+        else ("surveys.tasks.send_messages", [[0]])  # the sweep queues first sends in batches
+    )
     celery_app.control.purge()
-    celery_app.send_task(task, args=[0, 1])  # another send, still waiting for a worker
+    celery_app.send_task(task, args=args)  # another send, still waiting for a worker
     try:
         with time_machine.travel(NOON_SHANGHAI + timedelta(minutes=30), tick=False):
             assert invitations_dispatch_due() + messages_sweep() == 0
