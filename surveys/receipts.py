@@ -14,6 +14,7 @@ from surveys.sendstatus import (
     FAILED,
     SENDING,
     TABLES,
+    StatusTable,
     referenced,
     send_facts,
     status_advance,
@@ -57,34 +58,79 @@ def receipt_store(*, gateway: str, report: StatusReport) -> StoredReceipt:
 
 
 def receipt_match(receipt: DeliveryReceipt) -> Invitation | OutboundMessage | None:
-    """The send a receipt reports on, one rule for every kind of SMS and every gateway:
+    """The send a receipt reports on (receipts_match for one)."""
+    return receipts_match([receipt]).get(receipt.pk)
+
+
+def receipts_match(
+    receipts: list[DeliveryReceipt],
+) -> dict[int, Invitation | OutboundMessage]:
+    """The send each receipt reports on, one rule for every kind of SMS and every gateway:
     the gateway's message id (recorded on every send when the gateway answers), then our
-    reference where the gateway echoes one (it may report before our record exists)."""
+    reference where the gateway echoes one (it may report before our record exists).
+    A query per kind of SMS for the ids, and per kind for the references left."""
+    found: dict[int, Invitation | OutboundMessage] = {}
     for table in TABLES:
-        sent = table.model.objects.filter(
-            gateway=receipt.gateway, provider_message_id=receipt.provider_message_id
-        ).first()
-        if sent is not None:
-            return sent
-    named = referenced(receipt.reference)
-    return named[0].model.objects.filter(pk=named[1]).first() if named else None
+        wanted = [r for r in receipts if r.pk not in found]
+        if not wanted:
+            break
+        sends: dict[tuple[str, str], Invitation | OutboundMessage] = {}
+        rows = table.model.objects.filter(
+            gateway__in={r.gateway for r in wanted},
+            provider_message_id__in={r.provider_message_id for r in wanted},
+        ).order_by("pk")
+        for row in rows:
+            sends.setdefault((row.gateway, row.provider_message_id), row)
+        for receipt in wanted:
+            if (match := sends.get((receipt.gateway, receipt.provider_message_id))) is not None:
+                found[receipt.pk] = match
+    by_reference: dict[int, tuple[StatusTable, int]] = {}
+    for receipt in receipts:
+        if receipt.pk not in found and (named := referenced(receipt.reference)) is not None:
+            by_reference[receipt.pk] = named
+    for table in TABLES:
+        pks = {pk for t, pk in by_reference.values() if t is table}
+        if not pks:
+            continue
+        rows_by_pk = {sent.pk: sent for sent in table.model.objects.filter(pk__in=pks)}
+        for receipt_pk, (t, pk) in by_reference.items():
+            if t is table and pk in rows_by_pk:
+                found[receipt_pk] = rows_by_pk[pk]
+    return found
 
 
 def receipt_apply(*, receipt_id: int) -> str:
     """Apply one receipt once; 'unmatched' stays pending until our record of the send
     exists, and recording a send applies its waiting receipts (receipts_waiting_apply)."""
+    return _receipts_chunk([receipt_id]).get(receipt_id) or DeliveryReceipt.objects.values_list(
+        "outcome", flat=True
+    ).get(pk=receipt_id)
+
+
+def _receipts_chunk(ids: list[int]) -> dict[int, str]:
+    """Apply receipts in one transaction, in arrival order: the sends matched together,
+    each advanced by its own conditional update, the receipts marked in one statement."""
+    outcomes: dict[int, str] = {}
     with transaction.atomic():
-        receipt = DeliveryReceipt.objects.select_for_update().get(pk=receipt_id)
-        if receipt.processed_at is not None:
-            return receipt.outcome
-        sent = receipt_match(receipt)
-        if sent is None:
-            return "unmatched"
-        now = timezone.now()
-        moved = _receipt_advance(sent, receipt, now)
-        receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
-        receipt.save(update_fields=["processed_at", "outcome"])
-    return receipt.outcome
+        receipts = list(
+            DeliveryReceipt.objects.select_for_update()
+            .filter(pk__in=ids, processed_at__isnull=True)
+            .order_by("pk")
+        )
+        sends, now, done = receipts_match(receipts), timezone.now(), []
+        for receipt in receipts:
+            sent = sends.get(receipt.pk)
+            if sent is None:
+                outcomes[receipt.pk] = "unmatched"
+                continue
+            moved = _receipt_advance(sent, receipt, now)
+            if moved:  # the next receipt for the same send sees where this one left it
+                sent.status = receipt.status
+            receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
+            outcomes[receipt.pk] = receipt.outcome
+            done.append(receipt)
+        DeliveryReceipt.objects.bulk_update(done, ["processed_at", "outcome"])
+    return outcomes
 
 
 def _receipt_advance(
@@ -120,8 +166,8 @@ def receipts_waiting_apply(*, gateway: str, provider_message_id: str) -> list[st
 
 
 def receipts_apply(*, receipt_ids: list[int]) -> list[str]:
-    """Apply a relayed batch in arrival order, holding its lease (surveys.relay)."""
-    return batch_process(DeliveryReceipt, receipt_ids, lambda pk: receipt_apply(receipt_id=pk))
+    """Apply a relayed batch in arrival order, a chunk per transaction (surveys.relay)."""
+    return batch_process(DeliveryReceipt, receipt_ids, _receipts_chunk)
 
 
 def receipts_expire(*, give_up_after: timedelta = timedelta(hours=1)) -> int:

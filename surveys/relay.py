@@ -29,6 +29,7 @@ from surveys.queue import queue_waiting, task_queue
 log = logging.getLogger(__name__)
 
 LEASE_RENEW_FRACTION = 0.25
+CHUNK = 50  # rows per transaction of a batch
 
 
 def _claim(model: type[models.Model], limit: int, *, expired_too: bool) -> list[int]:
@@ -87,22 +88,44 @@ def lease_renew(model: type[models.Model], ids: list[int]) -> None:
 
 
 def batch_process(
-    model: type[models.Model], ids: list[int], process: Callable[[int], str]
+    model: type[models.Model],
+    ids: list[int],
+    process: Callable[[list[int]], dict[int, str]],
+    *,
+    chunk: int = CHUNK,
 ) -> list[str]:
-    """Process a relayed batch in arrival order, holding its lease (renewed at the start
-    and every LEASE_RENEW_FRACTION of the requeue window); one bad row never blocks the
-    others: it stays unprocessed and is handed out again once its lease expires."""
+    """Process a relayed batch in arrival order, `chunk` rows per call of `process` (one
+    transaction each, returning an outcome per row it processed), holding the batch's lease:
+    renewed at the start and, between chunks, once LEASE_RENEW_FRACTION of the requeue
+    window has passed. A chunk that fails is processed again one row at a time, so one bad
+    row never blocks the others: it stays unprocessed and is handed out again once its
+    lease expires. Outcomes in the order of `ids` ("error" for a row that failed)."""
     every = timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS * LEASE_RENEW_FRACTION)
     lease_renew(model, ids)
     renewed = timezone.now()
-    outcomes = []
-    for index, pk in enumerate(ids):
+    outcomes: dict[int, str] = {}
+
+    def run(part: list[int]) -> None:
+        nonlocal renewed
         if timezone.now() - renewed >= every:
-            lease_renew(model, ids[index:])
+            lease_renew(model, ids[ids.index(part[0]) :])
             renewed = timezone.now()
+        outcomes.update(process(part))
+
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
         try:
-            outcomes.append(process(pk))
+            run(part)
         except Exception:
-            log.exception("%s %s failed; it will be retried", model._meta.model_name, pk)
-            outcomes.append("error")
-    return outcomes
+            if len(part) == 1:
+                log.exception("%s %s failed; it will be retried", model._meta.model_name, part[0])
+                continue
+            log.exception(
+                "%s %s..%s failed; one at a time", model._meta.model_name, *part[:: len(part) - 1]
+            )
+            for pk in part:
+                try:
+                    run([pk])
+                except Exception:
+                    log.exception("%s %s failed; it will be retried", model._meta.model_name, pk)
+    return [outcomes.get(pk, "error") for pk in ids]

@@ -28,7 +28,7 @@ from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.queue import task_batch
-from surveys.relay import lease_renew
+from surveys.relay import batch_process
 from surveys.responses import (
     response_comment,
     response_record,
@@ -110,33 +110,28 @@ def reply_process(*, message_id: int) -> str:
 
 
 def replies_process(*, message_ids: list[int]) -> list[str]:
-    """Process a relayed batch, CHUNK replies per transaction, holding its lease.
+    """Process a relayed batch, a chunk of replies per transaction (surveys.relay).
 
     Each chunk locks its replies and then their customers (in id order, so two workers
-    never wait on each other in a circle), understands each reply as reply_process does
-    in a savepoint of its own, marks them processed in one statement, and commits once;
-    the "why?"/thank-you SMS and the case assignments it queued go out as one send task
-    and one assignment task (surveys.queue.task_batch). One bad reply rolls back alone
-    and stays unprocessed, handed out again when its lease expires.
+    never wait on each other in a circle), records the first scores set-based
+    (_first_scores), understands every other reply as reply_process does, in a savepoint
+    of its own, marks them processed in one statement, and commits once; the "why?" and
+    thank-you SMS and the case assignments it queued go out as one send task and one
+    assignment task after the commit (surveys.queue.task_batch).
 
     Order per customer: a reply whose customer has an earlier reply still waiting outside
     this chunk (another batch not yet done) is put back for the next relay round instead
     of overtaking it; a reply waiting longer than ORDER_WAIT no longer holds the later ones.
     """
-    outcomes: dict[int, str] = {}
-    for start in range(0, len(message_ids), CHUNK):
-        lease_renew(InboundMessage, message_ids[start:])
-        chunk = message_ids[start : start + CHUNK]
-        try:
-            with task_batch():
-                outcomes.update(_chunk_process(chunk))
-        except Exception:
-            log.exception("replies %s..%s failed; they will be retried", chunk[0], chunk[-1])
-    return [outcomes.get(pk, "error") for pk in message_ids]
+    return batch_process(InboundMessage, message_ids, _chunk)
 
 
-CHUNK = 50
 ORDER_WAIT = timedelta(minutes=5)
+
+
+def _chunk(ids: list[int]) -> dict[int, str]:
+    with task_batch():
+        return _chunk_process(ids)
 
 
 def _chunk_process(ids: list[int]) -> dict[int, str]:
@@ -221,8 +216,9 @@ def _first_scores(
         Response.objects.filter(invitation_id__in=invited).values_list("invitation_id", flat=True)
     )
     with_words = set(
-        InboundMessage.objects.filter(invitation_id__in=invited, outcome__in=EARLIER_WORDS)
-        .values_list("invitation_id", flat=True)
+        InboundMessage.objects.filter(
+            invitation_id__in=invited, outcome__in=EARLIER_WORDS
+        ).values_list("invitation_id", flat=True)
     )
     first: dict[int, tuple[Invitation, Reply, InboundMessage]] = {}
     for message, customer, reply in candidates:

@@ -70,9 +70,7 @@ def test_a_batch_lost_by_the_broker_is_relayed_again_after_the_requeue_window(
     assert published["replies"] == [ids, ids]
 
 
-def test_a_batch_a_slow_worker_holds_is_not_handed_out_again(
-    published: Any, settings: Any
-) -> None:
+def test_a_batch_a_slow_worker_holds_is_not_handed_out_again(published: Any, settings: Any) -> None:
     # Each reply takes half the requeue window: the batch outlives the window three times
     # over, and the relay runs while each reply is being processed.
     ids = store(6)
@@ -88,7 +86,9 @@ def test_a_batch_a_slow_worker_holds_is_not_handed_out_again(
             InboundMessage.objects.filter(pk=pk).update(processed_at=timezone.now())
             return "processed"
 
-        outcomes = batch_process(InboundMessage, ids, slow_reply)
+        outcomes = batch_process(
+            InboundMessage, ids, lambda pks: {pk: slow_reply(pk) for pk in pks}, chunk=1
+        )
     assert outcomes == ["processed"] * 6
     assert relayed_meanwhile == [0] * 6
     assert published["replies"] == [ids]
@@ -121,7 +121,9 @@ def test_a_worker_that_died_holding_a_batch_lets_it_go_when_its_lease_ends(
         return "processed"
 
     with pytest.raises(SystemExit):
-        batch_process(InboundMessage, ids, dies_after_the_first)
+        batch_process(
+            InboundMessage, ids, lambda pks: {pk: dies_after_the_first(pk) for pk in pks}, chunk=1
+        )
     assert outbox_relay() == 0  # its lease still runs
     with later(settings.NPS_RELAY_REQUEUE_SECONDS + 1):
         assert outbox_relay() == 2
