@@ -151,18 +151,19 @@ def _receipt_advance(
     return status_advance(table_of(sent), pk=sent.pk, to=receipt.status, **fields)
 
 
-def receipts_waiting_apply(*, gateway: str, provider_message_id: str) -> list[str]:
-    """Apply the receipts that overtook our record of a send, as soon as it is recorded.
+def receipts_waiting_apply(*, gateway: str, provider_message_ids: list[str]) -> list[str]:
+    """Apply the receipts that overtook our record of these sends, as soon as it is recorded.
 
-    Called right after the send's facts are committed: a receipt stored before then found
+    Called right after the sends' facts are committed: a receipt stored before then found
     nothing to match and would otherwise wait for the relay's requeue interval; one
-    stored after then matches on its first pass. The row lock in receipt_apply makes a
+    stored after then matches on its first pass. The row lock in receipts_apply makes a
     concurrent relay pass and this call apply each receipt once.
     """
     waiting = DeliveryReceipt.objects.filter(
-        gateway=gateway, provider_message_id=provider_message_id, processed_at__isnull=True
+        gateway=gateway, provider_message_id__in=provider_message_ids, processed_at__isnull=True
     ).order_by("pk")
-    return receipts_apply(receipt_ids=list(waiting.values_list("pk", flat=True)))
+    ids = list(waiting.values_list("pk", flat=True))
+    return receipts_apply(receipt_ids=ids) if ids else []
 
 
 def receipts_apply(*, receipt_ids: list[int]) -> list[str]:

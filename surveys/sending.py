@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -105,17 +106,19 @@ def send_many(
     spec: SendSpec[Sendable], rows: Sequence[Sendable], *, concurrency: int = 8
 ) -> list[SendOutcome]:
     """send_once for many first attempts, the gateway called for up to `concurrency` at a
-    time over the process's pooled connections: claims, texts and records are written here
-    in this thread, only the network calls run in the pool (they touch no database).
+    time over the process's pooled connections: the claims are one statement, the texts
+    and records are written here in this thread, only the network calls run in the pool
+    (they touch no database).
 
     Each row keeps send_once's guarantee: claimed (committed) before its call, at most one
     SMS for the attempt, recorded or failed with backoff after it. Outcomes in row order.
     """
     gateway = sending_gateway()
-    claimed = [row for row in rows if send_claim(spec.table, pk=row.pk, attempt=1)]
+    claimed_pks = sends_claim(spec.table, pks=[row.pk for row in rows])
     calls = [
         (row, spec.text(row, gateway), spec.table.reference(row.pk), row.customer.phone)
-        for row in claimed
+        for row in rows
+        if row.pk in claimed_pks
     ]
 
     def call(item: tuple[Sendable, str, str, str]) -> SendResult | Exception:
@@ -130,38 +133,63 @@ def send_many(
         with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
             results = list(pool.map(call, calls))
     outcomes: dict[int, SendOutcome] = {}
+    sent: list[tuple[Invitation | OutboundMessage, str]] = []
     for (row, _, reference, phone), result in zip(calls, results, strict=True):
-        if not isinstance(result, SendResult | GatewayError):
+        if isinstance(result, SendResult):
+            sent.append((row, result.provider_message_id))
+            outcomes[row.pk] = SendOutcome("sent")
+        elif isinstance(result, GatewayError):
+            log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
+            outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
+        else:
             # As when send_once raises: the row stays claimed, and the stuck-send sweep
             # retries it as attempt 2 (the others' outcomes are still recorded).
             log.error("send %s failed unexpectedly", reference, exc_info=result)
             outcomes[row.pk] = SendOutcome("error")
-            continue
-        if isinstance(result, GatewayError):
-            log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
-            outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
-            continue
-        send_record(
-            spec.table, row, gateway=gateway.slug, provider_message_id=result.provider_message_id
-        )
-        outcomes[row.pk] = SendOutcome("sent")
+    sends_record(spec.table, sent, gateway=gateway.slug)
     return [outcomes.get(row.pk, SendOutcome("taken")) for row in rows]
+
+
+def sends_claim(table: StatusTable, *, pks: list[int]) -> set[int]:
+    """send_claim for the first attempts of many rows: one update, then the rows it moved
+    (their claim time is this call's own: a concurrent claim has another)."""
+    now = timezone.now()
+    rows = table.model.objects.filter(pk__in=pks)
+    statuses_advance(table, rows, to=SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    return set(rows.filter(status=SENDING, claimed_at=now).values_list("pk", flat=True))
 
 
 def send_record(
     table: StatusTable, row: Invitation | OutboundMessage, *, gateway: str, provider_message_id: str
 ) -> None:
-    """Record the send, then apply the receipts that overtook this record.
+    """Record one send (sends_record)."""
+    sends_record(table, [(row, provider_message_id)], gateway=gateway)
+
+
+def sends_record(
+    table: StatusTable, sent: Sequence[tuple[Invitation | OutboundMessage, str]], *, gateway: str
+) -> None:
+    """Record sends, each (row, the gateway's message id), in one transaction, then apply
+    the receipts that overtook these records.
 
     The facts are written whatever the status: a fast receipt may already have moved it
     past "sent", and the status must not go back (only the advance is conditional).
     """
-    facts = send_facts(
-        row, gateway=gateway, provider_message_id=provider_message_id, at=timezone.now()
-    )
-    table.model.objects.filter(pk=row.pk).update(**facts, failure_reason="")
-    status_advance(table, pk=row.pk, to=SENT)
-    receipts_waiting_apply(gateway=gateway, provider_message_id=provider_message_id)
+    if not sent:
+        return
+    now = timezone.now()
+    rows: list[Invitation | OutboundMessage] = []
+    for row, provider_message_id in sent:
+        facts = send_facts(row, gateway=gateway, provider_message_id=provider_message_id, at=now)
+        for name, value in (facts | {"failure_reason": ""}).items():
+            setattr(row, name, value)
+        rows.append(row)
+    columns = [*send_facts(rows[0], gateway=gateway, provider_message_id="", at=now)]
+    with transaction.atomic():
+        manager: Any = table.model.objects  # Invitation or OutboundMessage, as the rows
+        manager.bulk_update(rows, [*columns, "failure_reason"])
+        statuses_advance(table, table.model.objects.filter(pk__in=[r.pk for r in rows]), to=SENT)
+    receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid in sent])
 
 
 def send_failed(table: StatusTable, *, pk: int, attempt: int, error: GatewayError) -> SendOutcome:
