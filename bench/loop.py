@@ -64,6 +64,7 @@ DETRACTOR_SHARE, DETRACTOR_TEXT, OTHER_TEXT = 0.2, "3 排队太久", "9"
 TASK_RECEIVED = re.compile(r"Task ([\w.]+)\[[^\]]+\] received")
 # The runtime's digits may come masked (the log masks digit runs like phone numbers).
 RELAYED = re.compile(r"Task surveys\.tasks\.relay_outbox\[[^\]]+\] succeeded in \S+: (\d+)$", re.M)
+WORKERS = ("worker", "sender")  # the Celery workers' names in the stack
 HEADER = "{:>10} | {:>27} | {:>37} | {:>16} | {:>10}"
 
 
@@ -184,12 +185,19 @@ def _start_stack(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> 
     base = f"http://127.0.0.1:{web}"
     simulator = ["--no-auto-reply", "--port", str(sim), "--webhook-base", base]
     stack.start("simulator", [python, "manage.py", "run_simulator", *simulator])
-    stack.start("worker", [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"])
+    celery = [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
+    if args.one_worker:
+        stack.start("worker", celery)
+    else:  # as the Procfile: replies and assignment, and apart from them sends and the rest
+        stack.start("worker", [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
+        stack.start("sender", [*celery, "-Q", f"{QUEUE}.send,{QUEUE}", "-n", "sender@%h"])
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
     _wait_http(stack, "gunicorn", web, PROBE)
     _wait_http(stack, "simulator", sim, "/")
-    _wait_log(stack, "worker", r"\bready\.")
+    for name in WORKERS:
+        if name in stack.procs:
+            _wait_log(stack, name, r"\bready\.")
     time.sleep(1)
     if not stack.alive("beat"):
         stack.fail("beat", "exited")
@@ -359,8 +367,10 @@ def _sms_pending(phones: list[str]) -> int:
 
 
 def _worker_counts(stack: Stack) -> tuple[Counter[str], int]:
-    """Tasks received by name, and rows relayed, so far (from the worker's log)."""
-    logged = stack.log("worker").read_text(errors="replace")
+    """Tasks received by name, and rows relayed, so far (from the workers' logs)."""
+    logged = "".join(
+        stack.log(name).read_text(errors="replace") for name in WORKERS if name in stack.procs
+    )
     return Counter(TASK_RECEIVED.findall(logged)), sum(map(int, RELAYED.findall(logged)))
 
 
@@ -488,6 +498,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="one Celery worker for every queue (default: the Procfile's two)",
+    )
     args = parser.parse_args()
     rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
     if not rates or min(rates) <= 0 or args.seconds <= 0:
@@ -518,9 +533,14 @@ def main() -> int:
         "NPS_VAR_DIR": str(workdir),
         "NPS_BENCH_RELAY_TICKS": "1",
     }
+    workers = (
+        f"one Celery worker (all queues of {QUEUE})"
+        if args.one_worker
+        else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+default"
+    )
     print(
-        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; one Celery worker "
-        f"(all queues of {QUEUE}), beat, simulator on 127.0.0.1:{sim_port}; "
+        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; {workers}, "
+        f"beat, simulator on 127.0.0.1:{sim_port}; "
         f"{args.seconds} s per rate, {args.threads} sender threads, {AGENTS} agents"
     )
     stack = Stack(workdir, env)
@@ -545,7 +565,7 @@ def main() -> int:
         connection.close()
         errors = [
             f"{name}: {line}"
-            for name in ("gunicorn", "worker", "beat", "simulator")
+            for name in ("gunicorn", *WORKERS, "beat", "simulator")
             if stack.log(name).exists()
             for line in stack.log(name).read_text(errors="replace").splitlines()
             if re.search(r"\b(ERROR|CRITICAL|Traceback)\b", line)

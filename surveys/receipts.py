@@ -118,6 +118,17 @@ def _receipts_chunk(ids: list[int]) -> dict[int, str]:
             .order_by("pk")
         )
         sends, now, done = receipts_match(receipts), timezone.now(), []
+        # The sends' locks in id order, kind by kind, before any is moved: recording a
+        # batch of sends takes them in the same order, so the two never deadlock.
+        for table in TABLES:
+            pks = sorted({s.pk for s in sends.values() if isinstance(s, table.model)})
+            if pks:
+                list(
+                    table.model.objects.select_for_update()
+                    .filter(pk__in=pks)
+                    .order_by("pk")
+                    .values("pk")
+                )
         for receipt in receipts:
             sent = sends.get(receipt.pk)
             if sent is None:

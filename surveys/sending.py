@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,6 +34,8 @@ from surveys.sendstatus import (
 )
 
 log = logging.getLogger(__name__)
+
+RECORD_ATTEMPTS = 3  # tries to write the record of sends the gateway accepted
 
 Sendable = TypeVar("Sendable", Invitation, OutboundMessage)
 
@@ -185,10 +187,22 @@ def sends_record(
             setattr(row, name, value)
         rows.append(row)
     columns = [*send_facts(rows[0], gateway=gateway, provider_message_id="", at=now)]
-    with transaction.atomic():
-        manager: Any = table.model.objects  # Invitation or OutboundMessage, as the rows
-        manager.bulk_update(rows, [*columns, "failure_reason"])
-        statuses_advance(table, table.model.objects.filter(pk__in=[r.pk for r in rows]), to=SENT)
+    pks = sorted(row.pk for row in rows)
+    manager: Any = table.model.objects  # Invitation or OutboundMessage, as the rows
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                # Locks in id order, as receipts take them: two writers never wait in a circle.
+                list(manager.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
+                manager.bulk_update(rows, [*columns, "failure_reason"])
+                statuses_advance(table, manager.filter(pk__in=pks), to=SENT)
+            break
+        except OperationalError:
+            # The SMS went: its record must be written, or the stuck-send sweep sends it
+            # again. A lock timeout or a lost connection is worth another try.
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("recording %s sends failed (attempt %s); again", len(rows), attempt)
     receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid in sent])
 
 
