@@ -177,7 +177,7 @@ def _wait_log(stack: Stack, name: str, pattern: str) -> None:
     stack.fail(name, "did not start")
 
 
-def _start_stack(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> None:
+def _start_web(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> None:
     python = sys.executable
     bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class sync"
     gunicorn = [python, "-m", "gunicorn", "nps.wsgi:application", *bind.split()]
@@ -185,6 +185,12 @@ def _start_stack(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> 
     base = f"http://127.0.0.1:{web}"
     simulator = ["--no-auto-reply", "--port", str(sim), "--webhook-base", base]
     stack.start("simulator", [python, "manage.py", "run_simulator", *simulator])
+    _wait_http(stack, "gunicorn", web, PROBE)
+    _wait_http(stack, "simulator", sim, "/")
+
+
+def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
+    python = sys.executable
     celery = [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
     if args.one_worker:
         stack.start("worker", celery)
@@ -193,14 +199,66 @@ def _start_stack(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> 
         stack.start("sender", [*celery, "-Q", f"{QUEUE}.send,{QUEUE}", "-n", "sender@%h"])
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
-    _wait_http(stack, "gunicorn", web, PROBE)
-    _wait_http(stack, "simulator", sim, "/")
     for name in WORKERS:
         if name in stack.procs:
             _wait_log(stack, name, r"\bready\.")
     time.sleep(1)
     if not stack.alive("beat"):
         stack.fail("beat", "exited")
+
+
+def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, float]:
+    """bench/webhook_ingest.py's two endpoints on this run's gunicorn, before any worker
+    runs: requests/s of the bare one-row view and of the signed webhook (best of two)."""
+    from django.db import connection
+
+    from bench.webhook_ingest import _write_messages, _wrk
+    from surveys.models import InboundMessage
+
+    data = workdir / "ingest.tsv"
+    _write_messages(data, 60_000, secret)
+    load = argparse.Namespace(threads=2, connections=16)
+    rates: dict[str, float] = {}
+    for endpoint in ("bare", "webhook", "bare", "webhook"):
+        run = _wrk(args.web_port, endpoint, data, load, args.ingest_seconds)
+        rates[endpoint] = max(rates.get(endpoint, 0.0), run.rps)
+        with connection.cursor() as cursor:  # the next run's rows are new again
+            cursor.execute(f'TRUNCATE "{InboundMessage._meta.db_table}" CASCADE')
+    return rates
+
+
+def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> Result:
+    """`count` replies stored while no worker runs, then the workers started: how fast
+    the whole loop works through a backlog (replies scored, cases assigned, SMS sent)."""
+    from django.conf import settings
+
+    from surveys.models import InboundMessage, Response
+
+    items = _seed_customers(survey, 9, count)
+    secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
+    _load(args.web_port, secret, items, rate=10_000, threads=args.threads)
+    ids = [item.message_id for item in items]
+    result = Result(0, items, 0.0, _unprocessed(ids), None)
+    started = time.time()
+    _start_workers(stack, args)
+    deadline = time.monotonic() + args.drain_timeout
+    detractors = [item.phone for item in items if item.detractor]
+    while time.monotonic() < deadline:
+        if _unprocessed(ids) == 0 and _unassigned(detractors) == 0:
+            break
+        time.sleep(0.5)
+    stored = InboundMessage.objects.filter(gateway="simulator", gateway_message_id__in=ids)
+    last = Response.objects.filter(message__in=stored).order_by("-created_at").first()
+    if last is not None and _unprocessed(ids) == 0:
+        result.drained_s = last.created_at.timestamp() - started
+    while _sms_pending([item.phone for item in items]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)
+    tasks, result.relayed = _worker_counts(stack)
+    result.tasks = tasks
+    _measure(result)
+    result.problems = [p.replace("0/s:", "backlog:", 1) for p in result.problems]
+    return result
 
 
 def _reset() -> None:
@@ -490,6 +548,20 @@ def _details(r: Result) -> str:
     )
 
 
+def _drain_row(r: Result, ingest: dict[str, float]) -> str:
+    if r.drained_s is None:
+        return f"backlog of {len(r.sent)} replies: not drained within the timeout"
+    rate = len(r.sent) / r.drained_s
+    ratio = f", {rate / ingest['bare']:.2f}x the bare ingest rate" if ingest else ""
+    return (
+        f"backlog of {len(r.sent)} replies stored with no worker running: the last scored"
+        f" {r.drained_s:.1f} s after the workers were started: {rate:.0f} replies/s{ratio}\n"
+        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + receipts"
+        f"; worker received "
+        + ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
@@ -498,6 +570,18 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=10_000,
+        help="replies stored before the workers start, to time the drain (0: none)",
+    )
+    parser.add_argument(
+        "--ingest-seconds",
+        type=int,
+        default=5,
+        help="seconds per wrk run of the ingest endpoints (0: not measured)",
+    )
     parser.add_argument(
         "--one-worker",
         action="store_true",
@@ -549,8 +633,23 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: list[Result] = []
     try:
-        _start_stack(stack, args, args.web_port, sim_port)
-        _warm_up(args.web_port, settings.NPS_GATEWAYS["simulator"]["SECRET"], 4 * args.workers)
+        secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
+        _start_web(stack, args, args.web_port, sim_port)
+        ingest = _ingest(args, workdir, secret) if args.ingest_seconds else {}
+        if ingest:
+            print(
+                f"ingest (bench/webhook_ingest.py's endpoints, wrk -t2 -c16, no worker running): "
+                f"bare view {ingest['bare']:.0f} requests/s, signed webhook "
+                f"{ingest['webhook']:.0f} requests/s",
+                flush=True,
+            )
+        if args.backlog:
+            drained = _drain(stack, args, survey, args.backlog)
+            results.append(drained)
+            print(_drain_row(drained, ingest), flush=True)
+        else:
+            _start_workers(stack, args)
+        _warm_up(args.web_port, secret, 4 * args.workers)
         print(_header(), flush=True)
         for index, rate in enumerate(rates):
             results.append(_run_rate(stack, args, survey, index, rate))

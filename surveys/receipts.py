@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +18,6 @@ from surveys.sendstatus import (
     StatusTable,
     referenced,
     send_facts,
-    status_advance,
     table_of,
 )
 from surveys.storeonce import insert_once
@@ -108,8 +108,16 @@ def receipt_apply(*, receipt_id: int) -> str:
 
 
 def _receipts_chunk(ids: list[int]) -> dict[int, str]:
-    """Apply receipts in one transaction, in arrival order: the sends matched together,
-    each advanced by its own conditional update, the receipts marked in one statement."""
+    """Apply receipts in one transaction, in arrival order.
+
+    The sends are matched together and locked in id order, kind by kind (recording a
+    batch of sends takes them in the same order, so the two never deadlock); with their
+    statuses read under the lock, each receipt's move is decided here by the table's
+    forward-only rule, and the moves are written at the end: one update per kind and
+    status for the plain ones, one per send that carries more (a failure's reason, the
+    facts of a send whose own record has not come yet). The receipts are marked in one
+    statement.
+    """
     outcomes: dict[int, str] = {}
     with transaction.atomic():
         receipts = list(
@@ -118,37 +126,38 @@ def _receipts_chunk(ids: list[int]) -> dict[int, str]:
             .order_by("pk")
         )
         sends, now, done = receipts_match(receipts), timezone.now(), []
-        # The sends' locks in id order, kind by kind, before any is moved: recording a
-        # batch of sends takes them in the same order, so the two never deadlock.
         for table in TABLES:
-            pks = sorted({s.pk for s in sends.values() if isinstance(s, table.model)})
-            if pks:
-                list(
-                    table.model.objects.select_for_update()
-                    .filter(pk__in=pks)
-                    .order_by("pk")
-                    .values("pk")
-                )
+            mine = {s.pk: s for s in sends.values() if isinstance(s, table.model)}
+            locked = table.model.objects.select_for_update().filter(pk__in=sorted(mine))
+            for pk, status in locked.order_by("pk").values_list("pk", "status"):
+                mine[pk].status = status
+        changes: dict[tuple[str, int], dict[str, Any]] = {}
         for receipt in receipts:
             sent = sends.get(receipt.pk)
             if sent is None:
                 outcomes[receipt.pk] = "unmatched"
                 continue
-            moved = _receipt_advance(sent, receipt, now)
-            if moved:  # the next receipt for the same send sees where this one left it
-                sent.status = receipt.status
+            table = table_of(sent)
+            moved = sent.status in table.sources.get(receipt.status, ())
+            if moved:
+                change = changes.setdefault((table.prefix, sent.pk), {})
+                change |= _receipt_fields(sent, receipt, table, now)
+                sent.status = change["status"] = receipt.status
             receipt.processed_at, receipt.outcome = now, "applied" if moved else "ignored"
             outcomes[receipt.pk] = receipt.outcome
             done.append(receipt)
+        _changes_write(changes)
         DeliveryReceipt.objects.bulk_update(done, ["processed_at", "outcome"])
     return outcomes
 
 
-def _receipt_advance(
-    sent: Invitation | OutboundMessage, receipt: DeliveryReceipt, now: datetime
-) -> bool:
-    """Move the send to the receipt's status, if forward, for surveys and messages alike."""
-    fields: dict[str, object] = {}
+def _receipt_fields(
+    sent: Invitation | OutboundMessage, receipt: DeliveryReceipt, table: StatusTable, at: datetime
+) -> dict[str, Any]:
+    """What moving the send to the receipt's status writes besides the status."""
+    fields: dict[str, Any] = {}
+    if receipt.status in table.stamps:
+        fields[table.stamps[receipt.status]] = at
     if receipt.status == FAILED:
         fields["failure_reason"] = f"receipt: {receipt.error or 'failed'}"
     elif sent.status == SENDING:
@@ -157,9 +166,23 @@ def _receipt_advance(
         # survey would have no reply window and its answer would find no survey.
         # Our own record, if it comes, writes the same facts again.
         fields |= send_facts(
-            sent, gateway=receipt.gateway, provider_message_id=receipt.provider_message_id, at=now
+            sent, gateway=receipt.gateway, provider_message_id=receipt.provider_message_id, at=at
         )
-    return status_advance(table_of(sent), pk=sent.pk, to=receipt.status, **fields)
+    return fields
+
+
+def _changes_write(changes: dict[tuple[str, int], dict[str, Any]]) -> None:
+    """The decided moves, per kind of SMS (its reference prefix) and send: sends with the
+    same change together, one update each."""
+    tables = {table.prefix: table for table in TABLES}
+    same: dict[tuple[str, tuple[tuple[str, Any], ...]], list[int]] = {}
+    for (prefix, pk), change in changes.items():
+        if "provider_message_id" in change:  # a send's own facts: an update of its own
+            tables[prefix].model.objects.filter(pk=pk).update(**change)
+        else:
+            same.setdefault((prefix, tuple(sorted(change.items()))), []).append(pk)
+    for (prefix, key), pks in same.items():
+        tables[prefix].model.objects.filter(pk__in=pks).update(**dict(key))
 
 
 def receipts_waiting_apply(*, gateway: str, provider_message_ids: list[str]) -> list[str]:
