@@ -97,6 +97,7 @@ class Result:
     receipts: int = 0  # delivery receipts stored meanwhile (for the conversation SMS)
     sms: Counter[str] = field(default_factory=Counter)  # conversation SMS by status
     problems: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # the drain's ms of CPU per reply
 
 
 def _django() -> None:
@@ -227,6 +228,36 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     return rates
 
 
+def _cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far (user + system, read from /proc), per process of the stack
+    with all its children (the children that ended included), PostgreSQL's backends
+    together, and this benchmark's own process (the load generator)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float]] = {}  # pid -> parent, name, own + reaped
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name_end = stat.rindex(")")
+        fields = stat[name_end + 2 :].split()
+        used = sum(int(fields[n]) for n in (11, 12, 13, 14)) / ticks
+        procs[int(entry)] = (int(fields[1]), stat[stat.index("(") + 1 : name_end], used)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in procs.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return procs.get(pid, (0, "", 0.0))[2] + sum(tree(c) for c in children.get(pid, []))
+
+    seconds = {name: tree(proc.pid) for name, proc in stack.procs.items()}
+    seconds["PostgreSQL"] = sum(u for _, name, u in procs.values() if name.startswith("postgres"))
+    seconds["load generator"] = procs.get(os.getpid(), (0, "", 0.0))[2]
+    return seconds
+
+
 def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> Result:
     """`count` replies stored while no worker runs, then the workers started: how fast
     the whole loop works through a backlog (replies scored, cases assigned, SMS sent)."""
@@ -241,6 +272,7 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     ids = [item.message_id for item in items]
     result = Result(0, items, 0.0, _unprocessed(ids), None)
     started = time.time()
+    cpu_before = _cpu_seconds(stack)
     _start_workers(stack, args)
     deadline = time.monotonic() + args.drain_timeout
     # Only the backlog's rows exist yet: whole-table counts, cheap enough not to steal the
@@ -257,6 +289,11 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
         result.late_s = first.created_at.timestamp() - started  # workers' start to first score
     while _sms_pending([item.phone for item in items]) and time.monotonic() < deadline:
         time.sleep(1)
+    cpu_after, wall = _cpu_seconds(stack), time.time() - started
+    result.cpu = {
+        name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / count for name in cpu_after
+    }
+    result.cpu["wall"] = wall * 1000 / count
     time.sleep(2)
     tasks, result.relayed = _worker_counts(stack)
     result.tasks = tasks
@@ -563,7 +600,11 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
         f" first scored after {r.late_s:.1f} s, then all in {r.drained_s:.1f} s:"
         f" {rate:.0f} replies/s{ratio}\n"
         f"  relay handed out {r.relayed} rows for {len(r.sent)} replies and their receipts;"
-        f" worker received {tasks}"
+        f" worker received {tasks}\n"
+        "  CPU per reply, start of the workers to the last SMS and receipt: "
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in r.cpu.items() if name != "wall")
+        + f"; total {sum(ms for n, ms in r.cpu.items() if n != 'wall'):.1f} ms"
+        + f" in {r.cpu.get('wall', 0):.1f} ms of wall time per reply on {os.cpu_count()} cores"
     )
 
 
