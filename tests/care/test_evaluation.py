@@ -124,6 +124,24 @@ def test_paired_did_whose_interval_includes_zero_is_not_significant() -> None:
     assert effect.p_value > 0.05
 
 
+def test_paired_did_of_unequal_groups_uses_welch_satterthwaite_df() -> None:
+    # Treated changes 0, 10, 20, 30, 40: mean 20, s^2 = 250, s^2/n = 50.
+    # Control changes 0, 20: mean 10, s^2 = 200, s^2/n = 100.
+    # DiD = 10, SE = sqrt(150) = 12.247; df = 150^2 / (50^2/4 + 100^2/1) = 2.1176 (pooled: 5).
+    # Between the table's 2 and 3 df: half-width between 3.182 * SE and 4.303 * SE;
+    # Welch's t test of SciPy on these changes gives (-39.988, 59.988), p = 0.4958.
+    effect = did_paired(
+        treated=[(50, 50), (50, 60), (50, 70), (50, 80), (50, 90)], control=[(60, 60), (60, 80)]
+    )
+    assert effect is not None
+    assert (effect.estimate, effect.standard_error) == pytest.approx((10, sqrt(150)))
+    assert effect.df == pytest.approx(22500 / 10625)
+    assert 3.182 * sqrt(150) < effect.high - 10 < 4.303 * sqrt(150)
+    assert (effect.low, effect.high) == pytest.approx((-39.988, 59.988), abs=1e-3)
+    assert effect.p_value == pytest.approx(0.4958, abs=1e-4)
+    assert (effect.n_treated_after, effect.n_control_before) == (5, 2)
+
+
 def test_unpaired_did_of_four_independent_groups() -> None:
     # Each group of 5 has s^2 = (100 + 0 + 100 + 0 + 0) / 4 = 50, so s^2/n = 10.
     # Means: treated 60 -> 90, control 60 -> 70: DiD = (90 - 60) - (70 - 60) = 20.
