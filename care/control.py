@@ -13,7 +13,8 @@ The rule, for a share s (default 10%) of N customers in strata of n_1 .. n_k:
    remainder method). Equal remainders are ordered by a keyed hash of the stratum under
    the seed, so it is not always the same region that gets the extra customer. Every
    stratum ends strictly within one customer of s * n_i, and the total is exactly
-   round(s * N). The share is taken exactly (0.1 is 1/10, not the float below it).
+   round(s * N). The share is read as written (0.1 is exactly 1/10, not the float
+   next to it).
 3. Within a stratum, customers are ordered by a keyed hash of (seed, customer id)
    (BLAKE2b keyed with a digest of the seed; Python's hash() is salted per process) and
    the first ones make up its control count.
@@ -24,11 +25,12 @@ None), compared by equality.
 
 There is no function that answers "is this one customer in control?" on its own. A
 per-customer test (hash below s) keeps s only on average: the count in a stratum of n
-would spread by sqrt(n * s * (1 - s)) customers (3 in 1000 at 10%), and the tier and
+would spread by sqrt(n * s * (1 - s)) customers (about 9 in 1000 at 10%), and the tier and
 region shares with it. An exact count needs each customer's rank among the others of
 its stratum, and the stratum's remainder against the other strata: the whole list.
-The split therefore belongs to the moment a campaign starts, and is stored with it; a
-customer who joins the segment later would change the ranks of the others.
+The split therefore belongs to the moment a campaign starts, and is stored with it: a
+customer who joins the segment later would move the quotas and could push another
+customer out of the control group.
 """
 
 from collections import defaultdict
