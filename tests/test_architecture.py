@@ -25,6 +25,10 @@ def imported_modules(package: str) -> set[str]:
         ("surveys", "followups"),
         ("surveys", "nps"),
         ("followups", "nps"),
+        # Care campaigns build on surveys and follow-ups; neither knows of them.
+        ("surveys", "care"),
+        ("followups", "care"),
+        ("care", "devtools"),
         # The simulator is a development tool: the product never imports it.
         ("surveys", "devtools"),
         ("followups", "devtools"),
@@ -36,6 +40,13 @@ def test_package_does_not_import(package: str, forbidden: str) -> None:
     assert offending == set()
 
 
+def test_care_takes_from_nps_only_the_reporting_arithmetic() -> None:
+    """The NPS formula and its variance have one home, nps.reporting.stats (with its
+    contract): care's evaluation uses them; nothing else of nps, which will show care."""
+    used = {m for m in imported_modules("care") if m.split(".")[0] == "nps"}
+    assert used <= {"nps.reporting.stats", "nps.reporting.contract"}
+
+
 @pytest.mark.parametrize("package", ["surveys", "followups", "nps/reporting"])
 def test_nothing_below_the_dashboard_imports_it(package: str) -> None:
     # Figures are computed in nps.reporting; the dashboard, like the digest, only shows them.
@@ -43,7 +54,7 @@ def test_nothing_below_the_dashboard_imports_it(package: str) -> None:
 
 
 CSV_WRITER = ROOT / "surveys" / "spreadsheets.py"
-PROJECT_PACKAGES = ("surveys", "followups", "nps", "bench")
+PROJECT_PACKAGES = ("surveys", "followups", "care", "nps", "bench")
 
 
 def modules_importing_csv() -> set[str]:
@@ -72,7 +83,7 @@ def project_import_graph() -> dict[str, set[str]]:
     """Each project module and the project modules it imports, anywhere in its body
     (imports inside functions included; relative imports resolved)."""
     graph: dict[str, set[str]] = {}
-    for package in ("surveys", "followups", "nps", "devtools"):
+    for package in ("surveys", "followups", "care", "nps", "devtools"):
         for path in (ROOT / package).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
@@ -156,7 +167,7 @@ def test_only_the_consent_module_changes_a_customers_consent() -> None:
     # that staff need a reason to opt a customer back in: every path calls consent_change.
     writers = {
         str(path.relative_to(ROOT))
-        for package in ("surveys", "followups", "nps")
+        for package in ("surveys", "followups", "care", "nps")
         for path in (ROOT / package).rglob("*.py")
         if "migrations" not in path.parts
         and any(consent_writes(n) for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
@@ -177,7 +188,7 @@ INNER_IMPORTS_WITH_A_REASON = {
 
 def inner_imports() -> set[tuple[str, str]]:
     found = set()
-    for package in ("surveys", "followups", "nps", "devtools"):
+    for package in ("surveys", "followups", "care", "nps", "devtools"):
         for path in (ROOT / package).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
