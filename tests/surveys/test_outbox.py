@@ -13,7 +13,7 @@ from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from nps.celery import app as celery_app
-from surveys import tasks
+from surveys import replies, tasks
 from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.relay import batch_process, outbox_relay
@@ -92,6 +92,38 @@ def test_a_batch_a_slow_worker_holds_is_not_handed_out_again(published: Any, set
     assert outcomes == ["processed"] * 6
     assert relayed_meanwhile == [0] * 6
     assert published["replies"] == [ids]
+
+
+def test_the_reply_batch_path_holds_its_lease_while_a_slow_worker_runs_it(
+    published: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real replies_process, 120 replies in chunks of 50: each chunk takes half the
+    # requeue window and the relay runs during each; nothing is handed out twice and every
+    # reply is processed once (unknown senders here: the outcome is stored all the same).
+    ids = [
+        InboundMessage.objects.create(
+            gateway="simulator", gateway_message_id=f"MO-slow-{i}", phone=f"+86138{i:08d}",
+            text="9", payload={},
+        ).pk
+        for i in range(120)
+    ]  # fmt: skip
+    outbox_relay(batch=200)
+    step = timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS / 2)
+    relayed_meanwhile = []
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        chunk = replies._chunk
+
+        def slow_chunk(pks: list[int]) -> dict[int, str]:
+            clock.shift(step)  # the chunk is slow: the relay runs while it is held
+            relayed_meanwhile.append(outbox_relay())
+            return chunk(pks)
+
+        monkeypatch.setattr(replies, "_chunk", slow_chunk)
+        outcomes = replies.replies_process(message_ids=ids)
+    assert outcomes == ["unknown_sender"] * 120
+    assert relayed_meanwhile == [0, 0, 0]
+    assert published["replies"] == [ids]
+    assert not InboundMessage.objects.filter(processed_at__isnull=True).exists()
 
 
 def test_rows_of_a_task_waiting_in_the_queue_are_not_handed_out_again(
