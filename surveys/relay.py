@@ -81,10 +81,17 @@ def outbox_relay(*, batch: int = 200, batches: int = 20) -> int:
 
 
 def lease_renew(model: type[models.Model], ids: list[int]) -> None:
-    """The worker holds these rows: their lease starts again now."""
-    model.objects.filter(pk__in=ids, processed_at__isnull=True).update(  # type: ignore[attr-defined]
-        enqueued_at=timezone.now()
-    )
+    """The worker holds these rows: their lease starts again now.
+
+    Rows another transaction has locked are being processed right now and are skipped:
+    a plain UPDATE would lock the rest in the table's physical order, and waiting so
+    against a chunk that locks in id order can deadlock."""
+    with transaction.atomic():
+        rows = model._default_manager.filter(pk__in=ids, processed_at__isnull=True)
+        free = list(
+            rows.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)
+        )
+        model._default_manager.filter(pk__in=free).update(enqueued_at=timezone.now())
 
 
 def batch_process(

@@ -61,6 +61,9 @@ def responses_record(
         for invitation, score, comment, message in answers
     )
     invited = Invitation.objects.filter(pk__in=[response.invitation_id for response in responses])
+    # Locked in id order first, as receipts lock the sends they move: an UPDATE alone
+    # takes its rows in the table's physical order and could deadlock with them.
+    list(invited.select_for_update().order_by("pk").values_list("pk", flat=True))
     statuses_advance(INVITATIONS, invited, to=S.RESPONDED, responded_at=timezone.now())
     responses_categorise(responses=responses)
     responses_recorded.send(sender=Response, responses=responses)
