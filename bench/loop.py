@@ -574,10 +574,14 @@ def _row(r: Result) -> str:
     return HEADER.format(r.rate, _pair(r.response_s), _pair(r.assigned_s), r.backlog, drained)
 
 
+def _tasks(r: Result) -> str:
+    return ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+
+
 def _details(r: Result) -> str:
     webhook = [item.seconds for item in r.sent]
     p50, p99 = _pct(webhook, 0.50) or 0.0, _pct(webhook, 0.99) or 0.0
-    tasks = ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+    tasks = _tasks(r)
     sms = ", ".join(f"{status}={n}" for status, n in sorted(r.sms.items()))
     return (
         f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
@@ -594,7 +598,7 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
         return f"backlog of {len(r.sent)} replies: not drained within the timeout"
     rate = len(r.sent) / r.drained_s
     ratio = f" = {rate / ingest['bare']:.2f}x the bare ingest rate" if ingest else ""
-    tasks = ", ".join(f"{name.rsplit('.', 1)[-1]}={n}" for name, n in sorted(r.tasks.items()))
+    tasks = _tasks(r)
     return (
         f"backlog of {len(r.sent)} replies stored with no worker running; workers started, the"
         f" first scored after {r.late_s:.1f} s, then all in {r.drained_s:.1f} s:"

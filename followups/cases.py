@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from followups.history import case_event_record, case_events_record
 from followups.models import OPEN_STATUSES, UNTOUCHED_STATUSES, Case, CaseStatus, Priority
-from followups.routing import Router, team_for_response
+from followups.routing import Router
 from followups.sla import sla_clock_restart, sla_due_times
 from surveys.models import Category, Customer, Response, Tier
 from surveys.queue import task_queue_row
@@ -32,35 +32,49 @@ def case_open(*, response: Response) -> Case | None:
     existing = Case.objects.filter(response=response).first()
     if existing is not None:
         return existing
-    priority = case_priority(tier=response.customer.tier, score=response.score)
-    # The routed team from the start (none: the unrouted queue, followups.queries.unrouted).
-    # Due times are counted in its hours and kept if the case moves later.
-    team = team_for_response(response)
-    contact_due, resolution_due = sla_due_times(
-        priority=priority, tier=response.customer.tier, opened_at=timezone.now(), team=team
-    )
+    case = _case_new(response, router=Router(), opened_at=timezone.now(), due={})
     try:
         with transaction.atomic():
-            case = Case.objects.create(
-                response=response,
-                customer=response.customer,
-                priority=priority,
-                team=team,
-                sla_due_at=contact_due,
-                resolution_due_at=resolution_due,
-            )
+            case.save(force_insert=True)
     except IntegrityError:
         return Case.objects.get(response=response)
-    case_event_record(case_id=case.pk, kind="opened", priority=priority, score=response.score)
+    case_event_record(case_id=case.pk, kind="opened", priority=case.priority, score=response.score)
     customer_callback_refresh(customer_id=case.customer_id)
     task_queue_row("followups.tasks.assign_cases", case.pk)
     return case
 
 
+DueTimes = dict[tuple[str, str, int | None], tuple[datetime, datetime]]
+
+
+def _case_new(response: Response, *, router: Router, opened_at: datetime, due: DueTimes) -> Case:
+    """The case a detractor's response opens, not saved yet: its priority (tier and score),
+    the routed team from the start (none: the unrouted queue, followups.queries.unrouted)
+    and the due times counted in that team's hours, kept if the case moves later. `due`
+    keeps the due times per priority, tier and team for cases opened at the same time."""
+    tier = response.customer.tier
+    priority = case_priority(tier=tier, score=response.score)
+    team = router.team(
+        region=response.customer.region, tier=tier, touchpoint=response.interaction.touchpoint
+    )
+    key = (priority, tier, team.pk if team else None)
+    if key not in due:
+        due[key] = sla_due_times(priority=priority, tier=tier, opened_at=opened_at, team=team)
+    contact_due, resolution_due = due[key]
+    return Case(
+        response=response,
+        customer=response.customer,
+        priority=priority,
+        team=team,
+        sla_due_at=contact_due,
+        resolution_due_at=resolution_due,
+    )
+
+
 def cases_open(*, responses: list[Response]) -> list[Case]:
     """case_open for many new responses at once (the set-based reply path): the detractors'
-    cases by the same rules (case_priority, routing.route, sla_due_times), inserted together
-    with their "opened" events, their customers flagged, their assignment queued as one task.
+    cases by the same rule (_case_new), inserted together with their "opened" events, their
+    customers flagged, their assignment queued as one task.
 
     Routing reads its rules and teams once; due times are worked out once per priority,
     tier and team (every case of the batch opens now). If any of them has a case already
@@ -70,28 +84,8 @@ def cases_open(*, responses: list[Response]) -> list[Case]:
     if not detractors:
         return []
     router, now = Router(), timezone.now()
-    due: dict[tuple[str, str, int | None], tuple[datetime, datetime]] = {}
-    cases = []
-    for response in detractors:
-        tier = response.customer.tier
-        priority = case_priority(tier=tier, score=response.score)
-        team = router.team(
-            region=response.customer.region, tier=tier, touchpoint=response.interaction.touchpoint
-        )
-        key = (priority, tier, team.pk if team else None)
-        if key not in due:
-            due[key] = sla_due_times(priority=priority, tier=tier, opened_at=now, team=team)
-        contact_due, resolution_due = due[key]
-        cases.append(
-            Case(
-                response=response,
-                customer=response.customer,
-                priority=priority,
-                team=team,
-                sla_due_at=contact_due,
-                resolution_due_at=resolution_due,
-            )
-        )
+    due: DueTimes = {}
+    cases = [_case_new(r, router=router, opened_at=now, due=due) for r in detractors]
     try:
         with transaction.atomic():
             cases = Case.objects.bulk_create(cases)
