@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage
-from surveys.relay import batch_process
+from surveys.relay import batch_process, chunk_lock
 from surveys.sendstatus import (
     FAILED,
     SENDING,
@@ -120,11 +120,7 @@ def _receipts_chunk(ids: list[int]) -> dict[int, str]:
     """
     outcomes: dict[int, str] = {}
     with transaction.atomic():
-        receipts = list(
-            DeliveryReceipt.objects.select_for_update()
-            .filter(pk__in=ids, processed_at__isnull=True)
-            .order_by("pk")
-        )
+        receipts = chunk_lock(DeliveryReceipt, ids)
         sends, now, done = receipts_match(receipts), timezone.now(), []
         for table in TABLES:
             mine = {s.pk: s for s in sends.values() if isinstance(s, table.model)}

@@ -17,6 +17,7 @@ out a second time: the backlog drains once.
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
@@ -92,6 +93,16 @@ def lease_renew(model: type[models.Model], ids: list[int]) -> None:
             rows.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)
         )
         model._default_manager.filter(pk__in=free).update(enqueued_at=timezone.now())
+
+
+Row = TypeVar("Row", bound=models.Model)
+
+
+def chunk_lock(model: type[Row], ids: list[int]) -> list[Row]:
+    """A chunk's rows not processed yet, locked in id order (inside its transaction): a
+    duplicate task waits, then finds them processed; two chunks never wait in a circle."""
+    rows = model._default_manager.select_for_update().filter(pk__in=ids, processed_at__isnull=True)
+    return list(rows.order_by("pk"))
 
 
 def batch_process(

@@ -28,7 +28,7 @@ from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.queue import task_batch
-from surveys.relay import batch_process
+from surveys.relay import batch_process, chunk_lock
 from surveys.responses import (
     response_comment,
     response_record,
@@ -137,11 +137,7 @@ def _chunk(ids: list[int]) -> dict[int, str]:
 def _chunk_process(ids: list[int]) -> dict[int, str]:
     outcomes: dict[int, str] = {}
     with transaction.atomic():
-        messages = list(
-            InboundMessage.objects.select_for_update()
-            .filter(pk__in=ids, processed_at__isnull=True)
-            .order_by("pk")
-        )
+        messages = chunk_lock(InboundMessage, ids)
         phones = {message.phone for message in messages}
         customers = {
             c.phone: c

@@ -32,21 +32,23 @@ SENDS: list[tuple[str, list[str]]] = [
 ]
 
 
+def _message(phone: str, status: str, provider_message_id: str) -> OutboundMessage:
+    """A conversation SMS in `status`; one still sending has no gateway id yet."""
+    return OutboundMessage.objects.create(
+        customer=Customer.objects.create(phone=phone),
+        kind=OutboundKind.HELP,
+        text="帮助",
+        status=status,
+        gateway="simulator" if status != "sending" else "",
+        provider_message_id=provider_message_id if status != "sending" else "",
+    )
+
+
 def _sends(prefix: str) -> list[OutboundMessage]:
-    rows = []
-    for n, (status, _) in enumerate(SENDS):
-        customer = Customer.objects.create(phone=f"+86137{prefix}{n:07d}")
-        rows.append(
-            OutboundMessage.objects.create(
-                customer=customer,
-                kind=OutboundKind.HELP,
-                text="帮助",
-                status=status,
-                gateway="simulator" if status != "sending" else "",
-                provider_message_id=f"SM-{prefix}-{n}" if status != "sending" else "",
-            )
-        )
-    return rows
+    return [
+        _message(f"+86137{prefix}{n:07d}", status, f"SM-{prefix}-{n}")
+        for n, (status, _) in enumerate(SENDS)
+    ]
 
 
 def _receipts(rows: list[OutboundMessage], prefix: str) -> list[int]:
@@ -107,19 +109,7 @@ def test_a_chunk_of_receipts_lands_as_one_at_a_time() -> None:
 
 def test_plain_receipts_are_written_together(django_assert_max_num_queries: Any) -> None:
     with time_machine.travel(NOW, tick=False):
-        rows = []
-        for n in range(30):
-            customer = Customer.objects.create(phone=f"+8613600{n:06d}")
-            rows.append(
-                OutboundMessage.objects.create(
-                    customer=customer,
-                    kind=OutboundKind.HELP,
-                    text="帮助",
-                    status="sent",
-                    gateway="simulator",
-                    provider_message_id=f"SM-many-{n}",
-                )
-            )
+        rows = [_message(f"+8613600{n:06d}", "sent", f"SM-many-{n}") for n in range(30)]
         ids = [
             receipt_store(
                 gateway="simulator",
