@@ -154,3 +154,17 @@ def test_the_customer_page_shows_the_preferences_inline(root: Client) -> None:
     html = page.content.decode()
     assert 'name="preferences-0-value" value="0.75"' in html
     assert "Airtime credit" in html
+
+
+def test_a_batch_refused_for_a_conflict_stores_none_of_its_preferences(
+    crm_client: APIClient,
+) -> None:
+    assert customer_post(crm_client, "CRM-1", {"channel_sms": 0.1}).status_code == 201
+    batch = [
+        interaction_payload(
+            "CRM-2", customer={"phone": "13900139000", "preferences": {"gift_dining": 0.9}}
+        ),
+        interaction_payload("CRM-1", touchpoint="online", customer={"phone": "13800138000"}),
+    ]
+    assert crm_client.post(URL, batch, format="json").status_code == 409
+    assert stored() == {"channel_sms": 0.1}
