@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "nps.apps.AxesConfig",  # django-axes: login lockouts
     "surveys",
     "followups",
+    "care",  # the preference taxonomy, the dissatisfied-customer pool and care campaigns
     "devtools",  # manage.py run_simulator: the SMS gateway simulator for development
 ]
 
@@ -344,6 +345,10 @@ NPS_DEFAULT_TIME_ZONE = env("NPS_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
 NPS_SWEEP_GRACE_SECONDS = env.int("NPS_SWEEP_GRACE_SECONDS", default=15)
 # An invitation stuck in "sending" this long (worker died) is re-queued.
 NPS_SEND_STUCK_SECONDS = env.int("NPS_SEND_STUCK_SECONDS", default=600)
+# The preference store the CRM's "preferences" go to (surveys/preferences.py): which codes
+# the taxonomy lacks, and storing the values. Named here because surveys does not import care.
+NPS_PREFERENCE_CODES_UNKNOWN = "care.preferences.preference_codes_unknown"
+NPS_PREFERENCES_RECORD = "care.preferences.preferences_record"
 
 # ---------------------------------------------------------------- follow-ups
 # SLA targets by case priority, in business hours of the case's team.

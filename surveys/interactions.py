@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.db import IntegrityError, transaction
 from surveys.dispatch import invitation_plan
 from surveys.models import Customer, Interaction
 from surveys.phones import phone_parse
+from surveys.preferences import customer_preferences_record
+from surveys.tiers import tier_from_crm
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,30 @@ def _repeated(interaction: Interaction, payload: dict[str, Any]) -> Recorded:
     return Recorded(interaction, created=False)
 
 
-def customer_upsert(*, phone: str, **attributes: Any) -> Customer:
-    """Find the customer by number and refresh what the CRM told us about them."""
+def customer_upsert(
+    *,
+    phone: str,
+    tier: str | None = None,
+    arpu: Decimal | None = None,
+    preferences: dict[str, float] | None = None,
+    **attributes: Any,
+) -> Customer:
+    """Find the customer by number and refresh what the CRM told us about them.
+
+    The tier is the CRM's if it sends one, else derived from the ARPU it sends
+    (surveys/tiers.py), else left as it is (C for a new customer). Preference values go to
+    the preference store (surveys/preferences.py).
+    """
     parsed = phone_parse(phone, region=settings.NPS_DEFAULT_REGION)
     fields = {k: v for k, v in attributes.items() if v not in (None, "")}
+    if arpu is not None:
+        fields["arpu"] = arpu
+    if (derived := tier_from_crm(tier=tier, arpu=arpu)) is not None:
+        fields["tier"] = derived
     fields["is_mobile"] = parsed.is_mobile
     customer, _ = Customer.objects.update_or_create(phone=parsed.e164, defaults=fields)
+    if preferences:
+        customer_preferences_record(customer=customer, values=preferences)
     return customer
 
 

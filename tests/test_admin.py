@@ -42,13 +42,14 @@ from surveys.models import (
     Response,
     Survey,
     SurveyText,
+    TierThresholds,
 )
 from surveys.smslength import sms_length
 
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
-    DigestDelivery, ServiceStandard,
+    DigestDelivery, ServiceStandard, TierThresholds,
 ]  # fmt: skip
 
 

@@ -25,7 +25,8 @@ def imported_modules(package: str) -> set[str]:
         ("surveys", "followups"),
         ("surveys", "nps"),
         ("followups", "nps"),
-        # Care campaigns build on surveys and follow-ups; neither knows of them.
+        # Care campaigns build on surveys and follow-ups; neither knows of them (surveys
+        # reaches care's preferences only through a setting naming the function).
         ("surveys", "care"),
         ("followups", "care"),
         ("care", "devtools"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
-CODE = ("nps", "surveys", "followups", "tests", "bench")
+CODE = ("nps", "surveys", "followups", "care", "tests", "bench")
 
 # Backticked names that are not Python: permission codenames and logger names.
 NOT_CODE = {"surveys.change_consent", "followups.change_priority", "django.server"}

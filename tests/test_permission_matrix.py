@@ -33,6 +33,7 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from care.models import PreferenceClass, PreferenceFeature
 from followups.models import (
     Agent,
     Case,
@@ -59,6 +60,7 @@ from surveys.models import (
     RecategorisationRun,
     Response,
     Survey,
+    TierThresholds,
 )
 from tests.followups.personas import Personas, assigned_case, personas_make
 from tests.permission_matrix_expectations import (
@@ -217,6 +219,9 @@ def world_make() -> World:
         RoutingRule: RoutingRule.objects.create(order=10, touchpoint="store_own", team=people.team),
         Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
         ServiceStandard: ServiceStandard.objects.get(tier="A", priority="P1"),
+        TierThresholds: TierThresholds.current(),
+        PreferenceClass: PreferenceClass.objects.get(code="channel"),
+        PreferenceFeature: PreferenceFeature.objects.get(code="channel_sms"),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
         AccessAttempt: AccessAttempt.objects.create(
             username="east2", ip_address="203.0.113.7", failures_since_start=5

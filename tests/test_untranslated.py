@@ -38,6 +38,7 @@ PROPER = {
     "SMS",
     "API",
     "CRM",
+    "ARPU",  # the operators write it so in Chinese too (ARPU值)
     "URL",
     "IP",
     "E.164",

@@ -32,7 +32,9 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         # Consent is not a form field: it changes only through surveys.consent (the actions).
-        fields = ("phone", "name", "tier", "region", "language", "time_zone")
+        fields = (
+            "phone", "name", "tier", "arpu", "arpu_trend_yuan", "region", "language", "time_zone",
+        )  # fmt: skip
 
     def clean_phone(self) -> str:
         """Store E.164, as the CRM import does, so one number is one customer."""
@@ -98,7 +100,8 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = CustomerForm
     phone_search_field = "phone"
     list_display = (
-        "phone", "name", "tier", "region", "language", "is_mobile", "opted_out", "created_at",
+        "phone", "name", "tier", "arpu", "region", "language", "is_mobile", "opted_out",
+        "created_at",
     )  # fmt: skip
     list_filter = (OptedOutFilter, "tier", "region", "language", "is_mobile", "created_at")
     search_fields = ("phone", "name")
@@ -107,7 +110,10 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     readonly_fields = ("is_mobile", "opted_out_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("phone", "is_mobile", "name")}),
-        (_("Profile"), {"fields": ("tier", "region", "language", "time_zone")}),
+        (
+            _("Profile"),
+            {"fields": ("tier", "arpu", "arpu_trend_yuan", "region", "language", "time_zone")},
+        ),
         (_("Consent"), {"fields": ("opted_out_at",)}),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )

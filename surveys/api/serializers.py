@@ -1,5 +1,6 @@
 """API serializers: write serializers validate only; read serializers shape output."""
 
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -8,8 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from surveys.models import CustomerLanguage, Interaction, Invitation, Tier, Touchpoint
+from surveys.models.customers import ARPU_MAX
 from surveys.occurrence import validate_occurred_at
 from surveys.phones import InvalidPhone, phone_parse
+from surveys.preferences import preference_codes_unknown
+
+# More preference values than any taxonomy has features is a mistake, not a customer.
+PREFERENCES_MAX = 500
 
 
 class CustomerWriteSerializer(serializers.Serializer):
@@ -19,6 +25,21 @@ class CustomerWriteSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     region = serializers.CharField(max_length=64, required=False, allow_blank=True)
     time_zone = serializers.CharField(max_length=64, required=False)
+    arpu = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=Decimal(0), max_value=ARPU_MAX,
+        required=False, allow_null=True,
+        help_text="Monthly ARPU in yuan. Without a tier, the tier is derived from it.",
+    )  # fmt: skip
+    arpu_trend_yuan = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=-ARPU_MAX, max_value=ARPU_MAX,
+        required=False, allow_null=True,
+        help_text="This month's ARPU minus last month's, in yuan.",
+    )  # fmt: skip
+    preferences = serializers.DictField(
+        child=serializers.FloatField(min_value=0.0, max_value=1.0),
+        required=False,
+        help_text='Preference values from 0 to 1 by feature code, e.g. {"channel_sms": 0.8}.',
+    )
 
     def validate_phone(self, value: str) -> str:
         try:
@@ -31,6 +52,17 @@ class CustomerWriteSerializer(serializers.Serializer):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise serializers.ValidationError(f"Unknown time zone {value!r}.") from exc
+        return value
+
+    def validate_preferences(self, value: dict[str, float]) -> dict[str, float]:
+        if len(value) > PREFERENCES_MAX:
+            raise serializers.ValidationError(
+                _("At most %(max)d preferences per customer.") % {"max": PREFERENCES_MAX}
+            )
+        if unknown := preference_codes_unknown(value):
+            raise serializers.ValidationError(
+                _("Unknown preference feature code(s): %(codes)s.") % {"codes": ", ".join(unknown)}
+            )
         return value
 
 

@@ -27,6 +27,7 @@ from surveys.models.reasons import (
 )
 from surveys.models.responses import Category, Response
 from surveys.models.surveys import Survey, SurveyText
+from surveys.models.tiers import TierThresholds
 
 __all__ = [
     "OTHER",
@@ -54,6 +55,7 @@ __all__ = [
     "Survey",
     "SurveyText",
     "Tier",
+    "TierThresholds",
     "Touchpoint",
     "default_time_zone",
 ]

@@ -1,8 +1,10 @@
 """Customers and their service interactions."""
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +48,11 @@ class Touchpoint(models.TextChoices):
     SELF_SERVICE = "self_service", _("Self-service terminal")
 
 
+# A monthly ARPU above this is a data error, not a customer (yuan); the change against the
+# previous month is bounded by the same figure either way.
+ARPU_MAX = Decimal("100000")
+
+
 def default_time_zone() -> str:
     return settings.NPS_DEFAULT_TIME_ZONE
 
@@ -60,7 +67,30 @@ class Customer(models.Model):
         default=CustomerLanguage.ZH_HANS,
         help_text=_("Tibetan and Chinese: every SMS carries both, Tibetan first."),
     )
-    tier = models.CharField(_("value tier"), max_length=1, choices=Tier, default=Tier.C)
+    tier = models.CharField(
+        _("value tier"),
+        max_length=1,
+        choices=Tier,
+        default=Tier.C,
+        help_text=_("The CRM's tier, else derived from ARPU by the tier thresholds."),
+    )
+    arpu = models.DecimalField(
+        _("monthly ARPU (yuan)"),
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(ARPU_MAX)],
+    )
+    arpu_trend_yuan = models.DecimalField(
+        _("ARPU change on the previous month (yuan)"),
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-ARPU_MAX), MaxValueValidator(ARPU_MAX)],
+        help_text=_("This month's ARPU minus last month's, in yuan; negative when it fell."),
+    )
     region = models.CharField(_("region"), max_length=64, blank=True, db_index=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
     is_mobile = models.BooleanField(

@@ -174,8 +174,8 @@ def test_the_consent_log_is_append_only_and_consent_is_no_form_field(
 ) -> None:
     request = rf.get("/")
     request.user = User.objects.get(username="admin")  # a superuser: every permission
-    (inline,) = admin.site._registry[Customer].get_inline_instances(request, customer)
-    assert inline.model is ConsentChange
+    inlines = admin.site._registry[Customer].get_inline_instances(request, customer)
+    (inline,) = [i for i in inlines if i.model is ConsentChange]  # care adds preferences
     assert not inline.has_add_permission(request, customer)
     assert not inline.has_change_permission(request, customer)
     assert not inline.has_delete_permission(request, customer)
@@ -246,6 +246,7 @@ def test_the_customer_form_cannot_change_consent_and_logs_nothing(
         "language": "zh-hans", "time_zone": "Asia/Shanghai",
         "opted_out_at_0": "2026-11-30", "opted_out_at_1": "10:00:00",
         "consent_changes-TOTAL_FORMS": "0", "consent_changes-INITIAL_FORMS": "0",
+        "preferences-TOTAL_FORMS": "0", "preferences-INITIAL_FORMS": "0",  # care's inline
     }  # fmt: skip
     assert admin_client.post(page, form).status_code == 302  # saved
     customer.refresh_from_db()
