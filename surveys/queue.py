@@ -86,12 +86,11 @@ def task_queue_row(name: str, pk: int) -> None:
 @contextmanager
 def task_batch(*, size: int = 200) -> Iterator[None]:
     """Collect the rows queued with `task_queue_row` and publish one task per `size` rows
-    of each name when the block ends without an error.
-
-    Enter it outside the transaction that writes the rows: the tasks are published after
-    the block, so after that transaction committed. A row written in a savepoint that
-    rolled back may be in a list: its task finds no row and does nothing. A dead broker
-    loses no work: the sweepers find the rows again (see this module's docstring).
+    of each name when the block ends without an error, after commit as task_queue does
+    (at once when no transaction is open around the block; enter it outside the
+    transaction that writes the rows, so that is when it committed). A row written in a
+    savepoint that rolled back may be in a list: its task finds no row and does nothing.
+    A dead broker loses no work: the sweepers find the rows again (see above).
     """
     token = _batch.set({})
     try:
@@ -101,7 +100,4 @@ def task_batch(*, size: int = 200) -> Iterator[None]:
         _batch.reset(token)
     for name, pks in collected.items():
         for start in range(0, len(pks), size):
-            try:
-                registered_task(name).delay(pks[start : start + size])
-            except Exception:
-                log.exception("publishing %s failed; its sweeper will queue the rows", name)
+            task_queue(name, pks[start : start + size])

@@ -19,7 +19,7 @@ def tier_for_arpu(arpu: Decimal, thresholds: Thresholds) -> str:
     """A above `a_above`; B from `b_from` to `a_above`, both included; C below `b_from`.
 
     The operator's table says A "200元以上" and B "120-200元": the two ranges share 200, and
-    the issue reads A as *above* 200, so 200 itself is B; 120 is B.
+    the product reads A as *above* 200, so 200 itself is B; 120 is B.
     """
     if arpu > thresholds.a_above:
         return Tier.A
