@@ -1,10 +1,12 @@
 """Surveys models, one module per noun; import them from here."""
 
 from surveys.models.consent import ConsentChange, ConsentSource
+from surveys.models.contacts import Contact, ContactKind, ContactPolicy
 from surveys.models.customers import (
     Customer,
     CustomerLanguage,
     Interaction,
+    InteractionKind,
     Language,
     Tier,
     Touchpoint,
@@ -26,7 +28,7 @@ from surveys.models.reasons import (
     RunStatus,
 )
 from surveys.models.responses import Category, Response
-from surveys.models.surveys import Survey, SurveyText
+from surveys.models.surveys import Scale, Survey, SurveyText
 from surveys.models.tiers import TierThresholds
 
 __all__ = [
@@ -34,11 +36,15 @@ __all__ = [
     "Category",
     "ConsentChange",
     "ConsentSource",
+    "Contact",
+    "ContactKind",
+    "ContactPolicy",
     "Customer",
     "CustomerLanguage",
     "DeliveryReceipt",
     "InboundMessage",
     "Interaction",
+    "InteractionKind",
     "Invitation",
     "InvitationStatus",
     "Language",
@@ -51,6 +57,7 @@ __all__ = [
     "Response",
     "ResponseReason",
     "RunStatus",
+    "Scale",
     "SuppressReason",
     "Survey",
     "SurveyText",

@@ -48,6 +48,11 @@ class Touchpoint(models.TextChoices):
     SELF_SERVICE = "self_service", _("Self-service terminal")
 
 
+class InteractionKind(models.TextChoices):
+    SERVICE = "service", _("Service")
+    COMPLAINT = "complaint", _("Complaint")
+
+
 # A monthly ARPU above this is a data error, not a customer (yuan); the change against the
 # previous month is bounded by the same figure either way.
 ARPU_MAX = Decimal("100000")
@@ -130,6 +135,13 @@ class Interaction(models.Model):
         Customer, on_delete=models.PROTECT, related_name="interactions", verbose_name=_("customer")
     )
     touchpoint = models.CharField(_("touchpoint"), max_length=20, choices=Touchpoint)
+    kind = models.CharField(
+        _("kind"),
+        max_length=12,
+        choices=InteractionKind,
+        default=InteractionKind.SERVICE,
+        help_text=_("A complaint puts the customer in the dissatisfied-customer pool."),
+    )
     channel = models.CharField(
         _("channel"), max_length=32, blank=True, help_text=_("e.g. app, web, wechat, ivr")
     )

@@ -30,11 +30,13 @@ class SuppressReason(models.TextChoices):
     DAILY_CAP = "daily_cap", _("Customer already surveyed today")
     TIER_CAP = "tier_cap", _("Survey cap for the value tier reached")
     TOO_OLD = "too_old", _("Interaction older than the survey's maximum age")
+    CONTACT_BUDGET = "contact_budget", _("Contact budget for the customer used up")
 
 
 class Purpose(models.TextChoices):
     SURVEY = "survey", _("Survey after an interaction")
     VERIFICATION = "verification", _("Verification after a resolved case")
+    CAMPAIGN = "campaign", _("Care campaign survey (before or after)")
 
 
 class Invitation(models.Model):

@@ -93,6 +93,7 @@ class OutboundKind(models.TextChoices):
     CARE = "care", _("Care message (passive playbook)")
     THANKS = "thanks", _("Thank-you with referral (promoter playbook)")
     CALLBACK_PROMISE = "callback_promise", _("When we will call (detractor who gave a reason)")
+    CAMPAIGN = "campaign", _("Care campaign offer")
 
 
 class OutboundStatus(models.TextChoices):

@@ -26,7 +26,10 @@ class ReasonCategory(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=100)
     responses: "models.ManyToManyField[Response, ResponseReason]" = models.ManyToManyField(
-        Response, through="ResponseReason", related_name="reasons", blank=True,
+        Response,
+        through="ResponseReason",
+        related_name="reasons",
+        blank=True,
         verbose_name=_("responses"),
     )
 

@@ -14,8 +14,23 @@ def default_followup_categories() -> list[str]:
     return ["detractor"]
 
 
+class Scale(models.TextChoices):
+    NPS = "nps", _("Likelihood to recommend, 0-10 (NPS)")
+    SATISFACTION = "satisfaction", _("Satisfaction, 1-10 (reported as a 100-point score)")
+
+
 class Survey(models.Model):
     name = models.CharField(_("name"), max_length=100)
+    scale = models.CharField(
+        _("scale"),
+        max_length=12,
+        choices=Scale,
+        default=Scale.NPS,
+        help_text=_(
+            "What the number asks: NPS (0-10), or the operators' satisfaction score "
+            "(1-10, shown as points out of 100)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     touchpoints = models.JSONField(
         _("touchpoints"),
