@@ -99,6 +99,7 @@ class FunnelDaily(DailyDims):
     suppressed_daily_cap = models.PositiveIntegerField(default=0)
     suppressed_tier_cap = models.PositiveIntegerField(default=0)
     suppressed_too_old = models.PositiveIntegerField(default=0)
+    suppressed_contact_budget = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [models.UniqueConstraint(fields=KEY_FIELDS, name="funneldaily_key")]
