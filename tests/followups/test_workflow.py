@@ -636,3 +636,49 @@ def test_closing_a_case_without_a_reason_is_refused(
     assert "reason" in refused.value.message_dict
     case.refresh_from_db()
     assert (case.status, case.closed_at) == (status, None)
+
+
+# ---------------------------------------------------------------- the seam
+
+
+def test_every_line_of_a_cases_history_is_announced_in_its_transaction(
+    people: Personas, case_in: Callable[[str], Case], cause: ReasonCategory
+) -> None:
+    from followups.signals import case_events_recorded
+
+    heard: list[tuple[int, str]] = []
+
+    def listen(sender: Any, events: list[CaseEvent], **kwargs: Any) -> None:
+        heard.extend((event.case_id, event.kind) for event in events)
+
+    case_events_recorded.connect(listen)
+    try:
+        case = case_in(S.UNREACHABLE)
+        case_close(case_id=case.pk, actor=people.agent, reason="Done")
+    finally:
+        case_events_recorded.disconnect(listen)
+
+    history = list(case.events.order_by("pk").values_list("case_id", "kind"))
+    assert heard == history
+    assert [kind for _, kind in heard] == ["opened", "assigned", "started", "unreachable", "closed"]
+
+
+def test_a_batch_of_history_lines_is_announced_once_with_every_line(
+    case_in: Callable[[str], Case],
+) -> None:
+    from followups.history import case_events_record
+    from followups.signals import case_events_recorded
+
+    case = case_in(S.NEW)
+    heard: list[list[tuple[int, str]]] = []
+
+    def listen(sender: Any, events: list[CaseEvent], **kwargs: Any) -> None:
+        heard.append([(event.case_id, event.kind) for event in events])
+
+    case_events_recorded.connect(listen)
+    try:
+        case_events_record([(case.pk, "noted", {}), (case.pk, "checked", {"n": 2})])
+    finally:
+        case_events_recorded.disconnect(listen)
+
+    assert heard == [[(case.pk, "noted"), (case.pk, "checked")]]
