@@ -223,6 +223,8 @@ def _first_scores(
             continue
         if open_survey.pk in answered or (not reply.comment and open_survey.pk in with_words):
             continue
+        if reply.score is not None and reply.score < open_survey.asked_survey.lowest_score:
+            continue  # not an answer on this survey's scale: the one-at-a-time path asks again
         open_survey.customer = customer
         first[message.pk] = (open_survey, reply, message)
     return first
@@ -278,6 +280,8 @@ def _apply(message: InboundMessage, customer: Customer | None) -> tuple[str, Inv
         return "no_open_survey", None
     response = Response.objects.filter(invitation=invitation).first()
     score = reply.score if reply.kind == ReplyKind.SCORE else None
+    if score is not None and score < invitation.asked_survey.lowest_score:
+        score = None  # 0 on a 1-10 satisfaction survey: not an answer, asked again
     if score is not None and response is not None and _is_correction(reply):
         previous = response.category
         response_rescore(response=response, score=score)

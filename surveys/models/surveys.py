@@ -19,6 +19,10 @@ class Scale(models.TextChoices):
     SATISFACTION = "satisfaction", _("Satisfaction, 1-10 (reported as a 100-point score)")
 
 
+# The lowest answer each scale takes: 0 is not an answer on the 1-10 satisfaction scale.
+SCALE_LOWEST = {Scale.NPS: 0, Scale.SATISFACTION: 1}
+
+
 class Survey(models.Model):
     name = models.CharField(_("name"), max_length=100)
     scale = models.CharField(
@@ -101,6 +105,10 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def lowest_score(self) -> int:
+        return SCALE_LOWEST[Scale(self.scale)]
 
     def covers(self, touchpoint: str) -> bool:
         return not self.touchpoints or touchpoint in self.touchpoints
