@@ -116,11 +116,12 @@ def responses_with_reasons(
                 default=Purpose.SURVEY,
                 description="survey (the default): answers to the survey after an interaction, "
                 "the ones NPS counts; verification: answers to the re-survey after a resolved "
-                "case; all: both. Each response says which it is in `purpose`.",
+                "case; campaign: answers to a care campaign's survey; all: every one. Each "
+                "response says which it is in `purpose`.",
             ),
         ],
         description="Responses, newest first, 50 a page: survey answers unless `purpose` "
-        "asks for verification answers or all.",
+        "asks for verification or campaign answers or all.",
     )
 )
 class ResponseListView(ListAPIView):

@@ -15,12 +15,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='interaction',
             name='kind',
-            field=models.CharField(choices=[('service', 'Service'), ('complaint', 'Complaint')], default='service', help_text='A complaint puts the customer in the dissatisfied-customer pool.', max_length=12, verbose_name='kind'),
+            field=models.CharField(choices=[('service', 'Service'), ('complaint', 'Complaint')], db_default='service', default='service', help_text='A complaint puts the customer in the dissatisfied-customer pool.', max_length=12, verbose_name='kind'),
         ),
         migrations.AddField(
             model_name='survey',
             name='scale',
-            field=models.CharField(choices=[('nps', 'Likelihood to recommend, 0-10 (NPS)'), ('satisfaction', 'Satisfaction, 1-10 (reported as a 100-point score)')], default='nps', help_text="What the number asks: NPS (0-10), or the operators' satisfaction score (1-10, shown as points out of 100).", max_length=12, verbose_name='scale'),
+            field=models.CharField(choices=[('nps', 'Likelihood to recommend, 0-10 (NPS)'), ('satisfaction', 'Satisfaction, 1-10 (reported as a 100-point score)')], db_default='nps', default='nps', help_text="What the number asks: NPS (0-10), or the operators' satisfaction score (1-10, shown as points out of 100).", max_length=12, verbose_name='scale'),
         ),
         migrations.AlterField(
             model_name='invitation',

@@ -140,6 +140,7 @@ class Interaction(models.Model):
         max_length=12,
         choices=InteractionKind,
         default=InteractionKind.SERVICE,
+        db_default=InteractionKind.SERVICE,  # rows written by code that predates the field
         help_text=_("A complaint puts the customer in the dissatisfied-customer pool."),
     )
     channel = models.CharField(

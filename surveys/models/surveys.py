@@ -30,6 +30,7 @@ class Survey(models.Model):
         max_length=12,
         choices=Scale,
         default=Scale.NPS,
+        db_default=Scale.NPS,  # rows written by code that predates the field
         help_text=_(
             "What the number asks: NPS (0-10), or the operators' satisfaction score "
             "(1-10, shown as points out of 100)."

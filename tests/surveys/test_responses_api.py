@@ -154,14 +154,15 @@ def test_the_schema_documents_the_purpose_filter_and_field(reporting_client: API
     schema = reporting_client.get("/api/v1/schema/", {"format": "json"}).json()
     parameters = schema["paths"][URL]["get"]["parameters"]
     purpose = next(p for p in parameters if p["name"] == "purpose")
-    assert purpose["schema"]["enum"] == ["all", "survey", "verification"]
+    assert purpose["schema"]["enum"] == ["all", "campaign", "survey", "verification"]
     assert purpose["schema"]["default"] == "survey"
     assert "verification" in purpose["description"]
+    assert "campaign" in purpose["description"]
     item = schema["components"]["schemas"]["ResponseRead"]
     assert "purpose" in item["required"]
     field = item["properties"]["purpose"]
     enum = schema["components"]["schemas"][field["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
-    assert enum == ["survey", "verification"]
+    assert enum == ["survey", "verification", "campaign"]
 
 
 def test_the_list_is_paginated_by_fifty(reporting_client: APIClient) -> None:
