@@ -5,6 +5,7 @@ poolmember_one_open_stay_per_reason); entering again for a reason already open i
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,16 @@ def pool_open() -> QuerySet[PoolMember]:
     return PoolMember.objects.filter(left_at__isnull=True)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One customer entering: when, what put them there, in a word."""
+
+    customer_id: int
+    at: datetime
+    source: str = ""
+    detail: str = ""
+
+
 def pool_enter(
     *,
     customer_ids: Sequence[int],
@@ -30,15 +41,23 @@ def pool_enter(
     detail: str = "",
     source: str = "",
 ) -> int:
-    """Open a stay for `reason` for each customer without one open; the number opened.
+    """Open a stay for `reason` for each customer without one open; the number opened."""
+    entries = [Entry(pk, at, source, detail) for pk in dict.fromkeys(customer_ids)]
+    return pool_entries_open(entries=entries, reason=reason, kind=kind)
+
+
+def pool_entries_open(
+    *, entries: Sequence[Entry], reason: str, kind: str = MemberKind.EXPLICIT
+) -> int:
+    """pool_enter with a time, source and detail per customer (a batch of answers); the
+    number opened. A customer listed twice enters once, with their first entry.
 
     One INSERT ... ON CONFLICT DO NOTHING RETURNING on the partial unique index: safe
     when two writers enter the same customer at once, and the count is exactly the rows
     this statement inserted (PostgreSQL and SQLite >= 3.35).
     """
-    ids = sorted(set(customer_ids))
-    if not ids:
-        return 0
+    firsts = list({entry.customer_id: entry for entry in reversed(entries)}.values())
+    firsts.sort(key=lambda entry: entry.customer_id)  # one lock order for concurrent writers
     meta = PoolMember._meta
     names = (
         "customer",
@@ -52,24 +71,24 @@ def pool_enter(
     )
     stored = {f.name: f for f in meta.concrete_fields}
     fields = [stored[name] for name in names]
-    row = {
-        "kind": kind,
-        "reason": reason,
-        "detail": detail[:200],
-        "source": source[:64],
-        "entered_at": at,
-        "exit_reason": "",
-        "factors": [],
-    }
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     opened = 0
-    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-        chunk = ids[start : start + 500]
+    for start in range(0, len(firsts), 500):  # SQLite's bound-parameter limit
+        chunk = firsts[start : start + 500]
         params: list[Any] = []
-        for customer_id in chunk:
-            values = {**row, "customer": customer_id}
+        for entry in chunk:
+            values = {
+                "customer": entry.customer_id,
+                "kind": kind,
+                "reason": reason,
+                "detail": entry.detail[:200],
+                "source": entry.source[:64],
+                "entered_at": entry.at,
+                "exit_reason": "",
+                "factors": [],
+            }
             params.extend(f.get_db_prep_save(values[f.name], connection) for f in fields)
         sql = (
             f"INSERT INTO {qn(meta.db_table)} ({columns}) "  # noqa: S608 (names from model meta)
@@ -89,14 +108,18 @@ def pool_leave(
     reason: str,
     at: datetime,
     entry_reasons: Iterable[str] | None = None,
+    entered_before: datetime | None = None,
 ) -> int:
-    """Close the customers' open stays (every reason, or only `entry_reasons`); how many closed."""
+    """Close the customers' open stays (every reason, or only `entry_reasons`; only those
+    entered before `entered_before` if given); how many closed."""
     ids = list(set(customer_ids))
     if not ids:
         return 0
     stays = pool_open().filter(customer_id__in=ids)
     if entry_reasons is not None:
         stays = stays.filter(reason__in=list(entry_reasons))
+    if entered_before is not None:
+        stays = stays.filter(entered_at__lt=entered_before)
     # A conditional update: a stay closed by a concurrent writer is not closed twice.
     return stays.update(left_at=at, exit_reason=reason)
 
