@@ -6,15 +6,18 @@ poolmember_one_open_stay_per_reason); entering again for a reason already open i
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from care.models import ExitReason, MemberKind, PoolMember, PoolPolicy
+from surveys.models import Customer
 
 
 def pool_open() -> QuerySet[PoolMember]:
@@ -136,3 +139,104 @@ def pool_age_out(*, now: datetime) -> int:
 def age_out() -> int:
     """Daily: stays past their age leave the pool (safe to run twice: a conditional update)."""
     return pool_age_out(now=timezone.now())
+
+
+# The pool's size over time --------------------------------------------------------------
+
+GROUPS = {  # by -> the SQL expression of a stay's group
+    "all": "''",
+    "reason": "m.reason",
+    "kind": "m.kind",
+    "region": "c.region",
+    "tier": "c.tier",
+}
+FOREVER = datetime(3000, 1, 1, tzinfo=UTC)  # stands for "not left yet" in the SQL below
+
+
+@dataclass(frozen=True)
+class PoolCount:
+    day: date  # a local day (settings.NPS_REPORTING_TIME_ZONE)
+    key: str  # the group's value ("" for by="all")
+    members: int  # customers in the pool at the end of that day
+
+
+def pool_zone() -> ZoneInfo:
+    """The dashboard's local days: the reporting zone, else the operator's default."""
+    name = getattr(settings, "NPS_REPORTING_TIME_ZONE", None) or settings.NPS_DEFAULT_TIME_ZONE
+    return ZoneInfo(name)
+
+
+def pool_counts(by: str = "all", *, kind: str | None = None) -> dict[str, int]:
+    """Customers in the pool now, per group (a customer counts once per group)."""
+    column = {"all": None, "reason": "reason", "kind": "kind"}.get(by, f"customer__{by}")
+    if by not in GROUPS:
+        raise ValueError(f"pool_counts by {by!r}")
+    stays = pool_open() if kind is None else pool_open().filter(kind=kind)
+    if column is None:
+        return {"": stays.values("customer_id").distinct().count()}
+    rows = stays.values(column).annotate(n=Count("customer_id", distinct=True))
+    return {row[column]: row["n"] for row in rows.order_by(column)}
+
+
+def pool_size_series(
+    *, start: date, end: date, by: str = "all", kind: str | None = None
+) -> list[PoolCount]:
+    """Customers in the pool at the end of each local day from start to end, per group;
+    every group seen gets every day (zeros included), ordered by day then group.
+
+    One query: a customer's stays of one group are merged into continuous spells (two
+    stays for different reasons count the customer once per region, tier or kind), each
+    spell adds one on its entry day and takes one off on its leaving day; the running
+    sum is the size. A spell entered before `start` counts from `start`.
+    """
+    if by not in GROUPS:
+        raise ValueError(f"pool_size_series by {by!r}")
+    zone = pool_zone()
+    first = datetime.combine(start, time.min, tzinfo=zone)
+    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    ops, qn = connection.ops, connection.ops.quote_name
+    entry_day, entry_params = ops.datetime_cast_date_sql("e", (), zone.key)
+    left_day, left_params = ops.datetime_cast_date_sql("l", (), zone.key)
+    only_kind = "AND m.kind = %s" if kind else ""
+    sql = f"""
+        WITH s AS (
+            SELECT m.customer_id AS cid, {GROUPS[by]} AS g, m.entered_at AS e,
+                   COALESCE(m.left_at, %s) AS l
+            FROM {qn(PoolMember._meta.db_table)} m
+            JOIN {qn(Customer._meta.db_table)} c ON c.id = m.customer_id
+            WHERE m.entered_at < %s AND (m.left_at IS NULL OR m.left_at >= %s) {only_kind}
+        ), f AS (
+            SELECT cid, g, e, l, CASE WHEN e <= MAX(l) OVER (
+                PARTITION BY cid, g ORDER BY e, l ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) THEN 0 ELSE 1 END AS starts
+            FROM s
+        ), i AS (
+            SELECT cid, g, e, l, SUM(starts) OVER (
+                PARTITION BY cid, g ORDER BY e, l ROWS UNBOUNDED PRECEDING
+            ) AS spell
+            FROM f
+        ), spells AS (
+            SELECT g, MIN(e) AS e, MAX(l) AS l FROM i GROUP BY cid, g, spell
+        )
+        SELECT g, 1, {entry_day}, COUNT(*) FROM spells GROUP BY 1, 3
+        UNION ALL
+        SELECT g, -1, {left_day}, COUNT(*) FROM spells WHERE l < %s GROUP BY 1, 3
+    """  # noqa: S608 (names from model meta; the group expression from GROUPS)
+    params: list[Any] = [FOREVER, after, first, *([kind] if kind else [])]
+    params += [*entry_params, *left_params, after]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    changes: dict[str, dict[date, int]] = {}
+    for key, sign, day, n in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(day)
+        per_day = changes.setdefault(key or "", {})
+        per_day[max(day, start)] = per_day.get(max(day, start), 0) + sign * n
+    series = []
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    totals = dict.fromkeys(changes, 0)
+    for day in days:
+        for key in sorted(changes):
+            totals[key] += changes[key].get(day, 0)
+            series.append(PoolCount(day, key, totals[key]))
+    return series
