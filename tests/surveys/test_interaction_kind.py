@@ -3,10 +3,13 @@
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from surveys.models import Interaction
 from tests.conftest import interaction_payload
+from tests.factories import InteractionFactory
 
 URL = "/api/v1/interactions/"
 pytestmark = pytest.mark.django_db
@@ -57,3 +60,16 @@ def test_the_schema_documents_the_kind(crm_client: APIClient) -> None:
     assert written["default"] == "service"
     assert "kind" not in components["InteractionWrite"].get("required", [])
     assert "kind" in components["InteractionRead"]["properties"]
+
+
+def test_the_interactions_admin_shows_and_filters_the_kind(client: Client) -> None:
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    InteractionFactory(external_id="CRM-S")
+    InteractionFactory(external_id="CRM-C", kind="complaint")
+    page = client.get(
+        "/admin/surveys/interaction/", {"kind": "complaint"}, headers={"accept-language": "en"}
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert ("CRM-C" in html, "CRM-S" in html) == (True, False)
+    assert "Complaint" in html
