@@ -184,10 +184,12 @@ def pool_size_series(
     """Customers in the pool at the end of each local day from start to end, per group;
     every group seen gets every day (zeros included), ordered by day then group.
 
-    One query: a customer's stays of one group are merged into continuous spells (two
-    stays for different reasons count the customer once per region, tier or kind), each
-    spell adds one on its entry day and takes one off on its leaving day; the running
-    sum is the size. A spell entered before `start` counts from `start`.
+    One query: a customer's stays of one group, taken in order of entry, form continuous
+    spells (two overlapping stays for different reasons count the customer once per
+    region, tier or kind); a stay entered after every earlier one has ended starts a
+    spell (+1 on its local entry day), a stay after which the next starts later ends one
+    (-1 on its local leaving day); the running sum is the size. A spell entered before
+    `start` counts from `start`.
     """
     if by not in GROUPS:
         raise ValueError(f"pool_size_series by {by!r}")
@@ -196,31 +198,32 @@ def pool_size_series(
     after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
     ops, qn = connection.ops, connection.ops.quote_name
     entry_day, entry_params = ops.datetime_cast_date_sql("e", (), zone.key)
-    left_day, left_params = ops.datetime_cast_date_sql("l", (), zone.key)
+    left_day, left_params = ops.datetime_cast_date_sql("upto", (), zone.key)
     only_kind = "AND m.kind = %s" if kind else ""
+    joined = (
+        f"JOIN {qn(Customer._meta.db_table)} c ON c.id = m.customer_id"
+        if GROUPS[by].startswith("c.")
+        else ""
+    )
     sql = f"""
         WITH s AS (
             SELECT m.customer_id AS cid, {GROUPS[by]} AS g, m.entered_at AS e,
                    COALESCE(m.left_at, %s) AS l
-            FROM {qn(PoolMember._meta.db_table)} m
-            JOIN {qn(Customer._meta.db_table)} c ON c.id = m.customer_id
+            FROM {qn(PoolMember._meta.db_table)} m {joined}
             WHERE m.entered_at < %s AND (m.left_at IS NULL OR m.left_at >= %s) {only_kind}
-        ), f AS (
-            SELECT cid, g, e, l, CASE WHEN e <= MAX(l) OVER (
-                PARTITION BY cid, g ORDER BY e, l ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            ) THEN 0 ELSE 1 END AS starts
+        ), w AS (
+            SELECT g, e,
+                MAX(l) OVER (by_entry ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before,
+                MAX(l) OVER (by_entry ROWS UNBOUNDED PRECEDING) AS upto,
+                LEAD(e) OVER by_entry AS next_e
             FROM s
-        ), i AS (
-            SELECT cid, g, e, l, SUM(starts) OVER (
-                PARTITION BY cid, g ORDER BY e, l ROWS UNBOUNDED PRECEDING
-            ) AS spell
-            FROM f
-        ), spells AS (
-            SELECT g, MIN(e) AS e, MAX(l) AS l FROM i GROUP BY cid, g, spell
+            WINDOW by_entry AS (PARTITION BY cid, g ORDER BY e, l)
         )
-        SELECT g, 1, {entry_day}, COUNT(*) FROM spells GROUP BY 1, 3
+        SELECT g, 1, {entry_day}, COUNT(*) FROM w
+        WHERE before IS NULL OR e > before GROUP BY 1, 3
         UNION ALL
-        SELECT g, -1, {left_day}, COUNT(*) FROM spells WHERE l < %s GROUP BY 1, 3
+        SELECT g, -1, {left_day}, COUNT(*) FROM w
+        WHERE (next_e IS NULL OR next_e > upto) AND upto < %s GROUP BY 1, 3
     """  # noqa: S608 (names from model meta; the group expression from GROUPS)
     params: list[Any] = [FOREVER, after, first, *([kind] if kind else [])]
     params += [*entry_params, *left_params, after]
