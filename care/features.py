@@ -33,11 +33,13 @@ moment and labels from the weeks after it. The features, in FEATURES order:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Touchpoint
 
@@ -49,6 +51,7 @@ TOUCHPOINTS: tuple[str, ...] = tuple(Touchpoint.values)
 LAST_DAYS_CAP = 365  # days_since_last for a customer not seen in a year, or never
 NO_ANSWER_SCORE = 7.0  # answer_mean and last_score of a customer who never answered
 CHUNK = 50_000
+WORK_MEM = "256MB"  # per sort or hash of the query, on PostgreSQL (about 200 bytes a customer)
 
 FEATURES: tuple[str, ...] = (
     *(f"visits_30d_{tp}" for tp in TOUCHPOINTS),
@@ -125,7 +128,7 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
     at = _at(as_of)
     d7, d30, d90, d365 = (_at(as_of - timedelta(days=d)) for d in (7, 30, 90, 365))
     visits = [
-        f"SUM(CASE WHEN touchpoint = %s AND occurred_at >= %s THEN 1 ELSE 0 END) AS v{w}_{n}"
+        f"COUNT(*) FILTER (WHERE touchpoint = %s AND occurred_at >= %s) AS v{w}_{n}"
         for w in (30, 90)
         for n in range(len(TOUCHPOINTS))
     ]
@@ -144,7 +147,7 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
       0,
       COALESCE(g.nps, %s),
       COALESCE(r.n, 0), COALESCE(r.mean_score, {NO_ANSWER_SCORE}),
-      COALESCE(l.score, {NO_ANSWER_SCORE}),
+      COALESCE(CAST(l.score AS {fl}), {NO_ANSWER_SCORE}),
       CASE WHEN l.score <= 6 THEN 1 ELSE 0 END,
       COALESCE(r.any_det, 0),
       COALESCE(u.n, 0),
@@ -152,8 +155,8 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
     FROM surveys_customer c
     LEFT JOIN (
       SELECT customer_id, {", ".join(visits)},
-        SUM(CASE WHEN occurred_at >= %s THEN 1 ELSE 0 END) AS rep7,
-        SUM(CASE WHEN kind = 'complaint' AND occurred_at >= %s THEN 1 ELSE 0 END) AS compl90,
+        COUNT(*) FILTER (WHERE occurred_at >= %s) AS rep7,
+        COUNT(*) FILTER (WHERE kind = 'complaint' AND occurred_at >= %s) AS compl90,
         MAX(occurred_at) AS last_at
       FROM surveys_interaction WHERE occurred_at >= %s AND occurred_at < %s
       GROUP BY customer_id
@@ -202,6 +205,21 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
     return sql, params
 
 
+@contextmanager
+def _aggregate_memory() -> Iterator[None]:
+    """On PostgreSQL, room to aggregate a million customers in memory, not on disk."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = %s", [WORK_MEM])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET work_mem")
+
+
 def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChunk]:
     """Every customer's features as of `as_of`, in customer id order, `chunk` rows at a time."""
     import numpy as np
@@ -210,7 +228,7 @@ def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChu
     tp_nps = np.array([by_touchpoint.get(tp, overall) for tp in TOUCHPOINTS])
     sql, params = _query(as_of, overall)
     # A server-side cursor on PostgreSQL: the rows come as they are read, not all at once.
-    with connection.chunked_cursor() as cursor:
+    with _aggregate_memory(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk):
             block = np.array(rows, dtype=np.float64)
@@ -233,3 +251,35 @@ def features_matrix(*, as_of: datetime) -> FeatureChunk:
         np.concatenate([c.customer_ids for c in chunks]),
         np.concatenate([c.matrix for c in chunks]),
     )
+
+
+_LABELS = {
+    "repeats_7d": _("Contacts in the last 7 days"),
+    "complaints_90d": _("Complaints in 90 days"),
+    "days_since_last": _("Days since the last contact"),
+    "arpu": _("Monthly ARPU (yuan)"),
+    "arpu_trend_yuan": _("ARPU change on the previous month (yuan)"),
+    "tenure_days": _("Days as a customer"),
+    "touchpoint_nps": _("Recent NPS of the touchpoints used"),
+    "region_nps": _("Recent NPS of the region"),
+    "answers": _("Earlier answers"),
+    "answer_mean": _("Mean score of earlier answers"),
+    "last_score": _("Last score"),
+    "last_detractor": _("Last answer was a detractor"),
+    "any_detractor": _("Ever answered as a detractor"),
+    "unanswered": _("Surveys not answered"),
+    "cases": _("Callback cases"),
+    "cases_unresolved": _("Cases not resolved"),
+}
+
+
+def feature_label(name: str) -> str:
+    """What a feature means, in the reader's language (for the admin and the pool pages)."""
+    if name.startswith(("visits_30d_", "visits_90d_")):
+        touchpoint = Touchpoint(name[len("visits_30d_") :]).label
+        if name.startswith("visits_30d_"):
+            return str(_("Visits to %(touchpoint)s in 30 days") % {"touchpoint": touchpoint})
+        return str(_("Visits to %(touchpoint)s in 90 days") % {"touchpoint": touchpoint})
+    if name.startswith("tier_"):
+        return str(_("Value tier %(tier)s") % {"tier": name[len("tier_") :]})
+    return str(_LABELS.get(name, name))
