@@ -36,16 +36,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Touchpoint
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
 
 TOUCHPOINTS: tuple[str, ...] = tuple(Touchpoint.values)
 LAST_DAYS_CAP = 365  # days_since_last for a customer not seen in a year, or never
@@ -222,7 +220,6 @@ def _aggregate_memory() -> Iterator[None]:
 
 def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChunk]:
     """Every customer's features as of `as_of`, in customer id order, `chunk` rows at a time."""
-    import numpy as np
 
     overall, by_touchpoint = _recent_nps(as_of)
     tp_nps = np.array([by_touchpoint.get(tp, overall) for tp in TOUCHPOINTS])
@@ -242,7 +239,6 @@ def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChu
 
 def features_matrix(*, as_of: datetime) -> FeatureChunk:
     """Every customer's features as of `as_of` at once (for training and tests)."""
-    import numpy as np
 
     chunks = list(features_iter(as_of=as_of))
     if not chunks:

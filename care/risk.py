@@ -32,12 +32,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from care.features import FEATURES, features_iter
 from care.models import (
@@ -51,12 +55,8 @@ from care.models import (
 )
 from surveys.models import Customer, Purpose, Response
 
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
-    Floats = npt.NDArray[np.float64]
-    Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 ALGORITHM = "logistic regression"
 WINDOW = timedelta(days=30)
@@ -77,7 +77,6 @@ RULE_WEIGHTS: dict[str, float] = {
 
 def rule_score(matrix: Floats) -> Floats:
     """The rule score of each row of a FEATURES matrix (RULE_WEIGHTS)."""
-    import numpy as np
 
     col = {name: matrix[:, FEATURES.index(name)] for name in FEATURES}
     score = np.zeros(len(matrix))
@@ -92,7 +91,6 @@ def rule_score(matrix: Floats) -> Floats:
 
 def precision_at(scores: Floats, labels: Floats, share: float) -> float | None:
     """The share of detractors among the top `share` by score; ties at the cut share it."""
-    import numpy as np
 
     n = len(scores)
     if n == 0:
@@ -115,8 +113,6 @@ def auc_interval(auc: float, positives: int, negatives: int) -> tuple[float, flo
 
 
 def _auc(scores: Floats, labels: Floats) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
     if labels.min(initial=1) == labels.max(initial=0):
         return None  # one class only
     return float(roc_auc_score(labels, scores))
@@ -133,7 +129,6 @@ class Labelled:
 
 def _labelled(*, as_of: datetime, until: datetime) -> Labelled:
     """Features as of `as_of` of the customers who answered in (as_of, until], and labels."""
-    import numpy as np
 
     answers = (
         Response.objects.filter(
@@ -156,9 +151,6 @@ def _labelled(*, as_of: datetime, until: datetime) -> Labelled:
 
 
 def _fit(train: Labelled) -> dict[str, Any]:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
     means = train.matrix.mean(axis=0)
     scales = train.matrix.std(axis=0)
     scales[scales == 0] = 1.0
@@ -231,14 +223,12 @@ def risk_train(*, now: datetime | None = None) -> RiskModel:
 
 
 def _standardised(params: dict[str, Any], matrix: Floats) -> Floats:
-    import numpy as np
 
     return (matrix - np.asarray(params["means"])) / np.asarray(params["scales"])
 
 
 def risk_probability(params: dict[str, Any], matrix: Floats) -> Floats:
     """The detractor probability a version's parameters give each row of a FEATURES matrix."""
-    import numpy as np
 
     logit = _standardised(params, matrix) @ np.asarray(params["coef"]) + params["intercept"]
     return 1.0 / (1.0 + np.exp(-logit))
@@ -246,7 +236,6 @@ def risk_probability(params: dict[str, Any], matrix: Floats) -> Floats:
 
 def risk_factors(params: dict[str, Any], row: Floats) -> list[dict[str, Any]]:
     """The features that raised one customer's score most: coefficient × standardised value."""
-    import numpy as np
 
     contributions = _standardised(params, row[None, :])[0] * np.asarray(params["coef"])
     order = np.argsort(-contributions, kind="stable")[:FACTORS_SHOWN]
@@ -271,7 +260,6 @@ class _Top:
     rows: Floats
 
     def add(self, ids: Ints, scores: Floats, rows: Floats) -> None:
-        import numpy as np
 
         ids = np.concatenate([self.ids, ids])
         scores = np.concatenate([self.scores, scores])
@@ -286,7 +274,6 @@ def risk_score_all(*, now: datetime | None = None) -> int:
     Returns how many customers were scored (0 without a version in use). Safe to run twice
     at once: scores are upserts and an entry conflicts with the open stay of the other run.
     """
-    import numpy as np
 
     now = now or timezone.now()
     model = RiskModel.objects.filter(is_active=True, has_signal=True).first()

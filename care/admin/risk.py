@@ -16,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from care import risk  # noqa: F401  (registers the tasks queued from here)
 from care.features import feature_label
 from care.models import RiskModel, RiskScore
 from surveys.queue import task_queue

@@ -275,3 +275,44 @@ def test_a_new_model_with_a_signal_replaces_the_one_in_use(with_signal: Any) -> 
     assert first.has_signal
     assert second.has_signal
     assert list(RiskModel.objects.filter(is_active=True)) == [second]
+
+
+# ---------------------------------------------------------------- admin
+
+
+def test_the_admin_shows_a_version_with_its_weights_in_words(admin_client: Any) -> None:
+    model = RiskModel.objects.create(
+        algorithm=risk.ALGORITHM,
+        trained_from=NOW - timedelta(days=60),
+        trained_to=NOW - timedelta(days=30),
+        validated_to=NOW,
+        train_size=900,
+        validation_size=800,
+        validation_positives=200,
+        auc=0.8,
+        precision_top1=0.9,
+        precision_top5=0.6,
+        rule_auc=0.7,
+        rule_precision_top1=0.5,
+        rule_precision_top5=0.4,
+        has_signal=True,
+        parameters={"features": ["complaints_90d", "arpu"], "coef": [0.5, -1.25]},
+    )
+    listing = admin_client.get("/admin/care/riskmodel/").content.decode()
+    assert "0.800" in listing
+    assert "60.0%" in listing
+    assert "1.50×" in listing  # 0.6 / 0.4
+    page = admin_client.get(f"/admin/care/riskmodel/{model.pk}/change/").content.decode()
+    assert page.index("Monthly ARPU (yuan)") < page.index("Complaints in 90 days")  # |1.25| first
+    assert "-1.250" in page
+    assert "lowers the risk" in page
+
+
+def test_train_now_queues_a_training_run(
+    admin_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert "Train now" in admin_client.get("/admin/care/riskmodel/").content.decode()
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post("/admin/care/riskmodel/train/")
+    assert response.status_code == 302
+    assert len(queued) == 1
