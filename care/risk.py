@@ -267,7 +267,8 @@ def risk_score_all(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     model = RiskModel.objects.filter(is_active=True, has_signal=True).first()
-    if model is None:
+    # A version trained on other features than these (an older release) cannot score them.
+    if model is None or model.parameters.get("features") != list(FEATURES):
         return 0
     params = model.parameters
     k = int(PoolPolicy.current().potential_share * Customer.objects.count() + 0.5)
