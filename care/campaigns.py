@@ -28,7 +28,7 @@
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -393,7 +393,8 @@ def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int
         invitations = Invitation.objects.bulk_create(invitations)
         for member, invitation in zip(members, invitations, strict=True):
             member.after_invitation = invitation
-            if invitation.status == InvitationStatus.SCHEDULED and invitation.send_at <= at:
+            due_at = invitation.send_at
+            if invitation.status == InvitationStatus.SCHEDULED and due_at and due_at <= at:
                 due.append(invitation.pk)
         CampaignMember.objects.bulk_update(members, ["after_invitation"])
         if due:
@@ -486,7 +487,7 @@ def members_evaluation(
     treated = [m for m in members if m.arm == Arm.TREATED]
     control = [m for m in members if m.arm == Arm.CONTROL]
 
-    def answers(group: list[CampaignMember], when: str) -> dict[int, int]:
+    def answers(group: list[CampaignMember], when: str) -> dict[Hashable, int]:
         return {
             m.customer_id: score
             for m in group

@@ -45,7 +45,7 @@ def actions_suggest(segment: Segment) -> list[Suggestion]:
     campaigns: dict[str, set[int]] = defaultdict(set)
     seen: dict[str, set[str]] = defaultdict(set)
     for actions, campaign_id, group, count, effect in rows:
-        if count == 0:
+        if count == 0 or effect is None:
             continue
         weighted[actions] += effect * count
         treated[actions] += count

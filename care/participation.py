@@ -37,7 +37,7 @@ from care.models import (
 )
 from care.preferences import preferences_record
 from followups.assignment import agent_pick, language_wanted, with_load
-from followups.models import Agent, Team
+from followups.models import Agent, AssignmentPolicy, Team
 from surveys.models import Customer, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,9 @@ def member_participate(*, member: CampaignMember, how: str, at: datetime | None 
     if not joined:
         return False
     member.participated_at, member.participation = at, how
-    campaign = member.campaign
-    if campaign.channel_feature_id is not None:
-        preference_learn(customer=member.customer, feature_code=campaign.channel_feature.code)
+    feature = member.campaign.channel_feature
+    if feature is not None:
+        preference_learn(customer=member.customer, feature_code=feature.code)
     return True
 
 
@@ -157,16 +157,16 @@ def care_calls_assign(*, campaign_id: int | None = None, limit: int = 500) -> in
                 agent.load += held.get(agent.pk, 0)  # type: ignore[attr-defined]
             for call in by_team[team_id]:
                 language = language_wanted(call.member.customer.languages)
-                agent = agent_pick(team=team, now=now, language=language, agents=agents)
-                if agent is None:
+                chosen = agent_pick(team=team, now=now, language=language, agents=agents)
+                if chosen is None:
                     break  # nobody can take one now: the rest wait for the sweeper
                 CareCall.objects.filter(pk=call.pk).update(
-                    agent=agent, status=CallStatus.ASSIGNED, assigned_at=now
+                    agent=chosen, status=CallStatus.ASSIGNED, assigned_at=now
                 )
-                agent.load += 1  # type: ignore[attr-defined]
-                if team.policy == "round_robin":
-                    Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
-                    team.last_assigned_agent_id = agent.pk
+                chosen.load += 1  # type: ignore[attr-defined]
+                if team.policy == AssignmentPolicy.ROUND_ROBIN:
+                    Team.objects.filter(pk=team.pk).update(last_assigned_agent=chosen)
+                    team.last_assigned_agent_id = chosen.pk
                 assigned += 1
     return assigned
 
