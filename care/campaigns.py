@@ -32,6 +32,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
 from django.db import transaction
@@ -64,7 +65,10 @@ from care.models import (
     ExitReason,
     PoolMember,
 )
+from care.pool import pool_leave
 from care.segments import segment_customers
+from followups.assignment import agent_pick, language_wanted, with_load
+from followups.models import Agent, AssignmentPolicy, Team
 from surveys.dispatch import invitation_enqueue
 from surveys.models import (
     ContactKind,
@@ -81,6 +85,7 @@ from surveys.models import (
     Survey,
     Touchpoint,
 )
+from surveys.pressure import contacts_take
 from surveys.queue import task_queue_row
 from surveys.signals import response_classified, responses_recorded
 from surveys.texts import PART_SEPARATOR, with_opt_out_instruction
@@ -88,6 +93,7 @@ from surveys.timewindows import in_quiet_hours, next_allowed_send
 
 log = logging.getLogger(__name__)
 
+CARE_CALL_LOAD = (CallStatus.ASSIGNED,)  # what an agent holds, beside their open cases
 RECOVERED = 7  # an answer after of at least this is a care success (0-10 or 1-10)
 PREFERENCE_HELD = 0.5  # a customer "has" a preference at this value or more
 OFFER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out on the phone
@@ -130,8 +136,7 @@ def _source(campaign: Campaign) -> str:
 
 
 def _contacts_take(items: list[tuple[int, str, str]], at: datetime) -> dict[int, str | None]:
-    from surveys.pressure import contacts_take  # the one contact budget
-
+    """The one contact budget (surveys.pressure), for one contact per customer."""
     return contacts_take(items=items, at=at)
 
 
@@ -302,16 +307,67 @@ def members_contact(*, campaign: Campaign, at: datetime | None = None) -> int:
         task_queue_row("surveys.tasks.send_messages", message.pk)
     CareCall.objects.bulk_create(calls)
     if any(call.status == CallStatus.WAITING for call in calls):
-        from care.participation import care_calls_assign  # the calls' own rule
-
         transaction.on_commit(lambda: care_calls_assign(campaign_id=campaign.pk))
     return len(pending)
 
 
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+# ---------------------------------------------------------------- care calls
+
+
+def care_calls_assign(*, campaign_id: int | None = None, limit: int = 500) -> int:
+    """Give waiting care calls to the calling team's agents by the team's policy, as cases
+    are (followups.assignment.agent_pick). An agent's load is their open cases and the
+    care calls they hold. Locks each team as case assignment does."""
+    calls = CareCall.objects.filter(status=CallStatus.WAITING, team__isnull=False)
+    if campaign_id is not None:
+        calls = calls.filter(member__campaign_id=campaign_id)
+    assigned = 0
+    with transaction.atomic():
+        waiting = list(
+            calls.select_for_update(of=("self",))
+            .select_related("member__customer")
+            .order_by("pk")[:limit]
+        )
+        by_team: dict[int, list[CareCall]] = {}
+        for call in waiting:
+            by_team.setdefault(call.team_id, []).append(call)  # type: ignore[arg-type]
+        now = timezone.now()
+        for team_id in sorted(by_team):
+            team = Team.objects.select_for_update().get(pk=team_id)
+            agents = list(
+                with_load(Agent.objects.filter(team_id=team_id, is_available=True)).order_by("id")
+            )
+            held: dict[int, int] = {}
+            for agent_id in CareCall.objects.filter(
+                agent__in=agents, status__in=CARE_CALL_LOAD
+            ).values_list("agent_id", flat=True):
+                held[agent_id] = held.get(agent_id, 0) + 1
+            for agent in agents:
+                agent.load += held.get(agent.pk, 0)  # type: ignore[attr-defined]
+            for call in by_team[team_id]:
+                language = language_wanted(call.member.customer.languages)
+                chosen = agent_pick(team=team, now=now, language=language, agents=agents)
+                if chosen is None:
+                    break  # nobody can take one now: the rest wait for the sweeper
+                CareCall.objects.filter(pk=call.pk).update(
+                    agent=chosen, status=CallStatus.ASSIGNED, assigned_at=now
+                )
+                chosen.load += 1  # type: ignore[attr-defined]
+                if team.policy == AssignmentPolicy.ROUND_ROBIN:
+                    Team.objects.filter(pk=team.pk).update(last_assigned_agent=chosen)
+                    team.last_assigned_agent_id = chosen.pk
+                assigned += 1
+    return assigned
+
+
+@shared_task(name="care.campaigns.care_calls_assign_waiting")
+def care_calls_assign_waiting() -> int:
+    """The sweeper: waiting care calls to agents who can take them now."""
+    return care_calls_assign()
 
 
 @shared_task(name="care.campaigns.campaigns_contact_due")
@@ -629,8 +685,6 @@ def campaign_finish(
             and m.after_score >= RECOVERED
         ]
         if recovered:
-            from care.pool import pool_leave  # the pool's one rule for leaving
-
             pool_leave(customer_ids=recovered, reason=ExitReason.CARE_SUCCESS, at=at)
     log.info(
         "campaign %s finished: %s results, %s recovered", campaign.pk, len(results), len(recovered)

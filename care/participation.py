@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
-from celery import shared_task
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -36,15 +35,13 @@ from care.models import (
     PreferenceSource,
 )
 from care.preferences import preferences_record
-from followups.assignment import agent_pick, language_wanted, with_load
-from followups.models import Agent, AssignmentPolicy, Team
+from followups.roles import is_supervisor, led_team_ids
 from surveys.models import Customer, InboundMessage
 
 log = logging.getLogger(__name__)
 
 CLAIMED = "campaign"  # the reply's outcome
 KEYWORD_MAX = 20  # Campaign.join_keyword's length: longer replies are never a keyword
-CARE_CALL_LOAD = (CallStatus.ASSIGNED,)  # what an agent holds, beside their open cases
 
 
 def keyword_normal(text: str) -> str:
@@ -125,58 +122,6 @@ def replies_claim(
 # ---------------------------------------------------------------- care calls
 
 
-def care_calls_assign(*, campaign_id: int | None = None, limit: int = 500) -> int:
-    """Give waiting care calls to the calling team's agents by the team's policy, as cases
-    are (followups.assignment.agent_pick). An agent's load is their open cases and the
-    care calls they hold. Locks each team as case assignment does."""
-    calls = CareCall.objects.filter(status=CallStatus.WAITING, team__isnull=False)
-    if campaign_id is not None:
-        calls = calls.filter(member__campaign_id=campaign_id)
-    assigned = 0
-    with transaction.atomic():
-        waiting = list(
-            calls.select_for_update(of=("self",))
-            .select_related("member__customer")
-            .order_by("pk")[:limit]
-        )
-        by_team: dict[int, list[CareCall]] = {}
-        for call in waiting:
-            by_team.setdefault(call.team_id, []).append(call)  # type: ignore[arg-type]
-        now = timezone.now()
-        for team_id in sorted(by_team):
-            team = Team.objects.select_for_update().get(pk=team_id)
-            agents = list(
-                with_load(Agent.objects.filter(team_id=team_id, is_available=True)).order_by("id")
-            )
-            held: dict[int, int] = {}
-            for agent_id in CareCall.objects.filter(
-                agent__in=agents, status__in=CARE_CALL_LOAD
-            ).values_list("agent_id", flat=True):
-                held[agent_id] = held.get(agent_id, 0) + 1
-            for agent in agents:
-                agent.load += held.get(agent.pk, 0)  # type: ignore[attr-defined]
-            for call in by_team[team_id]:
-                language = language_wanted(call.member.customer.languages)
-                chosen = agent_pick(team=team, now=now, language=language, agents=agents)
-                if chosen is None:
-                    break  # nobody can take one now: the rest wait for the sweeper
-                CareCall.objects.filter(pk=call.pk).update(
-                    agent=chosen, status=CallStatus.ASSIGNED, assigned_at=now
-                )
-                chosen.load += 1  # type: ignore[attr-defined]
-                if team.policy == AssignmentPolicy.ROUND_ROBIN:
-                    Team.objects.filter(pk=team.pk).update(last_assigned_agent=chosen)
-                    team.last_assigned_agent_id = chosen.pk
-                assigned += 1
-    return assigned
-
-
-@shared_task(name="care.participation.care_calls_assign_waiting")
-def care_calls_assign_waiting() -> int:
-    """The sweeper: waiting care calls to agents who can take them now."""
-    return care_calls_assign()
-
-
 def care_call_log(*, call_id: int, outcome: str, actor: User | None, note: str = "") -> CareCall:
     """The agent's outcome of a care call; "joined" makes the member a participant."""
     outcome = CallOutcome(outcome)
@@ -204,8 +149,6 @@ def care_call_log(*, call_id: int, outcome: str, actor: User | None, note: str =
 
 
 def _leads(actor: User, call: CareCall) -> bool:
-    from followups.roles import is_supervisor, led_team_ids
-
     return is_supervisor(actor) or call.team_id in set(led_team_ids(actor))
 
 
