@@ -35,6 +35,7 @@ from surveys.models import (
     OutboundMessage,
     Purpose,
     SuppressReason,
+    Survey,
 )
 from tests.factories import CustomerFactory, SurveyFactory
 
@@ -247,3 +248,58 @@ def test_the_keyword_is_found_for_a_whole_chunk_in_one_query() -> None:
     assert replies_claim(messages=messages, customers=by_phone) == {2: "campaign"}
     joined = CampaignMember.objects.filter(participated_at__isnull=False)
     assert list(joined.values_list("customer_id", flat=True)) == [customers[1].pk]
+
+
+def test_the_admin_counts_segments_confirms_a_start_and_shows_the_evaluation(
+    admin_client: object,
+) -> None:
+    from django.test import Client
+
+    client = admin_client
+    assert isinstance(client, Client)
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    in_pool([CustomerFactory(), CustomerFactory(), CustomerFactory()])
+    campaign = sms_campaign(control_share=0)
+
+    listed = client.get("/admin/care/segment/")
+    assert '<td class="field-customers_now">3</td>' in listed.content.decode()
+    refused = client.post(
+        "/admin/care/segment/add/", {"name": "bad", "filters": '{"tiers": ["Z"]}'}
+    )
+    assert "Unknown tiers: Z." in refused.content.decode()
+    assert not Segment.objects.filter(name="bad").exists()
+
+    selected = {"action": "start_selected", "_selected_action": [campaign.pk]}
+    asked = client.post("/admin/care/campaign/", selected)
+    assert "This cannot be undone." in asked.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT  # not before it is confirmed
+    client.post("/admin/care/campaign/", selected | {"apply": "1"})
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    page = client.get(f"/admin/care/campaign/{campaign.pk}/change/").content.decode()
+    assert "<th>customers covered</th><td>3</td>" in page
+    assert "<th>participation rate</th><td>0.0%</td>" in page
+
+
+def test_the_demo_has_a_finished_campaign_that_worked_and_a_running_one() -> None:
+    from django.core.management import call_command
+
+    from care.campaigns import campaign_evaluation
+    from nps.demo_care import FINISHED, RUNNING, care_demo_seed
+    from nps.demo_history import history_seed
+
+    call_command("seed_demo", "--no-history")  # the teams, the survey, the logins
+    history_seed(survey=Survey.objects.get())
+    assert care_demo_seed() > 0
+    assert care_demo_seed() == 0  # once
+    finished = Campaign.objects.get(name=FINISHED)
+    assert finished.status == CampaignStatus.FINISHED
+    evaluation = campaign_evaluation(finished)
+    assert evaluation.did is not None
+    assert evaluation.did.significant
+    assert 3 < evaluation.did.estimate < 10  # about +7 treated against +1 control
+    assert 10 < (evaluation.row.participation_rate or 0) < 25
+    groups = set(CampaignResult.objects.filter(campaign=finished).values_list("group", flat=True))
+    assert {"all", "tier:A", "tier:B", "tier:C", "preference:channel_sms"} <= groups
+    assert Campaign.objects.get(name=RUNNING).status == CampaignStatus.RUNNING
