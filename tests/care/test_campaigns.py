@@ -303,3 +303,61 @@ def test_the_demo_has_a_finished_campaign_that_worked_and_a_running_one() -> Non
     groups = set(CampaignResult.objects.filter(campaign=finished).values_list("group", flat=True))
     assert {"all", "tier:A", "tier:B", "tier:C", "preference:channel_sms"} <= groups
     assert Campaign.objects.get(name=RUNNING).status == CampaignStatus.RUNNING
+
+
+def test_the_beat_tasks_send_due_post_surveys_and_finish_closed_campaigns() -> None:
+    from care.campaigns import campaigns_finish_due, campaigns_post_survey_due
+
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    in_pool([CustomerFactory(), CustomerFactory()], at=timezone.now() - timedelta(days=20))
+    due, later = sms_campaign("due", post_survey_days=14), sms_campaign("later")
+    campaign_start(campaign_id=due.pk, at=timezone.now() - timedelta(days=15))
+    campaign_start(campaign_id=later.pk, at=timezone.now() - timedelta(days=13))
+    assert campaigns_post_survey_due() == 1
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.status, later.status) == (CampaignStatus.MEASURING, CampaignStatus.RUNNING)
+    assert campaigns_finish_due() == 0  # the reply window is open
+    Campaign.objects.filter(pk=due.pk).update(post_survey_at=timezone.now() - timedelta(days=3))
+    Invitation.objects.update(
+        status=InvitationStatus.EXPIRED, expires_at=timezone.now() - timedelta(days=1)
+    )
+    assert campaigns_finish_due() == 1
+    due.refresh_from_db()
+    assert due.status == CampaignStatus.FINISHED
+
+
+def test_an_agent_sees_their_care_calls_and_logs_the_outcome_in_the_admin() -> None:
+    from django.contrib.auth.models import Group, Permission, User
+    from django.test import Client
+
+    from care.models import CareCall, Participation
+    from tests.factories import AgentFactory, TeamFactory
+
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    team = TeamFactory(name="Callers")
+    users = [User.objects.create_user(f"agent{n}", is_staff=True) for n in range(2)]
+    group = Group.objects.create(name="care callers")
+    group.permissions.set(Permission.objects.filter(codename__in=["view_carecall",
+                                                                  "change_carecall"]))  # fmt: skip
+    for user in users:
+        user.groups.add(group)
+    AgentFactory(team=team, user=users[0], capacity=1)
+    AgentFactory(team=team, user=users[1], capacity=1)
+    in_pool([CustomerFactory(), CustomerFactory()])
+    campaign = sms_campaign(control_share=0, sms_offer=False, care_calls=True, call_team=team)
+    campaign_start(campaign_id=campaign.pk)
+    from care.campaigns import care_calls_assign
+
+    assert care_calls_assign() == 2  # one each: capacity 1
+    client = Client()
+    client.force_login(users[0])
+    mine = CareCall.objects.get(agent__user=users[0])
+    theirs = CareCall.objects.get(agent__user=users[1])
+    listed = client.get("/admin/care/carecall/").content.decode()
+    assert f"/admin/care/carecall/{mine.pk}/change/" in listed
+    assert f"/admin/care/carecall/{theirs.pk}/change/" not in listed
+    client.post(f"/admin/care/carecall/{mine.pk}/change/", {"outcome": "joined", "note": "好"})
+    mine.refresh_from_db()
+    assert (mine.status, mine.outcome, mine.note) == ("done", "joined", "好")
+    assert mine.member.participation == Participation.CALL
