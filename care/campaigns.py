@@ -392,7 +392,9 @@ def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int
     at = at or timezone.now()
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update().select_related("post_survey").get(pk=campaign_id)
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("post_survey")
+            .get(pk=campaign_id)
         )
         if campaign.status != CampaignStatus.RUNNING:
             raise CampaignError(_("Only a running campaign sends its post-survey."))
@@ -655,7 +657,9 @@ def campaign_finish(
     at = at or timezone.now()
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update().select_related("post_survey").get(pk=campaign_id)
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("post_survey")
+            .get(pk=campaign_id)
         )
         if campaign.status != CampaignStatus.MEASURING:
             raise CampaignError(_("Only a campaign whose post-survey is out can be finished."))

@@ -142,7 +142,7 @@ def _preferences(rng: random.Random) -> None:
     features = {f.code: f for f in PreferenceFeature.objects.filter(
         code__in=["channel_sms", "channel_outbound_call"])}  # fmt: skip
     rows = []
-    for customer_id in Customer.objects.values_list("pk", flat=True):
+    for customer_id in Customer.objects.order_by("pk").values_list("pk", flat=True):
         for feature in features.values():
             if rng.random() < 0.4:
                 rows.append(
