@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Min, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -301,7 +301,8 @@ def member_rows(stays: QuerySet[PoolMember], *, limit: int | None) -> Iterator[M
         .annotate(
             score=Max("customer__risk__score"), stay_risk=Max("risk"), since=Min("entered_at")
         )
-        .order_by("-score", "-stay_risk", "since", "customer_id")
+        .annotate(shown=Coalesce("score", "stay_risk"))
+        .order_by(F("shown").desc(nulls_last=True), "since", "customer_id")
     )
     ids = [row["customer_id"] for row in (ordered[:limit] if limit else ordered)]
     chunk = 2000

@@ -4,6 +4,7 @@
 import csv
 import io
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -238,6 +239,17 @@ def test_the_list_shows_counts_and_what_worked(people: Personas, world: PagesWor
     assert "Everyone" in html
     assert "SMS offer, Care calls" in html
     assert "Value tier C" in html
+
+
+def test_times_are_shown_in_local_time(people: Personas, world: PagesWorld) -> None:
+    late = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)  # 07:30 on 3 November in Shanghai
+    Campaign.objects.filter(pk=world.winback.pk).update(started_at=late)
+    listed = client_for(people.supervisor).get(CAMPAIGNS).content.decode()
+    detail = client_for(people.supervisor).get(reverse("care-campaign", args=[world.winback.pk]))
+
+    assert "2026-11-03" in listed
+    assert "2026-11-02" not in listed
+    assert "2026-11-03 07:30" in detail.content.decode()
 
 
 def test_a_lead_sees_the_campaigns_their_teams_call_for(
