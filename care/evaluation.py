@@ -19,21 +19,20 @@ with fewer than MIN_ANSWERS answers (or members) gives None: too few to say.
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from math import inf, sqrt
 from statistics import fmean, variance
 
 from care.studentt import t_quantile, two_sided_p
 from nps.reporting.contract import Counts
 from nps.reporting.stats import Z95, Change, adjusted_variance, change, share
-from surveys.models import Category
+from surveys.models import Category, Scale
 
 MIN_ANSWERS = 2
 
 
-class Scale(StrEnum):
-    NPS = "nps"  # 0-10, "how likely are you to recommend"
-    SATISFACTION = "satisfaction"  # 1-10, the operators' 100-point satisfaction score / 10
+# What a scale is has one home, the survey's: surveys.models.Scale (imported above).
+# NPS: 0-10, "how likely are you to recommend"; SATISFACTION: 1-10, the operators'
+# 100-point satisfaction score / 10.
 
 
 def answer_points(answer: int, scale: Scale) -> int:
@@ -43,9 +42,10 @@ def answer_points(answer: int, scale: Scale) -> int:
     scale is not an answer (the reply parser asks again), and is neither dropped nor
     read as 1 here, since either would move the mean without anyone seeing it.
     """
-    lowest = 1 if scale is Scale.SATISFACTION else 0
+    scale = Scale(scale)  # a stored value ("nps") reads as its member
+    lowest = 1 if scale == Scale.SATISFACTION else 0
     if isinstance(answer, bool) or not isinstance(answer, int) or not lowest <= answer <= 10:
-        raise ValueError(f"{answer!r} is not an answer on the {lowest}-10 {scale} scale")
+        raise ValueError(f"{answer!r} is not an answer on the {lowest}-10 {scale.value} scale")
     return answer * 10
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from surveys.consent import consent_change
 from surveys.conversation import message_queue, messages_queue
@@ -101,7 +102,11 @@ def reply_process(*, message_id: int) -> str:
             return message.outcome
         # The customer row lock serialises one customer's messages across workers.
         customer = Customer.objects.select_for_update().filter(phone=message.phone).first()
-        outcome, invitation = _apply(message, customer)
+        claims = replies_claim([message], {customer.phone: customer} if customer else {})
+        if message.pk in claims:
+            outcome, invitation = claims[message.pk], None
+        else:
+            outcome, invitation = _apply(message, customer)
         message.processed_at, message.outcome = timezone.now(), outcome
         message.invitation = invitation
         message.save(update_fields=["processed_at", "outcome", "invitation"])
@@ -146,7 +151,8 @@ def _chunk_process(ids: list[int]) -> dict[int, str]:
         behind = _behind_earlier(messages, ids)
         now, done = timezone.now(), []
         ready = [message for message in messages if message.pk not in behind]
-        first = _first_scores(ready, customers)
+        claims = replies_claim(ready, customers)
+        first = _first_scores([m for m in ready if m.pk not in claims], customers)
         if first:
             try:
                 with transaction.atomic():  # a savepoint: on a conflict, one at a time below
@@ -157,6 +163,11 @@ def _chunk_process(ids: list[int]) -> dict[int, str]:
         for message in messages:
             if message.pk in behind:
                 outcomes[message.pk] = "waits_for_earlier"
+                continue
+            if message.pk in claims:
+                message.processed_at, message.outcome = now, claims[message.pk]
+                done.append(message)
+                outcomes[message.pk] = claims[message.pk]
                 continue
             if message.pk in first:
                 message.processed_at, message.outcome = now, "scored"
@@ -180,6 +191,20 @@ def _chunk_process(ids: list[int]) -> dict[int, str]:
     for message in done:
         log.info("reply %s from %s: %s", message.pk, mask_phone(message.phone), message.outcome)
     return outcomes
+
+
+def replies_claim(messages: list[InboundMessage], customers: dict[str, Customer]) -> dict[int, str]:
+    """The replies another app takes before they are read as survey answers, with the
+    outcome it gives each: {message id: outcome}. The app's function is named by the
+    setting NPS_REPLY_CLAIM (None: no app claims any; surveys imports none of them), called
+    with the chunk's messages and its locked customers by phone, once per chunk (one query
+    of its own for the chunk, not one per message). Care claims a running campaign's join
+    keyword (care.participation.replies_claim)."""
+    path = getattr(settings, "NPS_REPLY_CLAIM", None)
+    if not path or not messages:
+        return {}
+    claims: dict[int, str] = import_string(path)(messages=messages, customers=customers)
+    return claims
 
 
 def _first_scores(

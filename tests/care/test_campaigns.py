@@ -1,0 +1,249 @@
+"""Starting a campaign: members, the control group, contacts through the budget, quiet
+hours; the post-survey's refusals; finishing; what worked for whom."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from care.campaigns import (
+    CampaignError,
+    campaign_finish,
+    campaign_post_survey,
+    campaign_start,
+    members_contact,
+)
+from care.knowledge import actions_suggest
+from care.models import (
+    Arm,
+    Campaign,
+    CampaignMember,
+    CampaignResult,
+    CampaignStatus,
+    EntryReason,
+    Segment,
+)
+from care.pool import pool_enter
+from surveys.models import (
+    Contact,
+    ContactKind,
+    ContactPolicy,
+    Customer,
+    Invitation,
+    InvitationStatus,
+    OutboundMessage,
+    Purpose,
+    SuppressReason,
+)
+from tests.factories import CustomerFactory, SurveyFactory
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def in_pool(customers: list[Customer], at: datetime | None = None) -> None:
+    at = at or timezone.now() - timedelta(days=1)
+    pool_enter(customer_ids=[c.pk for c in customers], reason=EntryReason.DETRACTOR, at=at)
+
+
+def sms_campaign(name: str = "c", **fields: object) -> Campaign:
+    segment, _ = Segment.objects.get_or_create(name="everyone", defaults={"filters": {}})
+    defaults = {
+        "segment": segment,
+        "sms_offer": True,
+        "sms_texts": {"zh-hans": "回复{keyword}参加", "en": "Reply {keyword} to join"},
+        "join_keyword": "参加",
+        "post_survey": SurveyFactory(),
+    }
+    return Campaign.objects.create(name=name, **(defaults | fields))
+
+
+def strata_customers() -> list[Customer]:
+    sizes = {("A", "BJ"): 50, ("B", "BJ"): 70, ("C", "SH"): 80}
+    strata = [stratum for stratum, n in sizes.items() for _ in range(n)]
+    rows = [
+        Customer(phone=f"+86137{n:08d}", tier=tier, region=region)
+        for n, (tier, region) in enumerate(strata)
+    ]
+    customers = Customer.objects.bulk_create(rows)
+    in_pool(customers)
+    return customers
+
+
+def control_by_stratum(campaign: Campaign) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for stratum in CampaignMember.objects.filter(campaign=campaign, arm=Arm.CONTROL).values_list(
+        "stratum", flat=True
+    ):
+        counts[stratum] = counts.get(stratum, 0) + 1
+    return counts
+
+
+def test_the_control_group_is_its_share_of_each_tier_and_region_and_reproducible() -> None:
+    strata_customers()
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    first = campaign_start(campaign_id=sms_campaign("first", seed=11).pk)
+    # 10% of 50, 70 and 80: 5, 7 and 8 exactly, 20 of 200.
+    assert control_by_stratum(first) == {"A/BJ": 5, "B/BJ": 7, "C/SH": 8}
+    assert CampaignMember.objects.filter(campaign=first).count() == 200
+    # Only the treated are contacted: one SMS each, none to the control group.
+    held_out = set(
+        CampaignMember.objects.filter(campaign=first, arm=Arm.CONTROL).values_list(
+            "customer_id", flat=True
+        )
+    )
+    sent_to = list(OutboundMessage.objects.values_list("customer_id", flat=True))
+    assert len(sent_to) == len(set(sent_to)) == 180
+    assert held_out.isdisjoint(sent_to)
+
+    again = campaign_start(campaign_id=sms_campaign("again", seed=11).pk)
+    other = campaign_start(campaign_id=sms_campaign("other", seed=12).pk)
+
+    def control(campaign: Campaign) -> set[int]:
+        members = CampaignMember.objects.filter(campaign=campaign, arm=Arm.CONTROL)
+        return set(members.values_list("customer_id", flat=True))
+
+    assert control(again) == control(first)  # the same seed draws the same customers
+    assert control(other) != control(first)
+    assert control_by_stratum(other) == {"A/BJ": 5, "B/BJ": 7, "C/SH": 8}
+
+
+def test_a_larger_share_holds_out_more() -> None:
+    strata_customers()
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    campaign = campaign_start(campaign_id=sms_campaign(control_share=0.25, seed=3).pk)
+    # 25% of 50, 70, 80: 12.5, 17.5, 20 -> 50 in all; the two halves go to one each.
+    by_stratum = control_by_stratum(campaign)
+    assert sum(by_stratum.values()) == 50
+    assert by_stratum["C/SH"] == 20
+    assert sorted([by_stratum["A/BJ"], by_stratum["B/BJ"]]) in ([12, 18], [13, 17])
+
+
+def test_the_budget_skips_are_logged_with_their_reason_and_get_no_sms() -> None:
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 1, "window_days": 7})
+    busy, stopped, in_case, free = (CustomerFactory() for _ in range(4))
+    stopped.opted_out_at = timezone.now()
+    stopped.save()
+    in_case.in_callback = True
+    in_case.save()
+    Contact.objects.create(customer=busy, kind=ContactKind.SURVEY, at=timezone.now())
+    in_pool([busy, stopped, in_case, free])
+    campaign = campaign_start(campaign_id=sms_campaign(control_share=0).pk)
+
+    members = {m.customer_id: m for m in CampaignMember.objects.filter(campaign=campaign)}
+    assert members[busy.pk].skipped_reason == "contact_budget"
+    assert members[stopped.pk].skipped_reason == "opted_out"
+    assert members[in_case.pk].skipped_reason == "open_case"
+    assert members[free.pk].skipped_reason == ""
+    assert members[free.pk].contacted_at is not None
+    assert [m.contacted_at for m in members.values() if m.skipped_reason] == [None] * 3
+    assert list(OutboundMessage.objects.values_list("customer_id", flat=True)) == [free.pk]
+    assert Contact.objects.filter(kind=ContactKind.CAMPAIGN_SMS).count() == 1
+
+    # The post-survey asks every member; the budget's refusals are recorded as such.
+    campaign_post_survey(campaign_id=campaign.pk)
+    invitations = {i.customer_id: i for i in Invitation.objects.filter(purpose=Purpose.CAMPAIGN)}
+    assert invitations[busy.pk].suppressed_reason == SuppressReason.CONTACT_BUDGET
+    assert invitations[stopped.pk].suppressed_reason == SuppressReason.OPTED_OUT
+    assert invitations[in_case.pk].suppressed_reason == SuppressReason.OPEN_CASE
+    # free had 1 contact (the SMS) of 1 allowed: the survey is refused too.
+    assert invitations[free.pk].suppressed_reason == SuppressReason.CONTACT_BUDGET
+    assert {i.status for i in invitations.values()} == {InvitationStatus.SUPPRESSED}
+
+
+def test_quiet_hours_hold_the_sms_until_morning() -> None:
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    customer = CustomerFactory(time_zone="Asia/Shanghai")
+    in_pool([customer])
+    survey = SurveyFactory(quiet_start=time(21, 0), quiet_end=time(8, 0))
+    tomorrow = (timezone.now().astimezone(SHANGHAI) + timedelta(days=1)).date()
+    night = datetime.combine(tomorrow, time(23, 30), tzinfo=SHANGHAI)
+    campaign = campaign_start(
+        campaign_id=sms_campaign(control_share=0, post_survey=survey).pk, at=night
+    )
+    member = CampaignMember.objects.get(campaign=campaign)
+    assert (member.contacted_at, member.skipped_reason) == (None, "")
+    assert not OutboundMessage.objects.exists()
+    assert members_contact(campaign=campaign, at=night + timedelta(hours=1)) == 0  # 00:30
+    morning = datetime.combine(tomorrow + timedelta(days=1), time(8, 5), tzinfo=SHANGHAI)
+    assert members_contact(campaign=campaign, at=morning) == 1
+    member.refresh_from_db()
+    assert member.contacted_at == morning
+    assert OutboundMessage.objects.get().text.startswith("回复参加参加")
+
+
+def test_start_and_finish_refuse_what_they_cannot_do() -> None:
+    campaign = sms_campaign()
+    with pytest.raises(CampaignError, match="no customers"):
+        campaign_start(campaign_id=campaign.pk)
+    in_pool([CustomerFactory(), CustomerFactory()])
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    campaign_start(campaign_id=campaign.pk)
+    with pytest.raises(CampaignError, match="draft"):
+        campaign_start(campaign_id=campaign.pk)
+    with pytest.raises(CampaignError, match="post-survey is out"):
+        campaign_finish(campaign_id=campaign.pk)
+    campaign_post_survey(campaign_id=campaign.pk)
+    with pytest.raises(CampaignError, match="still be answered"):
+        campaign_finish(campaign_id=campaign.pk)
+    later = timezone.now() + timedelta(hours=49)
+    with pytest.raises(CampaignError, match="still be answered"):  # not even sent yet
+        campaign_finish(campaign_id=campaign.pk, at=later)
+    sent = Invitation.objects.filter(purpose=Purpose.CAMPAIGN)
+    sent.update(status=InvitationStatus.SENT, expires_at=later - timedelta(hours=1))
+    campaign_finish(campaign_id=campaign.pk, at=later)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.FINISHED
+
+
+def test_actions_are_suggested_by_their_effect_for_similar_groups() -> None:
+    segment = Segment.objects.create(name="A in BJ", filters={"tiers": ["A"], "regions": ["BJ"]})
+    now = timezone.now()
+
+    def result(campaign: Campaign, group: str, actions: str, treated: int, effect: float) -> None:
+        CampaignResult.objects.create(
+            campaign=campaign, group=group, actions=actions, treated=treated, control=10,
+            effect=effect, finished_at=now,
+        )  # fmt: skip
+
+    one, two = sms_campaign("one"), sms_campaign("two")
+    result(one, "tier:A", "sms", 100, 2.0)
+    result(one, "region:BJ", "sms", 300, 4.0)  # sms: (200 + 1200) / 400 = 3.5
+    result(two, "tier:A", "call", 50, 6.0)  # call: 6.0
+    result(two, "tier:C", "sms+call", 500, 20.0)  # another tier: not counted
+    result(two, "all", "sms+call", 500, 9.0)  # the segment names groups: "all" is not asked
+
+    suggestions = actions_suggest(segment)
+    assert [(s.actions, s.effect) for s in suggestions] == [("call", 6.0), ("sms", 3.5)]
+    assert suggestions[1].groups == ("region:BJ", "tier:A")
+    assert suggestions[1].treated == 400
+
+
+def test_the_keyword_is_found_for_a_whole_chunk_in_one_query() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from care.participation import replies_claim
+    from surveys.models import InboundMessage
+
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    customers = [CustomerFactory() for _ in range(5)]
+    in_pool(customers)
+    campaign_start(campaign_id=sms_campaign(control_share=0).pk)
+    messages = [
+        InboundMessage(pk=n + 1, gateway="t", gateway_message_id=str(n), phone=c.phone, text=text)
+        for n, (c, text) in enumerate(
+            zip(customers, ["8", "参加", "好的", "２", "参 加"], strict=True)
+        )
+    ]
+    by_phone = {c.phone: c for c in customers}
+    with CaptureQueriesContext(connection) as queries:
+        claimed = replies_claim(
+            messages=[messages[0], messages[2], messages[3]], customers=by_phone
+        )
+    assert claimed == {}
+    assert len(queries) == 1
+    assert replies_claim(messages=messages, customers=by_phone) == {2: "campaign"}
+    joined = CampaignMember.objects.filter(participated_at__isnull=False)
+    assert list(joined.values_list("customer_id", flat=True)) == [customers[1].pk]
