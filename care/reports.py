@@ -9,7 +9,7 @@ Days are local days in the reporting time zone (settings.NPS_REPORTING_TIME_ZONE
 
 import re
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
@@ -24,18 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from care.evaluation import (
-    ExitEffect,
-    MeanEffect,
-    NpsEffect,
-    OperatorRow,
-    Scale,
-    did_answers,
-    exit_effect,
-    nps_counts,
-    nps_effect,
-    operator_row,
-)
+from care.evaluation import ExitEffect, MeanEffect, NpsEffect
 from care.models import (
     Arm,
     CallOutcome,
@@ -46,7 +35,6 @@ from care.models import (
     CampaignStatus,
     CareCall,
     EntryReason,
-    ExitReason,
     MemberKind,
     Participation,
     PoolMember,
@@ -481,82 +469,6 @@ def campaign_reach(c: Campaign) -> Reach:
         participants=treated.filter(participated_at__isnull=False).count(),
         calls=[(k, str(v), by_status[k]) for k, v in CallStatus.choices if k in by_status],
         outcomes=[(k, str(v), by_outcome[k]) for k, v in CallOutcome.choices if k in by_outcome],
-    )
-
-
-# Exits that can happen in either group: a later promoter or passive answer, a risk score
-# that fell. A "successful care activity" is recorded for treated customers only, so
-# counting it would make the treated group leave faster by construction.
-COMPARABLE_EXITS = (ExitReason.LATER_ANSWER, ExitReason.RISK_FELL)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    scale: Scale
-    row: OperatorRow  # covered, participants, satisfaction before and after (treated)
-    did: MeanEffect | None
-    nps: NpsEffect | None
-    exits: ExitEffect | None
-    control_before: float | None
-    control_after: float | None
-
-
-def _scale(c: Campaign) -> Scale:
-    return Scale(c.post_survey.scale) if c.post_survey else Scale.NPS
-
-
-def _exits(c: Campaign, arm: str) -> tuple[int, int]:
-    members = CampaignMember.objects.filter(campaign=c, arm=arm)
-    since = c.started_at or c.created_at
-    left = PoolMember.objects.filter(
-        customer_id__in=members.values("customer_id"),
-        left_at__gte=since,
-        exit_reason__in=COMPARABLE_EXITS,
-    ).exclude(customer_id__in=PoolMember.objects.filter(left_at__isnull=True).values("customer_id"))
-    return left.values("customer_id").distinct().count(), members.count()
-
-
-def campaign_evaluation(c: Campaign) -> Evaluation:
-    """The operators' table and what they did not report (care/evaluation.py): the
-    difference-in-differences against the control group, the NPS change, the pool exits."""
-    scale = _scale(c)
-    members = CampaignMember.objects.filter(campaign=c)
-
-    def answers(arm: str, column: str) -> dict[Hashable, int]:
-        rows = members.filter(arm=arm, **{f"{column}__isnull": False})
-        return dict(rows.values_list("customer_id", column))
-
-    before_t, after_t = answers(Arm.TREATED, "before_score"), answers(Arm.TREATED, "after_score")
-    before_c, after_c = answers(Arm.CONTROL, "before_score"), answers(Arm.CONTROL, "after_score")
-    treated = members.filter(arm=Arm.TREATED)
-    row = operator_row(
-        covered=treated.count(),
-        participants=treated.filter(participated_at__isnull=False).count(),
-        before=before_t.values(),
-        after=after_t.values(),
-        scale=scale,
-    )
-    control = operator_row(
-        covered=members.filter(arm=Arm.CONTROL).count(),
-        participants=0,
-        before=before_c.values(),
-        after=after_c.values(),
-        scale=scale,
-    )
-    nps = None
-    if scale is Scale.NPS:
-        nps = nps_effect(
-            treated=(nps_counts(before_t.values()), nps_counts(after_t.values())),
-            control=(nps_counts(before_c.values()), nps_counts(after_c.values())),
-        )
-    return Evaluation(
-        scale=scale,
-        row=row,
-        did=did_answers(scale=scale, treated=(before_t, after_t), control=(before_c, after_c)),
-        nps=nps,
-        exits=exit_effect(treated=_exits(c, Arm.TREATED), control=_exits(c, Arm.CONTROL)),
-        control_before=control.satisfaction_before,
-        control_after=control.satisfaction_after,
     )
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from care import reports
+from care.campaigns import campaign_evaluation
 from care.models import EntryReason, MemberKind, PoolMember
 from surveys.models import Tier
 from surveys.spreadsheets import csv_download
@@ -167,7 +168,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             reports.campaign_members_csv_rows(c),
         )
     finished = c.status == reports.FINISHED
-    evaluation = reports.campaign_evaluation(c) if finished else None
+    evaluation = campaign_evaluation(c) if finished else None
     charts: dict = {}
     if evaluation is not None:
         o = evaluation.row

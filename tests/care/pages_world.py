@@ -15,7 +15,8 @@ Customers: 3 (explicit 2, potential 2); by reason: detractor 1, complaint 1, mod
   covered 4, participants 2 (50%), satisfaction 55.0 -> 75.0; control 50.0 -> 56.7
   paired changes: treated 30, 30, 20, 0 (mean 20), control 10, 0, 10 (mean 6.67): DiD +13.3
   NPS: treated -75 -> 0 (+75), control -100 -> -100 (0): +75.0
-  left the pool after the start (later answer): treated 2 of 4, control 1 of 3
+  no pool stay open at the finish: treated 2 of 4, control 1 of 3 (the others' stays,
+  "could not be reached", were open then and left a day later)
 "Spring care" (South calls; running): 2 treated, no answers yet.
 """
 
@@ -129,6 +130,29 @@ TREATED = [(5, 8, Participation.KEYWORD), (6, 9, Participation.CALL), (4, 6, "")
 CONTROL = [(5, 6), (6, 6), (4, 5)]
 
 
+def pool_stay(customer: Customer, *, left: bool, days_ago: int = 10) -> None:
+    """A campaign member's stay: left (a later answer) `days_ago` days ago, before the
+    campaign finished; or still open at its finish and left the day after."""
+    if left:
+        PoolMember.objects.create(
+            customer=customer,
+            kind=MemberKind.EXPLICIT,
+            reason=EntryReason.DETRACTOR,
+            entered_at=noon(40),
+            left_at=noon(days_ago),
+            exit_reason=ExitReason.LATER_ANSWER,
+        )
+    else:
+        PoolMember.objects.create(
+            customer=customer,
+            kind=MemberKind.EXPLICIT,
+            reason=EntryReason.CASE_UNREACHABLE,
+            entered_at=noon(40),
+            left_at=noon(1),
+            exit_reason=ExitReason.AGED,
+        )
+
+
 def campaigns_make(people: Personas) -> tuple[Campaign, Campaign]:
     segment = Segment.objects.create(name="Detractors in BJ", filters={"regions": ["BJ"]})
     survey = Survey.objects.create(name="Care post-survey")
@@ -158,15 +182,7 @@ def campaigns_make(people: Personas) -> tuple[Campaign, Campaign]:
             before_score=before,
             after_score=after,
         )
-        if i < 2:  # left the pool after the campaign started
-            PoolMember.objects.create(
-                customer=customer,
-                kind=MemberKind.EXPLICIT,
-                reason=EntryReason.DETRACTOR,
-                entered_at=noon(40),
-                left_at=noon(10),
-                exit_reason=ExitReason.LATER_ANSWER,
-            )
+        pool_stay(customer, left=i < 2)
     for i, (before, after) in enumerate(CONTROL):
         customer = Customer.objects.create(phone=f"+861370000020{i}", region="BJ", tier="B")
         CampaignMember.objects.create(
@@ -177,15 +193,7 @@ def campaigns_make(people: Personas) -> tuple[Campaign, Campaign]:
             before_score=before,
             after_score=after,
         )
-        if i == 0:
-            PoolMember.objects.create(
-                customer=customer,
-                kind=MemberKind.EXPLICIT,
-                reason=EntryReason.DETRACTOR,
-                entered_at=noon(40),
-                left_at=noon(12),
-                exit_reason=ExitReason.LATER_ANSWER,
-            )
+        pool_stay(customer, left=i == 0, days_ago=12)
     CampaignResult.objects.create(
         campaign=winback,
         group="all",
