@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from care.evaluation import ExitEffect, MeanEffect, NpsEffect
+from care.features import feature_label
 from care.models import (
     Arm,
     CallOutcome,
@@ -44,7 +45,7 @@ from care.models import (
 from followups.models import Team
 from followups.roles import User, is_supervisor, led_team_ids
 from nps.reporting.stats import share
-from surveys.models import Customer, SuppressReason, Tier, Touchpoint
+from surveys.models import Customer, SuppressReason, Tier
 from surveys.phones import mask_phone
 
 Scope = tuple[int, ...] | None  # None: every team (a supervisor); else the teams led
@@ -217,43 +218,14 @@ def pool_by(stays: QuerySet[PoolMember], column: str) -> list[tuple[str, str, in
     return sorted(found, key=lambda row: (-row[2], row[0]))
 
 
-# What the risk model's features mean, in words (care/features.py names them; its factors
-# carry the names).
-FACTOR_LABELS = {
-    "repeats_7d": gettext_lazy("Contacts in the last 7 days"),
-    "complaints_90d": gettext_lazy("Complaints in the last 90 days"),
-    "days_since_last": gettext_lazy("Days since the last contact"),
-    "arpu": gettext_lazy("Monthly ARPU (yuan)"),
-    "arpu_trend_yuan": gettext_lazy("ARPU change on the previous month (yuan)"),
-    "tier_A": gettext_lazy("Value tier A"),
-    "tier_B": gettext_lazy("Value tier B"),
-    "tier_C": gettext_lazy("Value tier C"),
-    "tenure_days": gettext_lazy("Days as a customer"),
-    "touchpoint_nps": gettext_lazy("Recent NPS of the touchpoints used"),
-    "region_nps": gettext_lazy("Recent NPS of the region"),
-    "answers": gettext_lazy("Earlier answers"),
-    "answer_mean": gettext_lazy("Average earlier answer"),
-    "last_score": gettext_lazy("Last answer"),
-    "last_detractor": gettext_lazy("Last answer a detractor's (1 yes, 0 no)"),
-    "any_detractor": gettext_lazy("Ever answered as a detractor (1 yes, 0 no)"),
-    "unanswered": gettext_lazy("Surveys not answered"),
-    "cases": gettext_lazy("Callback cases"),
-    "cases_unresolved": gettext_lazy("Callback cases not resolved"),
-}
-VISITS = re.compile(r"visits_(?P<days>30|90)d_(?P<touchpoint>\w+)")
-
-
 def factor_text(factor: dict[str, Any]) -> str:
-    """One factor in words: "Complaints in the last 90 days: 2 (raises the risk)"."""
+    """One factor in words: "Complaints in 90 days: 2 (raises the risk)" (the feature's
+    name from care.features.feature_label)."""
     name = str(factor.get("feature", ""))
-    label: str | None = None if name not in FACTOR_LABELS else str(FACTOR_LABELS[name])
-    visits = VISITS.fullmatch(name)
-    if label is None and visits and visits["touchpoint"] in Touchpoint.values:
-        label = _("Contacts at %(touchpoint)s in the last %(days)s days") % {
-            "touchpoint": Touchpoint(visits["touchpoint"]).label,
-            "days": visits["days"],
-        }
-    text = str(label or name.replace("_", " "))
+    try:
+        text = feature_label(name)
+    except ValueError:  # a touchpoint no longer offered
+        text = name
     value = factor.get("value")
     if isinstance(value, float):
         value = round(value, 1)

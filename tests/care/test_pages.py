@@ -144,7 +144,7 @@ def test_a_member_shows_their_reasons_score_and_factors_in_words(
     assert "Detractor answer, Risk model" in text
     assert "Explicit, Potential" in text
     assert f"0.80 #{world.model.pk}" in text
-    assert "Complaints in the last 90 days: 2 (raises the risk)" in text
+    assert "Complaints in 90 days: 2 (raises the risk)" in text
     assert "ARPU change on the previous month (yuan): -35.5 (raises the risk)" in text
     assert local_today().isoformat() not in text  # entered 10 days ago, shown as a local date
 
@@ -349,7 +349,7 @@ def test_an_effect_reads_as_the_operators_would_say_it() -> None:
 
 def test_a_factor_reads_in_words() -> None:
     assert factor_text({"feature": "visits_30d_hotline", "value": 4, "contribution": 0.2}) == (
-        "Contacts at Hotline in the last 30 days: 4 (raises the risk)"
+        "Visits to Hotline in 30 days: 4 (raises the risk)"
     )
     assert factor_text({"feature": "tenure_days", "value": 900, "contribution": -0.1}) == (
         "Days as a customer: 900 (lowers the risk)"
