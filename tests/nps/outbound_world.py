@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from nps.models import EventType, WebhookKind, WebhookSubscription
-from surveys.models import Invitation, InvitationStatus, Response
+from surveys.models import Customer, Invitation, InvitationStatus, Response
 from surveys.responses import response_record
 from tests.factories import CustomerFactory, InteractionFactory
 
@@ -23,7 +23,7 @@ def subscription(
 
 
 def invitation(*, phone: str = "+8613800138000", touchpoint: str = "hotline") -> Invitation:
-    customer = CustomerFactory(phone=phone)
+    customer = Customer.objects.filter(phone=phone).first() or CustomerFactory(phone=phone)
     interaction = InteractionFactory(customer=customer, touchpoint=touchpoint)
     return Invitation.objects.create(
         interaction=interaction, customer=customer, status=InvitationStatus.SENT,
