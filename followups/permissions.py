@@ -49,6 +49,19 @@ CONSENT_OFFICER_PERMISSIONS = {
     ("surveys", "view_consentchange"),
     ("surveys", "change_consent"),
 }
+# Outbound webhooks (the nps app): supervisors keep the subscriptions and read the
+# delivery log, where "change" is the replay. Named by app label: followups imports no nps.
+SUPERVISOR_OUTBOUND_PERMISSIONS = {
+    ("nps", f"{verb}_webhooksubscription") for verb in ("view", "add", "change", "delete")
+} | {("nps", "view_webhookdelivery"), ("nps", "change_webhookdelivery")}
+# API token scopes, as groups of the token's user (followups.api, surveys.api): the CRM
+# records interactions and reads cases; reporting reads responses.
+CRM, REPORTING = "CRM", "Reporting"
+CRM_PERMISSIONS = {
+    ("surveys", "add_interaction"),
+    ("followups", "view_case"),
+}
+REPORTING_PERMISSIONS = {("surveys", "view_response")}
 
 
 def can_edit_case(user: User, case: Case) -> bool:
@@ -79,8 +92,12 @@ def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permissi
         AGENTS: permissions_named(AGENT_PERMISSIONS, using=using),
         TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),
         SUPERVISORS: set(on_followups)
-        | permissions_named(SUPERVISOR_SURVEY_PERMISSIONS, using=using),
+        | permissions_named(
+            SUPERVISOR_SURVEY_PERMISSIONS | SUPERVISOR_OUTBOUND_PERMISSIONS, using=using
+        ),
         CONSENT_OFFICERS: permissions_named(CONSENT_OFFICER_PERMISSIONS, using=using),
+        CRM: permissions_named(CRM_PERMISSIONS, using=using),
+        REPORTING: permissions_named(REPORTING_PERMISSIONS, using=using),
     }
 
 

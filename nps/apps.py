@@ -7,6 +7,16 @@ class NpsConfig(AppConfig):
     name = "nps"
     verbose_name = "NPS"
 
+    def ready(self) -> None:
+        # Imported here, not at the top: the receivers use models, loaded only by now.
+        from followups.signals import case_events_recorded
+        from nps.outbound import events
+        from surveys.signals import response_classified, responses_recorded
+
+        response_classified.connect(events.on_response_classified, dispatch_uid="nps-outbound")
+        responses_recorded.connect(events.on_responses_recorded, dispatch_uid="nps-outbound")
+        case_events_recorded.connect(events.on_case_events_recorded, dispatch_uid="nps-outbound")
+
 
 class AxesConfig(axes.apps.AppConfig):
     """django-axes (login lockouts) under a name staff can read, in their language."""

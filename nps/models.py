@@ -10,9 +10,12 @@ read filters on. The rows are derived data: nps.reporting.refresh recomputes a w
 day from the raw rows, so nothing else writes here.
 """
 
+import secrets
 from typing import ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import ReasonCategory
 
@@ -184,3 +187,125 @@ class TeamMap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region}/{self.tier}/{self.touchpoint} -> {self.team_id}"
+
+
+# ---------------------------------------------------------------- outbound webhooks
+
+
+class EventType(models.TextChoices):
+    RESPONSE_RECORDED = "response.recorded", _("Response recorded")
+    CASE_OPENED = "case.opened", _("Case opened")
+    CASE_ASSIGNED = "case.assigned", _("Case assigned")
+    CASE_RESOLVED = "case.resolved", _("Case resolved")
+    CASE_CLOSED = "case.closed", _("Case closed")
+    ALERT_RAISED = "alert.raised", _("Alert raised")
+    PROBLEM_CHANGED = "problem.changed", _("Problem changed")
+    TEST = "test", _("Test event")  # sent from the admin only, to check an address
+
+
+class WebhookKind(models.TextChoices):
+    GENERIC = "generic", _("Generic (signed JSON)")
+    WECOM = "wecom", _("WeCom group bot")
+    DINGTALK = "dingtalk", _("DingTalk group bot")
+
+
+def webhook_secret_new() -> str:
+    return secrets.token_hex(32)
+
+
+class WebhookSubscription(models.Model):
+    """Another system (or a WeCom / DingTalk group) told of the events it subscribes to."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(
+        _("URL"),
+        max_length=500,
+        help_text=_("WeCom: the group bot's webhook address (with its key). "
+                    "DingTalk: the robot's address with its access_token."),
+    )  # fmt: skip
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=WebhookKind, default=WebhookKind.GENERIC
+    )
+    event_types = models.JSONField(
+        _("events"), default=list, help_text=_("The events sent to this address.")
+    )
+    secret = models.CharField(
+        _("secret"),
+        max_length=200,
+        blank=True,
+        default=webhook_secret_new,
+        help_text=_("Generic: the HMAC-SHA256 key the receiver checks signatures with. "
+                    "DingTalk: the robot's signing secret (SEC...). WeCom: not used."),
+    )  # fmt: skip
+    active = models.BooleanField(_("active"), default=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering: ClassVar = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        known = set(EventType.values) - {EventType.TEST}
+        if not isinstance(self.event_types, list) or not set(self.event_types) <= known:
+            raise ValidationError({"event_types": _("A list of known event types.")})
+        if self.kind in (WebhookKind.GENERIC, WebhookKind.DINGTALK) and not self.secret:
+            raise ValidationError({"secret": _("This kind of webhook needs a secret.")})
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed, will retry")
+    DEAD = "dead", _("Given up")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: an outbox row written in the event's transaction,
+    sent (and retried) by nps.outbound after commit."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+    )
+    event_type = models.CharField(_("event"), max_length=32, choices=EventType)
+    event_id = models.UUIDField(_("event id"), help_text=_("The same on every attempt."))
+    at = models.DateTimeField(_("event time"))
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(
+        _("attempts"), default=0, help_text=_("Since it was queued or replayed.")
+    )
+    queued_at = models.DateTimeField(_("queued at"))
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last HTTP status"), null=True, blank=True
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    last_request = models.TextField(_("last request body"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering: ClassVar = ["-created", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["subscription", "event_id"], name="webhookdelivery_once_per_event"
+            )
+        ]
+        indexes: ClassVar = [
+            # the sweeper: rows still to send, by when
+            models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from nps.outbound import sending
 from nps.reporting import digest, refresh
 
 NIGHTLY_DAYS = 30
@@ -37,3 +38,15 @@ def rebuild_recent_rollups() -> int:
 def send_digests() -> int:
     # Safe to overlap: each day's digest is claimed by a unique DigestDelivery insert.
     return digest.digests_send()
+
+
+@shared_task
+def deliver_webhooks(ids: list[int]) -> int:
+    # Safe to run twice: each attempt is claimed by a conditional update first.
+    return sending.deliveries_send(ids=ids)
+
+
+@shared_task
+def sweep_webhooks() -> int:
+    # Retries whose backoff has passed and rows whose task was lost; safe to overlap.
+    return sending.deliveries_sweep()

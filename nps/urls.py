@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from followups.api import CaseDetailView, CaseListView
 from surveys import webhooks
 from surveys.api.responses import ResponseDetailView, ResponseListView
 from surveys.api.views import InteractionsView
@@ -14,6 +15,8 @@ urlpatterns = [
     path("api/v1/interactions/", InteractionsView.as_view(), name="api-interactions"),
     path("api/v1/responses/", ResponseListView.as_view(), name="api-responses"),
     path("api/v1/responses/<int:pk>/", ResponseDetailView.as_view(), name="api-response"),
+    path("api/v1/cases/", CaseListView.as_view(), name="api-cases"),
+    path("api/v1/cases/<int:pk>/", CaseDetailView.as_view(), name="api-case"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
     path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),

@@ -3,7 +3,7 @@
 One row per URL (its name; an unnamed URL by its route; a URL with a fixed set of values
 once per value, e.g. `admin:app_list[surveys]`, `dashboard?export=trend`). Columns, in
 order: anonymous, agent (Ann, North), team lead (Lena, North), supervisor (Sue), and the
-CRM's API token (a user with a token and no staff rights).
+CRM's API token (a user with a token, in the CRM group, and no staff rights).
 
   "200", "201"  allowed             "403"  refused            "404"  not found for them
   LOGIN         302 to the admin login page, `next` the page  "401"  API: authenticate
@@ -42,6 +42,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:app_list[axes]":            (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     "admin:app_list[surveys]":         (LOGIN,    GONE,     GONE,     OK,        LOGIN),
     "admin:app_list[followups]":       (LOGIN,    OK,       OK,       OK,        LOGIN),
+    "admin:app_list[nps]":             (LOGIN,    GONE,     GONE,     OK,        LOGIN),
     "admin:app_list[care]":            (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     "/admin/(?P<url>.*)$":             (LOGIN,    GONE,     GONE,     GONE,      LOGIN),
     # ------------------------------------------------------------- users, groups, tokens
@@ -250,6 +251,23 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_digestdelivery_delete": (LOGIN, NO,    NO,       NO,        LOGIN),
     "admin:followups_digestdelivery_history": (LOGIN, NO,   NO,       NO,        LOGIN),
     "/admin/followups/digestdelivery/<path:object_id>/": LEGACY_CHANGE,
+    # ------------------------------------------------------------- outbound webhooks (nps):
+    # supervisors keep the subscriptions and read the delivery log; "change" is the replay.
+    # The log is written by events only and kept (no add, no delete).
+    "admin:nps_webhooksubscription_changelist": (LOGIN, NO, NO,       OK,        LOGIN),
+    "admin:nps_webhooksubscription_add": (LOGIN,  NO,       NO,       OK,        LOGIN),
+    "admin:nps_webhooksubscription_change": (LOGIN, NO,     NO,       OK,        LOGIN),
+    "admin:nps_webhooksubscription_delete": (LOGIN, NO,     NO,       OK,        LOGIN),
+    "admin:nps_webhooksubscription_history": (LOGIN, NO,    NO,       OK,        LOGIN),
+    "/admin/nps/webhooksubscription/<path:object_id>/": LEGACY_CHANGE,
+    "admin:nps_webhookdelivery_changelist": (LOGIN, NO,     NO,       OK,        LOGIN),
+    "admin:nps_webhookdelivery_add":   (LOGIN,    NO,       NO,       NO,        LOGIN),
+    "admin:nps_webhookdelivery_change": (LOGIN,   NO,       NO,       OK,        LOGIN),
+    "admin:nps_webhookdelivery_delete": (LOGIN,   NO,       NO,       NO,        LOGIN),
+    "admin:nps_webhookdelivery_history": (LOGIN,  NO,       NO,       OK,        LOGIN),
+    # the change page's Replay button: POST only (a GET changes nothing: 405)
+    "admin:nps_webhookdelivery_replay": (LOGIN,   NO,       NO,       "405",     LOGIN),
+    "/admin/nps/webhookdelivery/<path:object_id>/": LEGACY_CHANGE,
     # ------------------------------------------------------------- the API: the CRM's token
     # records interactions (a session does not: token only); reading answers needs
     # surveys.view_response, which only supervisors' role carries
@@ -257,6 +275,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "api-interactions":                (AUTH,     AUTH,     AUTH,     AUTH,      CREATED),
     "api-responses":                   (AUTH,     NO,       NO,       OK,        NO),
     "api-response":                    (AUTH,     NO,       NO,       OK,        NO),
+    # the CRM's cases (followups.view_case, its group's scope): a token only
+    "api-cases":                       (AUTH,     AUTH,     AUTH,     AUTH,      OK),
+    "api-case":                        (AUTH,     AUTH,     AUTH,     AUTH,      OK),
     "api-schema":                      (OK,       OK,       OK,       OK,        OK),
     # ------------------------------------------------------------- the dashboard
     "dashboard":                       (LOGIN,    NO,       OK,       OK,        LOGIN),

@@ -183,6 +183,9 @@ INNER_IMPORTS_WITH_A_REASON = {
     ("followups.apps", "followups.permissions"): "apps.py loads before the models it uses",
     ("followups.apps", "followups"): "ready(): the receivers use models, loaded only by then",
     ("followups.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
+    ("nps.apps", "nps.outbound"): "ready(): the receivers use models, loaded only by then",
+    ("nps.apps", "followups.signals"): "ready(): connected once the apps are loaded",
+    ("nps.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
     ("nps.adminsite", "nps.dashboard.access"): "the admin site loads with the app registry",
 }
 

@@ -10,6 +10,7 @@ A few row-level checks follow: the matrix says who may open a page, these what t
 import csv
 import io
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -53,7 +54,9 @@ from followups.models import (
     RoutingRule,
     ServiceStandard,
 )
+from followups.permissions import CRM
 from nps.dashboard.exports import TABLES
+from nps.models import EventType, WebhookDelivery, WebhookSubscription
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import (
     Category,
@@ -215,6 +218,7 @@ def world_make() -> World:
         code="network", defaults={"name_en": "Network"}
     )
     crm = User.objects.create_user("crm")
+    crm.groups.add(Group.objects.get(name=CRM))  # its scopes: interactions, cases
     token = Token.objects.create(user=crm)
     segment = Segment.objects.create(name="Detractors", filters={"kind": "explicit"})
     campaign = Campaign.objects.create(name="Data pack", segment=segment, care_calls=True,
@@ -223,6 +227,9 @@ def world_make() -> World:
                                            arm=Arm.TREATED)  # fmt: skip
     CampaignResult.objects.create(campaign=campaign, group="all", actions="call", treated=1,
                                   control=0, finished_at=timezone.now())  # fmt: skip
+    hook = WebhookSubscription.objects.create(
+        name="CRM", url="https://crm.example.com/hooks", event_types=[EventType.CASE_OPENED]
+    )
     objects: dict[type[Model], Model] = {
         Customer: case.customer, Interaction: case.response.interaction, Invitation: invitation,
         Response: case.response, Case: case, Survey: survey, ReasonCategory: reason,
@@ -242,6 +249,11 @@ def world_make() -> World:
         CareCall: CareCall.objects.create(member=member, team=people.team),
         CampaignResult: CampaignResult.objects.get(),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
+        WebhookSubscription: hook,
+        WebhookDelivery: WebhookDelivery.objects.create(
+            subscription=hook, event_type=EventType.CASE_OPENED, event_id=uuid.uuid4(),
+            at=timezone.now(), queued_at=timezone.now(), next_attempt_at=timezone.now(),
+        ),
         AccessAttempt: AccessAttempt.objects.create(
             username="east2", ip_address="203.0.113.7", failures_since_start=5
         ),
@@ -276,7 +288,8 @@ def fill(page: Page, param: str, world: World) -> str:
         assert model in world.objects, f"world_make makes no {model.__name__} for {page.key}"
         return str(world.objects[model].pk)
     values = {
-        "app_label": page.variant, "gateway": page.variant, "pk": str(world.case.response.pk),
+        "app_label": page.variant, "gateway": page.variant,
+        "pk": str(world.case.pk if page.name == "api-case" else world.case.response.pk),
         "content_type_id": str(ContentType.objects.get_for_model(Case).pk),
         "object_id": str(world.case.pk), "url": "no-such-page/",
     }  # fmt: skip
@@ -302,6 +315,8 @@ def ask(client: Client, page: Page, url: str, persona: str) -> HttpResponse:
         return client.post(url, body, content_type="application/json")
     if page.name in ("webhook-inbound", "webhook-status"):
         return client.post(url, {"from": "+8613800138000", "body": "9"}, "application/json")
+    if page.name == "api-cases":  # a customer's cases: asked by one of the filters
+        return client.get(url, {"interaction": "CRM-MATRIX"})
     if page.name == "set_language":
         return client.post(url, {"language": "en", "next": "/dashboard/"})
     if page.name == "admin:logout":

@@ -91,7 +91,10 @@ def token(db: Any) -> str:
     # An active survey with a delay and quiet hours: a recorded interaction is planned.
     SurveyFactory(quiet_start=time(21), quiet_end=time(9), delay_minutes=30)
     user = User.objects.create_user("fuzz")
-    user.user_permissions.add(Permission.objects.get(codename="view_response"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_response"),
+        Permission.objects.get(codename="view_case"),  # the cases API is fuzzed too
+    )
     return Token.objects.create(user=user).key
 
 

@@ -10,7 +10,13 @@ from django.test import Client
 from django.urls import reverse
 
 from followups.models import Case, ContactAttempt
-from followups.permissions import can_edit_case, roles_ensure, sees_only_own_cases
+from followups.permissions import (
+    CRM,
+    REPORTING,
+    can_edit_case,
+    roles_ensure,
+    sees_only_own_cases,
+)
 from followups.queries import cases_visible_to
 from followups.roles import AGENTS, CONSENT_OFFICERS, SUPERVISORS, TEAM_LEADS
 from surveys.models import Response
@@ -59,6 +65,13 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         "surveys.view_invitation", "surveys.view_consentchange",
     }  # fmt: skip
     assert "followups.change_priority" in supervisor
+    assert {p for p in supervisor if p.startswith("nps.")} == {
+        "nps.view_webhooksubscription", "nps.add_webhooksubscription",
+        "nps.change_webhooksubscription", "nps.delete_webhooksubscription",
+        "nps.view_webhookdelivery", "nps.change_webhookdelivery",
+    }  # fmt: skip
+    assert perms_of(CRM) == {"surveys.add_interaction", "followups.view_case"}
+    assert perms_of(REPORTING) == {"surveys.view_response"}
     assert perms_of(CONSENT_OFFICERS) == {
         "surveys.view_customer", "surveys.view_consentchange", "surveys.change_consent",
     }  # fmt: skip
