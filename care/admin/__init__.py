@@ -2,5 +2,7 @@
 
 from care.admin import (
     campaigns,  # noqa: F401  (registers its models)
+    pool,  # noqa: F401  (registers its models)
     preferences,  # noqa: F401  (registers its models)
+    risk,  # noqa: F401  (registers its models)
 )

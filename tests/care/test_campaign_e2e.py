@@ -80,7 +80,7 @@ from tests.factories import (
 from tests.surveys.loopback import LoopbackProvider
 from tests.surveys.test_twilio_end_to_end import Handsets, Worker, twilio  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.care.urls")]
+pytestmark = pytest.mark.django_db
 PHONES = [f"+86138002000{n:02d}" for n in range(10)]
 TREATED_AFTER = [9, 9, 8, 8, 7, 6, 6, 5]
 CONTROL_AFTER = [6, 5]
