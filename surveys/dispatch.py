@@ -99,7 +99,8 @@ def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
 
 
 def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:
-    """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not."""
+    """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not
+    (the contact budget does, when it is sent: invitations_admit)."""
     customer, now = interaction.customer, timezone.now()
     opted_out = not may_message(customer, Purpose.VERIFICATION)
     if opted_out or not customer.is_mobile:
@@ -199,8 +200,10 @@ def invitations_admit(invitations: list[Invitation]) -> set[int]:
     or open case that came after planning).
 
     The budget is absolute for what we initiate, so a verification survey is refused like
-    any other (only callbacks are owed). One contacts_take for the batch; a customer with
-    two invitations in it gets them decided one after the other (one more take each).
+    any other (only callbacks are owed), and so is a survey while another case of the
+    customer is open. One contacts_take for the batch; a customer with two invitations in
+    it gets them decided one after the other (one more take each). The contact stays
+    taken if the gateway then fails the send (the budget errs on the quiet side).
     """
     admitted: set[int] = set()
     refused: dict[str, list[int]] = defaultdict(list)

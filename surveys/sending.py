@@ -3,7 +3,9 @@ any transaction, record the send, or fail and back off. At most one SMS per atte
 
 A kind of SMS brings a `SendSpec`: its status table (model, reference prefix, forward-only
 statuses, surveys/sendstatus.py) and how to build its text for the gateway. What may stop a
-send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation).
+send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation);
+what must be decided with the claim, in its transaction, is the spec's `admit` (a survey
+takes a contact from the customer's budget).
 """
 
 import logging

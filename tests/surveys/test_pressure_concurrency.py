@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.test import override_settings
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -185,6 +185,7 @@ def assert_within_budget(customer_ids: list[int]) -> None:
     max_examples=6,
     deadline=None,
     derandomize=True,
+    phases=[Phase.explicit, Phase.generate],  # a thread schedule does not shrink usefully
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(schedule=schedules)
