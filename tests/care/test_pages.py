@@ -133,6 +133,17 @@ def test_the_pool_filters_select_customers(people: Personas, world: PagesWorld) 
     assert "+86138******03" in by_kind
 
 
+def test_a_filter_that_is_not_a_number_is_shown_and_ignored(
+    people: Personas, world: PagesWorld
+) -> None:
+    answer = client_for(people.supervisor).get(POOL, {"min_risk": "high", "tier": "A"})
+    html = answer.content.decode()
+
+    assert answer.status_code == 200
+    assert 'class="error"' in html
+    assert figure(html, "customers") == "1"  # the tier filter still applies
+
+
 def test_a_member_shows_their_reasons_score_and_factors_in_words(
     people: Personas, world: PagesWorld
 ) -> None:
