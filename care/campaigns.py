@@ -143,7 +143,7 @@ def _contacts_take(items: list[tuple[int, str, str]], at: datetime) -> dict[int,
 # ---------------------------------------------------------------- start
 
 
-def _before_scores(
+def before_scores(
     customer_ids: list[int], *, before: datetime, scale: Scale
 ) -> dict[int, tuple[int, datetime]]:
     """Each customer's latest survey answer before `before` on this scale."""
@@ -188,7 +188,7 @@ def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
             customers=[(pk, (tier, region)) for pk, tier, region in customers],
             share=campaign.control_share,
         )
-        before = _before_scores(
+        before = before_scores(
             [pk for pk, _t, _r in customers], before=at, scale=campaign_scale(campaign)
         )
         members = []
@@ -392,7 +392,9 @@ def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int
     at = at or timezone.now()
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update().select_related("post_survey").get(pk=campaign_id)
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("post_survey")
+            .get(pk=campaign_id)
         )
         if campaign.status != CampaignStatus.RUNNING:
             raise CampaignError(_("Only a running campaign sends its post-survey."))
@@ -535,6 +537,15 @@ def _left_pool(customer_ids: list[int], *, at: datetime) -> set[int]:
     return set(customer_ids) - open_ids
 
 
+def _pairs(
+    before: dict[Hashable, int], after: dict[Hashable, int]
+) -> tuple[dict[Hashable, int], dict[Hashable, int]]:
+    """The answers of the customers who answered both before and after: the DiD compares
+    each customer with themself (paired), not the answerers after with everyone before."""
+    both = before.keys() & after.keys()
+    return {c: before[c] for c in both}, {c: after[c] for c in both}
+
+
 def members_evaluation(
     campaign: Campaign, members: list[CampaignMember], *, at: datetime
 ) -> CampaignEvaluation:
@@ -583,7 +594,9 @@ def members_evaluation(
         row=row,
         control_before=control_row.satisfaction_before,
         control_after=control_row.satisfaction_after,
-        did=did_answers(scale=scale, treated=(before_t, after_t), control=(before_c, after_c)),
+        did=did_answers(
+            scale=scale, treated=_pairs(before_t, after_t), control=_pairs(before_c, after_c)
+        ),
         nps=nps,
         exits=exits,
     )
@@ -644,7 +657,9 @@ def campaign_finish(
     at = at or timezone.now()
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update().select_related("post_survey").get(pk=campaign_id)
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("post_survey")
+            .get(pk=campaign_id)
         )
         if campaign.status != CampaignStatus.MEASURING:
             raise CampaignError(_("Only a campaign whose post-survey is out can be finished."))

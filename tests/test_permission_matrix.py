@@ -33,7 +33,16 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from care.models import PreferenceClass, PreferenceFeature
+from care.models import (
+    Arm,
+    Campaign,
+    CampaignMember,
+    CampaignResult,
+    CareCall,
+    PreferenceClass,
+    PreferenceFeature,
+    Segment,
+)
 from followups.models import (
     Agent,
     Case,
@@ -207,6 +216,13 @@ def world_make() -> World:
     )
     crm = User.objects.create_user("crm")
     token = Token.objects.create(user=crm)
+    segment = Segment.objects.create(name="Detractors", filters={"kind": "explicit"})
+    campaign = Campaign.objects.create(name="Data pack", segment=segment, care_calls=True,
+                                       call_team=people.team)  # fmt: skip
+    member = CampaignMember.objects.create(campaign=campaign, customer=case.customer,
+                                           arm=Arm.TREATED)  # fmt: skip
+    CampaignResult.objects.create(campaign=campaign, group="all", actions="call", treated=1,
+                                  control=0, finished_at=timezone.now())  # fmt: skip
     objects: dict[type[Model], Model] = {
         Customer: case.customer, Interaction: case.response.interaction, Invitation: invitation,
         Response: case.response, Case: case, Survey: survey, ReasonCategory: reason,
@@ -222,6 +238,9 @@ def world_make() -> World:
         TierThresholds: TierThresholds.current(),
         PreferenceClass: PreferenceClass.objects.get(code="channel"),
         PreferenceFeature: PreferenceFeature.objects.get(code="channel_sms"),
+        Segment: segment, Campaign: campaign, CampaignMember: member,
+        CareCall: CareCall.objects.create(member=member, team=people.team),
+        CampaignResult: CampaignResult.objects.get(),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
         AccessAttempt: AccessAttempt.objects.create(
             username="east2", ip_address="203.0.113.7", failures_since_start=5

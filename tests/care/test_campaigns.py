@@ -35,6 +35,7 @@ from surveys.models import (
     OutboundMessage,
     Purpose,
     SuppressReason,
+    Survey,
 )
 from tests.factories import CustomerFactory, SurveyFactory
 
@@ -247,3 +248,116 @@ def test_the_keyword_is_found_for_a_whole_chunk_in_one_query() -> None:
     assert replies_claim(messages=messages, customers=by_phone) == {2: "campaign"}
     joined = CampaignMember.objects.filter(participated_at__isnull=False)
     assert list(joined.values_list("customer_id", flat=True)) == [customers[1].pk]
+
+
+def test_the_admin_counts_segments_confirms_a_start_and_shows_the_evaluation(
+    admin_client: object,
+) -> None:
+    from django.test import Client
+
+    client = admin_client
+    assert isinstance(client, Client)
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    in_pool([CustomerFactory(), CustomerFactory(), CustomerFactory()])
+    campaign = sms_campaign(control_share=0)
+
+    listed = client.get("/admin/care/segment/")
+    assert '<td class="field-customers_now">3</td>' in listed.content.decode()
+    refused = client.post(
+        "/admin/care/segment/add/", {"name": "bad", "filters": '{"tiers": ["Z"]}'}
+    )
+    assert "Unknown tiers: Z." in refused.content.decode()
+    assert not Segment.objects.filter(name="bad").exists()
+
+    selected = {"action": "start_selected", "_selected_action": [campaign.pk]}
+    asked = client.post("/admin/care/campaign/", selected)
+    assert "This cannot be undone." in asked.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT  # not before it is confirmed
+    client.post("/admin/care/campaign/", selected | {"apply": "1"})
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    page = client.get(f"/admin/care/campaign/{campaign.pk}/change/").content.decode()
+    assert "<th>customers covered</th><td>3</td>" in page
+    assert "<th>participation rate</th><td>0.0%</td>" in page
+
+
+def test_the_demo_has_a_finished_campaign_that_worked_and_a_running_one() -> None:
+    from django.core.management import call_command
+
+    from care.campaigns import campaign_evaluation
+    from nps.demo_care import FINISHED, RUNNING, care_demo_seed
+    from nps.demo_history import history_seed
+
+    call_command("seed_demo", "--no-history")  # the teams, the survey, the logins
+    history_seed(survey=Survey.objects.get())
+    assert care_demo_seed() > 0
+    assert care_demo_seed() == 0  # once
+    finished = Campaign.objects.get(name=FINISHED)
+    assert finished.status == CampaignStatus.FINISHED
+    evaluation = campaign_evaluation(finished)
+    assert evaluation.did is not None
+    assert evaluation.did.significant
+    assert 3 < evaluation.did.estimate < 10  # about +7 treated against +1 control
+    assert 10 < (evaluation.row.participation_rate or 0) < 25
+    groups = set(CampaignResult.objects.filter(campaign=finished).values_list("group", flat=True))
+    assert {"all", "tier:A", "tier:B", "tier:C", "preference:channel_sms"} <= groups
+    assert Campaign.objects.get(name=RUNNING).status == CampaignStatus.RUNNING
+
+
+def test_the_beat_tasks_send_due_post_surveys_and_finish_closed_campaigns() -> None:
+    from care.campaigns import campaigns_finish_due, campaigns_post_survey_due
+
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    in_pool([CustomerFactory(), CustomerFactory()], at=timezone.now() - timedelta(days=20))
+    due, later = sms_campaign("due", post_survey_days=14), sms_campaign("later")
+    campaign_start(campaign_id=due.pk, at=timezone.now() - timedelta(days=15))
+    campaign_start(campaign_id=later.pk, at=timezone.now() - timedelta(days=13))
+    assert campaigns_post_survey_due() == 1
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.status, later.status) == (CampaignStatus.MEASURING, CampaignStatus.RUNNING)
+    assert campaigns_finish_due() == 0  # the reply window is open
+    Campaign.objects.filter(pk=due.pk).update(post_survey_at=timezone.now() - timedelta(days=3))
+    Invitation.objects.update(
+        status=InvitationStatus.EXPIRED, expires_at=timezone.now() - timedelta(days=1)
+    )
+    assert campaigns_finish_due() == 1
+    due.refresh_from_db()
+    assert due.status == CampaignStatus.FINISHED
+
+
+def test_an_agent_sees_their_care_calls_and_logs_the_outcome_in_the_admin() -> None:
+    from django.contrib.auth.models import Group, Permission, User
+    from django.test import Client
+
+    from care.models import CareCall, Participation
+    from tests.factories import AgentFactory, TeamFactory
+
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    team = TeamFactory(name="Callers")
+    users = [User.objects.create_user(f"agent{n}", is_staff=True) for n in range(2)]
+    group = Group.objects.create(name="care callers")
+    group.permissions.set(Permission.objects.filter(codename__in=["view_carecall",
+                                                                  "change_carecall"]))  # fmt: skip
+    for user in users:
+        user.groups.add(group)
+    AgentFactory(team=team, user=users[0], capacity=1)
+    AgentFactory(team=team, user=users[1], capacity=1)
+    in_pool([CustomerFactory(), CustomerFactory()])
+    campaign = sms_campaign(control_share=0, sms_offer=False, care_calls=True, call_team=team)
+    campaign_start(campaign_id=campaign.pk)
+    from care.campaigns import care_calls_assign
+
+    assert care_calls_assign() == 2  # one each: capacity 1
+    client = Client()
+    client.force_login(users[0])
+    mine = CareCall.objects.get(agent__user=users[0])
+    theirs = CareCall.objects.get(agent__user=users[1])
+    listed = client.get("/admin/care/carecall/").content.decode()
+    assert f"/admin/care/carecall/{mine.pk}/change/" in listed
+    assert f"/admin/care/carecall/{theirs.pk}/change/" not in listed
+    client.post(f"/admin/care/carecall/{mine.pk}/change/", {"outcome": "joined", "note": "好"})
+    mine.refresh_from_db()
+    assert (mine.status, mine.outcome, mine.note) == ("done", "joined", "好")
+    assert mine.member.participation == Participation.CALL

@@ -1,4 +1,5 @@
-"""Demo data and logins: a survey, teams, agents, staff users, an API token, 90 days of history.
+"""Demo data and logins: a survey, teams, agents, staff users, an API token, 90 days of history
+and care campaigns on it.
 
 Idempotent (everything is get-or-create; the history is written once) and deterministic
 (the history is seeded random, relative to the day it runs).
@@ -18,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from followups.models import Agent, Team
 from followups.permissions import roles_ensure
 from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
+from nps.demo_care import care_demo_seed
 from nps.demo_history import history_seed
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Language, Survey, SurveyText
@@ -54,6 +56,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             survey = self._staff_and_survey()
             written = 0 if options["no_history"] else history_seed(survey=survey)
+            # The pool, two segments, a finished care campaign and a running one (once).
+            cared = 0 if options["no_history"] else care_demo_seed()
         if written:
             # The dashboard reads only rollups: build them for the invented days at once.
             days = rollups_rebuild()
@@ -61,6 +65,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"History: {written} interactions over {days} days ({seconds:.1f} s)."
             )
+        if cared:
+            self.stdout.write(f"Care: {cared} campaign members, one campaign finished.")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     @cached_property
