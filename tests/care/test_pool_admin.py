@@ -1,10 +1,14 @@
 """The pool in the admin: the stays with their reasons and factors, and the one-row rules."""
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import NoReverseMatch, clear_url_caches, reverse
 
 import care.admin.pool  # noqa: F401  (registers the pool's admin, as care.admin does)
 from care.models import PoolMember, PoolPolicy
@@ -14,6 +18,22 @@ from tests.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 URL = "/admin/care/poolmember/"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def admin_urls() -> None:
+    """The admin's URLs with the pool's pages, however early the URLconf was first loaded."""
+    if any("poolmember" in str(p.pattern) for p in admin.site.get_urls()) and not _routed():
+        clear_url_caches()
+        importlib.reload(importlib.import_module(settings.ROOT_URLCONF))
+
+
+def _routed() -> bool:
+    try:
+        reverse("admin:care_poolmember_changelist")
+    except NoReverseMatch:
+        return False
+    return True
 
 
 @pytest.fixture
