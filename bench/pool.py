@@ -99,6 +99,31 @@ def _insert(cursor: Any, model: Any, given: dict[str, str], source: str, params:
     )
 
 
+def _indexes_drop(cursor: Any, table: str) -> list[str]:
+    """Drop a table's indexes and unique constraints but its primary key; return how to
+    make them again (12 million rows load and index far faster in that order)."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype = 'u'",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s"
+        " AND indexname <> %s AND NOT indexname = ANY(%s)",
+        [table, f"{table}_pkey", [name for name, _d in constraints]],
+    )
+    indexes = cursor.fetchall()
+    for name, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [
+        *(f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, d in constraints),
+        *(definition for _n, definition in indexes),
+    ]
+
+
 def data_load(customers: int) -> dict[str, float]:
     from django.db import connection
 
@@ -137,6 +162,7 @@ def data_load(customers: int) -> dict[str, float]:
         )
         timings["customers"] = time.perf_counter() - start
         start = time.perf_counter()
+        restore = _indexes_drop(cursor, Interaction._meta.db_table)
         n = customers * INTERACTIONS_PER_CUSTOMER
         tps = f"ARRAY{list(TOUCHPOINTS)!r}"
         _insert(
@@ -157,6 +183,9 @@ def data_load(customers: int) -> dict[str, float]:
             " JOIN surveys_customer c ON c.id = 1 + (hashint4(g) & 2147483647) %% %s",
             [now, now, n, customers],
         )
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        for statement in restore:
+            cursor.execute(statement)
         timings["interactions"] = time.perf_counter() - start
         start = time.perf_counter()
         sent = "i.occurred_at + interval '1 hour'"

@@ -29,6 +29,7 @@ stay whose customer is no longer that risky ends with exit reason "risk_fell".
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -236,18 +237,7 @@ def risk_probability(params: dict[str, Any], matrix: Floats) -> Floats:
 
 def risk_factors(params: dict[str, Any], row: Floats) -> list[dict[str, Any]]:
     """The features that raised one customer's score most: coefficient × standardised value."""
-
-    contributions = _standardised(params, row[None, :])[0] * np.asarray(params["coef"])
-    order = np.argsort(-contributions, kind="stable")[:FACTORS_SHOWN]
-    return [
-        {
-            "feature": params["features"][i],
-            "value": round(float(row[i]), 3),
-            "contribution": round(float(contributions[i]), 3),
-        }
-        for i in order
-        if contributions[i] > 0
-    ]
+    return _factors(params, row[None, :])[0]
 
 
 @dataclass
@@ -277,7 +267,8 @@ def risk_score_all(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     model = RiskModel.objects.filter(is_active=True, has_signal=True).first()
-    if model is None:
+    # A version trained on other features than these (an older release) cannot score them.
+    if model is None or model.parameters.get("features") != list(FEATURES):
         return 0
     params = model.parameters
     k = int(PoolPolicy.current().potential_share * Customer.objects.count() + 0.5)
@@ -318,22 +309,23 @@ def scores_write(*, model: RiskModel, customer_ids: Any, scores: Any, at: dateti
         )
 
 
-def _scores_copy(*, model: RiskModel, customer_ids: Any, scores: Any, at: datetime) -> None:
+def _scores_copy(*, model: RiskModel, customer_ids: Ints, scores: Floats, at: datetime) -> None:
+    """Binary COPY of (customer, score) into a temporary table, then one upsert from it."""
     table = RiskScore._meta.db_table
+    row = np.dtype([("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("s", ">f8")])
+    rows = np.zeros(len(customer_ids), dtype=row)
+    rows["n"], rows["l1"], rows["l2"] = 2, 8, 8
+    rows["id"], rows["s"] = customer_ids, scores
+    header = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS care_score_load "
             "(customer_id bigint, score double precision) ON COMMIT DELETE ROWS"
         )
         cursor.execute("TRUNCATE care_score_load")
-        with cursor.copy("COPY care_score_load (customer_id, score) FROM STDIN") as copy:
-            for start in range(0, len(customer_ids), 100_000):
-                part = zip(
-                    customer_ids[start : start + 100_000].tolist(),
-                    scores[start : start + 100_000].tolist(),
-                    strict=True,
-                )
-                copy.write("".join(f"{c}\t{s!r}\n" for c, s in part))
+        copy_in = "COPY care_score_load (customer_id, score) FROM STDIN (FORMAT binary)"
+        with cursor.copy(copy_in) as copy:
+            copy.write(header + rows.tobytes() + b"\xff\xff")
         cursor.execute(
             f"INSERT INTO {table} (customer_id, risk_model_id, score, scored_at)"  # noqa: S608
             " SELECT customer_id, %s, score, %s FROM care_score_load ORDER BY customer_id"
@@ -341,6 +333,25 @@ def _scores_copy(*, model: RiskModel, customer_ids: Any, scores: Any, at: dateti
             " score = EXCLUDED.score, scored_at = EXCLUDED.scored_at",
             [model.pk, at],
         )
+
+
+def _factors(params: dict[str, Any], rows: Floats) -> list[list[dict[str, Any]]]:
+    """Each row's top FACTORS_SHOWN positive contributions, largest first."""
+    contributions = _standardised(params, rows) * np.asarray(params["coef"])
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :FACTORS_SHOWN]
+    names = params["features"]
+    return [
+        [
+            {
+                "feature": names[i],
+                "value": round(float(rows[r, i]), 3),
+                "contribution": round(float(contributions[r, i]), 3),
+            }
+            for i in order[r]
+            if contributions[r, i] > 0
+        ]
+        for r in range(len(rows))
+    ]
 
 
 def _pool_update(*, model: RiskModel, top: _Top, params: dict[str, Any], at: datetime) -> None:
@@ -351,7 +362,13 @@ def _pool_update(*, model: RiskModel, top: _Top, params: dict[str, Any], at: dat
     )
     open_stays = PoolMember.objects.filter(reason=EntryReason.MODEL, left_at__isnull=True)
     open_stays.filter(~Exists(still_risky)).update(left_at=at, exit_reason=ExitReason.RISK_FELL)
-    inside = set(open_stays.values_list("customer_id", flat=True))
+    inside = np.fromiter(open_stays.values_list("customer_id", flat=True), dtype=np.int64)
+    new = ~np.isin(top.ids, inside)
+    ids, scores, rows = top.ids[new], top.scores[new], top.rows[new]
+    factors = _factors(params, rows)
+    if connection.vendor == "postgresql":
+        _members_copy(model=model, ids=ids, scores=scores, factors=factors, at=at)
+        return
     PoolMember.objects.bulk_create(
         [
             PoolMember(
@@ -362,14 +379,40 @@ def _pool_update(*, model: RiskModel, top: _Top, params: dict[str, Any], at: dat
                 entered_at=at,
                 risk=float(score),
                 risk_model=model,
-                factors=risk_factors(params, row),
+                factors=f,
             )
-            for customer_id, score, row in zip(top.ids, top.scores, top.rows, strict=True)
-            if int(customer_id) not in inside
+            for customer_id, score, f in zip(ids, scores, factors, strict=True)
         ],
         batch_size=WRITE_BATCH,
         ignore_conflicts=True,  # another run opened the stay meanwhile
     )
+
+
+def _members_copy(
+    *, model: RiskModel, ids: Ints, scores: Floats, factors: list[Any], at: datetime
+) -> None:
+    """COPY the entrants into a temporary table, then insert those without an open stay."""
+    table = PoolMember._meta.db_table
+    lines = (
+        f"{c}\t{s!r}\t{json.dumps(f).replace(chr(92), chr(92) * 2)}\n"
+        for c, s, f in zip(ids.tolist(), scores.tolist(), factors, strict=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS care_member_load "
+            "(customer_id bigint, risk double precision, factors jsonb) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE care_member_load")
+        with cursor.copy("COPY care_member_load (customer_id, risk, factors) FROM STDIN") as copy:
+            copy.write("".join(lines))
+        # ON CONFLICT: the open-stay constraint; another run may have opened the stay meanwhile.
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, kind, reason, detail, source, entered_at,"  # noqa: S608
+            " exit_reason, risk, risk_model_id, factors)"
+            " SELECT customer_id, %s, %s, '', %s, %s, '', risk, %s, factors"
+            " FROM care_member_load ORDER BY customer_id ON CONFLICT DO NOTHING",
+            [MemberKind.POTENTIAL, EntryReason.MODEL, f"risk_model:{model.pk}", at, model.pk],
+        )
 
 
 # ---------------------------------------------------------------- tasks
