@@ -42,6 +42,7 @@ from care.models import (
     RiskModel,
     RiskScore,
 )
+from care.pool import pool_open
 from followups.models import Team
 from followups.roles import User, is_supervisor, led_team_ids
 from nps.reporting.stats import share
@@ -115,10 +116,10 @@ class PoolFilters:
     min_risk: float | None = None
 
 
-def pool_open(scope: Scope, f: PoolFilters) -> QuerySet[PoolMember]:
-    """The open stays in scope of the customers the filters select (a customer with a
-    stay of the kind or reason asked for brings their other open stays along)."""
-    stays = pool_visible(scope).filter(left_at__isnull=True)
+def pool_selected(scope: Scope, f: PoolFilters) -> QuerySet[PoolMember]:
+    """The open stays (care.pool.pool_open) in scope of the customers the filters select (a
+    customer with a stay of the kind or reason asked for brings their other open stays)."""
+    stays = pool_visible(scope) & pool_open()
     if f.region:
         stays = stays.filter(customer__region=f.region)
     if f.tier:
@@ -132,6 +133,23 @@ def pool_open(scope: Scope, f: PoolFilters) -> QuerySet[PoolMember]:
         if f.reason:
             chosen = chosen.filter(reason=f.reason)
         stays = stays.filter(customer_id__in=chosen.values("customer_id"))
+    return stays
+
+
+def pool_history(scope: Scope, f: PoolFilters) -> QuerySet[PoolMember]:
+    """Every stay in scope, open or ended, of the kind, reason, region and tier asked for
+    (the size over time counts past stays too; the risk filter reads today's score)."""
+    stays = pool_visible(scope)
+    if f.region:
+        stays = stays.filter(customer__region=f.region)
+    if f.tier:
+        stays = stays.filter(customer__tier=f.tier)
+    if f.kind:
+        stays = stays.filter(kind=f.kind)
+    if f.reason:
+        stays = stays.filter(reason=f.reason)
+    if f.min_risk is not None:
+        stays = stays.filter(customer__risk__score__gte=f.min_risk)
     return stays
 
 

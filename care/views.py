@@ -11,7 +11,6 @@ from importlib.metadata import version
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from care import reports
 from care.campaigns import campaign_evaluation
-from care.models import EntryReason, MemberKind, PoolMember
+from care.models import EntryReason, MemberKind
 from surveys.models import Tier
 from surveys.spreadsheets import csv_download
 
@@ -62,7 +61,7 @@ def _regions_offered(scope: reports.Scope) -> list[str]:
     regions = reports.scope_regions(scope)
     if regions is not None:
         return regions
-    stays = reports.pool_visible(scope).filter(left_at__isnull=True)
+    stays = reports.pool_selected(scope, reports.PoolFilters())
     found = stays.values_list("customer__region", flat=True).distinct().order_by()
     return sorted({r for r in found if r})
 
@@ -81,7 +80,7 @@ def pool(request: HttpRequest) -> HttpResponse:
     scope = reports.care_scope(request.user)
     form = PoolFilterForm(request.GET, regions=_regions_offered(scope))
     f = form.filters()
-    stays = reports.pool_open(scope, f)
+    stays = reports.pool_selected(scope, f)
     if export := request.GET.get("export"):
         if export != "members":
             raise Http404
@@ -93,7 +92,7 @@ def pool(request: HttpRequest) -> HttpResponse:
         )
     size = reports.pool_size(stays)
     ever = reports.pool_visible(scope)
-    series = reports.pool_series(_history(scope, f), end=reports.local_today())
+    series = reports.pool_series(reports.pool_history(scope, f), end=reports.local_today())
     by_region = reports.pool_by(stays, "region")
     by_tier = reports.pool_by(stays, "tier")
     rows = list(reports.member_rows(stays, limit=reports.MEMBERS_SHOWN))
@@ -121,23 +120,6 @@ def pool(request: HttpRequest) -> HttpResponse:
         **_common("pool"),
     }
     return render(request, "care/pool.html", context)
-
-
-def _history(scope: reports.Scope, f: reports.PoolFilters) -> QuerySet[PoolMember]:
-    """Every stay, open or closed, of the kind, reason, region and tier asked for (the
-    size over time counts past stays too; the risk filter reads today's score)."""
-    stays = reports.pool_visible(scope)
-    if f.region:
-        stays = stays.filter(customer__region=f.region)
-    if f.tier:
-        stays = stays.filter(customer__tier=f.tier)
-    if f.kind:
-        stays = stays.filter(kind=f.kind)
-    if f.reason:
-        stays = stays.filter(reason=f.reason)
-    if f.min_risk is not None:
-        stays = stays.filter(customer__risk__score__gte=f.min_risk)
-    return stays
 
 
 @require_GET

@@ -158,3 +158,44 @@ def test_a_team_lead_sees_their_teams_campaigns_and_regions_only(
     answer = page.goto(f"{live_server.url}/care/campaigns/{world.spring.pk}/")
     assert answer is not None
     assert answer.status == 404
+
+
+def test_the_demos_finished_campaign_and_pool(
+    chromium: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo (seed_demo: 90 days, the pool, a finished campaign) as a supervisor sees it."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.core.management import call_command
+
+    from care.models import Campaign
+    from nps.demo_care import FINISHED, care_demo_seed
+    from nps.demo_history import history_seed
+    from nps.management.commands.seed_demo import DEMO_PASSWORD
+    from surveys.models import Survey
+
+    call_command("seed_demo", "--no-history")  # the teams, the survey, the logins
+    history_seed(survey=Survey.objects.get())
+    care_demo_seed()
+    finished = Campaign.objects.get(name=FINISHED)
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/?next=/care/pool/")
+    page.fill("#id_username", "supervisor")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/care/pool/")
+
+    for language in LANGUAGES:
+        short = "zh" if language != "en" else "en"
+        page.context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        page.goto(f"{live_server.url}/care/pool/")
+        page.wait_for_selector("#series-chart .main-svg")
+        shot(page, f"care-pool-demo-{short}-1366.png")
+        page.goto(f"{live_server.url}/care/campaigns/{finished.pk}/")
+        page.wait_for_selector("#before-after-chart .main-svg")
+        did = page.locator('[data-figure="did"]').inner_text()
+        assert did.startswith("+"), did  # the demo's campaign worked
+        shot(page, f"care-campaign-demo-{short}-1366.png")
+        page.goto(f"{live_server.url}/care/campaigns/")
+        shot(page, f"care-campaigns-demo-{short}-1366.png")

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from care.models import Campaign, CampaignStatus, PoolMember, RiskModel
-from care.reports import PoolFilters, effect_text, factor_text, pool_open, pool_series
+from care.reports import PoolFilters, effect_text, factor_text, pool_selected, pool_series
 from tests.care.pages_world import PagesWorld, local_today, pages_world_make, risk_model_make
 from tests.followups.personas import Personas, personas_make
 
@@ -133,6 +133,17 @@ def test_the_pool_filters_select_customers(people: Personas, world: PagesWorld) 
     assert "+86138******03" in by_kind
 
 
+def test_a_filter_that_is_not_a_number_is_shown_and_ignored(
+    people: Personas, world: PagesWorld
+) -> None:
+    answer = client_for(people.supervisor).get(POOL, {"min_risk": "high", "tier": "A"})
+    html = answer.content.decode()
+
+    assert answer.status_code == 200
+    assert 'class="error"' in html
+    assert figure(html, "customers") == "1"  # the tier filter still applies
+
+
 def test_a_member_shows_their_reasons_score_and_factors_in_words(
     people: Personas, world: PagesWorld
 ) -> None:
@@ -219,8 +230,8 @@ def test_a_pool_everyone_left_is_not_called_empty(people: Personas, world: Pages
     assert 'data-empty="model"' in html
 
 
-def test_pool_open_keeps_a_customers_other_reasons(world: PagesWorld) -> None:
-    stays = pool_open(None, PoolFilters(reason="model", region="BJ"))
+def test_pool_selected_keeps_a_customers_other_reasons(world: PagesWorld) -> None:
+    stays = pool_selected(None, PoolFilters(reason="model", region="BJ"))
     assert sorted(stays.values_list("reason", flat=True)) == ["detractor", "model"]
 
 
