@@ -120,7 +120,9 @@ def data_words() -> set[str]:
         fields = [
             f.name
             for f in model._meta.concrete_fields
-            if isinstance(f, models.CharField | models.TextField | models.JSONField)
+            if isinstance(
+                f, models.CharField | models.TextField | models.JSONField | models.UUIDField
+            )
             and not f.choices
         ]
         for row in model._default_manager.values_list(*fields) if fields else []:

@@ -16,6 +16,7 @@ from followups.cases import case_open
 from nps.models import DeliveryStatus, EventType, WebhookDelivery, WebhookKind
 from nps.outbound import events, sending
 from nps.outbound.formats import dingtalk_sign, generic_signature
+from surveys.queue import registered_task
 from tests.nps.fakes import Fake, serving
 from tests.nps.outbound_world import AT, answered, subscription
 
@@ -263,3 +264,38 @@ def test_a_case_opened_reaches_dingtalk_with_its_due_time_in_shanghai() -> None:
     assert message["markdown"]["title"] == f"工单#{case.pk}已创建"
     assert f"首次联系截止{due:%Y-%m-%d %H:%M}" in message["markdown"]["text"]
     assert "+86139******22" in message["markdown"]["text"]
+
+
+def test_the_sweeper_queues_the_due_rows_in_tasks_of_fifty(monkeypatch: pytest.MonkeyPatch) -> None:
+    queued: list[tuple[str, list[int], bool]] = []
+    monkeypatch.setattr(
+        sending, "task_queue",
+        lambda name, ids, after_commit=True: queued.append((name, ids, after_commit)),
+    )  # fmt: skip
+    subscription("http://127.0.0.1:9/a", events=[EventType.ALERT_RAISED])
+    subscription("http://127.0.0.1:9/b", events=[EventType.ALERT_RAISED])
+    ids = sorted(pk for n in range(30) for pk in alert(n))  # 60 rows
+    later = [ids.pop()]
+    WebhookDelivery.objects.filter(pk__in=later).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert sending.deliveries_sweep() == 59
+    assert [(name, len(chunk), after) for name, chunk, after in queued] == [
+        ("nps.tasks.deliver_webhooks", 50, False), ("nps.tasks.deliver_webhooks", 9, False),
+    ]  # fmt: skip
+    assert sorted(pk for _name, chunk, _after in queued for pk in chunk) == ids
+
+
+def test_the_tasks_the_outbox_names_are_registered() -> None:
+    assert registered_task("nps.tasks.deliver_webhooks").name == "nps.tasks.deliver_webhooks"
+    assert registered_task("nps.tasks.sweep_webhooks").name == "nps.tasks.sweep_webhooks"
+
+
+def test_a_long_wecom_message_is_cut_to_4096_bytes() -> None:
+    with serving(Fake("wecom")) as wecom:
+        subscription(wecom.url, kind=WebhookKind.WECOM, secret="")
+        events.event_publish(
+            event_type=EventType.ALERT_RAISED, payload={"title": "长", "text": "网络" * 3000}, at=AT
+        )
+        assert sweep() == 1  # the fake refuses more than 4096 bytes
+    assert len(wecom.accepted[0]["markdown"]["content"].encode()) <= 4096
