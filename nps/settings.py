@@ -288,6 +288,22 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-recent-rollups": {"task": "nps.tasks.refresh_recent_rollups", "schedule": 600.0},
     # Nightly: recompute the last 30 days (a safety net for changes no history records).
     "rebuild-rollups": {"task": "nps.tasks.rebuild_recent_rollups", "schedule": 24 * 3600.0},
+    # Outbound webhooks: send deliveries whose retry time has come (the outbox's safety net).
+    "sweep-webhooks": {"task": "nps.tasks.sweep_webhooks", "schedule": 30.0},
+    # The dissatisfied-customer pool: stays older than PoolPolicy.age_days leave ("aged").
+    "pool-age-out": {"task": "care.pool.age_out", "schedule": 24 * 3600.0},
+    # The risk model: retrained weekly (and on demand in the admin), every customer scored
+    # daily by the model in use, the riskiest entering the pool as potential members.
+    "risk-train": {"task": "care.risk.train_model", "schedule": 7 * 24 * 3600.0},
+    "risk-score": {"task": "care.risk.score_customers", "schedule": 24 * 3600.0},
+    # Care campaigns: contacts held back by quiet hours, waiting care calls to agents,
+    # post-surveys whose day has come, campaigns whose post-survey window has closed.
+    "campaigns-contact-due": {"task": "care.campaigns.campaigns_contact_due", "schedule": 300.0},
+    "care-calls-assign": {"task": "care.campaigns.care_calls_assign_waiting", "schedule": 60.0},
+    "campaigns-post-survey": {
+        "task": "care.campaigns.campaigns_post_survey_due", "schedule": 600.0,
+    },
+    "campaigns-finish": {"task": "care.campaigns.campaigns_finish_due", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------- SMS gateways
@@ -349,6 +365,9 @@ NPS_SEND_STUCK_SECONDS = env.int("NPS_SEND_STUCK_SECONDS", default=600)
 # the taxonomy lacks, and storing the values. Named here because surveys does not import care.
 NPS_PREFERENCE_CODES_UNKNOWN = "care.preferences.preference_codes_unknown"
 NPS_PREFERENCES_RECORD = "care.preferences.preferences_record"
+# Who may claim a customer's reply before it is read as a survey answer (surveys/replies.py):
+# a running care campaign's join keyword.
+NPS_REPLY_CLAIM = "care.participation.replies_claim"
 
 # ---------------------------------------------------------------- follow-ups
 # SLA targets by case priority, in business hours of the case's team.

@@ -186,6 +186,8 @@ INNER_IMPORTS_WITH_A_REASON = {
     ("nps.apps", "nps.outbound"): "ready(): the receivers use models, loaded only by then",
     ("nps.apps", "followups.signals"): "ready(): connected once the apps are loaded",
     ("nps.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
+    ("care.apps", "care"): "ready(): the receivers use models, loaded only by then",
+    ("care.apps", "care.receivers"): "ready(): the receivers use models, loaded only by then",
     ("nps.adminsite", "nps.dashboard.access"): "the admin site loads with the app registry",
 }
 
