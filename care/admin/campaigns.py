@@ -448,6 +448,7 @@ class CampaignResultAdmin(ReadOnlyAdmin):
     def effect_shown(self, obj: CampaignResult) -> str:
         return "—" if obj.effect is None else f"{obj.effect:+.1f}"
 
+    # xgettext:no-python-format
     @admin.display(description=_("95% interval"))
     def interval(self, obj: CampaignResult) -> str:
         if obj.effect_low is None or obj.effect_high is None:

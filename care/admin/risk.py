@@ -120,6 +120,7 @@ class RiskModelAdmin(ReadOnly):
     def auc_shown(self, obj: RiskModel) -> str:
         return _auc(obj.auc)
 
+    # xgettext:no-python-format
     @admin.display(description=_("AUC, 95% interval"))
     def auc_interval(self, obj: RiskModel) -> str:
         low_high = obj.parameters.get("auc_interval")

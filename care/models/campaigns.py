@@ -255,7 +255,9 @@ class CampaignResult(models.Model):
     control = models.PositiveIntegerField(_("control"))
     participation_rate = models.FloatField(_("participation rate"), null=True, blank=True)
     effect = models.FloatField(_("difference-in-differences"), null=True, blank=True)
+    # xgettext:no-python-format
     effect_low = models.FloatField(_("95% interval, low"), null=True, blank=True)
+    # xgettext:no-python-format
     effect_high = models.FloatField(_("95% interval, high"), null=True, blank=True)
     p_value = models.FloatField(_("p-value"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"))
