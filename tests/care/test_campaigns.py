@@ -361,3 +361,29 @@ def test_an_agent_sees_their_care_calls_and_logs_the_outcome_in_the_admin() -> N
     mine.refresh_from_db()
     assert (mine.status, mine.outcome, mine.note) == ("done", "joined", "好")
     assert mine.member.participation == Participation.CALL
+
+
+def test_one_reply_at_a_time_is_claimed_too_and_only_while_the_campaign_runs(
+    settings: object,
+) -> None:
+    from surveys.models import InboundMessage
+    from surveys.replies import reply_process
+
+    settings.NPS_REPLY_CLAIM = "care.participation.replies_claim"  # type: ignore[attr-defined]
+    ContactPolicy.objects.update_or_create(pk=1, defaults={"max_contacts": 10})
+    joiner, late = CustomerFactory(), CustomerFactory()
+    in_pool([joiner, late])
+    campaign = campaign_start(campaign_id=sms_campaign(control_share=0).pk)
+
+    def reply(customer: Customer, n: int) -> str:
+        message = InboundMessage.objects.create(
+            gateway="t", gateway_message_id=str(n), phone=customer.phone, text=" 参加 ",
+            payload={},
+        )  # fmt: skip
+        return reply_process(message_id=message.pk)
+
+    assert reply(joiner, 1) == "campaign"
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.MEASURING)
+    assert reply(late, 2) == "no_open_survey"  # the campaign no longer runs
+    joined = CampaignMember.objects.filter(participated_at__isnull=False)
+    assert list(joined.values_list("customer_id", flat=True)) == [joiner.pk]
