@@ -380,6 +380,32 @@ class Loop:
 # ---------------------------------------------------------------- measuring
 
 
+class _CpuClock:
+    """CPU seconds of this process and of its database backend (same machine), per lap.
+
+    On a shared machine the wall time depends on the others' load; CPU time does not.
+    """
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = cursor.fetchone()[0]
+        self.last = self._now()
+
+    def _now(self) -> tuple[float, float]:
+        fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return time.process_time(), (int(fields[11]) + int(fields[12])) / ticks
+
+    def lap(self) -> str:
+        now = self._now()
+        python, database = now[0] - self.last[0], now[1] - self.last[1]
+        self.last = now
+        return f"CPU: Python {python:.1f} s, PostgreSQL {database:.1f} s"
+
+
 def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = work()
@@ -391,6 +417,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2_000, help="customers in the loop")
     parser.add_argument("--reload", action="store_true", help="load even if already loaded")
+    parser.add_argument("--keep-model", action="store_true", help="the version in use, if any")
     args = parser.parse_args()
     _django()
     from django.conf import settings
@@ -398,7 +425,7 @@ def main() -> int:
 
     from bench.database import database_ready
     from care import risk
-    from care.models import PoolMember, RiskScore
+    from care.models import PoolMember, RiskModel, RiskScore
 
     database_ready(settings.DATABASES["default"])
     if args.reload or not data_loaded(args.customers):
@@ -409,9 +436,11 @@ def main() -> int:
         say(f"already loaded: {args.customers:,} customers (--reload to load again)")
     PoolMember.objects.all().delete()
     RiskScore.objects.all().delete()
-    seconds, model = _timed(lambda: risk.risk_train(now=NOW))
+    model = RiskModel.objects.filter(is_active=True).first() if args.keep_model else None
+    seconds, model = _timed(lambda: model or risk.risk_train(now=NOW))
     say(
-        f"trained in {seconds:.1f} s (not timed below): {model.train_size:,} / "
+        f"model #{model.pk}, trained in {seconds:.1f} s (0: kept; not timed below):"
+        f" {model.train_size:,} / "
         f"{model.validation_size:,} customers, AUC {model.auc:.3f} (rule {model.rule_auc:.3f}),"
         f" top 5% {model.precision_top5:.3f} (rule {model.rule_precision_top5:.3f}),"
         f" signal {model.has_signal}"
@@ -419,12 +448,16 @@ def main() -> int:
     if not model.has_signal:
         say("no signal: nothing to score")
         return 1
+    cpu = _CpuClock()
     set_seconds, scored = _timed(lambda: risk.risk_score_all(now=NOW))
     entered = PoolMember.objects.filter(left_at__isnull=True).count()
-    say(f"set-based: {scored:,} customers scored in {set_seconds:.1f} s, {entered:,} entered")
+    say(
+        f"set-based: {scored:,} customers scored in {set_seconds:.1f} s, {entered:,} entered"
+        f" ({cpu.lap()})"
+    )
     # Again, with everyone scored and in: the daily run's usual case.
     again, _n = _timed(lambda: risk.risk_score_all(now=NOW))
-    say(f"set-based again (scores updated, stays kept): {again:.1f} s")
+    say(f"set-based again (scores updated, stays kept): {again:.1f} s ({cpu.lap()})")
 
     cut = min(PoolMember.objects.filter(left_at__isnull=True).values_list("risk", flat=True))
     stored = dict(RiskScore.objects.values_list("customer_id", "score").iterator(20_000))

@@ -220,11 +220,15 @@ def _aggregate_memory() -> Iterator[None]:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET work_mem = %s", [WORK_MEM])
+        # Parallel workers would each build a table of all the customers, then merge them:
+        # no faster for a million groups, and twice the memory.
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET work_mem")
+            cursor.execute("RESET max_parallel_workers_per_gather")
 
 
 def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChunk]:
@@ -253,8 +257,7 @@ def _copy_blocks(sql: str, params: list[Any], chunk: int) -> Iterator[Floats]:
     """PostgreSQL: the rows as binary COPY, read straight into arrays as they come.
 
     Each row is a 16-bit field count, then per field a 32-bit length and the 8-byte float,
-    big-endian (every column is cast to double precision, none is NULL). Unlike a cursor,
-    COPY may use a parallel plan.
+    big-endian (every column is cast to double precision, none is NULL).
     """
     width = len(FEATURES) + 1
     row = np.dtype([("n", ">i2"), ("f", [("len", ">i4"), ("value", ">f8")], (width,))])
