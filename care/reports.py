@@ -283,36 +283,56 @@ def member_rows(stays: QuerySet[PoolMember], *, limit: int | None) -> Iterator[M
         .order_by(F("shown").desc(nulls_last=True), "since", "customer_id")
     )
     ids = [row["customer_id"] for row in (ordered[:limit] if limit else ordered)]
-    chunk = 2000
-    kinds, reasons = dict(MemberKind.choices), dict(EntryReason.choices)
+    chunk = 5000
+    # Labels translated once, not once a row (plain rows below: a CSV may have a million).
+    kinds = {code: str(label) for code, label in MemberKind.choices}
+    reasons = {code: str(label) for code, label in EntryReason.choices}
     for i in range(0, len(ids), chunk):
         part = ids[i : i + chunk]
-        customers = Customer.objects.in_bulk(part)
-        scores = {s.customer_id: s for s in RiskScore.objects.filter(customer_id__in=part)}
-        by_customer: dict[int, list[PoolMember]] = defaultdict(list)
-        for stay in stays.filter(customer_id__in=part).order_by("entered_at", "pk"):
-            by_customer[stay.customer_id].append(stay)
+        customers = {
+            cid: (phone, tier, region)
+            for cid, phone, tier, region in Customer.objects.filter(pk__in=part).values_list(
+                "pk", "phone", "tier", "region"
+            )
+        }
+        scored = RiskScore.objects.filter(customer_id__in=part)
+        scores = {
+            cid: (score, model)
+            for cid, score, model in scored.values_list("customer_id", "score", "risk_model_id")
+        }
+        own_stays: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        found = stays.filter(customer_id__in=part).order_by("entered_at", "pk")
+        columns = (
+            "customer_id",
+            "kind",
+            "reason",
+            "entered_at",
+            "risk",
+            "risk_model_id",
+            "factors",
+        )
+        for stay in found.values_list(*columns):
+            own_stays[stay[0]].append(stay)
         for cid in part:
-            c, own = customers[cid], by_customer[cid]
+            (phone, tier, region), own = customers[cid], own_stays[cid]
             score = scores.get(cid)
             row = MemberRow(
                 customer_id=cid,
-                customer=mask_phone(c.phone),
-                tier=c.tier,
-                region=c.region,
-                risk=score.score if score else max((s.risk for s in own if s.risk), default=None),
-                risk_model=score.risk_model_id if score else None,
-                entered_at=local(min(s.entered_at for s in own)),
+                customer=mask_phone(phone),
+                tier=tier,
+                region=region,
+                risk=score[0] if score else max((s[4] for s in own if s[4]), default=None),
+                risk_model=score[1] if score else None,
+                entered_at=local(min(s[3] for s in own)),
             )
-            for stay in own:
-                kind = str(kinds.get(stay.kind, stay.kind))
-                if kind not in row.kinds:
-                    row.kinds.append(kind)
-                row.reasons.append(str(reasons.get(stay.reason, stay.reason)))
-                row.reason_codes.append(stay.reason)
-                if stay.risk_model_id and row.risk_model is None:
-                    row.risk_model = stay.risk_model_id
-                row.factors += [factor_text(f) for f in (stay.factors or [])[:3]]
+            for _cid, kind, reason, _at, _risk, model, factors in own:
+                if kinds.get(kind, kind) not in row.kinds:
+                    row.kinds.append(kinds.get(kind, kind))
+                row.reasons.append(reasons.get(reason, reason))
+                row.reason_codes.append(reason)
+                if model and row.risk_model is None:
+                    row.risk_model = model
+                row.factors += [factor_text(f) for f in (factors or [])[:3]]
             yield row
 
 
