@@ -307,6 +307,12 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "dashboard?export=reasons":        (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard?export=verbatims":      (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard-plotly":                (OK,       OK,       OK,       OK,        OK),
+    # ------------------------------------------------------------- the pool and campaign pages
+    # the dashboard's rule: supervisors everything, a lead their teams' (the campaign is
+    # North's, Lena's team), anyone else 403
+    "care-pool":                       (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "care-campaigns":                  (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "care-campaign":                   (LOGIN,    NO,       OK,       OK,        LOGIN),
     # the language switch (POST, then back to the dashboard, which decides)
     "set_language":                    ("302 /dashboard/",) * 5,
     # ------------------------------------------------------------- elsewhere

@@ -22,10 +22,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from care.models import Campaign
 from followups.escalation import SUPERVISOR, escalation_message
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.texts import DEFAULT_QUESTIONS, DEFAULTS, OPT_OUT_INSTRUCTION
-from tests.test_permission_matrix import PAGES, World, fill, world_make
+from tests.test_permission_matrix import MATRIX_CAMPAIGN, PAGES, World, fill, world_make
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +170,13 @@ def pages_for(user: User, world: World) -> Iterator[tuple[str, str, str]]:
     """(url, English page, Chinese page) for every page this user may open."""
     client = Client()
     client.force_login(user)
-    for url in [*admin_urls(world), reverse("dashboard")]:
+    campaign = Campaign.objects.get(name=MATRIX_CAMPAIGN)
+    care = [
+        reverse("care-pool"),
+        reverse("care-campaigns"),
+        reverse("care-campaign", args=[campaign.pk]),
+    ]
+    for url in [*admin_urls(world), reverse("dashboard"), *care]:
         english = html_in(client, url, "en")
         if english is not None:
             chinese = html_in(client, url, "zh-hans")
