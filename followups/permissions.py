@@ -54,6 +54,14 @@ CONSENT_OFFICER_PERMISSIONS = {
 SUPERVISOR_OUTBOUND_PERMISSIONS = {
     ("nps", f"{verb}_webhooksubscription") for verb in ("view", "add", "change", "delete")
 } | {("nps", "view_webhookdelivery"), ("nps", "change_webhookdelivery")}
+# Customer care (the care app, named by app label: followups imports no care). Supervisors
+# everything; leads the campaigns their teams call for and their calls (the care admin
+# scopes the rows); agents the care calls given to them.
+CARE_AGENT_PERMISSIONS = {("care", "view_carecall"), ("care", "change_carecall")}
+CARE_LEAD_PERMISSIONS = CARE_AGENT_PERMISSIONS | {
+    ("care", f"view_{model}")
+    for model in ("campaign", "campaignmember", "segment", "campaignresult")
+}
 # API token scopes, as groups of the token's user (followups.api, surveys.api): the CRM
 # records interactions and reads cases; reporting reads responses.
 CRM, REPORTING = "CRM", "Reporting"
@@ -89,9 +97,10 @@ def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permissi
         .exclude(content_type__model__in=PLUMBING_MODELS)
     )
     return {
-        AGENTS: permissions_named(AGENT_PERMISSIONS, using=using),
-        TEAM_LEADS: permissions_named(LEAD_PERMISSIONS, using=using),
+        AGENTS: permissions_named(AGENT_PERMISSIONS | CARE_AGENT_PERMISSIONS, using=using),
+        TEAM_LEADS: permissions_named(LEAD_PERMISSIONS | CARE_LEAD_PERMISSIONS, using=using),
         SUPERVISORS: set(on_followups)
+        | set(Permission.objects.using(using).filter(content_type__app_label="care"))
         | permissions_named(
             SUPERVISOR_SURVEY_PERMISSIONS | SUPERVISOR_OUTBOUND_PERMISSIONS, using=using
         ),

@@ -228,7 +228,9 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
 # One queue per kind of work, so replies never wait behind sends or reporting: a worker
 # started without -Q consumes all of them and takes from each in turn. The default queue
 # holds the periodic reporting, escalation, digest and verification jobs.
-NPS_QUEUES = {kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("replies", "assign", "send")}
+NPS_QUEUES = {
+    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("replies", "assign", "send", "care")
+}
 CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *NPS_QUEUES.values())]
 _TASKS_BY_QUEUE = {
     "replies": ["surveys.tasks.process_replies", "surveys.tasks.apply_receipts",
@@ -238,6 +240,8 @@ _TASKS_BY_QUEUE = {
              "surveys.tasks.send_messages",
              "surveys.tasks.dispatch_due", "surveys.tasks.expire_receipts",
              "surveys.tasks.expire_invitations"],
+    # Minutes of work at a million customers: on a worker of their own, never ahead of a reply.
+    "care": ["care.risk.train_model", "care.risk.score_customers"],
 }  # fmt: skip
 CELERY_TASK_ROUTES = {
     task: {"queue": NPS_QUEUES[kind]} for kind, tasks in _TASKS_BY_QUEUE.items() for task in tasks

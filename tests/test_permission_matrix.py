@@ -40,8 +40,14 @@ from care.models import (
     CampaignMember,
     CampaignResult,
     CareCall,
+    EntryReason,
+    MemberKind,
+    PoolMember,
+    PoolPolicy,
     PreferenceClass,
     PreferenceFeature,
+    RiskModel,
+    RiskScore,
     Segment,
 )
 from followups.models import (
@@ -169,6 +175,7 @@ def test_every_model_admin_has_its_pages_in_the_matrix() -> None:
 
 
 MATRIX_CAMPAIGN = "Data pack"  # North's: Lena leads the team that calls for it
+MATRIX_OFFER = "MATRIX-OFFER-1"
 
 
 @dataclass
@@ -230,9 +237,13 @@ def world_make() -> World:
     campaign = Campaign.objects.create(name=MATRIX_CAMPAIGN, segment=segment, care_calls=True,
                                        call_team=people.team)  # fmt: skip
     member = CampaignMember.objects.create(campaign=campaign, customer=case.customer,
-                                           arm=Arm.TREATED)  # fmt: skip
+                                           arm=Arm.TREATED, offer_code=MATRIX_OFFER)  # fmt: skip
     CampaignResult.objects.create(campaign=campaign, group="all", actions="call", treated=1,
                                   control=0, finished_at=timezone.now())  # fmt: skip
+    risk_model = RiskModel.objects.create(
+        algorithm="logistic regression", trained_from=timezone.now(), trained_to=timezone.now(),
+        validated_to=timezone.now(), train_size=100, validation_size=50, validation_positives=10,
+    )  # fmt: skip
     hook = WebhookSubscription.objects.create(
         name="CRM", url="https://crm.example.com/hooks", event_types=[EventType.CASE_OPENED]
     )
@@ -258,6 +269,15 @@ def world_make() -> World:
         Segment: segment, Campaign: campaign, CampaignMember: member,
         CareCall: CareCall.objects.create(member=member, team=people.team),
         CampaignResult: CampaignResult.objects.get(),
+        PoolMember: PoolMember.objects.create(
+            customer=case.customer, kind=MemberKind.EXPLICIT, reason=EntryReason.DETRACTOR,
+            entered_at=timezone.now(),
+        ),
+        PoolPolicy: PoolPolicy.current(),
+        RiskModel: risk_model,
+        RiskScore: RiskScore.objects.create(
+            customer=case.customer, risk_model=risk_model, score=0.4, scored_at=timezone.now()
+        ),
         User: people.agent, Group: people.agent.groups.get(), TokenProxy: TokenProxy.objects.get(),
         WebhookSubscription: hook,
         WebhookDelivery: WebhookDelivery.objects.create(
@@ -303,6 +323,7 @@ def fill(page: Page, param: str, world: World) -> str:
         "content_type_id": str(ContentType.objects.get_for_model(Case).pk),
         "object_id": str(world.case.pk), "url": "no-such-page/",
         "campaign_id": str(Campaign.objects.get(name=MATRIX_CAMPAIGN).pk),
+        "code": MATRIX_OFFER,
     }  # fmt: skip
     assert param in values, f"{page.key}: no value for its parameter {param!r}; add one here"
     return values[param]
@@ -326,6 +347,8 @@ def ask(client: Client, page: Page, url: str, persona: str) -> HttpResponse:
         return client.post(url, body, content_type="application/json")
     if page.name in ("webhook-inbound", "webhook-status"):
         return client.post(url, {"from": "+8613800138000", "body": "9"}, "application/json")
+    if page.name == "api-care-offer-redeem":
+        return client.post(url)
     if page.name == "api-cases":  # a customer's cases: asked by one of the filters
         return client.get(url, {"interaction": "CRM-MATRIX"})
     if page.name == "set_language":
