@@ -40,7 +40,7 @@ LEAD_PERMISSIONS = AGENT_PERMISSIONS | {
 PLUMBING_MODELS = ("digestdelivery",)
 SUPERVISOR_SURVEY_PERMISSIONS = {
     ("surveys", f"view_{model}")
-    for model in ("response", "customer", "interaction", "invitation", "consentchange")
+    for model in ("response", "customer", "interaction", "invitation", "consentchange", "contact")
 }
 # Supervisors look at customers but do not change their consent: a STOP reversed by the
 # wrong person is a complaint to the regulator. Changing consent is granted by name.

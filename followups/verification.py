@@ -1,6 +1,8 @@
 """Proving recovery: a verification survey some days after a case is resolved.
 
 Opt-out and quiet hours apply to it; the fatigue and do-not-disturb rules do not block it.
+It is a contact we initiate: when sent it takes one from the customer's contact budget
+and is suppressed when the budget is used up (surveys.pressure; only callbacks are owed).
 Its score is stored on the case: recovered when it reaches NPS_RECOVERED_SCORE.
 """
 

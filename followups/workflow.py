@@ -41,7 +41,8 @@ from followups.permissions import can_change_priority
 from followups.roles import agent_of
 from followups.routing import team_for_case
 from followups.sla import hold_ended, sla_clock_restart, sla_due_times
-from surveys.models import ReasonCategory
+from surveys.models import ContactKind, ReasonCategory
+from surveys.pressure import contact_record
 from surveys.queue import task_queue
 
 S = CaseStatus
@@ -165,7 +166,12 @@ def case_attempt_log(
     at: datetime | None = None,
 ) -> ContactAttempt:
     """Record one attempt; start the case, stamp the first attempt once and first contact
-    once the customer is reached; give up after N failures."""
+    once the customer is reached; give up after N failures.
+
+    Each attempt is a contact with the customer, logged against their contact budget
+    (surveys.pressure.contact_record): counted, never refused, as a detractor is owed
+    the call."""
+    logged_at = at
     at = at or timezone.now()
     with transaction.atomic():
         case = _locked(case_id)
@@ -173,6 +179,14 @@ def case_attempt_log(
             raise TransitionNotAllowed(
                 case_id=case.pk, current=case.status, requested=S.IN_PROGRESS
             )
+        # A call logged as made now is stamped once the customer is locked (in the order
+        # the budget decides); one logged afterwards keeps its time.
+        contact_record(
+            customer_id=case.customer_id,
+            kind=ContactKind.CALLBACK,
+            source=f"case:{case.pk}",
+            at=logged_at,
+        )
         attempt = ContactAttempt.objects.create(
             case=case,
             agent=(agent_of(actor) if actor else None) or case.agent,
@@ -338,9 +352,7 @@ def case_reopen(*, case_id: int, actor: Actor, reason: str) -> Case:
     return case
 
 
-def case_priority_change(
-    *, case_id: int, actor: User, priority: str, reason: str
-) -> Case:
+def case_priority_change(*, case_id: int, actor: User, priority: str, reason: str) -> Case:
     """Change an open case's priority, with a reason, by a lead or supervisor; SLA due times follow.
 
     The due times are counted again from the case's opening at the new priority, so a case

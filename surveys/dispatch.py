@@ -1,5 +1,6 @@
 """From interaction to SMS: plan the invitation, then send it at most once."""
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +13,17 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
-from surveys.models import Customer, Interaction, Invitation, Purpose, SuppressReason, Survey
+from surveys.models import (
+    ContactKind,
+    Customer,
+    Interaction,
+    Invitation,
+    Purpose,
+    SuppressReason,
+    Survey,
+)
 from surveys.models import InvitationStatus as S
+from surveys.pressure import contacts_take
 from surveys.queue import queue_waiting, task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.sendstatus import INVITATIONS, statuses_advance
@@ -89,7 +99,8 @@ def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
 
 
 def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:
-    """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not."""
+    """Ask again after a resolved case: opt-out and quiet hours apply, fatigue rules do not
+    (the contact budget does, when it is sent: invitations_admit)."""
     customer, now = interaction.customer, timezone.now()
     opted_out = not may_message(customer, Purpose.VERIFICATION)
     if opted_out or not customer.is_mobile:
@@ -175,11 +186,64 @@ def _survey_sms(invitation: Invitation, gateway: Gateway) -> str:
     return text
 
 
-SURVEY_SMS = SendSpec[Invitation](INVITATIONS, text=_survey_sms)
+# Every survey we send is a contact we initiate: verification and campaign surveys too.
+CONTACT_KINDS = {
+    Purpose.SURVEY: ContactKind.SURVEY,
+    Purpose.VERIFICATION: ContactKind.VERIFICATION,
+    Purpose.CAMPAIGN: ContactKind.CAMPAIGN_SURVEY,
+}
+
+
+def invitations_admit(invitations: list[Invitation]) -> set[int]:
+    """Claimed invitations take their contact (surveys.pressure) as they are sent: the pks
+    allowed; the others are suppressed with the reason (the contact budget, or an opt-out
+    or open case that came after planning).
+
+    The budget is absolute for what we initiate, so a verification survey is refused like
+    any other (only callbacks are owed), and so is a survey while another case of the
+    customer is open. One contacts_take for the batch; a customer with two invitations in
+    it gets them decided one after the other (one more take each). The contact stays
+    taken if the gateway then fails the send (the budget errs on the quiet side).
+    """
+    admitted: set[int] = set()
+    refused: dict[str, list[int]] = defaultdict(list)
+    waiting = invitations
+    while waiting:
+        first: dict[int, Invitation] = {}
+        later: list[Invitation] = []
+        for invitation in waiting:
+            if invitation.customer_id in first:
+                later.append(invitation)
+            else:
+                first[invitation.customer_id] = invitation
+        decisions = contacts_take(
+            items=[
+                (customer_id, CONTACT_KINDS[Purpose(inv.purpose)], f"invitation:{inv.pk}")
+                for customer_id, inv in first.items()
+            ]
+        )
+        for customer_id, invitation in first.items():
+            if (reason := decisions[customer_id]) is None:
+                admitted.add(invitation.pk)
+            else:
+                refused[reason].append(invitation.pk)
+        waiting = later
+    for reason, pks in refused.items():
+        statuses_advance(
+            INVITATIONS,
+            Invitation.objects.filter(pk__in=pks),
+            to=S.SUPPRESSED,
+            suppressed_reason=reason,
+        )
+    return admitted
+
+
+SURVEY_SMS = SendSpec[Invitation](INVITATIONS, text=_survey_sms, admit=invitations_admit)
 
 
 def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
-    """Send one invitation's SMS: at most once per attempt, never in quiet hours."""
+    """Send one invitation's SMS: at most once per attempt, never in quiet hours, never
+    beyond the customer's contact budget (taken with the claim: invitations_admit)."""
     invitation = (
         Invitation.objects.select_related("customer", "survey").filter(pk=invitation_id).first()
     )

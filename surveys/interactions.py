@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from surveys.dispatch import invitation_plan
-from surveys.models import Customer, Interaction
+from surveys.models import Customer, Interaction, InteractionKind
 from surveys.phones import phone_parse
 from surveys.preferences import customer_preferences_record
 from surveys.tiers import tier_from_crm
@@ -92,6 +92,7 @@ def interaction_record(
     customer: dict[str, Any],
     touchpoint: str,
     occurred_at: datetime,
+    kind: str = InteractionKind.SERVICE,
     channel: str = "",
     business_type: str = "",
     staff_id: str = "",
@@ -104,7 +105,7 @@ def interaction_record(
     """
     payload = {
         "customer": customer, "touchpoint": touchpoint, "occurred_at": occurred_at,
-        "channel": channel, "business_type": business_type, "staff_id": staff_id,
+        "kind": kind, "channel": channel, "business_type": business_type, "staff_id": staff_id,
         "staff_name": staff_name,
     }  # fmt: skip
     existing = Interaction.objects.select_related("customer").filter(external_id=external_id)
@@ -118,6 +119,7 @@ def interaction_record(
                 customer=customer_upsert(**customer),
                 touchpoint=touchpoint,
                 occurred_at=occurred_at,
+                kind=kind,
                 channel=channel,
                 business_type=business_type,
                 staff_id=staff_id,

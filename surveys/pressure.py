@@ -42,9 +42,12 @@ SOURCE_LENGTH = Contact._meta.get_field("source").max_length or 64
 
 
 def _locked(customer_ids: Sequence[int]) -> dict[int, Customer]:
-    """Lock the customers' rows in id order (one statement) and read what the rule needs."""
+    """Lock the customers' rows in id order (one statement) and read what the rule needs.
+
+    FOR NO KEY UPDATE: takes and the in-callback flag's updates wait for each other, rows
+    that only refer to the customer (a new invitation, a contact) do not wait."""
     rows = (
-        Customer.objects.select_for_update()
+        Customer.objects.select_for_update(no_key=True)
         .filter(pk__in=customer_ids)
         .order_by("pk")
         .only("pk", "opted_out_at", "in_callback")

@@ -3,7 +3,9 @@ any transaction, record the send, or fail and back off. At most one SMS per atte
 
 A kind of SMS brings a `SendSpec`: its status table (model, reference prefix, forward-only
 statuses, surveys/sendstatus.py) and how to build its text for the gateway. What may stop a
-send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation).
+send before the claim (quiet hours, opt-out) stays with the kind (dispatch, conversation);
+what must be decided with the claim, in its transaction, is the spec's `admit` (a survey
+takes a contact from the customer's budget).
 """
 
 import logging
@@ -53,6 +55,10 @@ class SendSpec(Generic[Sendable]):
     # The text to send, once claimed; may record what it chose on the row (a survey's
     # text and language are picked at send time, a conversation message's when queued).
     text: Callable[[Sendable, Gateway], str]
+    # Which claimed first attempts may go: called with them in the claim's transaction,
+    # it returns their pks and stops the others itself (a survey takes a contact from
+    # the customer's budget, surveys.pressure). None: every claimed row goes.
+    admit: Callable[[list[Sendable]], set[int]] | None = None
 
 
 def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:
@@ -87,8 +93,11 @@ def send_stop(table: StatusTable, *, pk: int, attempt: int, to: str, **fields: A
 
 def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendOutcome:
     """Claim, send through the sending gateway, record or fail: at most once per attempt."""
-    if not send_claim(spec.table, pk=row.pk, attempt=attempt):
-        return SendOutcome("taken")
+    with transaction.atomic():  # the claim and the kind's admission commit together
+        if not send_claim(spec.table, pk=row.pk, attempt=attempt):
+            return SendOutcome("taken")
+        if spec.admit is not None and attempt == 1 and row.pk not in spec.admit([row]):
+            return SendOutcome("suppressed")
     gateway = sending_gateway()
     text = spec.text(row, gateway)
     reference, phone = spec.table.reference(row.pk), row.customer.phone
@@ -108,15 +117,20 @@ def send_many(
     spec: SendSpec[Sendable], rows: Sequence[Sendable], *, concurrency: int = 8
 ) -> list[SendOutcome]:
     """send_once for many first attempts, the gateway called for up to `concurrency` at a
-    time over the process's pooled connections: the claims are one statement, the texts
-    and records are written here in this thread, only the network calls run in the pool
-    (they touch no database).
+    time over the process's pooled connections: the claims are one statement (and the
+    kind's admission one call for the batch), the texts and records are written here in
+    this thread, only the network calls run in the pool (they touch no database).
 
     Each row keeps send_once's guarantee: claimed (committed) before its call, at most one
     SMS for the attempt, recorded or failed with backoff after it. Outcomes in row order.
     """
     gateway = sending_gateway()
-    claimed_pks = sends_claim(spec.table, pks=[row.pk for row in rows])
+    stopped: set[int] = set()
+    with transaction.atomic():  # the claims and the kind's admission commit together
+        claimed_pks = sends_claim(spec.table, pks=[row.pk for row in rows])
+        if spec.admit is not None and claimed_pks:
+            admitted = spec.admit([row for row in rows if row.pk in claimed_pks])
+            claimed_pks, stopped = admitted, claimed_pks - admitted
     calls = [
         (row, spec.text(row, gateway), spec.table.reference(row.pk), row.customer.phone)
         for row in rows
@@ -134,7 +148,7 @@ def send_many(
     if calls:
         with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
             results = list(pool.map(call, calls))
-    outcomes: dict[int, SendOutcome] = {}
+    outcomes = {pk: SendOutcome("suppressed") for pk in stopped}
     sent: list[tuple[Invitation | OutboundMessage, str]] = []
     for (row, _, reference, phone), result in zip(calls, results, strict=True):
         if isinstance(result, SendResult):

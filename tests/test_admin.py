@@ -29,6 +29,9 @@ from followups.models import (
 from surveys.admin.surveys import SurveyForm
 from surveys.models import (
     Category,
+    Contact,
+    ContactKind,
+    ContactPolicy,
     Customer,
     DeliveryReceipt,
     InboundMessage,
@@ -49,7 +52,7 @@ from surveys.smslength import sms_length
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
-    DigestDelivery, ServiceStandard, TierThresholds,
+    DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy,
 ]  # fmt: skip
 
 
@@ -138,6 +141,10 @@ def world(db: Any) -> World:
     agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
     RoutingRule.objects.create(order=10, touchpoint="store_own", team=team)
     Holiday.objects.create(date=date(2026, 10, 1), name="National Day")
+    ContactPolicy.current()
+    Contact.objects.create(
+        customer=case.customer, kind=ContactKind.CALLBACK, at=timezone.now(), source="case:1"
+    )
     return World(case.customer, invitation, case.response, team, agent, case)
 
 

@@ -73,6 +73,7 @@ SUPERVISOR = LEAD | {
     "followups.routingrule",
     "followups.holiday",
     "followups.servicestandard",
+    "surveys.contact",
     "surveys.customer",
     "surveys.interaction",
     "surveys.invitation",

@@ -57,6 +57,9 @@ from nps.dashboard.exports import TABLES
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import (
     Category,
+    Contact,
+    ContactKind,
+    ContactPolicy,
     Customer,
     DeliveryReceipt,
     InboundMessage,
@@ -236,6 +239,10 @@ def world_make() -> World:
         Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
         ServiceStandard: ServiceStandard.objects.get(tier="A", priority="P1"),
         TierThresholds: TierThresholds.current(),
+        ContactPolicy: ContactPolicy.current(),
+        Contact: Contact.objects.create(
+            customer=case.customer, kind=ContactKind.SURVEY, at=timezone.now(), source="inv"
+        ),
         PreferenceClass: PreferenceClass.objects.get(code="channel"),
         PreferenceFeature: PreferenceFeature.objects.get(code="channel_sms"),
         Segment: segment, Campaign: campaign, CampaignMember: member,

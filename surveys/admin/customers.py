@@ -19,6 +19,7 @@ from surveys.admin.bases import (
     PhoneSearchMixin,
     ReadOnlyMixin,
 )
+from surveys.admin.contacts import RecentContactInline
 from surveys.consent import consent_change, consent_reason_required
 from surveys.models import (
     ConsentChange,
@@ -117,7 +118,7 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
         (_("Consent"), {"fields": ("opted_out_at",)}),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
-    inlines = (ConsentChangeInline,)
+    inlines = (ConsentChangeInline, RecentContactInline)
     actions = ("mark_opted_out", "opt_back_in")
 
     @admin.display(boolean=True, description=_("opted out"), ordering="opted_out_at")

@@ -35,10 +35,17 @@ from surveys.models import (
 @admin.register(Interaction)
 class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
     list_display = (
-        "external_id", "customer_phone", "touchpoint", "channel", "business_type",
+        "external_id", "customer_phone", "touchpoint", "kind", "channel", "business_type",
         "staff_name", "occurred_at",
     )  # fmt: skip
-    list_filter = ("touchpoint", "channel", "customer__tier", "customer__region", "occurred_at")
+    list_filter = (
+        "touchpoint",
+        "kind",
+        "channel",
+        "customer__tier",
+        "customer__region",
+        "occurred_at",
+    )
     search_fields = ("external_id", "customer__phone", "staff_id", "staff_name")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
@@ -46,7 +53,7 @@ class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
     ordering = ("-occurred_at",)
     fieldsets = (
         (None, {
-            "fields": ("external_id", "customer", "touchpoint", "occurred_at"),
+            "fields": ("external_id", "customer", "touchpoint", "kind", "occurred_at"),
             "description": _(
                 "Interactions normally arrive from the CRM, which also plans their survey. "
                 "One added here is only recorded: no survey is sent for it."
@@ -58,7 +65,8 @@ class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
     )  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        fixed = ("external_id", "customer") if obj else ()  # the CRM's key and its customer
+        # The CRM's key and its customer; the kind, which put a complaint in the pool on adding.
+        fixed = ("external_id", "customer", "kind") if obj else ()
         return (*fixed, "created_at")
 
 

@@ -8,7 +8,14 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from surveys.models import CustomerLanguage, Interaction, Invitation, Tier, Touchpoint
+from surveys.models import (
+    CustomerLanguage,
+    Interaction,
+    InteractionKind,
+    Invitation,
+    Tier,
+    Touchpoint,
+)
 from surveys.models.customers import ARPU_MAX
 from surveys.occurrence import validate_occurred_at
 from surveys.phones import InvalidPhone, phone_parse
@@ -70,6 +77,12 @@ class InteractionWriteSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     customer = CustomerWriteSerializer()
     touchpoint = serializers.ChoiceField(choices=Touchpoint.choices)
+    kind = serializers.ChoiceField(
+        choices=InteractionKind.choices,
+        default=InteractionKind.SERVICE,
+        help_text="service (default) or complaint: a complaint puts the customer in the "
+        "dissatisfied-customer pool.",
+    )
     channel = serializers.CharField(max_length=32, required=False, allow_blank=True)
     business_type = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -114,7 +127,9 @@ class InteractionReadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Interaction
-        fields = ["id", "external_id", "created", "touchpoint", "occurred_at", "invitation"]
+        fields = [
+            "id", "external_id", "created", "touchpoint", "kind", "occurred_at", "invitation"
+        ]  # fmt: skip
 
     def get_created(self, obj: Interaction) -> bool:
         return bool(self.context.get("created", {}).get(obj.pk, False))

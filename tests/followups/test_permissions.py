@@ -56,7 +56,7 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         )
     assert {p for p in supervisor if p.startswith("surveys.")} == {
         "surveys.view_response", "surveys.view_customer", "surveys.view_interaction",
-        "surveys.view_invitation", "surveys.view_consentchange",
+        "surveys.view_invitation", "surveys.view_consentchange", "surveys.view_contact",
     }  # fmt: skip
     assert "followups.change_priority" in supervisor
     assert perms_of(CONSENT_OFFICERS) == {

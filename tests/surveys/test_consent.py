@@ -247,6 +247,7 @@ def test_the_customer_form_cannot_change_consent_and_logs_nothing(
         "opted_out_at_0": "2026-11-30", "opted_out_at_1": "10:00:00",
         "consent_changes-TOTAL_FORMS": "0", "consent_changes-INITIAL_FORMS": "0",
         "preferences-TOTAL_FORMS": "0", "preferences-INITIAL_FORMS": "0",  # care's inline
+        "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0",  # the recent contacts
     }  # fmt: skip
     assert admin_client.post(page, form).status_code == 302  # saved
     customer.refresh_from_db()
