@@ -16,9 +16,10 @@
   An Invitation needs an Interaction: each member gets one with the external id
   care-<campaign>-<customer> at touchpoint ACCOUNT_MANAGER (the operator reaching out).
   The dashboards count survey invitations only (purpose "survey"), and segments ignore
-  these interactions (care.segments.OWN_INTERACTION_PREFIX). Each one is a contact of
-  kind campaign_survey: a refused one is recorded as a suppressed invitation with the
-  reason. An answer sets the member's after_score (receivers below).
+  these interactions (care.segments.OWN_INTERACTION_PREFIX). Each one takes a contact of
+  kind campaign_survey from the budget when it is sent (surveys.dispatch's admit, as every
+  survey does): a refused one is suppressed with the reason. An answer sets the member's
+  after_score (receivers below).
 - campaign_finish (when the post-survey's reply window has closed): the evaluation, the
   CampaignResult rows (the knowledge kept: all, by tier, by region, by each preference
   the customers hold at 0.5 or more), and participants answering 7 or more after leave
@@ -81,7 +82,6 @@ from surveys.models import (
     Purpose,
     Response,
     Scale,
-    SuppressReason,
     Survey,
     Touchpoint,
 )
@@ -104,12 +104,6 @@ DEFAULT_QUIET = (
     Survey._meta.get_field("quiet_start").get_default(),
     Survey._meta.get_field("quiet_end").get_default(),
 )
-# A refusal of the contact budget as an invitation's suppression reason.
-SUPPRESSED_BECAUSE = {
-    "opted_out": SuppressReason.OPTED_OUT,
-    "open_case": SuppressReason.OPEN_CASE,
-    "contact_budget": SuppressReason.CONTACT_BUDGET,
-}
 
 
 class CampaignError(Exception):
@@ -388,7 +382,8 @@ def campaigns_contact_due() -> int:
 
 def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int:
     """Invite every member, treated and control, to the post-survey; returns how many
-    invitations are scheduled (the others are recorded as suppressed with the reason)."""
+    invitations were planned. Each one takes its contact from the budget as it is sent
+    (surveys.dispatch.invitations_admit): a refused one is suppressed with the reason."""
     at = at or timezone.now()
     with transaction.atomic():
         campaign = (
@@ -407,9 +402,6 @@ def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int
             .select_related("customer")
             .order_by("pk")
         )
-        refused = _contacts_take(
-            [(m.customer_id, ContactKind.CAMPAIGN_SURVEY, _source(campaign)) for m in members], at
-        )
         interactions = Interaction.objects.bulk_create(
             [
                 Interaction(
@@ -423,45 +415,33 @@ def campaign_post_survey(*, campaign_id: int, at: datetime | None = None) -> int
         )
         invitations, due = [], []
         for member, interaction in zip(members, interactions, strict=True):
-            reason = refused.get(member.customer_id)
-            if reason is not None:
-                invitation = Invitation(
-                    interaction=interaction,
-                    customer_id=member.customer_id,
-                    survey=survey,
-                    purpose=Purpose.CAMPAIGN,
-                    status=InvitationStatus.SUPPRESSED,
-                    suppressed_reason=SUPPRESSED_BECAUSE.get(reason, SuppressReason.CONTACT_BUDGET),
-                )
-            else:
-                send_at = next_allowed_send(
-                    at,
-                    tz=member.customer.time_zone,
-                    quiet_start=survey.quiet_start,
-                    quiet_end=survey.quiet_end,
-                )
-                invitation = Invitation(
-                    interaction=interaction,
-                    customer_id=member.customer_id,
-                    survey=survey,
-                    purpose=Purpose.CAMPAIGN,
-                    send_at=send_at,
-                )
+            send_at = next_allowed_send(
+                at,
+                tz=member.customer.time_zone,
+                quiet_start=survey.quiet_start,
+                quiet_end=survey.quiet_end,
+            )
+            invitation = Invitation(
+                interaction=interaction,
+                customer_id=member.customer_id,
+                survey=survey,
+                purpose=Purpose.CAMPAIGN,
+                send_at=send_at,
+            )
             invitations.append(invitation)
         invitations = Invitation.objects.bulk_create(invitations)
         for member, invitation in zip(members, invitations, strict=True):
             member.after_invitation = invitation
             due_at = invitation.send_at
-            if invitation.status == InvitationStatus.SCHEDULED and due_at and due_at <= at:
+            if due_at and due_at <= at:
                 due.append(invitation.pk)
         CampaignMember.objects.bulk_update(members, ["after_invitation"])
         if due:
             invitation_enqueue(invitation_ids=due)
         campaign.status, campaign.post_survey_at = CampaignStatus.MEASURING, at
         campaign.save(update_fields=["status", "post_survey_at"])
-    scheduled = sum(i.status == InvitationStatus.SCHEDULED for i in invitations)
-    log.info("campaign %s post-survey: %s invited of %s", campaign.pk, scheduled, len(members))
-    return scheduled
+    log.info("campaign %s post-survey: %s invited", campaign.pk, len(invitations))
+    return len(invitations)
 
 
 @shared_task(name="care.campaigns.campaigns_post_survey_due")

@@ -11,9 +11,10 @@ as campaign_start draws them (care.control), their latest answer before the star
 score before (a 20% control group), the contacts (a few refused by the budget),
 participation (about 15%: keyword, call, offer), the post-survey 14 days later answered
 by about 75% of both groups, the treated about +7 points on average and the control
-group about +1 (a difference-in-differences of about +5.5, significant); then finished
-by campaign_finish: the results by group and the care successes out of the pool. The
-running campaign ("Care calls for high-value potential customers") started 3 days ago.
+group about +1 (a difference-in-differences of about +5.5 on a fresh database,
+significant); then finished by campaign_finish: the results by group and the care
+successes out of the pool. The running campaign ("Care calls for high-value potential
+customers") started 3 days ago.
 
 Rows are written directly (no SMS is sent, no contact is logged): the demo shows results,
 it does not replay the messages. Seeded random: the same rows relative to the day it runs.

@@ -212,6 +212,8 @@ def test_a_campaign_from_segment_to_evaluation_through_the_gateway(
     invitations = Invitation.objects.filter(purpose=Purpose.CAMPAIGN)
     assert invitations.count() == 10
     assert set(invitations.values_list("status", flat=True)) == {InvitationStatus.SENT}
+    # each took its contact from the one budget as it was sent
+    assert Contact.objects.filter(kind=ContactKind.CAMPAIGN_SURVEY).count() == 10
     assert set(invitations.values_list("interaction__external_id", flat=True)) == {
         f"care-{campaign.pk}-{m.customer_id}" for m in members
     }
