@@ -78,6 +78,8 @@ SUPERVISOR = LEAD | {
     "surveys.interaction",
     "surveys.invitation",
     "surveys.response",
+    "nps.webhooksubscription",  # outbound webhooks: the subscriptions and their log
+    "nps.webhookdelivery",
 }
 PLUMBING = {
     "surveys.inboundmessage",
