@@ -354,6 +354,16 @@ NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)
+# Outbound webhooks (nps/outbound): timeout per request; retries 30 s doubling to an hour
+# apart, given up after 15 attempts or a day; the claim's lease (longer than the timeout);
+# the language of group-bot messages.
+NPS_WEBHOOK_TIMEOUT = env.float("NPS_WEBHOOK_TIMEOUT", default=5.0)
+NPS_WEBHOOK_RETRY_BASE_SECONDS = env.int("NPS_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+NPS_WEBHOOK_RETRY_CAP_SECONDS = env.int("NPS_WEBHOOK_RETRY_CAP_SECONDS", default=3600)
+NPS_WEBHOOK_MAX_ATTEMPTS = env.int("NPS_WEBHOOK_MAX_ATTEMPTS", default=15)
+NPS_WEBHOOK_MAX_AGE_SECONDS = env.int("NPS_WEBHOOK_MAX_AGE_SECONDS", default=86400)
+NPS_WEBHOOK_LEASE_SECONDS = env.int("NPS_WEBHOOK_LEASE_SECONDS", default=120)
+NPS_WEBHOOK_LANGUAGE = env("NPS_WEBHOOK_LANGUAGE", default="zh-hans")
 # Personal data older than this many days is anonymised (manage.py retention).
 NPS_RETENTION_DAYS = env.int("NPS_RETENTION_DAYS", default=365)
 # Key of the hash that replaces anonymised phone numbers (surveys/pseudonyms.py); empty: one
