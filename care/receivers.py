@@ -22,6 +22,7 @@ from django.db.models.signals import post_save
 
 from care.models import EntryReason, ExitReason, PoolPolicy
 from care.pool import Entry, pool_enter, pool_entries_open, pool_leave
+from care.segments import OWN_INTERACTION_PREFIX
 from followups.models import CaseEvent, CaseStatus
 from surveys.models import Category, Interaction, InteractionKind, Purpose, Response
 from surveys.signals import response_classified, responses_recorded
@@ -128,8 +129,8 @@ def repeated_contacts_at(
 def on_interaction_saved(
     sender: type[Interaction], instance: Interaction, created: bool, **kwargs: Any
 ) -> None:
-    if not created:
-        return
+    if not created or instance.external_id.startswith(OWN_INTERACTION_PREFIX):
+        return  # a campaign's own post-survey is not the customer coming to us
     source = f"interaction:{instance.pk}"
     if instance.kind == InteractionKind.COMPLAINT:
         pool_enter(
@@ -147,7 +148,9 @@ def on_interaction_saved(
             customer_id=instance.customer_id,
             occurred_at__gt=instance.occurred_at - within,
             occurred_at__lt=instance.occurred_at + within,
-        ).values_list("occurred_at", flat=True)
+        )
+        .exclude(external_id__startswith=OWN_INTERACTION_PREFIX)
+        .values_list("occurred_at", flat=True)
     )
     if len(times) < policy.repeat_contacts:
         return

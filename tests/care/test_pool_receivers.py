@@ -393,3 +393,14 @@ def test_the_daily_task_ages_out_stays_past_the_policy_age() -> None:
         ("+8613800000002", "complaint", T0 + timedelta(days=10), None, ""),
     ]
     assert pool_open().count() == 1
+
+
+def test_a_campaigns_own_post_survey_interaction_is_not_a_contact_from_the_customer() -> None:
+    """A care campaign's post-survey is recorded as an interaction (care-<campaign>-<id>):
+    the operator reaching out, not the customer coming to us twice."""
+    contact("CRM-1", T0)
+    contact("care-7-1", T0 + timedelta(days=1))  # as campaign_post_survey names its own
+    contact("CRM-2", T0 + timedelta(days=2))
+    assert not PoolMember.objects.exists()
+    contact("CRM-3", T0 + timedelta(days=3))
+    assert stays() == [(PHONE, "repeated_contacts", T0 + timedelta(days=3), None, "")]
