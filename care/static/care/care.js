@@ -10,19 +10,10 @@
   var config = { displayModeBar: false, responsive: true };
   var colours = ["#c0392b", "#1f6feb", "#e0a800", "#1e8449", "#8e44ad", "#16a085", "#66727f"];
 
-  // Whole numbers only on a count axis (never a tick at 0.5).
-  function countAxis(max) {
-    var step = 1;
-    for (var scale = 1; step * 6 < max; scale *= 10) {
-      step = [1, 2, 5].map(function (m) { return m * scale; })
-        .concat([10 * scale]).filter(function (s) { return s * 6 >= max; })[0] || 10 * scale;
-    }
-    return { rangemode: "tozero", tickformat: "d", tick0: 0, dtick: step };
-  }
+  var countAxis = window.NpsCharts.countAxis;
 
   function plot(el, traces, layout) {
-    el.style.display = "block";
-    window.Plotly.newPlot(el, traces, layout, config);
+    window.NpsCharts.plot(el, traces, layout, config);
   }
 
   function series(el, data) {
