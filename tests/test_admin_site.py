@@ -67,9 +67,22 @@ def test_the_dashboard_links_back_to_the_admin(people: Personas) -> None:
     assert '<a href="/admin/">' in html
 
 
-CASES = {"followups.case"}
-LEAD = CASES | {"followups.agent", "followups.team"}
+CASES = {"followups.case", "care.carecall"}  # an agent's callbacks and care calls
+LEAD = CASES | {
+    "followups.agent",
+    "followups.team",
+    "care.campaign",  # the campaigns their teams call for
+    "care.campaignmember",
+    "care.segment",
+    "care.campaignresult",
+}
 SUPERVISOR = LEAD | {
+    "care.poolmember",  # all of customer care
+    "care.poolpolicy",
+    "care.riskmodel",
+    "care.riskscore",
+    "care.preferenceclass",
+    "care.preferencefeature",
     "followups.routingrule",
     "followups.holiday",
     "followups.servicestandard",

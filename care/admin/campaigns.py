@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from care.campaigns import (
@@ -85,7 +85,7 @@ class SegmentAdmin(admin.ModelAdmin):
         try:
             return segment_count(obj)
         except ValidationError:
-            return _t("filters to correct")
+            return gettext("filters to correct")
 
     @admin.display(description=_("what worked for groups like this"))
     def suggested_actions(self, obj: Segment) -> SafeString | str:
@@ -96,13 +96,16 @@ class SegmentAdmin(admin.ModelAdmin):
         except ValidationError:
             return "—"
         if not suggestions:
-            return _t("No finished campaign for groups like this yet.")
+            return gettext("No finished campaign for groups like this yet.")
         return format_html(
             "<ol>{}</ol>",
             format_html_join(
                 "",
                 "<li>{}: {} {}</li>",
-                ((actions_label(s.actions), f"{s.effect:+.1f}", _t("points")) for s in suggestions),
+                (
+                    (actions_label(s.actions), f"{s.effect:+.1f}", gettext("points"))
+                    for s in suggestions
+                ),
             ),
         )
 
@@ -247,46 +250,48 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description=_("evaluation"))
     def evaluation_table(self, obj: Campaign) -> SafeString | str:
         if obj.pk is None or obj.started_at is None:
-            return _t("Not started yet.")
+            return gettext("Not started yet.")
         evaluation = campaign_evaluation(obj)
         row, did, nps, exits = evaluation.row, evaluation.did, evaluation.nps, evaluation.exits
         rate = row.participation_rate
+        # xgettext:no-python-format
+        interval = gettext("95% interval")
         lines: list[tuple[str, str]] = [
-            (_t("customers covered"), str(row.covered)),
-            (_t("control group"), str(evaluation.control)),
-            (_t("contacted"), str(evaluation.contacted)),
-            (_t("not contacted (budget, opt-out, open case)"), str(evaluation.skipped)),
-            (_t("participation rate"), "—" if rate is None else f"{rate:.1f}%"),
-            (_t("participants"), str(row.participants)),
-            (_t("satisfaction before"), _points(row.satisfaction_before)),
-            (_t("satisfaction after"), _points(row.satisfaction_after)),
-            (_t("control: satisfaction before"), _points(evaluation.control_before)),
-            (_t("control: satisfaction after"), _points(evaluation.control_after)),
+            (gettext("customers covered"), str(row.covered)),
+            (gettext("control group"), str(evaluation.control)),
+            (gettext("contacted"), str(evaluation.contacted)),
+            (gettext("not contacted (budget, opt-out, open case)"), str(evaluation.skipped)),
+            (gettext("participation rate"), "—" if rate is None else f"{rate:.1f}%"),
+            (gettext("participants"), str(row.participants)),
+            (gettext("satisfaction before"), _points(row.satisfaction_before)),
+            (gettext("satisfaction after"), _points(row.satisfaction_after)),
+            (gettext("control: satisfaction before"), _points(evaluation.control_before)),
+            (gettext("control: satisfaction after"), _points(evaluation.control_after)),
         ]
         if did is None:
-            lines.append((_t("difference-in-differences"), _t("too few answers")))
+            lines.append((gettext("difference-in-differences"), gettext("too few answers")))
         else:
-            verdict = _t("significant") if did.significant else _t("not significant")
+            verdict = gettext("significant") if did.significant else gettext("not significant")
             lines.append(
                 (
-                    _t("difference-in-differences"),
-                    f"{did.estimate:+.1f} ({_t('95% interval')} {did.low:+.1f} … {did.high:+.1f}; "
+                    gettext("difference-in-differences"),
+                    f"{did.estimate:+.1f} ({interval} {did.low:+.1f} … {did.high:+.1f}; "
                     f"p = {did.p_value:.3f}; {verdict})",
                 )
             )
         if nps is not None:
             lines.append(
                 (
-                    _t("NPS change, treated minus control"),
+                    gettext("NPS change, treated minus control"),
                     f"{nps.difference.points:+.1f} ± {nps.difference.moe:.1f}",
                 )
             )
         if exits is not None:
             lines.append(
                 (
-                    _t("pool exit rate, treated / control"),
+                    gettext("pool exit rate, treated / control"),
                     f"{exits.treated_rate:.1f}% / {exits.control_rate:.1f}% "
-                    f"({_t('95% interval')} {exits.low:+.1f} … {exits.high:+.1f})",
+                    f"({interval} {exits.low:+.1f} … {exits.high:+.1f})",
                 )
             )
         return format_html(
@@ -328,7 +333,7 @@ class CampaignAdmin(admin.ModelAdmin):
             except CampaignError as error:
                 self.message_user(request, f"{campaign}: {error}", messages.ERROR)
             else:
-                done = _t("%(campaign)s: done.") % {"campaign": campaign}
+                done = gettext("%(campaign)s: done.") % {"campaign": campaign}
                 self.message_user(request, done, messages.SUCCESS)
         return None
 

@@ -26,6 +26,7 @@ from tests.followups.personas import Personas, assigned_case, personas_make, sta
 AGENT_PERMS = {
     "followups.view_case", "followups.change_case", "followups.add_contactattempt",
     "followups.view_contactattempt", "followups.view_caseevent",
+    "care.view_carecall", "care.change_carecall",  # the care calls given to them
 }  # fmt: skip
 
 
@@ -54,6 +55,8 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
     assert perms_of(AGENTS) == AGENT_PERMS
     assert perms_of(TEAM_LEADS) == AGENT_PERMS | {
         "followups.view_agent", "followups.view_team", "followups.change_priority",
+        "care.view_campaign", "care.view_campaignmember", "care.view_segment",
+        "care.view_campaignresult",
     }  # fmt: skip
     supervisor = perms_of(SUPERVISORS)
     for model in ("case", "contactattempt", "caseevent", "team", "agent", "routingrule"):
@@ -65,6 +68,10 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         "surveys.view_invitation", "surveys.view_consentchange", "surveys.view_contact",
     }  # fmt: skip
     assert "followups.change_priority" in supervisor
+    for model in ("segment", "campaign", "poolpolicy", "riskmodel", "preferencefeature"):
+        assert {f"care.{verb}_{model}" for verb in ("add", "change", "delete", "view")} <= (
+            supervisor
+        )
     assert {p for p in supervisor if p.startswith("nps.")} == {
         "nps.view_webhooksubscription", "nps.add_webhooksubscription",
         "nps.change_webhooksubscription", "nps.delete_webhooksubscription",
