@@ -162,6 +162,9 @@ def test_the_compiled_mo_holds_exactly_the_po(catalog: dict[str, Entry]) -> None
             expected[msgid] = entry.msgstr[0]
         else:
             expected.update({(msgid, i): text for i, text in enumerate(entry.msgstr)})
+    for entry in po_entries(PO.read_text(encoding="utf-8")):  # with a context: "ctx\x04id"
+        if entry.context is not None and entry.translated and "fuzzy" not in entry.flags:
+            expected[f"{entry.context}\x04{entry.msgid}"] = entry.msgstr[0]
     stale = {k for k in expected.keys() | compiled.keys() if expected.get(k) != compiled.get(k)}
     assert stale == set(), "django.mo is out of date: manage.py compilemessages -l zh_Hans"
 

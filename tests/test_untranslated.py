@@ -40,6 +40,14 @@ PROPER = {
     "API",
     "CRM",
     "ARPU",  # the operators write it so in Chinese too (ARPU值)
+    "AUC",  # the model's measure, written so in Chinese statistics too
+    # A segment's filters are JSON whose keys are typed as they are, in either language.
+    "kind",
+    "tiers",
+    "regions",
+    "reasons",
+    "touchpoints",
+    "preferences",
     "URL",
     "IP",
     "E.164",
