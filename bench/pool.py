@@ -462,7 +462,7 @@ def main() -> int:
     args = parser.parse_args()
     _django()
     from django.conf import settings
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from bench.database import database_ready
     from care import risk
@@ -475,8 +475,10 @@ def main() -> int:
         say("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     else:
         say(f"already loaded: {args.customers:,} customers (--reload to load again)")
-    PoolMember.objects.all().delete()
-    RiskScore.objects.all().delete()
+    # Emptied, not deleted row by row: a million dead rows left by each earlier run would
+    # make the next run's writes slower and slower (a table scored daily is vacuumed).
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {PoolMember._meta.db_table}, {RiskScore._meta.db_table}")
     model = RiskModel.objects.filter(is_active=True).first() if args.keep_model else None
     seconds, model = _timed(lambda: model or risk.risk_train(now=NOW))
     say(
