@@ -32,7 +32,10 @@ moment and labels from the weeks after it. The features, in FEATURES order:
 
 from __future__ import annotations
 
+import itertools
+import queue
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +43,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection
+from django.db import connection, connections
 from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Touchpoint
@@ -49,6 +52,8 @@ TOUCHPOINTS: tuple[str, ...] = tuple(Touchpoint.values)
 LAST_DAYS_CAP = 365  # days_since_last for a customer not seen in a year, or never
 NO_ANSWER_SCORE = 7.0  # answer_mean and last_score of a customer who never answered
 CHUNK = 50_000
+PARTS = 2  # queries at once on PostgreSQL (one core each)
+PARALLEL_FROM = 100_000  # customers; fewer are computed in one query
 WORK_MEM = "256MB"  # per sort or hash of the query, on PostgreSQL (about 200 bytes a customer)
 
 FEATURES: tuple[str, ...] = (
@@ -125,8 +130,10 @@ def _recent_nps(as_of: datetime) -> tuple[float, dict[str, float]]:
     return overall, {tp: float(nps) for tp, _n, nps in rows}
 
 
-def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
+def _query(as_of: datetime, overall_nps: float, ids: tuple[int, int]) -> tuple[str, list[Any]]:
+    """The features of the customers with ids in [ids[0], ids[1]), in id order."""
     at = _at(as_of)
+    rng = "customer_id >= %s AND customer_id < %s"
     d7, d30, d90, d365 = (_at(as_of - timedelta(days=d)) for d in (7, 30, 90, 365))
     visits = [
         f"COUNT(*) FILTER (WHERE touchpoint = %s AND occurred_at >= %s) AS v{w}_{n}"
@@ -165,7 +172,7 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
         COUNT(*) FILTER (WHERE occurred_at >= %s) AS rep7,
         COUNT(*) FILTER (WHERE kind = 'complaint' AND occurred_at >= %s) AS compl90,
         MAX(occurred_at) AS last_at
-      FROM surveys_interaction WHERE occurred_at >= %s AND occurred_at < %s
+      FROM surveys_interaction WHERE occurred_at >= %s AND occurred_at < %s AND {rng}
       GROUP BY customer_id
     ) i ON i.customer_id = c.id
     LEFT JOIN (
@@ -176,38 +183,41 @@ def _query(as_of: datetime, overall_nps: float) -> tuple[str, list[Any]]:
     LEFT JOIN (
       SELECT customer_id, COUNT(*) AS n, AVG(CAST(score AS {fl})) AS mean_score,
         MAX(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS any_det
-      FROM surveys_response WHERE created_at < %s GROUP BY customer_id
+      FROM surveys_response WHERE created_at < %s AND {rng} GROUP BY customer_id
     ) r ON r.customer_id = c.id
     LEFT JOIN (
       SELECT customer_id, score FROM (
         SELECT customer_id, score, ROW_NUMBER() OVER (
           PARTITION BY customer_id ORDER BY created_at DESC, id DESC) AS rn
-        FROM surveys_response WHERE created_at < %s
+        FROM surveys_response WHERE created_at < %s AND {rng}
       ) ranked WHERE rn = 1
     ) l ON l.customer_id = c.id
     LEFT JOIN (
       SELECT customer_id, COUNT(*) AS n FROM surveys_invitation
       WHERE sent_at < %s AND expires_at <= %s AND (responded_at IS NULL OR responded_at >= %s)
+        AND {rng}
       GROUP BY customer_id
     ) u ON u.customer_id = c.id
     LEFT JOIN (
       SELECT customer_id, COUNT(*) AS n,
         SUM(CASE WHEN status = 'unreachable' OR resolved_at IS NULL OR resolved_at >= %s
             THEN 1 ELSE 0 END) AS unresolved
-      FROM followups_case WHERE opened_at < %s AND NOT closed_by_correction
+      FROM followups_case WHERE opened_at < %s AND NOT closed_by_correction AND {rng}
       GROUP BY customer_id
     ) k ON k.customer_id = c.id
+    WHERE c.id >= %s AND c.id < %s
     ORDER BY c.id
     """
     if connection.vendor == "postgresql":
         sql = sql.replace("MIN(", "LEAST(")
     params = [
         *(at, at, at, overall_nps),  # days since last; tenure; region NPS when none
-        *(*visit_params, d7, d90, d365, at),  # interactions
+        *(*visit_params, d7, d90, d365, at, *ids),  # interactions
         *(d90, at),  # region NPS
-        *(at, at),  # answers; last answer
-        *(at, at, at),  # unanswered
-        *(at, at),  # cases
+        *(at, *ids, at, *ids),  # answers; last answer
+        *(at, at, at, *ids),  # unanswered
+        *(at, at, *ids),  # cases
+        *ids,  # the customers
     ]
     return sql, params
 
@@ -231,19 +241,73 @@ def _aggregate_memory() -> Iterator[None]:
             cursor.execute("RESET max_parallel_workers_per_gather")
 
 
-def features_iter(*, as_of: datetime, chunk: int = CHUNK) -> Iterator[FeatureChunk]:
-    """Every customer's features as of `as_of`, in customer id order, `chunk` rows at a time."""
+def features_iter(
+    *, as_of: datetime, chunk: int = CHUNK, parts: int | None = None
+) -> Iterator[FeatureChunk]:
+    """Every customer's features as of `as_of`, in customer id order, `chunk` rows at a time.
+
+    On PostgreSQL, outside a transaction, a large customer base is split by id range into
+    `parts` (PARTS by default) queries run at once on their own connections: one query
+    uses one core. Inside a transaction (other connections would not see its writes) or
+    under PARALLEL_FROM customers, one query.
+    """
     overall, by_touchpoint = _recent_nps(as_of)
     tp_nps = np.array([by_touchpoint.get(tp, overall) for tp in TOUCHPOINTS])
-    sql, params = _query(as_of, overall)
-    blocks = _copy_blocks(sql, params, chunk) if connection.vendor == "postgresql" else None
-    for block in blocks or _fetch_blocks(sql, params, chunk):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM surveys_customer")
+        low, high, count = cursor.fetchone()
+    if not count:
+        return
+    ranges = [(int(low), int(high) + 1)]
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        parts = parts or (PARTS if count >= PARALLEL_FROM else 1)
+        cuts = [int(low) + (int(high) + 1 - int(low)) * n // parts for n in range(parts + 1)]
+        ranges = [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
+    blocks: Iterator[Floats]
+    if connection.vendor != "postgresql":
+        blocks = _fetch_blocks(*_query(as_of, overall, ranges[0]), chunk)
+    elif len(ranges) == 1:
+        blocks = _copy_blocks(*_query(as_of, overall, ranges[0]), chunk)
+    else:
+        blocks = _copy_parallel([_query(as_of, overall, ids) for ids in ranges], chunk)
+    for block in blocks:
         ids, matrix = block[:, 0].astype(np.int64), block[:, 1:]
         visits = matrix[:, _V90 : _V90 + len(TOUCHPOINTS)]
         seen = visits.sum(axis=1)
         weighted = visits @ tp_nps
         matrix[:, _TP_NPS] = np.where(seen > 0, weighted / np.maximum(seen, 1), overall)
         yield FeatureChunk(customer_ids=ids, matrix=matrix)
+
+
+def _copy_parallel(queries: list[tuple[str, list[Any]]], chunk: int) -> Iterator[Floats]:
+    """The queries' rows, each query on its own connection at once, in the queries' order.
+
+    The first query's rows are passed on as they come; the others' wait in memory.
+    """
+
+    def run(sql: str, params: list[Any], out: queue.Queue[Floats | None] | None) -> list[Floats]:
+        kept: list[Floats] = []
+        try:
+            for block in _copy_blocks(sql, params, chunk):
+                if out is None:
+                    kept.append(block)
+                else:
+                    out.put(block)
+        finally:
+            if out is not None:
+                out.put(None)
+            connections.close_all()  # this thread's connections only
+        return kept
+
+    first: queue.Queue[Floats | None] = queue.Queue()
+    with ThreadPoolExecutor(len(queries)) as pool:
+        head = pool.submit(run, *queries[0], first)
+        rest = [pool.submit(run, sql, params, None) for sql, params in queries[1:]]
+        while (block := first.get()) is not None:
+            yield block
+        head.result()  # raises what the query raised
+        for future in rest:
+            yield from future.result()
 
 
 def _fetch_blocks(sql: str, params: list[Any], chunk: int) -> Iterator[Floats]:

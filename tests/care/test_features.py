@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
+from django.db import connection
 
 from care.features import FEATURES, features_iter, features_matrix
 from followups.models import Case
@@ -45,6 +47,10 @@ def answer(interaction: Interaction, score: int, at: datetime) -> Response:
 
 @pytest.fixture
 def rows(db: Any) -> dict[str, Customer]:
+    return _rows()
+
+
+def _rows() -> dict[str, Customer]:
     """Alice (A, BJ) is busy and unhappy; Bob (C, SH) is new and silent; Carol (GZ) a promoter."""
     alice = CustomerFactory(tier="A", arpu=Decimal("250.50"), arpu_trend_yuan=-30, region="BJ")
     bob = CustomerFactory(tier="C", region="SH")
@@ -144,3 +150,19 @@ def test_a_later_cut_off_sees_the_later_rows(rows: Any) -> None:
 def test_chunks_cover_every_customer_once_in_order(rows: Any) -> None:
     ids = [int(i) for c in features_iter(as_of=AS_OF, chunk=2) for i in c.customer_ids]
     assert ids == sorted(Customer.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel parts: PostgreSQL pass")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_on_their_own_connections_give_the_one_query_result(parts: int) -> None:
+    _rows()  # committed: the parts' connections see them
+    for n in range(4):  # customers with nothing, spread over the id ranges
+        CustomerFactory(region=f"R{n}")
+    one = features_matrix(as_of=AS_OF)  # committed data, but parts=None under PARALLEL_FROM
+    split = list(features_iter(as_of=AS_OF, chunk=100, parts=parts))
+    assert len(split) == parts  # consecutive ids: each part holds some, in a chunk of its own
+    ids = np.concatenate([c.customer_ids for c in split])
+    assert ids.tolist() == sorted(Customer.objects.values_list("pk", flat=True))
+    assert ids.tolist() == one.customer_ids.tolist()
+    assert np.array_equal(np.concatenate([c.matrix for c in split]), one.matrix)
