@@ -3,6 +3,7 @@ from each in turn, so a reply published behind a backlog of sends runs next."""
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ def run_order(tmp_path: Path, *, reply_queue: str) -> list[str]:
             args=[str(out), f"send-{n}", 0.2],
             queue=settings.NPS_QUEUES["send"],
         )
+    # The filesystem broker of the embedded default orders a queue by the millisecond a
+    # message was written (then by a random id): the reply goes out in a later one.
+    time.sleep(0.005)
     celery_app.send_task(
         "tests.workers.probe.order_record", args=[str(out), "reply", 0.0], queue=reply_queue
     )
