@@ -66,6 +66,7 @@ def _case_new(response: Response, *, router: Router, opened_at: datetime, due: D
         customer=response.customer,
         priority=priority,
         team=team,
+        unit_id=response.interaction.unit_id,  # the unit that served: responsible unless moved
         sla_due_at=contact_due,
         resolution_due_at=resolution_due,
     )

@@ -13,18 +13,25 @@ day from the raw rows, so nothing else writes here.
 import secrets
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import ReasonCategory
+from surveys.models import ReasonCategory, Touchpoint, Unit
 
 # Minutes to first contact (the customer reached) and to the first attempt (any outcome):
 # the lower bound of each histogram bucket (the last is open).
 CONTACT_BUCKETS = (0, 15, 30, 60, 120, 240, 480, 1440, 2880)
-DIMENSION_FIELDS = ("touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent")
+# Appended in that order: a grain is a bit mask over this tuple (nps.reporting.grains), so a
+# new dimension goes at the end and the stored masks keep their meaning.
+DIMENSION_FIELDS = (
+    "touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent", "unit_id"
+)  # fmt: skip
+INT_DIMENSIONS = ("team_id", "unit_id")  # 0: none
 KEY_FIELDS = ("grain", "day", *DIMENSION_FIELDS)
 NO_TEAM = 0
+NO_UNIT = 0
 COUNTS = ["promoters", "passives", "detractors"]
 REGION_FIRST = [
     "grain",
@@ -57,6 +64,9 @@ class DailyDims(models.Model):
     tier = models.CharField(max_length=1, blank=True)
     team_id = models.IntegerField(default=NO_TEAM)  # a followups.Team id, 0: none
     agent = models.CharField(max_length=64, blank=True)  # Interaction.staff_id
+    # The surveys.Unit that served the interaction (the case's responsible unit), 0: none.
+    # A unit's figures are the sum over its subtree (surveys.units.units_below).
+    unit_id = models.IntegerField(default=NO_UNIT)
 
     class Meta:
         abstract = True
@@ -309,3 +319,275 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+# ---------------------------------------------------------------- targets
+
+
+class TargetMetric(models.TextChoices):
+    NPS = "nps", _("NPS")
+    DETRACTOR_SHARE = "detractor_share", _("Detractor share (%)")
+    FIRST_CONTACT_SLA = "first_contact_sla", _("First contact within SLA (%)")
+    RESOLUTION_HOURS = "resolution_hours", _("Mean hours to resolve")
+    RECOVERY_RATE = "recovery_rate", _("Recovery rate (%)")
+
+
+# Whether a higher figure is the better one, per metric (the scorecards' one home).
+HIGHER_IS_BETTER = {
+    TargetMetric.NPS: True,
+    TargetMetric.DETRACTOR_SHARE: False,
+    TargetMetric.FIRST_CONTACT_SLA: True,
+    TargetMetric.RESOLUTION_HOURS: False,
+    TargetMetric.RECOVERY_RATE: True,
+}
+
+
+class Target(models.Model):
+    """What a unit is to reach on one metric over a period (targets split down the tree)."""
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="targets", verbose_name=_("unit")
+    )
+    metric = models.CharField(_("metric"), max_length=20, choices=TargetMetric)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to (inclusive)"))
+    value = models.FloatField(_("target"))
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering: ClassVar = ["-period_start", "unit__name", "metric"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["unit", "metric", "period_start"], name="target_once_per_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="target_period_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.get_metric_display()} {self.value:g}"
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class AlertKind(models.TextChoices):
+    THRESHOLD = "threshold", _("Threshold")
+    DROP = "drop", _("Significant drop")
+    SURGE = "surge", _("Surge in one reason")
+    SLA_BACKLOG = "sla_backlog", _("SLA backlog")
+
+
+class AlertMetric(models.TextChoices):
+    NPS = "nps", _("NPS")
+    DETRACTOR_SHARE = "detractor_share", _("Detractor share (%)")
+    REASON_SHARE = "reason_share", _("A reason's share of answers (%)")
+    REASON_COUNT = "reason_count", _("A reason's detractors")
+    OVERDUE_CASES = "overdue_cases", _("Cases past their SLA")
+
+
+class AlertPer(models.TextChoices):
+    UNIT = "unit", _("Each unit")
+    TOUCHPOINT = "touchpoint", _("Each touchpoint")
+    REGION = "region", _("Each region")
+
+
+class AlertRule(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=AlertKind)
+    metric = models.CharField(_("metric"), max_length=20, choices=AlertMetric)
+    per = models.CharField(
+        _("checked for"), max_length=12, choices=AlertPer, default=AlertPer.UNIT
+    )
+    # Limits (empty: all): a unit's subtree, a touchpoint, a region, one reason.
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
+        verbose_name=_("within unit"),
+    )
+    touchpoint = models.CharField(_("touchpoint"), max_length=20, choices=Touchpoint, blank=True)
+    region = models.CharField(_("region"), max_length=64, blank=True)
+    reason = models.ForeignKey(
+        ReasonCategory,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reason"),
+        help_text=_("Empty: each reason separately (reason metrics and surges)."),
+    )
+    threshold = models.FloatField(
+        _("threshold"),
+        null=True,
+        blank=True,
+        help_text=_("Threshold rules: raised when the figure is worse than this."),
+    )
+    window_days = models.PositiveSmallIntegerField(
+        _("window (days)"), default=1, help_text=_("The period the figure is computed over.")
+    )
+    baseline_days = models.PositiveSmallIntegerField(
+        _("baseline (days)"),
+        default=0,
+        help_text=_("Drops and surges: 0 compares with the previous window; else the days "
+                    "before the window."),
+    )  # fmt: skip
+    min_sample = models.PositiveIntegerField(
+        _("minimum answers"), default=30, help_text=_("Fewer answers in the window: no alert.")
+    )
+    confidence = models.FloatField(
+        _("confidence"), default=0.95, help_text=_("Drops and surges: how sure, e.g. 0.95.")
+    )
+    open_problem = models.BooleanField(
+        _("open a problem"),
+        default=False,
+        help_text=_("Open a problem for the responsible unit when raised."),
+    )
+    recipients = models.TextField(
+        _("email recipients"), blank=True, help_text=_("One address per line.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
+        ordering: ClassVar = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertState(models.TextChoices):
+    RAISED = "raised", _("Raised")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Alert(models.Model):
+    """A rule's condition met in one place and window: raised once, however often and on
+    however many schedulers the evaluation runs (unique on rule, key and window)."""
+
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("rule")
+    )
+    key = models.CharField(_("condition"), max_length=200)  # e.g. "unit=12|reason=5"
+    unit = models.ForeignKey(
+        Unit, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts",
+        verbose_name=_("unit"),
+    )  # fmt: skip
+    touchpoint = models.CharField(_("touchpoint"), max_length=20, blank=True)
+    region = models.CharField(_("region"), max_length=64, blank=True)
+    reason = models.ForeignKey(
+        ReasonCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("reason"),
+    )  # fmt: skip
+    window_start = models.DateField(_("window from"))
+    window_end = models.DateField(_("window to"))
+    state = models.CharField(
+        _("state"), max_length=12, choices=AlertState, default=AlertState.RAISED
+    )
+    value = models.FloatField(_("figure"))
+    baseline = models.FloatField(_("compared with"), null=True, blank=True)
+    p_value = models.FloatField(_("p-value"), null=True, blank=True)
+    sample = models.PositiveIntegerField(_("answers"), default=0)
+    message = models.TextField(_("message"))
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("acknowledged by"),
+    )  # fmt: skip
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    problem = models.ForeignKey(
+        "followups.Problem", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="alerts", verbose_name=_("problem"),
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering: ClassVar = ["-raised_at", "-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["rule", "key", "window_start"], name="alert_once_per_window"
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["state", "raised_at"])]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+# ---------------------------------------------------------------- reports
+
+
+class ReportCadence(models.TextChoices):
+    DAILY = "daily", _("Daily warning report")
+    TEN_DAY = "ten_day", _("Ten-day report")
+    MONTHLY = "monthly", _("Monthly quality report")
+
+
+class Report(models.Model):
+    """One generated report: a unit's (the root unit: the whole organisation) for one period."""
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="reports", verbose_name=_("unit")
+    )
+    cadence = models.CharField(_("cadence"), max_length=8, choices=ReportCadence)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to (inclusive)"))
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+    generated_at = models.DateTimeField(_("generated at"), auto_now=True)
+    html = models.TextField(_("page"), blank=True)
+    pdf = models.BinaryField(_("PDF"), blank=True, null=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering: ClassVar = ["-period_start", "cadence", "pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["unit", "cadence", "period_start", "language"],
+                name="report_once_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cadence_display()} {self.period_start}"
+
+
+class ReportSubscription(models.Model):
+    """Someone who gets a unit's reports of one cadence by email."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions",
+        verbose_name=_("person"),
+    )  # fmt: skip
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("unit"),
+        help_text=_("The top unit: the whole organisation."),
+    )
+    cadence = models.CharField(_("cadence"), max_length=8, choices=ReportCadence)
+    active = models.BooleanField(_("active"), default=True)
+    last_sent_period = models.DateField(_("last sent period"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "unit", "cadence"], name="reportsubscription_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_cadence_display()}"

@@ -13,6 +13,7 @@ from surveys.models import Customer, Interaction, InteractionKind
 from surveys.phones import phone_parse
 from surveys.preferences import customer_preferences_record
 from surveys.tiers import tier_from_crm
+from surveys.units import unit_for_code
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def interaction_record(
     business_type: str = "",
     staff_id: str = "",
     staff_name: str = "",
+    unit_code: str = "",
 ) -> Recorded:
     """Store an interaction once per external id and plan its survey; a repeat changes nothing.
 
@@ -106,7 +108,7 @@ def interaction_record(
     payload = {
         "customer": customer, "touchpoint": touchpoint, "occurred_at": occurred_at,
         "kind": kind, "channel": channel, "business_type": business_type, "staff_id": staff_id,
-        "staff_name": staff_name,
+        "staff_name": staff_name, "unit_code": unit_code,
     }  # fmt: skip
     existing = Interaction.objects.select_related("customer").filter(external_id=external_id)
     if (found := existing.first()) is not None:
@@ -124,6 +126,8 @@ def interaction_record(
                 business_type=business_type,
                 staff_id=staff_id,
                 staff_name=staff_name,
+                unit_code=unit_code,
+                unit_id=unit_for_code(unit_code),
             )
             invitation_plan(interaction=interaction)
     except IntegrityError:  # a concurrent post of the same id won: compare with it

@@ -13,6 +13,14 @@ from followups.models.cases import (
     Priority,
 )
 from followups.models.digests import DigestDelivery
+from followups.models.problems import (
+    AccountabilityEntry,
+    Problem,
+    ProblemAction,
+    ProblemEvent,
+    ProblemSource,
+    ProblemStatus,
+)
 from followups.models.standards import ServiceStandard
 from followups.models.teams import (
     Agent,
@@ -26,6 +34,7 @@ from followups.models.teams import (
 __all__ = [
     "OPEN_STATUSES",
     "UNTOUCHED_STATUSES",
+    "AccountabilityEntry",
     "Agent",
     "AssignmentPolicy",
     "Case",
@@ -38,6 +47,11 @@ __all__ = [
     "HoldReason",
     "Holiday",
     "Priority",
+    "Problem",
+    "ProblemAction",
+    "ProblemEvent",
+    "ProblemSource",
+    "ProblemStatus",
     "RoutingRule",
     "ServiceStandard",
     "StaffProfile",

@@ -129,6 +129,19 @@ class Case(models.Model):
         _("verification score"), null=True, blank=True
     )
     recovered = models.BooleanField(_("recovered"), null=True, blank=True)
+    unit = models.ForeignKey(
+        "surveys.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("responsible unit"),
+        help_text=_("The unit that served the customer, unless someone moved the case."),
+    )
+    typical = models.BooleanField(
+        _("typical case"), default=False, help_text=_("Shared as an example in the reports.")
+    )
+    typical_note = models.TextField(_("why it is typical"), blank=True)
 
     class Meta:
         verbose_name = _("case")

@@ -10,6 +10,8 @@ filters, a breakdown by one dimension) sum a few thousand rows for a quarter:
 - every set of at most three of the six small dimensions (touchpoint, channel,
   business type, region, tier, team): 42 grains, the empty set (day totals) included;
 - the agent alone, and the agent with one small dimension: 7 grains;
+- the unit alone, and the unit with one small dimension: 7 grains (a unit's figures, the
+  scorecards, the alert rules per unit and touchpoint, the reports);
 - FULL, for everything else (e.g. three filters and a breakdown).
 
 `grain_for(needed)` picks the grain with the fewest dimensions that holds `needed`
@@ -22,7 +24,8 @@ from itertools import combinations
 from nps.models import DIMENSION_FIELDS
 
 AGENT = "agent"
-SMALL = tuple(name for name in DIMENSION_FIELDS if name != AGENT)
+UNIT = "unit_id"
+SMALL = tuple(name for name in DIMENSION_FIELDS if name not in (AGENT, UNIT))
 MAX_SMALL = 3
 
 
@@ -44,13 +47,19 @@ FULL = mask(DIMENSION_FIELDS)
 def _grains() -> tuple[int, ...]:
     found = {mask(combo) for k in range(MAX_SMALL + 1) for combo in combinations(SMALL, k)}
     found |= {mask((AGENT, *combo)) for k in range(2) for combo in combinations(SMALL, k)}
+    found |= {mask((UNIT, *combo)) for k in range(2) for combo in combinations(SMALL, k)}
     found.add(FULL)
     return tuple(sorted(found, key=_cost))
 
 
-def _cost(grain: int) -> tuple[int, int, int]:
-    """Agent grains are big, then the more dimensions the more rows."""
-    return (bool(grain & mask((AGENT,))), bin(grain).count("1"), grain)
+def _cost(grain: int) -> tuple[bool, bool, int, int]:
+    """Agent grains are big, unit grains next, then the more dimensions the more rows."""
+    return (
+        bool(grain & mask((AGENT,))),
+        bool(grain & mask((UNIT,))),
+        bin(grain).count("1"),
+        grain,
+    )
 
 
 GRAINS = _grains()

@@ -107,7 +107,7 @@ def rollup_rows(model: type[Model], f: Filters, *group: str) -> QuerySet[Any]:
     return model._default_manager.filter(rollup_filter(f), grain=grain)
 
 
-def _raw_filter(f: Filters, paths: dict[str, str], when: str) -> Q:
+def _raw_filter(f: Filters, paths: dict[str, Any], when: str) -> Q:
     """The same filters over raw rows: `when` in the local date range, dims through `paths`."""
     lo, hi = day_bounds(f.start, f.end)
     q = Q(**{f"{when}__gte": lo, f"{when}__lt": hi})

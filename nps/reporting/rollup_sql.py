@@ -10,7 +10,7 @@ from django.db import connection, models
 from django.db.models import DateField, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from nps.models import DIMENSION_FIELDS, NO_TEAM, TeamMap
+from nps.models import DIMENSION_FIELDS, INT_DIMENSIONS, NO_TEAM, TeamMap
 from nps.reporting.grains import BUILD_ORDER, FULL, fields_of, parent_of
 
 
@@ -19,7 +19,7 @@ def _columns(model: type[models.Model]) -> dict[str, str]:
     return {f.name: f.column for f in model._meta.concrete_fields}
 
 
-def routed_team(paths: dict[str, str]) -> Coalesce:
+def routed_team(paths: dict[str, Any]) -> Coalesce:
     mapped = TeamMap.objects.filter(
         region=OuterRef(paths["region"]),
         tier=OuterRef(paths["tier"]),
@@ -28,14 +28,16 @@ def routed_team(paths: dict[str, str]) -> Coalesce:
     return Coalesce(Subquery(mapped), Value(NO_TEAM), output_field=IntegerField())
 
 
-def dimension_columns(paths: dict[str, str]) -> dict[str, Any]:
+def dimension_columns(paths: dict[str, Any]) -> dict[str, Any]:
     """The finest grain's dimension columns as expressions over the source rows."""
     found: dict[str, Any] = {}
     for name in DIMENSION_FIELDS:
-        if name != "team_id":
+        if name not in INT_DIMENSIONS:
             found[name] = Coalesce(F(paths[name]), Value(""), output_field=models.CharField())
-        elif name in paths:  # the case's own team
-            found[name] = Coalesce(F(paths[name]), Value(NO_TEAM), output_field=IntegerField())
+        elif name in paths:  # the case's own team; the unit
+            path = paths[name]
+            sources = [F(p) for p in (path if isinstance(path, tuple) else (path,))]
+            found[name] = Coalesce(*sources, Value(0), output_field=IntegerField())
         else:
             found[name] = routed_team(paths)
     return found
@@ -46,7 +48,7 @@ def insert_full_grain(
     rows: models.QuerySet[Any],
     *,
     day: date,
-    paths: dict[str, str],
+    paths: dict[str, Any],
     metrics: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> None:
@@ -94,7 +96,7 @@ def insert_coarser_grains(
             continue
         kept = set(fields_of(grain)) | set(keep)
         selected = [
-            column if name in kept else (str(NO_TEAM) if name == "team_id" else "''")
+            column if name in kept else ("0" if name in INT_DIMENSIONS else "''")
             for name, column in zip(dims, names, strict=True)
         ]
         grouped = [column for name, column in zip(dims, names, strict=True) if name in kept]

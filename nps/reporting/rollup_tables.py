@@ -30,6 +30,7 @@ RESPONSE_DIMS = {
     "region": "customer__region",
     "tier": "customer__tier",
     "agent": "interaction__staff_id",
+    "unit_id": "interaction__unit_id",
 }
 REASON_DIMS = {name: f"response__{path}" for name, path in RESPONSE_DIMS.items()}
 INTERACTION_DIMS = {
@@ -39,12 +40,15 @@ INTERACTION_DIMS = {
     "region": "customer__region",
     "tier": "customer__tier",
     "agent": "staff_id",
+    "unit_id": "unit_id",
 }
 CASE_DIMS = {
     **{name: f"response__{path}" for name, path in RESPONSE_DIMS.items()},
     "region": "customer__region",
     "tier": "customer__tier",
     "team_id": "team_id",
+    # The case's responsible unit; else the unit that served (a code mapped after it opened).
+    "unit_id": ("unit_id", "response__interaction__unit_id"),
 }
 
 

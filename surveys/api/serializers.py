@@ -87,6 +87,13 @@ class InteractionWriteSerializer(serializers.Serializer):
     business_type = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     staff_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    unit_code = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The CRM's id of the store or channel that served the customer; mapped to "
+        "a unit in the admin (CRM unit ids), also after the interaction arrived.",
+    )
     # The model's range (surveys/occurrence.py): nothing before 1900, nothing ahead of now.
     occurred_at = serializers.DateTimeField(
         validators=[validate_occurred_at],

@@ -30,6 +30,7 @@ from surveys.models.reasons import (
 from surveys.models.responses import Category, Response
 from surveys.models.surveys import Scale, Survey, SurveyText
 from surveys.models.tiers import TierThresholds
+from surveys.models.units import Unit, UnitCode, UnitKind
 
 __all__ = [
     "OTHER",
@@ -64,5 +65,8 @@ __all__ = [
     "Tier",
     "TierThresholds",
     "Touchpoint",
+    "Unit",
+    "UnitCode",
+    "UnitKind",
     "default_time_zone",
 ]

@@ -148,6 +148,21 @@ class Interaction(models.Model):
     )
     business_type = models.CharField(_("business type"), max_length=64, blank=True)
     staff_id = models.CharField(_("service staff id"), max_length=64, blank=True)
+    unit_code = models.CharField(
+        _("store or channel id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The CRM's id of the store or channel that served the customer."),
+    )
+    unit = models.ForeignKey(
+        "surveys.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        verbose_name=_("unit"),
+        help_text=_("Set from the store or channel id by the CRM unit ids."),
+    )
     staff_name = models.CharField(_("service staff name"), max_length=100, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), validators=[validate_occurred_at])
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

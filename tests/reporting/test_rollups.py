@@ -54,7 +54,7 @@ from surveys.models import (
 from tests.factories import CustomerFactory, InteractionFactory
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai: days turn at 16:00 UTC
-DIMS = ("touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent")
+DIMS = ("touchpoint", "channel", "business_type", "region", "tier", "team_id", "agent", "unit_id")
 ROLLUPS = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily)
 
 
@@ -172,7 +172,7 @@ def coarsened(full: dict[tuple[Any, ...], Any], grain: int) -> dict[tuple[Any, .
     for key, counts in full.items():
         day, dims, rest = key[0], key[1 : 1 + len(DIMS)], key[1 + len(DIMS) :]
         projected = tuple(
-            value if name in kept else (0 if name == "team_id" else "")
+            value if name in kept else (0 if name in ("team_id", "unit_id") else "")
             for name, value in zip(DIMS, dims, strict=True)
         )
         total = found.setdefault((day, *projected, *rest), Counter())
@@ -189,7 +189,7 @@ def raw_nps() -> tuple[dict[tuple[Any, ...], dict[str, int]], Counter[tuple[Any,
         team = team_for_response(r)
         i, c = r.interaction, r.customer
         key = (local_day(r.created_at), i.touchpoint, i.channel, i.business_type, c.region)
-        key += (c.tier, team.pk if team else 0, i.staff_id)
+        key += (c.tier, team.pk if team else 0, i.staff_id, i.unit_id or 0)
         nps.setdefault(key, Counter())[r.category] += 1
         if r.category == Category.DETRACTOR:
             for link in r.reason_links.all():
