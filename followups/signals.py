@@ -11,3 +11,8 @@ Receivers must not call the network (queue a task after commit instead).
 from django.dispatch import Signal
 
 case_events_recorded = Signal()
+
+# `problems_changed(sender=ProblemEvent, events=<list[ProblemEvent]>)`: every line written to a
+# problem's history (followups.problems): opened, moved, planned, verified, escalated,
+# closed... Sent inside the transaction that made the change, like case_events_recorded.
+problems_changed = Signal()
