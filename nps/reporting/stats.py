@@ -14,11 +14,16 @@ counts, which keeps the interval sensible for small samples and extreme shares:
     moe = 1.96 * sqrt(variance) * 100
 
 A change between two periods is significant (two-sample z test on the adjusted
-variances) when |NPS1 - NPS2| > 1.96 * sqrt(variance1 + variance2) * 100.
+variances) when |NPS1 - NPS2| > 1.96 * sqrt(variance1 + variance2) * 100;
+`change_p_value` gives the same test's p-value, for a confidence other than 95%.
+
+Shares (a reason's detractors among all answers, the first contacts within SLA): the
+Wilson score interval (`share_interval`), and the pooled two-proportion z test
+(`shares_p_value`) for "did the share change between two periods".
 """
 
 from dataclasses import dataclass
-from math import sqrt
+from math import erfc, sqrt
 
 from django.conf import settings
 
@@ -123,3 +128,54 @@ def change(current: Counts, previous: Counts) -> Change | None:
         return None
     spread = Z95 * sqrt(adjusted_variance(current) + adjusted_variance(previous)) * 100
     return Change(points=now - before, moe=spread)
+
+
+def normal_tail(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * erfc(z / sqrt(2))
+
+
+def change_p_value(current: Counts, previous: Counts, *, sided: str = "two") -> float | None:
+    """p-value of the NPS change (the z test of `change`); sided "two", "down" (H1: the NPS
+    fell) or "up". None when either period has no answers."""
+    now, before = nps(current), nps(previous)
+    if now is None or before is None:
+        return None
+    z = (now - before) / (sqrt(adjusted_variance(current) + adjusted_variance(previous)) * 100)
+    return _p_of(z, sided)
+
+
+def _p_of(z: float, sided: str) -> float:
+    if sided == "two":
+        return min(1.0, 2 * normal_tail(abs(z)))
+    if sided == "up":
+        return normal_tail(z)
+    if sided == "down":
+        return normal_tail(-z)
+    raise ValueError(f"sided must be two, up or down, not {sided!r}")
+
+
+def shares_p_value(
+    part: int, whole: int, part_before: int, whole_before: int, *, sided: str = "two"
+) -> float | None:
+    """p-value of the pooled two-proportion z test of part/whole against
+    part_before/whole_before; sided "up" (H1: the share rose), "down" or "two". None when
+    either whole is 0; 1.0 when both shares are 0 or both 1 (nothing can differ)."""
+    if whole == 0 or whole_before == 0:
+        return None
+    pooled = (part + part_before) / (whole + whole_before)
+    spread = sqrt(pooled * (1 - pooled) * (1 / whole + 1 / whole_before))
+    if spread == 0:
+        return 1.0
+    z = (part / whole - part_before / whole_before) / spread
+    return _p_of(z, sided)
+
+
+def share_interval(part: int, whole: int, *, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of part/whole, in percent; None when whole is 0."""
+    if whole == 0:
+        return None
+    p = part / whole
+    centre = (p + z * z / (2 * whole)) / (1 + z * z / whole)
+    half = z * sqrt(p * (1 - p) / whole + z * z / (4 * whole * whole)) / (1 + z * z / whole)
+    return (100 * max(0.0, centre - half), 100 * min(1.0, centre + half))

@@ -98,3 +98,44 @@ def test_minimum_sample_comes_from_settings(settings: pytest.FixtureRequest) -> 
     assert min_sample() == 30
     settings.NPS_DASHBOARD_MIN_SAMPLE = 5  # type: ignore[attr-defined]
     assert estimate(Counts(3, 1, 1)).sufficient
+
+
+# ---- shares and p-values: known values (hand-worked; statsmodels' proportions_ztest and
+# proportion_confint(method="wilson") give the same figures)
+
+
+def test_two_proportion_test_of_a_known_example() -> None:
+    # 30/200 against 15/200: pooled p = 45/400 = 0.1125; se = sqrt(.1125*.8875*(2/200))
+    # = 0.031598; z = 0.075/0.031598 = 2.3736; two-sided p = 0.01762, one-sided 0.00881.
+    from nps.reporting.stats import shares_p_value
+
+    assert isclose(shares_p_value(30, 200, 15, 200) or 0, 0.01762, abs_tol=5e-5)
+    assert isclose(shares_p_value(30, 200, 15, 200, sided="up") or 0, 0.00881, abs_tol=5e-5)
+    assert isclose(shares_p_value(30, 200, 15, 200, sided="down") or 0, 0.99119, abs_tol=5e-5)
+    assert shares_p_value(0, 50, 0, 80) == 1.0
+    assert shares_p_value(3, 0, 1, 10) is None
+
+
+def test_wilson_interval_of_a_known_example() -> None:
+    # 15 of 50: p = .3, z = 1.96: centre (0.3 + 0.038416)/1.076832 = 0.31427;
+    # half 1.96*sqrt(.0042 + .00038416)/1.076832 = 0.12323 -> 19.10% .. 43.75%.
+    from nps.reporting.stats import share_interval
+
+    low, high = share_interval(15, 50) or (0, 0)
+    assert isclose(low, 19.10, abs_tol=0.01)
+    assert isclose(high, 43.75, abs_tol=0.01)
+    assert share_interval(0, 0) is None
+    low0, high0 = share_interval(0, 20) or (1, 1)
+    assert low0 == 0.0 and 0 < high0 < 20
+
+
+def test_nps_change_p_value_agrees_with_the_95_percent_margin() -> None:
+    from nps.reporting.stats import change_p_value
+
+    before, now = Counts(120, 40, 40), Counts(90, 50, 60)  # NPS 40 -> 15
+    p = change_p_value(now, before) or 1
+    found = change(now, before)
+    assert found is not None
+    assert (p < 0.05) == found.significant
+    assert isclose(change_p_value(now, before, sided="down") or 0, p / 2, rel_tol=1e-9)
+    assert change_p_value(Counts(), before) is None
