@@ -126,7 +126,8 @@ def test_wilson_interval_of_a_known_example() -> None:
     assert isclose(high, 43.75, abs_tol=0.01)
     assert share_interval(0, 0) is None
     low0, high0 = share_interval(0, 20) or (1, 1)
-    assert low0 == 0.0 and 0 < high0 < 20
+    assert low0 == 0.0
+    assert 0 < high0 < 20
 
 
 def test_nps_change_p_value_agrees_with_the_95_percent_margin() -> None:
