@@ -133,6 +133,10 @@ class CaseDaily(DailyDims):
     unreachable = models.PositiveIntegerField(default=0)
     verified = models.PositiveIntegerField(default=0)
     recovered = models.PositiveIntegerField(default=0)
+    # Minutes from opening to resolution of the resolved cases, summed and squared-summed:
+    # the mean time to resolve and its interval (a quarter of a province overflows 2**31).
+    resolution_minutes = models.PositiveBigIntegerField(default=0)
+    resolution_minutes_sq = models.PositiveBigIntegerField(default=0)
     # Histogram of minutes to first contact, one column per CONTACT_BUCKETS lower bound.
     contact_min_0 = models.PositiveIntegerField(default=0)
     contact_min_15 = models.PositiveIntegerField(default=0)
@@ -163,10 +167,14 @@ class CaseDaily(DailyDims):
 
 
 class ReasonDaily(DailyDims):
-    """Detractor responses by local day and reason category (a response may have several)."""
+    """Responses by local day and reason category their comment matched (a response may have
+    several), per category: the detractors' reasons are the problems, the promoters' the
+    drivers. A row may have no detractors (a reason only promoters mentioned)."""
 
     reason = models.ForeignKey(ReasonCategory, on_delete=models.CASCADE, related_name="+")
     detractors = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0)
+    promoters = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [

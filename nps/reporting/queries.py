@@ -254,6 +254,7 @@ def reasons_pareto(f: Filters) -> list[ReasonCount]:
         rollup_rows(ReasonDaily, f)
         .values("reason__code", "reason__name_en", "reason__name_zh")
         .annotate(total=Sum("detractors"))
+        .filter(total__gt=0)  # a reason only promoters or passives mentioned
         .order_by("-total", "reason__code")
     )
     return [

@@ -14,6 +14,31 @@ from nps.models import DIMENSION_FIELDS, INT_DIMENSIONS, NO_TEAM, TeamMap
 from nps.reporting.grains import BUILD_ORDER, FULL, fields_of, parent_of
 
 
+class MinutesBetween(models.Func):
+    """Minutes from one time stamp to a later one, rounded to the nearest (NULL if either
+    is NULL), computed in SQL."""
+
+    output_field = models.BigIntegerField()
+
+    def __init__(self, start: str, end: str) -> None:
+        super().__init__(F(start), F(end))
+
+    def _parts(self, compiler: Any) -> tuple[str, str, list[Any]]:
+        start, start_params = compiler.compile(self.source_expressions[0])
+        end, end_params = compiler.compile(self.source_expressions[1])
+        return start, end, [*end_params, *start_params]
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        start, end, params = self._parts(compiler)  # SQLite: day numbers
+        return f"CAST(ROUND((julianday({end}) - julianday({start})) * 1440) AS INTEGER)", params
+
+    def as_postgresql(
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        start, end, params = self._parts(compiler)
+        return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})) / 60)::bigint", params
+
+
 def _columns(model: type[models.Model]) -> dict[str, str]:
     """The table's column of each of the model's fields (a foreign key's ends in _id)."""
     return {f.name: f.column for f in model._meta.concrete_fields}
@@ -85,7 +110,7 @@ def insert_coarser_grains(
     counts = [
         quote(f.column)
         for f in model._meta.concrete_fields
-        if isinstance(f, models.PositiveIntegerField)
+        if isinstance(f, models.PositiveIntegerField | models.PositiveBigIntegerField)
     ]
     dims = (*DIMENSION_FIELDS, *keep)
     names = [quote(_columns(model)[name]) for name in dims]

@@ -4,7 +4,8 @@ dimension in them, and its measures; `rollup_tables_fill` writes one day of all 
 from datetime import date, datetime, timedelta
 
 from django.db import models
-from django.db.models import Count, F, FilteredRelation, Q
+from django.db.models import Count, F, FilteredRelation, Q, Sum
+from django.db.models.functions import Coalesce
 
 from followups.models import Case, CaseStatus
 from nps.models import (
@@ -17,7 +18,7 @@ from nps.models import (
     bucket_field,
     suppressed_field,
 )
-from nps.reporting.rollup_sql import insert_coarser_grains, insert_full_grain
+from nps.reporting.rollup_sql import MinutesBetween, insert_coarser_grains, insert_full_grain
 from surveys.models import Category, Interaction, Purpose, Response, ResponseReason, SuppressReason
 
 ROLLUPS: tuple[type[models.Model], ...] = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily)
@@ -69,15 +70,19 @@ def _reasons(day: date, lo: datetime, hi: datetime) -> None:
     links = ResponseReason.objects.filter(
         response__created_at__gte=lo,
         response__created_at__lt=hi,
-        response__category=Category.DETRACTOR,
         response__invitation__purpose=Purpose.SURVEY,
     )
+    metrics = {
+        "detractors": Count("pk", filter=Q(response__category=Category.DETRACTOR)),
+        "passives": Count("pk", filter=Q(response__category=Category.PASSIVE)),
+        "promoters": Count("pk", filter=Q(response__category=Category.PROMOTER)),
+    }
     insert_full_grain(
         ReasonDaily,
         links,
         day=day,
         paths=REASON_DIMS,
-        metrics={"detractors": Count("pk")},
+        metrics=metrics,
         extra={"reason": F("category_id")},
     )
     insert_coarser_grains(ReasonDaily, day=day, keep=("reason",))
@@ -124,6 +129,7 @@ UNREACHABLE = Q(status=CaseStatus.UNREACHABLE) | Q(
 
 def _cases(day: date, lo: datetime, hi: datetime) -> None:
     cases = Case.objects.filter(opened_at__gte=lo, opened_at__lt=hi)
+    minutes = MinutesBetween("opened_at", "resolved_at")
     metrics = {
         "opened": Count("pk"),
         "first_attempted": Count("first_attempt_at"),
@@ -133,6 +139,8 @@ def _cases(day: date, lo: datetime, hi: datetime) -> None:
         "unreachable": Count("pk", filter=UNREACHABLE),
         "verified": Count("verification_score"),
         "recovered": Count("pk", filter=Q(recovered=True)),
+        "resolution_minutes": Coalesce(Sum(minutes), 0),
+        "resolution_minutes_sq": Coalesce(Sum(minutes * minutes), 0),
         **{
             bucket_field(lower): Count("pk", filter=_contact_bucket(i))
             for i, lower in enumerate(CONTACT_BUCKETS)

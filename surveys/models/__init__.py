@@ -27,7 +27,7 @@ from surveys.models.reasons import (
     ResponseReason,
     RunStatus,
 )
-from surveys.models.responses import Category, Response
+from surveys.models.responses import Category, Response, Voice
 from surveys.models.surveys import Scale, Survey, SurveyText
 from surveys.models.tiers import TierThresholds
 from surveys.models.units import Unit, UnitCode, UnitKind
@@ -68,5 +68,6 @@ __all__ = [
     "Unit",
     "UnitCode",
     "UnitKind",
+    "Voice",
     "default_time_zone",
 ]

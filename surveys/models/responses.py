@@ -25,6 +25,14 @@ class Category(models.TextChoices):
         return cls.DETRACTOR
 
 
+class Voice(models.TextChoices):
+    """The voice of the customer: 赞扬之声 / 问题之声 / 建议之声."""
+
+    PRAISE = "praise", _("Praise")
+    PROBLEM = "problem", _("Problem")
+    SUGGESTION = "suggestion", _("Suggestion")
+
+
 class Response(models.Model):
     invitation = models.OneToOneField(
         Invitation, on_delete=models.PROTECT, related_name="response", verbose_name=_("invitation")
@@ -43,6 +51,13 @@ class Response(models.Model):
     )
     category = models.CharField(_("category"), max_length=10, choices=Category)
     comment = models.TextField(_("comment"), blank=True)
+    voice = models.CharField(
+        _("voice of the customer"),
+        max_length=10,
+        choices=Voice,
+        blank=True,
+        help_text=_("What the comment is: praise, a problem or a suggestion (surveys.voice)."),
+    )
     message = models.ForeignKey(
         InboundMessage,
         on_delete=models.SET_NULL,

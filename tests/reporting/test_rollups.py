@@ -36,7 +36,7 @@ from nps.models import (
     bucket_field,
 )
 from nps.reporting.contract import Filters
-from nps.reporting.grains import FULL, GRAINS, fields_of
+from nps.reporting.grains import FULL, GRAINS, fields_of, grain_for
 from nps.reporting.queries import closed_loop
 from nps.reporting.rebuild import rollups_rebuild
 from nps.reporting.refresh import rollups_refresh_day
@@ -180,10 +180,13 @@ def coarsened(full: dict[tuple[Any, ...], Any], grain: int) -> dict[tuple[Any, .
     return {key: dict(counts) for key, counts in found.items()}
 
 
-def raw_nps() -> tuple[dict[tuple[Any, ...], dict[str, int]], Counter[tuple[Any, ...]]]:
+Rows = dict[tuple[Any, ...], dict[str, int]]
+
+
+def raw_nps() -> tuple[Rows, Rows]:
     """Survey responses grouped as the rollups should be, computed independently."""
     nps: dict[tuple[Any, ...], Counter[str]] = {}
-    reasons: Counter[tuple[Any, ...]] = Counter()
+    reasons: dict[tuple[Any, ...], dict[str, int]] = {}
     rows = Response.objects.select_related("customer", "interaction", "invitation")
     for r in rows.filter(invitation__purpose=Purpose.SURVEY):
         team = team_for_response(r)
@@ -191,9 +194,11 @@ def raw_nps() -> tuple[dict[tuple[Any, ...], dict[str, int]], Counter[tuple[Any,
         key = (local_day(r.created_at), i.touchpoint, i.channel, i.business_type, c.region)
         key += (c.tier, team.pk if team else 0, i.staff_id, i.unit_id or 0)
         nps.setdefault(key, Counter())[r.category] += 1
-        if r.category == Category.DETRACTOR:
-            for link in r.reason_links.all():
-                reasons[(*key, link.category_id)] += 1
+        for link in r.reason_links.all():  # every category: promoters' reasons are drivers
+            row = reasons.setdefault(
+                (*key, link.category_id), {"detractors": 0, "passives": 0, "promoters": 0}
+            )
+            row[f"{r.category}s"] += 1
     expected = {
         key: {"promoters": n["promoter"], "passives": n["passive"], "detractors": n["detractor"]}
         for key, n in nps.items()
@@ -538,3 +543,17 @@ def test_the_ten_minute_task_refreshes_the_recent_days(db: Any, settings: Any) -
     assert not NpsDaily.objects.filter(day=local_day(yesterday)).exists()
     assert tasks.refresh_recent_rollups() == 2
     assert NpsDaily.objects.get(grain=FULL, day=local_day(yesterday)).promoters == 1
+
+
+@pytest.mark.django_db
+def test_case_rollup_sums_the_minutes_to_resolve_and_their_squares() -> None:
+    at = BASE - timedelta(days=2)
+    for minutes in (30, 90):
+        case = case_create(response_create(at=at, score=2), contact_after=5)
+        Case.objects.filter(pk=case.pk).update(resolved_at=at + timedelta(minutes=minutes))
+    case_create(response_create(at=at, score=3), contact_after=5)  # open: not counted
+    rollups_refresh_day(day=local_day(at))
+    row = CaseDaily.objects.get(grain=grain_for(frozenset()), day=local_day(at))
+    assert row.resolved == 2
+    assert row.resolution_minutes == 30 + 90
+    assert row.resolution_minutes_sq == 30 * 30 + 90 * 90
