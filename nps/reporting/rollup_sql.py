@@ -28,8 +28,8 @@ class MinutesBetween(models.Func):
         end, end_params = compiler.compile(self.source_expressions[1])
         return start, end, [*end_params, *start_params]
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        start, end, params = self._parts(compiler)  # SQLite: day numbers
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        start, end, params = self._parts(compiler)  # day numbers
         return f"CAST(ROUND((julianday({end}) - julianday({start})) * 1440) AS INTEGER)", params
 
     def as_postgresql(
