@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as StaffUser
 
 from followups.models import Agent, Team
+from surveys.units import children_by_parent, units_below
 
 AGENTS, TEAM_LEADS, SUPERVISORS = "Agents", "Team leads", "Supervisors"
 # Not a rank: the few people trusted to change a customer's consent (surveys.change_consent).
@@ -32,3 +33,20 @@ def agent_of(user: User) -> Agent | None:
     if not user.is_authenticated:
         return None
     return Agent.objects.filter(user=user).select_related("team").first()
+
+
+def unit_scope(user: User) -> list[int] | None:
+    """The units whose figures, problems and reports `user` may see: None for everything (a
+    supervisor), else the units they own and every unit below them (empty: none)."""
+    if is_supervisor(user):
+        return None
+    if not user.is_authenticated:
+        return []
+    owned = list(user.owned_units.values_list("pk", flat=True))
+    if not owned:
+        return []
+    tree = children_by_parent()
+    found: set[int] = set()
+    for unit in owned:
+        found.update(units_below(unit, tree=tree))
+    return sorted(found)
