@@ -44,7 +44,7 @@ from care.models import (
 )
 from care.pool import pool_open
 from followups.models import Team
-from followups.roles import User, is_supervisor, led_team_ids
+from followups.roles import NOTHING, User, team_scope
 from nps.reporting.stats import share
 from surveys.models import Customer, SuppressReason, Tier
 from surveys.phones import mask_phone
@@ -59,16 +59,12 @@ MEMBERS_SHOWN = 200  # rows of the members table on the page; the CSV has them a
 
 
 def care_scope(user: User) -> Scope:
-    """None for a supervisor (everything), a lead's team ids; PermissionDenied for anyone
-    else: the rule of the dashboard (staff only; supervisors all, leads their teams)."""
-    if not user.is_active or not getattr(user, "is_staff", False):
+    """The dashboard's scope (followups.roles.team_scope): None for a supervisor, a lead's
+    team ids; PermissionDenied for anyone else."""
+    scope = team_scope(user)
+    if scope == NOTHING:
         raise PermissionDenied
-    if is_supervisor(user):
-        return None
-    teams = tuple(led_team_ids(user))
-    if not teams:
-        raise PermissionDenied
-    return teams
+    return scope
 
 
 def scope_regions(scope: Scope) -> list[str] | None:

@@ -35,6 +35,20 @@ def agent_of(user: User) -> Agent | None:
     return Agent.objects.filter(user=user).select_related("team").first()
 
 
+NOTHING: tuple[int, ...] = ()
+
+
+def team_scope(user: User) -> tuple[int, ...] | None:
+    """Whose figures a person reads (the dashboard, its exports, the digest, the care pages):
+    None for every team (a supervisor), a team lead's team ids, NOTHING for anyone else.
+    Only active staff read figures."""
+    if not user.is_active or not getattr(user, "is_staff", False):
+        return NOTHING
+    if is_supervisor(user):
+        return None
+    return tuple(led_team_ids(user))
+
+
 def unit_scope(user: User) -> list[int] | None:
     """The units whose figures, problems and reports `user` may see: None for everything (a
     supervisor), else the units they own and every unit below them (empty: none)."""

@@ -3,17 +3,9 @@
 A supervisor (the Supervisors group, or a superuser) reads every team; a team lead the
 teams they lead, each figure counted for the team routing picks (nps.reporting.queries);
 anyone else nothing. Only staff read figures: the pages they link to are the admin's.
+The rule lives in followups.roles (the care pages apply it too).
 """
 
-from followups.roles import User, is_supervisor, led_team_ids
+from followups.roles import NOTHING, team_scope
 
-NOTHING: tuple[int, ...] = ()
-
-
-def team_scope(user: User) -> tuple[int, ...] | None:
-    """None: every team (a supervisor); a team lead's team ids; NOTHING for anyone else."""
-    if not user.is_active or not getattr(user, "is_staff", False):
-        return NOTHING
-    if is_supervisor(user):
-        return None
-    return tuple(led_team_ids(user))
+__all__ = ["NOTHING", "team_scope"]
