@@ -68,8 +68,8 @@ from care.models import (
 )
 from care.pool import pool_leave
 from care.segments import segment_customers
-from followups.assignment import agent_pick, language_wanted, with_load
-from followups.models import Agent, AssignmentPolicy, Team
+from followups.assignment import agent_pick, agent_took, agents_with_load, language_wanted
+from followups.models import Team
 from surveys.dispatch import invitation_enqueue
 from surveys.models import (
     ContactKind,
@@ -332,9 +332,7 @@ def care_calls_assign(*, campaign_id: int | None = None, limit: int = 500) -> in
         now = timezone.now()
         for team_id in sorted(by_team):
             team = Team.objects.select_for_update().get(pk=team_id)
-            agents = list(
-                with_load(Agent.objects.filter(team_id=team_id, is_available=True)).order_by("id")
-            )
+            agents = agents_with_load(team_id=team_id)
             held: dict[int, int] = {}
             for agent_id in CareCall.objects.filter(
                 agent__in=agents, status__in=CARE_CALL_LOAD
@@ -350,10 +348,7 @@ def care_calls_assign(*, campaign_id: int | None = None, limit: int = 500) -> in
                 CareCall.objects.filter(pk=call.pk).update(
                     agent=chosen, status=CallStatus.ASSIGNED, assigned_at=now
                 )
-                chosen.load += 1  # type: ignore[attr-defined]
-                if team.policy == AssignmentPolicy.ROUND_ROBIN:
-                    Team.objects.filter(pk=team.pk).update(last_assigned_agent=chosen)
-                    team.last_assigned_agent_id = chosen.pk
+                agent_took(team, chosen)
                 assigned += 1
     return assigned
 

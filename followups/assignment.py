@@ -120,6 +120,15 @@ def agent_pick(
     return eligible.get(chosen) if chosen is not None else None
 
 
+def agent_took(team: Team, agent: Agent) -> None:
+    """`agent` (picked by agent_pick, under the team's lock) took one more piece of work:
+    count it in their load for the next pick of the batch, and turn a round-robin team."""
+    agent.load += 1  # type: ignore[attr-defined]
+    if team.policy == AssignmentPolicy.ROUND_ROBIN:
+        Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
+        team.last_assigned_agent_id = agent.pk
+
+
 def agent_can_take_now(*, agent_id: int, now: datetime) -> bool:
     """agent_can_take for one agent, counted under their team's lock (inside a transaction).
 
@@ -207,10 +216,7 @@ def _assign_locked(case: Case, team: Team, agents: list[Agent]) -> Agent | None:
     Case.objects.filter(pk=case.pk).update(
         team=team, agent=agent, status=CaseStatus.ASSIGNED, assigned_at=now, needs_language=flag
     )
-    agent.load += 1  # type: ignore[attr-defined]  # counted for the next case of the batch
-    if team.policy == AssignmentPolicy.ROUND_ROBIN:
-        Team.objects.filter(pk=team.pk).update(last_assigned_agent=agent)
-        team.last_assigned_agent_id = agent.pk
+    agent_took(team, agent)
     case_event_record(case_id=case.pk, kind="assigned", agent=agent.name, team=team.name)
     return agent
 
