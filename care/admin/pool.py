@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from care.models import PoolMember, PoolPolicy
-from surveys.admin.bases import CustomerColumns, PhoneSearchMixin, ReadOnlyAdmin
+from surveys.admin.bases import CustomerColumns, PhoneSearchMixin, ReadOnlyAdmin, SingleRowAdmin
 
 
 class StayStateFilter(admin.SimpleListFilter):
@@ -80,7 +80,7 @@ class PoolMemberAdmin(PhoneSearchMixin, CustomerColumns, ReadOnlyAdmin):
 
 
 @admin.register(PoolPolicy)
-class PoolPolicyAdmin(admin.ModelAdmin):
+class PoolPolicyAdmin(SingleRowAdmin):
     """One row: the list opens it; it is changed, never added or deleted."""
 
     fields = ("repeat_contacts", "repeat_days", "age_days", "potential_share", "updated_at")
@@ -89,9 +89,3 @@ class PoolPolicyAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         policy = PoolPolicy.current()  # created with the defaults if the database has none
         return HttpResponseRedirect(reverse("admin:care_poolpolicy_change", args=[policy.pk]))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,21 @@ class CustomerColumns:
     @admin.display(description=_("value tier"), ordering="customer__tier")
     def customer_tier(self, obj: Any) -> str:
         return obj.customer.get_tier_display()
+
+
+class SingleRowAdmin(admin.ModelAdmin):
+    """A settings row (the model's `current()` makes it with the defaults): the list shows the
+    one row, staff change it; nobody adds or deletes one."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        self.model.current()
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ReadOnlyMixin:

@@ -2,35 +2,30 @@
 every contact we made (read-only: surveys.pressure writes it)."""
 
 from datetime import timedelta
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys.admin.bases import CustomerColumns, PhoneSearchMixin, ReadOnlyAdmin, ReadOnlyMixin
+from surveys.admin.bases import (
+    CustomerColumns,
+    PhoneSearchMixin,
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    SingleRowAdmin,
+)
 from surveys.models import Contact, ContactPolicy
 
 
 @admin.register(ContactPolicy)
-class ContactPolicyAdmin(admin.ModelAdmin):
+class ContactPolicyAdmin(SingleRowAdmin):
     """The budget in force: a change applies to the next contact decided."""
 
     list_display = ("__str__", "max_contacts", "window_days", "updated_at")
     fields = ("max_contacts", "window_days", "updated_at")
     readonly_fields = ("updated_at",)
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        ContactPolicy.current()  # the one row, with the defaults, if none was written yet
-        return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # one row: ContactPolicy.current() makes it
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Contact)
