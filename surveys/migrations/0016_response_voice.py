@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='response',
             name='voice',
-            field=models.CharField(blank=True, choices=[('praise', 'Praise'), ('problem', 'Problem'), ('suggestion', 'Suggestion')], help_text='What the comment is: praise, a problem or a suggestion (surveys.voice).', max_length=10, verbose_name='voice of the customer'),
+            field=models.CharField(blank=True, choices=[('praise', 'Praise'), ('problem', 'Problem'), ('suggestion', 'Suggestion')], help_text='What the comment is: praise, a problem or a suggestion.', max_length=10, verbose_name='voice of the customer'),
         ),
     ]

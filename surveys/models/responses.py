@@ -56,7 +56,7 @@ class Response(models.Model):
         max_length=10,
         choices=Voice,
         blank=True,
-        help_text=_("What the comment is: praise, a problem or a suggestion (surveys.voice)."),
+        help_text=_("What the comment is: praise, a problem or a suggestion."),
     )
     message = models.ForeignKey(
         InboundMessage,
