@@ -5,6 +5,7 @@ from typing import ClassVar
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from surveys.models.customers import Customer, Interaction
 from surveys.models.invitations import Invitation
@@ -28,9 +29,9 @@ class Category(models.TextChoices):
 class Voice(models.TextChoices):
     """The voice of the customer: 赞扬之声 / 问题之声 / 建议之声."""
 
-    PRAISE = "praise", _("Praise")
-    PROBLEM = "problem", _("Problem")
-    SUGGESTION = "suggestion", _("Suggestion")
+    PRAISE = "praise", pgettext_lazy("voice of the customer", "Praise")
+    PROBLEM = "problem", pgettext_lazy("voice of the customer", "Problem")
+    SUGGESTION = "suggestion", pgettext_lazy("voice of the customer", "Suggestion")
 
 
 class Response(models.Model):
