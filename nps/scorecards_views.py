@@ -233,7 +233,7 @@ def scorecards(request: HttpRequest) -> HttpResponse:
             _("Value"),
             _("95% low"),
             _("95% high"),
-            _("n"),
+            "n",
             _("Target"),
             _("Result"),
             _("Rank"),

@@ -33,18 +33,29 @@ class World:
     owner_b: User
 
 
-def answer(unit: Unit, score: int, *, staff_id: str = "", reasons: tuple[str, ...] = ()) -> Response:
+def answer(
+    unit: Unit, score: int, *, staff_id: str = "", reasons: tuple[str, ...] = ()
+) -> Response:
     response = response_create(at=AT, score=score, staff_id=staff_id, reasons=reasons)
     Interaction.objects.filter(pk=response.interaction_id).update(unit=unit)
     response.refresh_from_db()
     return response
 
 
-def case(unit: Unit, *, contact_after: int | None, resolve_after: int | None = None,
-         verification: int | None = None, recovered: bool | None = None) -> Case:  # fmt: skip
+def case(
+    unit: Unit,
+    *,
+    contact_after: int | None,
+    resolve_after: int | None = None,
+    verification: int | None = None,
+    recovered: bool | None = None,
+) -> Case:
     c = case_create(answer(unit, 2), contact_after=contact_after, sla_minutes=120)
-    fields: dict[str, Any] = {"unit": unit, "verification_score": verification,
-                              "recovered": recovered}  # fmt: skip
+    fields: dict[str, Any] = {
+        "unit": unit,
+        "verification_score": verification,
+        "recovered": recovered,
+    }
     if resolve_after is not None:
         fields["resolved_at"] = AT + timedelta(minutes=resolve_after)
     Case.objects.filter(pk=c.pk).update(**fields)
@@ -73,8 +84,9 @@ def world_make() -> World:
     120), two resolved after 30 and 90 minutes, three verified of which two recovered."""
     people = personas_make()
     province, a, a1, b, c = units_make()
-    ReasonCategory.objects.get_or_create(code="network", defaults={"name_en": "Network",
-                                                                   "name_zh": "网络"})  # fmt: skip
+    ReasonCategory.objects.get_or_create(
+        code="network", defaults={"name_en": "Network", "name_zh": "网络"}
+    )
     for score in (10, 10, 9, 9, 10, 9, 7, 8):
         answer(a1, score, staff_id="E1")
     for _i in range(2):

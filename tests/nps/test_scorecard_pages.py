@@ -55,8 +55,13 @@ def test_an_agent_gets_403(world: World) -> None:
 
 
 def test_the_table_shows_figures_targets_and_verdicts(world: World) -> None:
-    Target.objects.create(unit=world.a, metric=TargetMetric.NPS, value=50,
-                          period_start=DAY.replace(day=1), period_end=DAY.replace(day=10))  # fmt: skip
+    Target.objects.create(
+        unit=world.a,
+        metric=TargetMetric.NPS,
+        value=50,
+        period_start=DAY.replace(day=1),
+        period_end=DAY.replace(day=10),
+    )
     page = get(world.people.supervisor, f"/scorecards/?{PERIOD}")
     a = next(r for r in page.context["rows"] if r["name"] == "City A")
     nps = a["cells"][0]
@@ -120,10 +125,12 @@ def test_target_values_are_checked_against_their_metric() -> None:
 
 def test_splitting_a_target_copies_it_to_the_children_and_keeps_theirs(world: World) -> None:
     first, last = DAY.replace(day=1), DAY.replace(day=31)
-    top = Target.objects.create(unit=world.province, metric=TargetMetric.NPS, value=30,
-                                period_start=first, period_end=last)  # fmt: skip
-    Target.objects.create(unit=world.b, metric=TargetMetric.NPS, value=45,
-                          period_start=first, period_end=last)  # fmt: skip
+    top = Target.objects.create(
+        unit=world.province, metric=TargetMetric.NPS, value=30, period_start=first, period_end=last
+    )
+    Target.objects.create(
+        unit=world.b, metric=TargetMetric.NPS, value=45, period_start=first, period_end=last
+    )
     assert targets_split(target_ids=[top.pk]) == (2, 1)
     values = dict(Target.objects.filter(metric="nps").values_list("unit__name", "value"))
     assert values == {"Province": 30, "City A": 30, "City B": 45, "City C": 30}
@@ -134,13 +141,20 @@ def test_the_admin_splits_targets_and_rejects_an_nps_above_100(world: World) -> 
     client.force_login(world.people.supervisor)
     world.people.supervisor.is_superuser = True
     world.people.supervisor.save()
-    answer = client.post("/admin/nps/target/add/", {
-        "unit": world.a.pk, "metric": "nps", "period_start": "2026-03-01",
-        "period_end": "2026-03-31", "value": "120"})  # fmt: skip
+    answer = client.post(
+        "/admin/nps/target/add/",
+        {
+            "unit": world.a.pk,
+            "metric": "nps",
+            "period_start": "2026-03-01",
+            "period_end": "2026-03-31",
+            "value": "120",
+        },
+    )
     assert answer.status_code == 200
     assert "between -100 and 100" in answer.content.decode()
-    top = Target.objects.create(unit=world.a, metric="nps", value=20,
-                                period_start=DAY, period_end=DAY)  # fmt: skip
-    client.post("/admin/nps/target/", {"action": "split_to_children",
-                                       "_selected_action": [top.pk]})  # fmt: skip
+    top = Target.objects.create(
+        unit=world.a, metric="nps", value=20, period_start=DAY, period_end=DAY
+    )
+    client.post("/admin/nps/target/", {"action": "split_to_children", "_selected_action": [top.pk]})
     assert Target.objects.filter(unit=world.a1, metric="nps", value=20).exists()

@@ -114,12 +114,27 @@ def test_a_target_is_met_missed_or_cannot_be_told(
 
 def test_the_target_whose_period_covers_the_days_is_used(world: World, settings: Any) -> None:
     settings.NPS_DASHBOARD_MIN_SAMPLE = 2
-    Target.objects.create(unit=world.a, metric=M.FIRST_CONTACT_SLA, value=10,
-                          period_start=date(2026, 1, 1), period_end=date(2026, 12, 31))  # fmt: skip
-    Target.objects.create(unit=world.a, metric=M.FIRST_CONTACT_SLA, value=99,
-                          period_start=date(2026, 3, 1), period_end=date(2026, 3, 31))  # fmt: skip
-    Target.objects.create(unit=world.a, metric=M.NPS, value=0,  # ends before the 31st
-                          period_start=date(2026, 3, 1), period_end=date(2026, 3, 20))  # fmt: skip
+    Target.objects.create(
+        unit=world.a,
+        metric=M.FIRST_CONTACT_SLA,
+        value=10,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
+    Target.objects.create(
+        unit=world.a,
+        metric=M.FIRST_CONTACT_SLA,
+        value=99,
+        period_start=date(2026, 3, 1),
+        period_end=date(2026, 3, 31),
+    )
+    Target.objects.create(
+        unit=world.a,
+        metric=M.NPS,
+        value=0,  # ends before the 31st
+        period_start=date(2026, 3, 1),
+        period_end=date(2026, 3, 20),
+    )
     found = targets_against_results(
         unit_ids=[world.a.pk], start=date(2026, 3, 1), end=date(2026, 3, 31)
     )
@@ -135,8 +150,16 @@ def test_the_target_whose_period_covers_the_days_is_used(world: World, settings:
 
 def result(unit: int, part: int, whole: int, metric: str = M.RECOVERY_RATE) -> TargetResult:
     f = wilson_figure(part, whole)
-    return TargetResult(unit_id=unit, metric=metric, target=None, value=f.value, low=f.low,
-                        high=f.high, n=f.n, met=None)  # fmt: skip
+    return TargetResult(
+        unit_id=unit,
+        metric=metric,
+        target=None,
+        value=f.value,
+        low=f.low,
+        high=f.high,
+        n=f.n,
+        met=None,
+    )
 
 
 def test_units_whose_intervals_overlap_share_a_rank(settings: Any) -> None:
