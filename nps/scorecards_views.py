@@ -130,11 +130,16 @@ def presets(today: date) -> list[tuple[str, dict[str, str]]]:
 
 
 def _scope_or_403(request: HttpRequest) -> tuple[list[int] | None, list[tuple[int, str]]]:
+    """The person's unit scope and the units they may pick; 403 without any (a supervisor
+    sees the page before any unit exists, with a word on where units come from)."""
     scope = unit_scope(request.user)
-    units = units_offered(scope)
-    if not units:
+    if scope == []:
         raise PermissionDenied
-    return scope, units
+    return scope, units_offered(scope)
+
+
+def no_units(request: HttpRequest, page: str) -> HttpResponse:
+    return render(request, "scorecards/no_units.html", _common(page))
 
 
 def verdict_text(met: bool | None, target: float | None) -> str:
@@ -222,6 +227,8 @@ def _common(page: str) -> dict[str, Any]:
 @login_required(login_url="/admin/login/")
 def scorecards(request: HttpRequest) -> HttpResponse:
     _scope, units = _scope_or_403(request)
+    if not units:
+        return no_units(request, "units")
     form = ScorecardForm(request.GET, units=units)
     c = choice_of(form, units)
     sort = request.GET.get("sort", "")
@@ -257,6 +264,8 @@ def scorecards(request: HttpRequest) -> HttpResponse:
 @login_required(login_url="/admin/login/")
 def staff(request: HttpRequest) -> HttpResponse:
     _scope, units = _scope_or_403(request)
+    if not units:
+        return no_units(request, "staff")
     form = ScorecardForm(request.GET, units=units)
     c = choice_of(form, units)
     if not staff_scorecard_allowed(request.user, c.unit_id):

@@ -9,6 +9,7 @@ from django.test import Client
 
 from nps.models import Target, TargetMetric
 from nps.targets import target_value_error, targets_split
+from tests.followups.personas import personas_make
 from tests.nps.scorecard_world import DAY, World, world_make
 
 PERIOD = f"month={DAY:%Y-%m}&part=early"  # 1-10 March 2026 holds the world's day
@@ -158,3 +159,12 @@ def test_the_admin_splits_targets_and_rejects_an_nps_above_100(world: World) -> 
     )
     client.post("/admin/nps/target/", {"action": "split_to_children", "_selected_action": [top.pk]})
     assert Target.objects.filter(unit=world.a1, metric="nps", value=20).exists()
+
+
+def test_a_supervisor_sees_a_word_on_units_before_any_exists(db: Any) -> None:
+    people = personas_make()
+    page = get(people.supervisor, "/scorecards/")
+    assert page.status_code == 200
+    assert 'data-empty="units"' in page.content.decode()
+    assert get(people.supervisor, "/scorecards/staff/").status_code == 200
+    assert get(people.lead, "/scorecards/").status_code == 403
