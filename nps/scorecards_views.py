@@ -238,7 +238,9 @@ def scorecards(request: HttpRequest) -> HttpResponse:
             _("Unit"),
             _("Metric"),
             _("Value"),
+            # xgettext:no-python-format
             _("95% low"),
+            # xgettext:no-python-format
             _("95% high"),
             "n",
             _("Target"),
