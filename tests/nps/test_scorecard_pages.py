@@ -72,13 +72,17 @@ def test_the_table_shows_figures_targets_and_verdicts(world: World) -> None:
     assert "missed" in page.content.decode()
 
 
-def test_sorting_by_a_metric_orders_by_rank_with_too_few_last(world: World, settings: Any) -> None:
+def test_sorting_by_a_metric_orders_by_rank_with_ties_and_too_few_last(
+    world: World, settings: Any
+) -> None:
+    settings.NPS_DASHBOARD_MIN_SAMPLE = 1
     page = get(world.people.supervisor, f"/scorecards/?{PERIOD}&sort=nps")
-    # B (1 answer) and C (none) are below the minimum of 2: after the ranked A.
+    # B's one promoter (100, 26.5..100) and A (-6.7, -48.1..34.7) overlap: tied first, the
+    # better value first; C has no answers: last, unranked.
     names = [r["name"] for r in page.context["rows"]]
-    assert names == ["City A", "City B", "City C"]
-    a = page.context["rows"][0]["cells"][0]
-    assert a["rank"] == "1"
+    assert names == ["City B", "City A", "City C"]
+    assert [r["cells"][0]["rank"] for r in page.context["rows"]] == ["=1", "=1", ""]
+    assert '<span class="rank">=1</span>' in page.content.decode()
 
 
 def test_csv_has_a_row_per_unit_and_metric(world: World) -> None:
