@@ -5,10 +5,13 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from nps.models import Target, TargetMetric
 from nps.targets import target_value_error, targets_split
+from surveys.models import Unit, UnitKind
 from tests.followups.personas import personas_make
 from tests.nps.scorecard_world import DAY, World, world_make
 
@@ -172,3 +175,17 @@ def test_a_supervisor_sees_a_word_on_units_before_any_exists(db: Any) -> None:
     assert 'data-empty="units"' in page.content.decode()
     assert get(people.supervisor, "/scorecards/staff/").status_code == 200
     assert get(people.lead, "/scorecards/").status_code == 403
+
+
+def test_the_page_costs_the_same_queries_however_many_units_it_shows(world: World) -> None:
+    client = Client()
+    client.force_login(world.people.supervisor)
+    url = f"/scorecards/?unit={world.province.pk}&{PERIOD}"
+    with CaptureQueriesContext(connection) as three:
+        assert client.get(url).status_code == 200
+    for name in ("City D", "City E", "City F"):
+        Unit.objects.create(name=name, kind=UnitKind.CITY, parent=world.province)
+    with CaptureQueriesContext(connection) as six:
+        answer = client.get(url)
+    assert len(answer.context["rows"]) == 6
+    assert len(six) == len(three)
