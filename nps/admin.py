@@ -8,3 +8,4 @@ from django.contrib import admin
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
 from nps import admin_outbound  # noqa: E402, F401 (registers the webhook admins)
+from nps import admin_reports  # noqa: E402, F401 (registers the report admins)

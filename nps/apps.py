@@ -11,6 +11,7 @@ class NpsConfig(AppConfig):
         # Imported here, not at the top: the receivers use models, loaded only by now.
         from followups.signals import case_events_recorded
         from nps.outbound import events
+        from nps.reports import checks  # noqa: F401 (registers the Chromium check)
         from surveys.signals import response_classified, responses_recorded
 
         response_classified.connect(events.on_response_classified, dispatch_uid="nps-outbound")
