@@ -49,7 +49,8 @@ def period_before(period: Period) -> Period:
 
 def last_complete(cadence: str, today: date) -> Period:
     """The latest period of `cadence` that ended before `today` (a local date)."""
-    return period_containing(cadence, today - timedelta(days=1))
+    period = period_containing(cadence, today - timedelta(days=1))
+    return period if period.end < today else period_before(period)
 
 
 def ten_day_part(period: Period) -> int:
