@@ -33,7 +33,7 @@ DAILY_TREND_DAYS = 14  # a daily report shows the fortnight up to its day
 
 @dataclass(frozen=True)
 class Point:
-    day: date  # the day, or the Monday of the week
+    day: date  # the day, or the Monday of the week (the period's start for its first week)
     estimate: Estimate
 
 
@@ -109,7 +109,8 @@ def unit_trend(units: list[int], start: date, end: date, *, by: str) -> list[Poi
         .annotate(**COUNT_SUMS)
         .order_by("period")
     )
-    return [Point(_as_date(row["period"]), estimate(_counts(row))) for row in rows]
+    # A week that began before the period is labelled by the period's first day.
+    return [Point(max(_as_date(row["period"]), start), estimate(_counts(row))) for row in rows]
 
 
 def _as_date(value: date | datetime) -> date:

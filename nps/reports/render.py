@@ -38,7 +38,7 @@ def chromium_path() -> str | None:
 
 def period_title(period: Period) -> str:
     if period.cadence == ReportCadence.DAILY:
-        return _("%(day)s") % {"day": f"{period.start:%Y-%m-%d}"}
+        return f"{period.start:%Y-%m-%d}"
     if period.cadence == ReportCadence.TEN_DAY:
         part = {1: _("first ten days"), 2: _("second ten days"), 3: _("last days")}
         return _("%(month)s, %(part)s") % {

@@ -146,7 +146,8 @@ def test_a_monthly_trend_is_by_week_and_counts_every_answer(month: dict[str, Uni
     data = report_data(unit=month["a"], period=MARCH, language="zh-hans")
     assert data.trend_by == "week"
     weeks = {p.day: p.estimate.n for p in data.trend}
-    # Mondays: 2 Mar (2, 3), 9 Mar (10), 16 Mar (16, 16, 17, 20), 30 Mar (31).
+    # Mondays: 2 Mar (2, 3), 9 Mar (10), 16 Mar (16, 16, 17, 20), 30 Mar (31); the week
+    # of Monday 23 Feb holds only 1 March (no answers).
     assert weeks == {date(2026, 3, 2): 2, date(2026, 3, 9): 1, date(2026, 3, 16): 4, date(2026, 3, 30): 1}
 
 
