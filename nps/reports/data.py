@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, F, Model, QuerySet, Sum
 from django.db.models.functions import TruncWeek
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from followups.models import Case, Problem, ProblemStatus
 from nps.models import Alert, NpsDaily, ReasonDaily, ReportCadence
@@ -22,7 +22,7 @@ from nps.reporting.days import day_bounds
 from nps.reporting.queries import COUNT_SUMS, rollup_rows
 from nps.reporting.stats import Change, Estimate, change, estimate, share
 from nps.reports.periods import Period, period_before
-from surveys.models import Purpose, Response, Touchpoint, Unit, Voice
+from surveys.models import OTHER, Purpose, Response, Touchpoint, Unit, Voice
 from surveys.phones import mask_phones_in
 from surveys.units import units_below
 
@@ -131,9 +131,11 @@ def unit_reasons(
     units: list[int], start: date, end: date, *, of: str, whole: int, language: str
 ) -> list[ReasonFigure]:
     """The reasons `of` ("detractors" or "promoters") mentioned most, with their share."""
+    rows = _rows(ReasonDaily, units, start, end)
+    if of == "promoters":  # "other" says nothing about what promoters value
+        rows = rows.exclude(reason__code=OTHER)
     rows = (
-        _rows(ReasonDaily, units, start, end)
-        .values("reason__code", "reason__name_en", "reason__name_zh")
+        rows.values("reason__code", "reason__name_en", "reason__name_zh")
         .annotate(total=Sum(of))
         .filter(total__gt=0)
         .order_by("-total", "reason__code")[:TOP_REASONS]
@@ -201,7 +203,12 @@ def unit_alerts(units: list[int], start: date, end: date) -> list[Alert]:
 
 
 def report_data(*, unit: Unit, period: Period, language: str) -> ReportData:
-    """Everything a report of `unit` for `period` shows."""
+    """Everything a report of `unit` for `period` shows (labels in `language`)."""
+    with translation.override(language):
+        return _report_data(unit, period, language)
+
+
+def _report_data(unit: Unit, period: Period, language: str) -> ReportData:
     units = units_below(unit.pk)
     start, end = period.start, period.end
     previous = period_before(period)
