@@ -7,5 +7,7 @@ from django.contrib import admin
 # Only the attempts: successful logins are not logged (AXES_DISABLE_ACCESS_LOG).
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
-from nps import admin_outbound  # noqa: E402, F401 (registers the webhook admins)
-from nps import admin_reports  # noqa: E402, F401 (registers the report admins)
+from nps import (  # noqa: E402, F401 (registers the webhook and report admins)
+    admin_outbound,
+    admin_reports,
+)

@@ -33,9 +33,7 @@ _CHINESE = re.compile(
 )
 # A tsheg (་) or a shad (།) or the start before ན: the syllable ན itself ("if"), not a
 # syllable ending in ན.
-_TIBETAN = re.compile(
-    r"བསམ་འཆར|གྲོས་འཆར|རེ་བ|(?:^|[་།\s])ན་ཡག་པོ|ཐུབ་ན[་།\s]|ཐུབ་ན$|བྱས་ན་ཡག"
-)
+_TIBETAN = re.compile(r"བསམ་འཆར|གྲོས་འཆར|རེ་བ|(?:^|[་།\s])ན་ཡག་པོ|ཐུབ་ན[་།\s]|ཐུབ་ན$|བྱས་ན་ཡག")
 _ENGLISH = re.compile(
     r"(?<![a-z])(?:suggest(?:s|ed|ion|ions)?|should(?!\s*(?:n't|not|have|’ve|'ve))"
     r"|would\s+be\s+(?:nice|great|good|better|helpful)|it\s+would\s+help"
@@ -97,9 +95,9 @@ def voices_backfill(*, batch_size: int = BATCH_SIZE, only_blank: bool = True) ->
         rows = rows.filter(voice="")
     while True:
         batch = list(
-            rows.filter(pk__gt=last).order_by("pk").only("pk", "comment", "category", "voice")[
-                :batch_size
-            ]
+            rows.filter(pk__gt=last)
+            .order_by("pk")
+            .only("pk", "comment", "category", "voice")[:batch_size]
         )
         if not batch:
             return done

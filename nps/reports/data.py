@@ -82,7 +82,9 @@ class ReportData:
     alerts: list[Alert] = field(default_factory=list)
 
 
-def _rows(model: type[Model], units: list[int], start: date, end: date, *group: str) -> QuerySet[Any]:
+def _rows(
+    model: type[Model], units: list[int], start: date, end: date, *group: str
+) -> QuerySet[Any]:
     """The unit-grain rollup rows of the units in [start, end] (grouped by `group` too)."""
     rows = rollup_rows(model, Filters(start=start, end=end), "unit_id", *group)
     return rows.filter(unit_id__in=units)
@@ -144,7 +146,9 @@ def unit_reasons(
     return [
         ReasonFigure(
             code=row["reason__code"],
-            name=(row["reason__name_zh"] if zh and row["reason__name_zh"] else row["reason__name_en"]),
+            name=(
+                row["reason__name_zh"] if zh and row["reason__name_zh"] else row["reason__name_en"]
+            ),
             count=row["total"],
             share=share(row["total"], whole),
         )
@@ -177,7 +181,9 @@ def unit_problems(units: list[int], start: date, end: date) -> list[Problem]:
     rows = Problem.objects.filter(responsible_unit_id__in=units, opened_at__lt=hi).exclude(
         closed_at__lt=lo
     )
-    return list(rows.select_related("responsible_unit", "owner", "reason").order_by("deadline", "pk"))
+    return list(
+        rows.select_related("responsible_unit", "owner", "reason").order_by("deadline", "pk")
+    )
 
 
 def problem_is_overdue(problem: Problem, now: datetime) -> bool:
@@ -191,7 +197,7 @@ def unit_typical_cases(units: list[int], start: date, end: date) -> list[Case]:
 
 
 def unit_targets(units: list[int], start: date, end: date) -> list[Any]:
-    from nps.scorecards import targets_against_results  # noqa: PLC0415 (a sibling's module)
+    from nps.scorecards import targets_against_results
 
     return list(targets_against_results(unit_ids=units, start=start, end=end))
 
@@ -221,7 +227,7 @@ def _report_data(unit: Unit, period: Period, language: str) -> ReportData:
         trend_start = start
     problems = unit_problems(units, start, end)
     now = timezone.now()
-    problem_counts = {status: 0 for status in ProblemStatus.values}
+    problem_counts = dict.fromkeys(ProblemStatus.values, 0)
     for problem in problems:
         problem_counts[problem.status] += 1
     return ReportData(

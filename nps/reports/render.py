@@ -71,15 +71,23 @@ def _touchpoint_chart(data: ReportData) -> str:
 
 
 def _reason_chart(figures: list[Any], colour: str) -> str:
-    items = [charts.Bar(f.name, f.count, note=f"({f.share:.0f}%)" if f.share else "") for f in figures]
+    items = [
+        charts.Bar(f.name, f.count, note=f"({f.share:.0f}%)" if f.share else "") for f in figures
+    ]
     return charts.bars(items, colour=colour)
 
 
 def _targets(data: ReportData) -> list[dict[str, Any]]:
-    names = dict(Unit.objects.filter(pk__in={t.unit_id for t in data.targets}).values_list("pk", "name"))
+    names = dict(
+        Unit.objects.filter(pk__in={t.unit_id for t in data.targets}).values_list("pk", "name")
+    )
     metrics = dict(TargetMetric.choices)
     return [
-        {"unit": names.get(t.unit_id, t.unit_id), "metric": metrics.get(t.metric, t.metric), "result": t}
+        {
+            "unit": names.get(t.unit_id, t.unit_id),
+            "metric": metrics.get(t.metric, t.metric),
+            "result": t,
+        }
         for t in data.targets
     ]
 

@@ -15,7 +15,6 @@
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.conf import settings

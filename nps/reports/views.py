@@ -18,7 +18,7 @@ LOGIN = "/admin/login/"
 @login_required(login_url=LOGIN)
 def report_list(request: HttpRequest) -> HttpResponse:
     reports = (
-        reports_visible(request.user)  # type: ignore[arg-type]
+        reports_visible(request.user)
         .defer("html", "pdf")
         .annotate(has_pdf=ExpressionWrapper(Q(pdf__isnull=False), output_field=BooleanField()))
     )
@@ -31,14 +31,14 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @login_required(login_url=LOGIN)
 @xframe_options_sameorigin
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(reports_visible(request.user), pk=pk)  # type: ignore[arg-type]
+    report = get_object_or_404(reports_visible(request.user), pk=pk)
     return HttpResponse(report.html, content_type="text/html; charset=utf-8")
 
 
 @require_GET
 @login_required(login_url=LOGIN)
 def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(reports_visible(request.user), pk=pk)  # type: ignore[arg-type]
+    report = get_object_or_404(reports_visible(request.user), pk=pk)
     if not report.pdf:
         raise Http404(pdf_missing_message())
     response = HttpResponse(bytes(report.pdf), content_type="application/pdf")

@@ -25,7 +25,8 @@ PROBLEMS = [
 ]  # fmt: skip
 SUGGESTIONS = [
     "建议周末多开几个窗口", "希望流量套餐再便宜一点", "能不能在APP上直接办理携号转网",
-    "要是晚上也能打通人工客服就好了", "应该增加藏语服务窗口", "It would be nice to see my data usage in the app",
+    "要是晚上也能打通人工客服就好了", "应该增加藏语服务窗口",
+    "It would be nice to see my data usage in the app",
 ]  # fmt: skip
 TOUCHPOINTS = ["store_own", "hotline", "online", "store_partner"]
 
@@ -38,7 +39,9 @@ def realistic_month(year: int = 2026, month: int = 3, seed: int = 16) -> dict[st
     units = {
         "top": top,
         "lhasa": lhasa,
-        "beijing_road": Unit.objects.create(name="北京中路营业厅", kind=UnitKind.STORE, parent=lhasa),
+        "beijing_road": Unit.objects.create(
+            name="北京中路营业厅", kind=UnitKind.STORE, parent=lhasa
+        ),
         "yutuo": Unit.objects.create(name="宇拓路营业厅", kind=UnitKind.STORE, parent=lhasa),
         "shigatse": Unit.objects.create(name="日喀则分公司", kind=UnitKind.CITY, parent=top),
         "hotline": Unit.objects.create(name="10086热线", kind=UnitKind.CHANNEL, parent=top),

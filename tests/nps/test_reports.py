@@ -85,7 +85,9 @@ def at(day: int, month: int = 3) -> datetime:
     return datetime(2026, month, day, 4, 0, tzinfo=UTC)  # noon in Shanghai
 
 
-def answer(unit: Unit, when: datetime, score: int, comment: str = "", *reasons: str, **dims: Any) -> Any:
+def answer(
+    unit: Unit, when: datetime, score: int, comment: str = "", *reasons: str, **dims: Any
+) -> Any:
     response = response_create(at=when, score=score, comment=comment, reasons=reasons, **dims)
     Interaction.objects.filter(pk=response.interaction_id).update(unit=unit)
     return response
@@ -148,7 +150,12 @@ def test_a_monthly_trend_is_by_week_and_counts_every_answer(month: dict[str, Uni
     weeks = {p.day: p.estimate.n for p in data.trend}
     # Mondays: 2 Mar (2, 3), 9 Mar (10), 16 Mar (16, 16, 17, 20), 30 Mar (31); the week
     # of Monday 23 Feb holds only 1 March (no answers).
-    assert weeks == {date(2026, 3, 2): 2, date(2026, 3, 9): 1, date(2026, 3, 16): 4, date(2026, 3, 30): 1}
+    assert weeks == {
+        date(2026, 3, 2): 2,
+        date(2026, 3, 9): 1,
+        date(2026, 3, 16): 4,
+        date(2026, 3, 30): 1,
+    }
 
 
 @pytest.mark.django_db
@@ -185,7 +192,9 @@ def test_problems_of_the_subtree_with_their_state_and_typical_cases(month: dict[
         problem_open(title="资费解释不清", responsible_unit=month["a"], deadline=FUTURE)
         problem_open(title="别人的问题", responsible_unit=month["b"], deadline=at(14))
     with time_machine.travel(at(20, month=2), tick=False):
-        gone = problem_open(title="二月已关闭", responsible_unit=month["a"], deadline=at(25, month=2))
+        gone = problem_open(
+            title="二月已关闭", responsible_unit=month["a"], deadline=at(25, month=2)
+        )
     type(gone).objects.filter(pk=gone.pk).update(
         status=ProblemStatus.CLOSED, closed_at=at(26, month=2)
     )
@@ -256,7 +265,7 @@ def test_the_email_carries_the_pdf(month: dict[str, Unit]) -> None:
         html="<html>月报</html>", pdf=b"%PDF-1.4 test",
     )  # fmt: skip
     assert report_send(report=report) == 1
-    (name, content, kind), = mail.outbox[0].attachments
+    ((name, content, kind),) = mail.outbox[0].attachments
     assert (name.endswith(".pdf"), content, kind) == (True, b"%PDF-1.4 test", "application/pdf")
 
 
@@ -301,10 +310,15 @@ def test_two_runs_at_once_email_once(tree: dict[str, Unit]) -> None:
 @pytest.fixture
 def reports(tree: dict[str, Unit]) -> dict[str, Report]:
     def make(unit: Unit, pdf: bytes | None) -> Report:
-        return Report.objects.create(unit=unit, cadence=M, period_start=MARCH.start,
-                                     period_end=MARCH.end, html=f"<p>{unit.name}</p>", pdf=pdf)  # fmt: skip
+        return Report.objects.create(
+            unit=unit, cadence=M, period_start=MARCH.start, period_end=MARCH.end,
+            html=f"<p>{unit.name}</p>", pdf=pdf,
+        )  # fmt: skip
 
-    return {name: make(tree[name], b"%PDF-1.4" if name != "b" else None) for name in ("top", "a", "store", "b")}
+    return {
+        name: make(tree[name], b"%PDF-1.4" if name != "b" else None)
+        for name in ("top", "a", "store", "b")
+    }
 
 
 def login(user: User) -> Client:
@@ -314,14 +328,20 @@ def login(user: User) -> Client:
 
 
 @pytest.mark.django_db
-def test_an_owner_sees_the_reports_of_their_units_only(tree: dict[str, Unit], reports: dict[str, Report]) -> None:
+def test_an_owner_sees_the_reports_of_their_units_only(
+    tree: dict[str, Unit], reports: dict[str, Report]
+) -> None:
     owner = User.objects.create_user("owner", is_staff=True)
     tree["a"].owners.add(owner)
     client = login(owner)
     listing = client.get("/reports/").content.decode()
-    assert "拉萨分公司" in listing and "北京中路营业厅" in listing
-    assert "那曲分公司" not in listing and "西藏公司" not in listing
-    assert client.get(f"/reports/{reports['store'].pk}/").content.decode() == "<p>北京中路营业厅</p>"
+    assert "拉萨分公司" in listing
+    assert "北京中路营业厅" in listing
+    assert "那曲分公司" not in listing
+    assert "西藏公司" not in listing
+    assert (
+        client.get(f"/reports/{reports['store'].pk}/").content.decode() == "<p>北京中路营业厅</p>"
+    )
     assert client.get(f"/reports/{reports['a'].pk}.pdf").content == b"%PDF-1.4"
     assert client.get(f"/reports/{reports['b'].pk}/").status_code == 404
     assert client.get(f"/reports/{reports['top'].pk}.pdf").status_code == 404

@@ -91,7 +91,9 @@ def test_the_batch_path_sets_every_voice_in_its_insert() -> None:
         (invitations[2], 7, "建议简化流程", None),
     ]
     responses = responses_record(answers=answers)
-    voices = dict(Response.objects.filter(pk__in=[r.pk for r in responses]).values_list("score", "voice"))
+    voices = dict(
+        Response.objects.filter(pk__in=[r.pk for r in responses]).values_list("score", "voice")
+    )
     assert voices == {9: Voice.PRAISE, 3: Voice.PROBLEM, 7: Voice.SUGGESTION}
 
 

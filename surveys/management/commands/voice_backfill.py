@@ -15,6 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=BATCH_SIZE)
         parser.add_argument("--all", action="store_true", help="Reclassify every comment.")
 
-    def handle(self, *args: Any, batch: int, all: bool, **options: Any) -> None:  # noqa: A002
+    def handle(self, *args: Any, batch: int, all: bool, **options: Any) -> None:
         changed = voices_backfill(batch_size=max(1, batch), only_blank=not all)
         self.stdout.write(f"{changed} responses classified.")
