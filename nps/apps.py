@@ -2,6 +2,8 @@ import axes.apps
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nps.reports import checks  # noqa: F401 (registers the Chromium system check)
+
 
 class NpsConfig(AppConfig):
     name = "nps"
@@ -11,7 +13,6 @@ class NpsConfig(AppConfig):
         # Imported here, not at the top: the receivers use models, loaded only by now.
         from followups.signals import case_events_recorded
         from nps.outbound import events
-        from nps.reports import checks  # noqa: F401 (registers the Chromium check)
         from surveys.signals import response_classified, responses_recorded
 
         response_classified.connect(events.on_response_classified, dispatch_uid="nps-outbound")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.checks import Tags, Warning, register
 
-from nps.reports.render import chromium_path
+from nps.reports.chromium import chromium_path
 
 
 @register(Tags.compatibility)

@@ -6,7 +6,6 @@ and a system check say so.
 """
 
 import logging
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,19 +20,13 @@ from followups.models import ProblemStatus
 from nps.models import ReportCadence, TargetMetric
 from nps.reporting.days import reporting_zone
 from nps.reports import charts
+from nps.reports.chromium import chromium_path
 from nps.reports.data import ReportData, problem_is_overdue
 from nps.reports.periods import Period, ten_day_part
 from surveys.models import Unit
 
 logger = logging.getLogger(__name__)
 PDF_TIMEOUT_SECONDS = 120
-
-
-def chromium_path() -> str | None:
-    """The Chromium binary that prints PDFs, or None when it is not installed."""
-    configured = getattr(settings, "NPS_CHROMIUM", "/usr/bin/chromium")
-    found = shutil.which(configured) if configured else None
-    return found or (configured if configured and Path(configured).is_file() else None)
 
 
 def period_title(period: Period) -> str:

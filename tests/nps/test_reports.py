@@ -365,5 +365,12 @@ def test_someone_without_units_sees_no_report(reports: dict[str, Report]) -> Non
     assert Client().get("/reports/").status_code == 302  # to the login page
 
 
-def test_local_day_helper_is_shanghai() -> None:
+def test_the_local_day_helper_is_shanghai() -> None:
     assert local_day(at(2)) == date(2026, 3, 2)
+
+
+@pytest.mark.usefixtures("no_chromium")
+def test_a_system_check_warns_when_chromium_is_missing() -> None:
+    from nps.reports.checks import check_chromium
+
+    assert [w.id for w in check_chromium()] == ["nps.W101"]
