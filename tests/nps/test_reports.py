@@ -374,3 +374,39 @@ def test_a_system_check_warns_when_chromium_is_missing() -> None:
     from nps.reports.checks import check_chromium
 
     assert [w.id for w in check_chromium()] == ["nps.W101"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_chromium")
+def test_the_daily_report_lists_the_days_warnings_of_the_subtree(tree: dict[str, Unit]) -> None:
+    from nps.models import Alert, AlertKind, AlertMetric, AlertRule
+
+    rule = AlertRule.objects.create(
+        name="NPS低于门限", kind=AlertKind.THRESHOLD, metric=AlertMetric.NPS, threshold=0
+    )
+    day = date(2026, 3, 16)
+
+    def alert(unit: Unit, raised: datetime, message: str) -> None:
+        with time_machine.travel(raised, tick=False):
+            Alert.objects.create(
+                rule=rule, key=f"unit={unit.pk}|{message}", unit=unit, window_start=day,
+                window_end=day, value=-20, message=message,
+            )  # fmt: skip
+
+    alert(tree["store"], at(16), "北京中路营业厅 NPS -20")
+    alert(tree["b"], at(16), "那曲分公司 NPS -20")
+    alert(tree["store"], at(17), "次日的预警")
+    report = report_generate(unit=tree["a"], period=Period(DAY, day, day), language="zh-hans")
+    assert "北京中路营业厅 NPS -20" in report.html
+    assert "那曲分公司 NPS -20" not in report.html
+    assert "次日的预警" not in report.html
+
+
+@pytest.mark.django_db
+def test_the_list_page_takes_a_fixed_number_of_queries(
+    reports: dict[str, Report], django_assert_max_num_queries: Any
+) -> None:
+    supervisor = User.objects.create_superuser("root")
+    client = login(supervisor)
+    with django_assert_max_num_queries(6):
+        client.get("/reports/")
