@@ -410,3 +410,18 @@ def test_the_list_page_takes_a_fixed_number_of_queries(
     client = login(supervisor)
     with django_assert_max_num_queries(6):
         client.get("/reports/")
+
+
+@pytest.mark.django_db
+def test_the_first_week_of_a_month_is_labelled_by_the_months_first_day(
+    tree: dict[str, Unit],
+) -> None:
+    answer(tree["store"], at(1), 10)  # Sunday 1 March: the week of Monday 23 February
+    answer(tree["store"], at(2), 0)
+    for day in (date(2026, 3, 1), date(2026, 3, 2)):
+        rollups_refresh_day(day=day)
+    data = report_data(unit=tree["top"], period=MARCH, language="en")
+    assert [(p.day, p.estimate.n) for p in data.trend] == [
+        (date(2026, 3, 1), 1),
+        (date(2026, 3, 2), 1),
+    ]
