@@ -7,7 +7,8 @@ from django.contrib import admin
 # Only the attempts: successful logins are not logged (AXES_DISABLE_ACCESS_LOG).
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
-from nps import (  # noqa: E402, F401 (registers the webhook and target admins)
+from nps import (  # noqa: E402, F401 (registers the webhook, target, alert and report admins)
     admin_outbound,
+    admin_reports,
     admin_targets,
 )

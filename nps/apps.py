@@ -2,6 +2,8 @@ import axes.apps
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from nps.reports import checks  # noqa: F401 (registers the Chromium system check)
+
 
 class NpsConfig(AppConfig):
     name = "nps"

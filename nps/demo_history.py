@@ -35,6 +35,7 @@ from surveys.models import (
     SuppressReason,
     Survey,
 )
+from surveys.voice import voice_of
 
 DAYS = HISTORY_SECONDS // 86400
 SEED = 14
@@ -310,7 +311,12 @@ def _interaction(
     index = len(made.responses)
     made.responses.append(
         Response(
-            customer=customer, score=score, category=category, comment=comment, created_at=answered
+            customer=customer,
+            score=score,
+            category=category,
+            comment=comment,
+            voice=voice_of(comment, category),
+            created_at=answered,
         )
     )
     made.reasons += [(index, code) for code in codes]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from nps.outbound import sending
 from nps.reporting import digest, refresh
+from nps.reports import schedule as reports_schedule
 
 NIGHTLY_DAYS = 30
 
@@ -50,3 +51,10 @@ def deliver_webhooks(ids: list[int]) -> int:
 def sweep_webhooks() -> int:
     # Retries whose backoff has passed and rows whose task was lost; safe to overlap.
     return sending.deliveries_sweep()
+
+
+@shared_task
+def generate_reports() -> int:
+    # Safe to overlap: a report row is unique per unit, cadence, period and language, and
+    # each subscriber's period is claimed by a conditional update before the email leaves.
+    return reports_schedule.reports_generate_due()

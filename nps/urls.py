@@ -15,6 +15,7 @@ urlpatterns = [
     path("dashboard/", include("nps.dashboard.urls")),
     path("care/", include("care.urls")),
     path("scorecards/", include("nps.scorecards_urls")),
+    path("reports/", include("nps.reports.urls")),
     path("api/v1/interactions/", InteractionsView.as_view(), name="api-interactions"),
     path("api/v1/responses/", ResponseListView.as_view(), name="api-responses"),
     path("api/v1/responses/<int:pk>/", ResponseDetailView.as_view(), name="api-response"),

@@ -12,6 +12,7 @@ from surveys.models import InvitationStatus as S
 from surveys.reasons import response_categorise, responses_categorise
 from surveys.sendstatus import INVITATIONS, invitation_advance, statuses_advance
 from surveys.signals import response_classified, responses_recorded
+from surveys.voice import voice_of
 
 
 def response_record(
@@ -27,6 +28,7 @@ def response_record(
                 score=score,
                 category=Category.for_score(score),
                 comment=comment,
+                voice=voice_of(comment, Category.for_score(score)),
                 message=message,
             )
     except IntegrityError:
@@ -56,6 +58,7 @@ def responses_record(
             score=score,
             category=Category.for_score(score),
             comment=comment,
+            voice=voice_of(comment, Category.for_score(score)),  # in the same insert
             message=message,
         )
         for invitation, score, comment, message in answers
@@ -74,7 +77,8 @@ def response_rescore(*, response: Response, score: int) -> Response:
     """A corrected score replaces the old one; the category and the loop follow it."""
     previous = response.category
     response.score, response.category = score, Category.for_score(score)
-    response.save(update_fields=["score", "category", "updated_at"])
+    response.voice = voice_of(response.comment, response.category)  # praise <-> problem
+    response.save(update_fields=["score", "category", "voice", "updated_at"])
     if response.category != previous:
         response_classified.send(
             sender=Response, response=response, created=False, previous_category=previous
@@ -88,7 +92,8 @@ def response_comment(*, response: Response, text: str) -> Response:
     if not text:
         return response
     response.comment = f"{response.comment}\n{text}" if response.comment else text
-    response.save(update_fields=["comment", "updated_at"])
+    response.voice = voice_of(response.comment, response.category)
+    response.save(update_fields=["comment", "voice", "updated_at"])
     _comment_categorise(response)
     return response
 
