@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from surveys.models import Interaction, Unit, UnitCode
+from surveys.signals import interactions_attributed
 
 
 def unit_for_code(code: str) -> int | None:
@@ -56,12 +57,28 @@ def ancestors(unit: int, *, parents: dict[int, int | None] | None = None) -> lis
     return found
 
 
+def interactions_attribute(*, code: str, unit_id: int) -> int:
+    """Give the interactions that carry `code` and no unit the unit `unit_id`, and tell the
+    other apps (signals.interactions_attributed); returns how many."""
+    with transaction.atomic():
+        ids = list(
+            Interaction.objects.filter(unit_code=code, unit__isnull=True)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        Interaction.objects.filter(pk__in=ids, unit__isnull=True).update(unit_id=unit_id)
+        interactions_attributed.send(sender=Unit, unit_id=unit_id, interaction_ids=ids)
+    return len(ids)
+
+
 def unit_code_map(code: str, unit: Unit) -> int:
     """Map a CRM id to `unit` and attribute the unattributed interactions that carry it (and
     their cases still without a responsible unit); returns how many interactions."""
     with transaction.atomic():
         UnitCode.objects.update_or_create(code=code, defaults={"unit": unit})
-        return Interaction.objects.filter(unit_code=code, unit__isnull=True).update(unit=unit)
+        return interactions_attribute(code=code, unit_id=unit.pk)
 
 
 def unit_codes_apply(codes: Iterable[str]) -> int:
@@ -70,7 +87,5 @@ def unit_codes_apply(codes: Iterable[str]) -> int:
     for code, unit_id in UnitCode.objects.filter(code__in=list(codes)).values_list(
         "code", "unit_id"
     ):
-        done += Interaction.objects.filter(unit_code=code, unit__isnull=True).update(
-            unit_id=unit_id
-        )
+        done += interactions_attribute(code=code, unit_id=unit_id)
     return done

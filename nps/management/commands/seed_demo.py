@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from followups.models import Agent, Team
-from followups.permissions import roles_ensure
+from followups.permissions import CRM, roles_ensure
 from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
 from nps.demo_care import care_demo_seed
 from nps.demo_history import history_seed
@@ -83,6 +83,8 @@ class Command(BaseCommand):
             admin.save(update_fields=["password"])
         crm, _ = User.objects.get_or_create(username="crm")
         Token.objects.get_or_create(user=crm, defaults={"key": DEMO_TOKEN})
+        roles_ensure()
+        crm.groups.add(Group.objects.get(name=CRM))  # the token's scope: interactions, cases
         survey, created = Survey.objects.get_or_create(
             name="After-service NPS",
             # The demo answers at any hour: quiet hours off (equal start and end).
@@ -100,7 +102,6 @@ class Command(BaseCommand):
                 SurveyText.objects.create(
                     survey=survey, language=language, question=DEFAULT_QUESTIONS[language]
                 )
-        roles_ensure()
         groups = {name: Group.objects.get(name=name) for name in (AGENTS, TEAM_LEADS, SUPERVISORS)}
         self._user("supervisor", groups[SUPERVISORS], email="supervisor@example.com")
         for name, regions in [*TEAMS.items(), (FALLBACK_TEAM, [])]:
