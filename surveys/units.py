@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Count, Max, Min
 
 from surveys.models import Interaction, Unit, UnitCode
 from surveys.signals import interactions_attributed
@@ -89,3 +90,34 @@ def unit_codes_apply(codes: Iterable[str]) -> int:
     ):
         done += interactions_attribute(code=code, unit_id=unit_id)
     return done
+
+
+def units_in_tree_order(*, active_only: bool = False) -> list[tuple[int, int, str]]:
+    """Every unit as (id, depth, name), each parent before its children, siblings by name
+    (one query): for indented lists. An inactive unit hides its subtree when `active_only`."""
+    rows = Unit.objects.order_by("name", "pk").values_list("pk", "parent_id", "name", "is_active")
+    children: dict[int | None, list[tuple[int, str, bool]]] = defaultdict(list)
+    for pk, parent, name, active in rows:
+        children[parent].append((pk, name, active))
+    found: list[tuple[int, int, str]] = []
+    todo = [(pk, 0, name, active) for pk, name, active in reversed(children[None])]
+    while todo:
+        pk, depth, name, active = todo.pop()
+        if active_only and not active:
+            continue
+        found.append((pk, depth, name))
+        todo.extend((c, depth + 1, n, a) for c, n, a in reversed(children.get(pk, [])))
+    return found
+
+
+def unmapped_unit_codes() -> list[dict[str, object]]:
+    """CRM ids seen on interactions that no UnitCode maps, most interactions first: code,
+    interactions, first and last occurred_at."""
+    return list(
+        Interaction.objects.filter(unit__isnull=True)
+        .exclude(unit_code="")
+        .exclude(unit_code__in=UnitCode.objects.values("code"))
+        .values("unit_code")
+        .annotate(interactions=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by("-interactions", "unit_code")
+    )
