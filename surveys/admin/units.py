@@ -24,7 +24,9 @@ PATH_SEPARATOR = " › "
 
 def unit_path(unit: Unit) -> str:
     """ "Province › Lhasa › Store 1": the unit's ancestors' names, top first."""
-    names, at, seen = [], unit, set()
+    names: list[str] = []
+    seen: set[int] = set()
+    at: Unit | None = unit
     while at is not None and at.pk not in seen:  # a cycle never loops (Unit.clean forbids one)
         seen.add(at.pk)
         names.append(at.name)
