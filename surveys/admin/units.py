@@ -23,7 +23,7 @@ PATH_SEPARATOR = " › "
 
 
 def unit_path(unit: Unit) -> str:
-    """ "Province › Lhasa › Store 1": the unit's ancestors' names, top first."""
+    """The names from the top unit down to this one: "Province › Lhasa › Store 1"."""
     names: list[str] = []
     seen: set[int] = set()
     at: Unit | None = unit
