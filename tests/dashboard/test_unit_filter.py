@@ -105,7 +105,7 @@ def test_the_page_filters_by_unit_and_offers_active_units_indented(client: Any) 
     answers(units)
     supervisor = personas_make().supervisor
     page = client_for(supervisor).get(
-        "/dashboard/", {"start": "2026-03-02", "end": "2026-03-02", "unit": units["Lhasa"].pk}
+        "/dashboard/", {"start": "2026-03-02", "end": "2026-03-02", "unit": str(units["Lhasa"].pk)}
     )
     html = page.content.decode()
     assert page.status_code == 200
