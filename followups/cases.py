@@ -172,3 +172,11 @@ def cases_open_missing(*, limit: int = 500) -> int:
         with transaction.atomic():
             opened += case_open(response=response) is not None
     return opened
+
+
+def cases_unit_attribute(*, interaction_ids: list[int], unit_id: int) -> int:
+    """The cases of these interactions that have no responsible unit get `unit_id` (a CRM id
+    mapped after they opened); a case someone gave a unit keeps it. Returns how many."""
+    return Case.objects.filter(
+        response__interaction_id__in=interaction_ids, unit__isnull=True
+    ).update(unit_id=unit_id)

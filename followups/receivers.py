@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from followups.cases import case_follow_response, cases_open
+from followups.cases import case_follow_response, cases_open, cases_unit_attribute
 from followups.verification import case_verification_record
-from surveys.models import Purpose, Response
+from surveys.models import Purpose, Response, Unit
 
 
 def on_response_classified(sender: type[Response], response: Response, **kwargs: Any) -> None:
@@ -21,3 +21,9 @@ def on_responses_recorded(sender: type[Response], responses: list[Response], **k
         if response.invitation.purpose == Purpose.VERIFICATION:
             case_verification_record(response=response)
     cases_open(responses=surveyed)
+
+
+def on_interactions_attributed(
+    sender: type[Unit], unit_id: int, interaction_ids: list[int], **kwargs: Any
+) -> None:
+    cases_unit_attribute(interaction_ids=interaction_ids, unit_id=unit_id)

@@ -13,11 +13,19 @@ class NpsConfig(AppConfig):
         # Imported here, not at the top: the receivers use models, loaded only by now.
         from followups.signals import case_events_recorded
         from nps.outbound import events
-        from surveys.signals import response_classified, responses_recorded
+        from nps.reporting import attribution
+        from surveys.signals import (
+            interactions_attributed,
+            response_classified,
+            responses_recorded,
+        )
 
         response_classified.connect(events.on_response_classified, dispatch_uid="nps-outbound")
         responses_recorded.connect(events.on_responses_recorded, dispatch_uid="nps-outbound")
         case_events_recorded.connect(events.on_case_events_recorded, dispatch_uid="nps-outbound")
+        interactions_attributed.connect(
+            attribution.on_interactions_attributed, dispatch_uid="nps-rollups"
+        )
 
 
 class AxesConfig(axes.apps.AppConfig):

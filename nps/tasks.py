@@ -1,6 +1,6 @@
 """Celery tasks for reporting: thin wrappers around nps.reporting (rollups, the digest)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -33,6 +33,13 @@ def refresh_recent_rollups() -> int:
 def rebuild_recent_rollups() -> int:
     # A safety net for changes no case history records: recompute a month nightly.
     return refresh.rollups_refresh_recent(days=NIGHTLY_DAYS)
+
+
+@shared_task
+def refresh_rollup_days(days: list[str]) -> int:
+    """These local days (ISO dates), e.g. after a CRM id mapped later attributed their rows."""
+    # Safe to overlap with the periodic refreshes: the same per-day lock and whole-day rewrite.
+    return refresh.rollups_refresh_days(days=[date.fromisoformat(day) for day in days])
 
 
 @shared_task

@@ -8,9 +8,15 @@ writes commit or roll back with it. Receivers must not call the network.
 sent once for many first answers stored together (surveys.responses.responses_record,
 the set-based reply path): a receiver does for each what it does for
 `response_classified(created=True)`, in as few statements as it can.
+
+`interactions_attributed(sender=Unit, unit_id=<int>, interaction_ids=<list[int]>)` is sent
+by surveys.units when a CRM id mapped after the fact gives interactions their unit, inside
+that transaction: followups gives their cases the unit, nps refreshes the days' rollups.
+(A second signal because attribution is not an answer: neither of the others fits.)
 """
 
 from django.dispatch import Signal
 
 response_classified = Signal()
 responses_recorded = Signal()
+interactions_attributed = Signal()

@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Count, Max, Min
 
 from surveys.models import Interaction, Unit, UnitCode
+from surveys.signals import interactions_attributed
 
 
 def unit_for_code(code: str) -> int | None:
@@ -56,12 +58,28 @@ def ancestors(unit: int, *, parents: dict[int, int | None] | None = None) -> lis
     return found
 
 
+def interactions_attribute(*, code: str, unit_id: int) -> int:
+    """Give the interactions that carry `code` and no unit the unit `unit_id`, and tell the
+    other apps (signals.interactions_attributed); returns how many."""
+    with transaction.atomic():
+        ids = list(
+            Interaction.objects.filter(unit_code=code, unit__isnull=True)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        Interaction.objects.filter(pk__in=ids, unit__isnull=True).update(unit_id=unit_id)
+        interactions_attributed.send(sender=Unit, unit_id=unit_id, interaction_ids=ids)
+    return len(ids)
+
+
 def unit_code_map(code: str, unit: Unit) -> int:
     """Map a CRM id to `unit` and attribute the unattributed interactions that carry it (and
     their cases still without a responsible unit); returns how many interactions."""
     with transaction.atomic():
         UnitCode.objects.update_or_create(code=code, defaults={"unit": unit})
-        return Interaction.objects.filter(unit_code=code, unit__isnull=True).update(unit=unit)
+        return interactions_attribute(code=code, unit_id=unit.pk)
 
 
 def unit_codes_apply(codes: Iterable[str]) -> int:
@@ -70,7 +88,36 @@ def unit_codes_apply(codes: Iterable[str]) -> int:
     for code, unit_id in UnitCode.objects.filter(code__in=list(codes)).values_list(
         "code", "unit_id"
     ):
-        done += Interaction.objects.filter(unit_code=code, unit__isnull=True).update(
-            unit_id=unit_id
-        )
+        done += interactions_attribute(code=code, unit_id=unit_id)
     return done
+
+
+def units_in_tree_order(*, active_only: bool = False) -> list[tuple[int, int, str]]:
+    """Every unit as (id, depth, name), each parent before its children, siblings by name
+    (one query): for indented lists. An inactive unit hides its subtree when `active_only`."""
+    rows = Unit.objects.order_by("name", "pk").values_list("pk", "parent_id", "name", "is_active")
+    children: dict[int | None, list[tuple[int, str, bool]]] = defaultdict(list)
+    for pk, parent, name, active in rows:
+        children[parent].append((pk, name, active))
+    found: list[tuple[int, int, str]] = []
+    todo = [(pk, 0, name, active) for pk, name, active in reversed(children[None])]
+    while todo:
+        pk, depth, name, active = todo.pop()
+        if active_only and not active:
+            continue
+        found.append((pk, depth, name))
+        todo.extend((c, depth + 1, n, a) for c, n, a in reversed(children.get(pk, [])))
+    return found
+
+
+def unmapped_unit_codes() -> list[dict[str, object]]:
+    """CRM ids seen on interactions that no UnitCode maps, most interactions first: code,
+    interactions, first and last occurred_at."""
+    return list(
+        Interaction.objects.filter(unit__isnull=True)
+        .exclude(unit_code="")
+        .exclude(unit_code__in=UnitCode.objects.values("code"))
+        .values("unit_code")
+        .annotate(interactions=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by("-interactions", "unit_code")
+    )

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -21,8 +21,11 @@ def folders() -> None:
 
 @pytest.fixture
 def crm_client(db: Any) -> APIClient:
-    """The CRM system: an API token, no staff rights."""
+    """The CRM system: an API token, no staff rights; its scope, recording interactions."""
     user = User.objects.create_user("crm")
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="surveys", codename="add_interaction")
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

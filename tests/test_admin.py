@@ -46,13 +46,16 @@ from surveys.models import (
     Survey,
     SurveyText,
     TierThresholds,
+    Unit,
+    UnitCode,
+    UnitKind,
 )
 from surveys.smslength import sms_length
 
 MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
-    DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy,
+    DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy, Unit, UnitCode,
 ]  # fmt: skip
 
 
@@ -141,6 +144,8 @@ def world(db: Any) -> World:
     agent = Agent.objects.create(name="Zhang Min", team=team, capacity=5)
     RoutingRule.objects.create(order=10, touchpoint="store_own", team=team)
     Holiday.objects.create(date=date(2026, 10, 1), name="National Day")
+    store = Unit.objects.create(name="Store 1", kind=UnitKind.STORE)
+    UnitCode.objects.create(code="ST-01", unit=store)
     ContactPolicy.current()
     Contact.objects.create(
         customer=case.customer, kind=ContactKind.CALLBACK, at=timezone.now(), source="case:1"

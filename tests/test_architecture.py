@@ -184,6 +184,7 @@ INNER_IMPORTS_WITH_A_REASON = {
     ("followups.apps", "followups"): "ready(): the receivers use models, loaded only by then",
     ("followups.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
     ("nps.apps", "nps.outbound"): "ready(): the receivers use models, loaded only by then",
+    ("nps.apps", "nps.reporting"): "ready(): the receivers use models, loaded only by then",
     ("nps.apps", "followups.signals"): "ready(): connected once the apps are loaded",
     ("nps.apps", "surveys.signals"): "ready(): connected once the apps are loaded",
     ("care.apps", "care"): "ready(): the receivers use models, loaded only by then",

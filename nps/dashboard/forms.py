@@ -18,8 +18,9 @@ from followups.models import Team
 from nps.models import NpsDaily
 from nps.reporting.contract import Filters
 from nps.reporting.days import local_today
-from nps.reporting.queries import rollup_rows
+from nps.reporting.queries import rollup_rows, unit_filter
 from surveys.models import Tier, Touchpoint
+from surveys.units import units_in_tree_order
 
 PRESETS = (
     ("7", _("Last 7 days")),
@@ -62,9 +63,19 @@ class FilterForm(forms.Form):
     tier = forms.ChoiceField(label=_("Value tier"), required=False)
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     agent = forms.ChoiceField(label=_("Service staff"), required=False)
+    unit = forms.TypedChoiceField(
+        label=_("Unit"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("The unit and every unit under it."),
+    )
 
     def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
         super().__init__(data)
+        # Indented by depth (no-break spaces: a browser keeps them in an option).
+        units = units_in_tree_order(active_only=True)
+        self._choices_set("unit", [ALL, *((pk, "\u00a0\u00a0" * d + n) for pk, d, n in units)])
         self._choices_set("touchpoint", [ALL, *Touchpoint.choices])
         self._choices_set("tier", [ALL, *Tier.choices])
         self._choices_set("team", [ALL, *((t.pk, t.name) for t in teams)])
@@ -147,6 +158,7 @@ def period_filters(
         tier=data.get("tier") or "",
         team_id=data.get("team"),
         agent=data.get("agent") or "",
+        units=unit_filter(data.get("unit")),
         team_scope=team_scope,
     )
     before_start, before_end = previous_period(start, end)

@@ -21,6 +21,9 @@ class Filters:
     tier: str = ""
     team_id: int | None = None
     agent: str = ""  # the staff id who served the interaction (Interaction.staff_id)
+    # The unit filter: a unit and every unit below it (surveys.units.units_below), as ids;
+    # None: any unit or none. Build it with nps.reporting.queries.unit_filter.
+    units: tuple[int, ...] | None = None
     # Set for a team lead: only these teams' data (None: everything, for supervisors).
     team_scope: tuple[int, ...] | None = None
 

@@ -44,6 +44,7 @@ from nps.reporting.days import day_bounds
 from nps.reporting.grains import grain_for
 from nps.reporting.rollup_tables import CASE_DIMS, RESPONSE_DIMS
 from surveys.models import Category, Purpose, Response, SuppressReason
+from surveys.units import units_below
 
 TEXT_FILTERS = ("touchpoint", "channel", "business_type", "region", "tier", "agent")
 COUNT_SUMS = {
@@ -84,12 +85,19 @@ def _team_q(f: Filters, field: str = "team_id") -> Q:
     return q
 
 
+def unit_filter(unit_id: int | None) -> tuple[int, ...] | None:
+    """Filters.units for "this unit": it and everything below it (None: no unit filter)."""
+    return None if unit_id is None else tuple(sorted(units_below(unit_id)))
+
+
 def rollup_filter(f: Filters) -> Q:
     """The rows of a rollup table that the filters (and the team scope) select."""
     q = Q(day__gte=f.start, day__lte=f.end) & _team_q(f)
     for name in TEXT_FILTERS:
         if value := getattr(f, name):
             q &= Q(**{name: value})
+    if f.units is not None:
+        q &= Q(unit_id__in=f.units)
     return q
 
 
@@ -98,6 +106,8 @@ def needed_dimensions(f: Filters, *group: str) -> frozenset[str]:
     needed = {name for name in TEXT_FILTERS if getattr(f, name)} | set(group)
     if f.team_id is not None or f.team_scope is not None:
         needed.add("team_id")
+    if f.units is not None:
+        needed.add("unit_id")
     return frozenset(needed)
 
 
@@ -114,7 +124,17 @@ def _raw_filter(f: Filters, paths: dict[str, Any], when: str) -> Q:
     for name in TEXT_FILTERS:
         if value := getattr(f, name):
             q &= Q(**{paths[name]: value})
+    if f.units is not None:
+        q &= _raw_unit_q(f.units, paths["unit_id"])
     return q
+
+
+def _raw_unit_q(units: tuple[int, ...], path: str | tuple[str, str]) -> Q:
+    """The rollups' unit over raw rows: a case's own unit, else its interaction's (CASE_DIMS)."""
+    if isinstance(path, str):
+        return Q(**{f"{path}__in": units})
+    own, served = path
+    return Q(**{f"{own}__in": units}) | Q(**{f"{own}__isnull": True, f"{served}__in": units})
 
 
 def _counts(row: dict[str, Any]) -> Counts:

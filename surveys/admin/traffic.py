@@ -23,6 +23,7 @@ from surveys.admin.bases import (
     ReadOnlyAdmin,
     all_fields,
 )
+from surveys.admin.units import UnitAttributionFilter
 from surveys.models import (
     DeliveryReceipt,
     InboundMessage,
@@ -44,9 +45,10 @@ class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
         "channel",
         "customer__tier",
         "customer__region",
+        UnitAttributionFilter,
         "occurred_at",
     )
-    search_fields = ("external_id", "customer__phone", "staff_id", "staff_name")
+    search_fields = ("external_id", "customer__phone", "staff_id", "staff_name", "unit_code")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
     date_hierarchy = "occurred_at"
@@ -60,14 +62,18 @@ class InteractionAdmin(PhoneSearchMixin, CustomerColumns, admin.ModelAdmin):
             ),
         }),
         (_("Details"), {
-            "fields": ("channel", "business_type", "staff_id", "staff_name", "created_at"),
+            "fields": (
+                "channel", "business_type", "staff_id", "staff_name", "unit_code", "unit",
+                "created_at",
+            ),
         }),
     )  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The CRM's key and its customer; the kind, which put a complaint in the pool on adding.
         fixed = ("external_id", "customer", "kind") if obj else ()
-        return (*fixed, "created_at")
+        # The unit follows the store or channel id's mapping (CRM unit ids), not a hand edit.
+        return (*fixed, "unit", "created_at")
 
 
 @admin.register(Invitation)

@@ -1,7 +1,7 @@
 """API serializers: write serializers validate only; read serializers shape output."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -135,8 +135,12 @@ class InteractionReadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
-            "id", "external_id", "created", "touchpoint", "kind", "occurred_at", "invitation"
+            "id", "external_id", "created", "touchpoint", "kind", "unit_code", "unit",
+            "occurred_at", "invitation",
         ]  # fmt: skip
+        extra_kwargs: ClassVar = {
+            "unit": {"help_text": "The unit the CRM id is mapped to (null: not mapped yet)."}
+        }
 
     def get_created(self, obj: Interaction) -> bool:
         return bool(self.context.get("created", {}).get(obj.pk, False))

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,10 +28,25 @@ _RECORDED = PolymorphicProxySerializer(
 )
 
 
+class CanRecordInteractions(BasePermission):
+    """A token whose user holds surveys.add_interaction: the CRM's scope (its group); a
+    reporting token reads responses and records nothing."""
+
+    message = _(
+        "This token may not record interactions: its user needs the permission "
+        "surveys.add_interaction (the CRM group)."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("surveys.add_interaction"))
+
+
 class InteractionsView(APIView):
     # The CRM's endpoint: a token only. A staff session (agent, lead) must not record
     # interactions, which plan survey SMS to any number; the admin does not let them either.
     authentication_classes = [TokenAuthentication]
+    permission_classes = [CanRecordInteractions]
     parser_classes = [DepthLimitedJSONParser]  # nested customer data: JSON only
 
     @extend_schema(
@@ -41,6 +57,10 @@ class InteractionsView(APIView):
             409: OpenApiResponse(
                 InteractionConflictSerializer,
                 description="An external_id already recorded with other values",
+            ),
+            403: OpenApiResponse(
+                description="The token's user lacks surveys.add_interaction (a CRM token has "
+                "it; a reporting token does not)",
             ),
         },
         description="Record one interaction (an object) or several (a list), all or nothing. "

@@ -94,6 +94,7 @@ def token(db: Any) -> str:
     user.user_permissions.add(
         Permission.objects.get(codename="view_response"),
         Permission.objects.get(codename="view_case"),  # the cases API is fuzzed too
+        Permission.objects.get(codename="add_interaction"),  # and the interactions API
     )
     return Token.objects.create(user=user).key
 

@@ -68,7 +68,7 @@ def test_verbatims_read_the_comments_and_their_reasons_in_two_queries(
 
 # A request: the session, the user, whether a supervisor; a team lead also their teams.
 REQUEST = {"supervisor": 3, "lead": 4}
-FORM = 1 + len(OBSERVED)  # the teams to filter by, the values present in the period
+FORM = 2 + len(OBSERVED)  # the teams and units to filter by, the values present in the period
 TABLE_QUERIES = {
     "headline": 2,  # this period and the one before
     "trend": 1,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import requests
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -30,7 +30,9 @@ def test_detractor_reply_to_assigned_case_to_verified_recovery(
     seed_taxonomy()  # an earlier transactional test may have flushed the seeded reasons
     SurveyFactory()
     agent = AgentFactory(team=TeamFactory(name="North", regions=["BJ"]))
-    token = Token.objects.create(user=User.objects.create_user("crm")).key
+    crm = User.objects.create_user("crm")
+    crm.user_permissions.add(Permission.objects.get(codename="add_interaction"))
+    token = Token.objects.create(user=crm).key
 
     posted = requests.post(
         f"{live_server.url}/api/v1/interactions/",

@@ -17,10 +17,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from followups.models import Agent, Team
-from followups.permissions import roles_ensure
+from followups.permissions import CRM, roles_ensure
 from followups.roles import AGENTS, SUPERVISORS, TEAM_LEADS
 from nps.demo_care import care_demo_seed
 from nps.demo_history import history_seed
+from nps.demo_units import units_demo_seed
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import Language, Survey, SurveyText
 from surveys.texts import DEFAULT_QUESTIONS
@@ -58,6 +59,8 @@ class Command(BaseCommand):
             written = 0 if options["no_history"] else history_seed(survey=survey)
             # The pool, two segments, a finished care campaign and a running one (once).
             cared = 0 if options["no_history"] else care_demo_seed()
+            # The unit tree, its CRM ids, targets and rules; the history's units and cases.
+            attributed = units_demo_seed()
         if written:
             # The dashboard reads only rollups: build them for the invented days at once.
             days = rollups_rebuild()
@@ -65,6 +68,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"History: {written} interactions over {days} days ({seconds:.1f} s)."
             )
+        if attributed:
+            self.stdout.write(f"Units: {attributed} interactions attributed to their units.")
         if cared:
             self.stdout.write(f"Care: {cared} campaign members, one campaign finished.")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
@@ -83,6 +88,8 @@ class Command(BaseCommand):
             admin.save(update_fields=["password"])
         crm, _ = User.objects.get_or_create(username="crm")
         Token.objects.get_or_create(user=crm, defaults={"key": DEMO_TOKEN})
+        roles_ensure()
+        crm.groups.add(Group.objects.get(name=CRM))  # the token's scope: interactions, cases
         survey, created = Survey.objects.get_or_create(
             name="After-service NPS",
             # The demo answers at any hour: quiet hours off (equal start and end).
@@ -100,7 +107,6 @@ class Command(BaseCommand):
                 SurveyText.objects.create(
                     survey=survey, language=language, question=DEFAULT_QUESTIONS[language]
                 )
-        roles_ensure()
         groups = {name: Group.objects.get(name=name) for name in (AGENTS, TEAM_LEADS, SUPERVISORS)}
         self._user("supervisor", groups[SUPERVISORS], email="supervisor@example.com")
         for name, regions in [*TEAMS.items(), (FALLBACK_TEAM, [])]:
