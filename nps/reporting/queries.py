@@ -137,7 +137,7 @@ def _raw_unit_q(units: tuple[int, ...], path: str | tuple[str, str]) -> Q:
     return Q(**{f"{own}__in": units}) | Q(**{f"{own}__isnull": True, f"{served}__in": units})
 
 
-def _counts(row: dict[str, Any]) -> Counts:
+def counts_of(row: dict[str, Any]) -> Counts:
     return Counts(
         promoters=row["sum_promoters"] or 0,
         passives=row["sum_passives"] or 0,
@@ -147,7 +147,7 @@ def _counts(row: dict[str, Any]) -> Counts:
 
 def nps_counts(f: Filters) -> Counts:
     """Promoters, passives and detractors in the period (one query)."""
-    return _counts(rollup_rows(NpsDaily, f).aggregate(**COUNT_SUMS))
+    return counts_of(rollup_rows(NpsDaily, f).aggregate(**COUNT_SUMS))
 
 
 def nps_trend(f: Filters, *, granularity: str) -> list[tuple[date, Counts]]:
@@ -156,7 +156,7 @@ def nps_trend(f: Filters, *, granularity: str) -> list[tuple[date, Counts]]:
         raise ValueError(f"granularity must be 'day' or 'week', not {granularity!r}")
     period = F("day") if granularity == "day" else TruncWeek("day")
     rows = rollup_rows(NpsDaily, f).values(period=period).annotate(**COUNT_SUMS).order_by("period")
-    return [(row["period"], _counts(row)) for row in rows]
+    return [(row["period"], counts_of(row)) for row in rows]
 
 
 def nps_breakdown(f: Filters, *, dimension: str) -> list[tuple[str, Counts]]:
@@ -165,7 +165,7 @@ def nps_breakdown(f: Filters, *, dimension: str) -> list[tuple[str, Counts]]:
         raise ValueError(f"unknown dimension {dimension!r}")
     field = "team_id" if dimension == "team" else dimension
     rows = rollup_rows(NpsDaily, f, field).values(field).annotate(**COUNT_SUMS)
-    found = [(str(row[field] or ""), _counts(row)) for row in rows.order_by()]
+    found = [(str(row[field] or ""), counts_of(row)) for row in rows.order_by()]
     return sorted(found, key=lambda item: (-item[1].n, item[0]))
 
 

@@ -19,7 +19,7 @@ from followups.models import Case, Problem, ProblemStatus
 from nps.models import Alert, NpsDaily, ReasonDaily, ReportCadence
 from nps.reporting.contract import Counts, Filters
 from nps.reporting.days import day_bounds
-from nps.reporting.queries import COUNT_SUMS, rollup_rows
+from nps.reporting.queries import COUNT_SUMS, counts_of, nps_counts, rollup_rows
 from nps.reporting.stats import Change, Estimate, change, estimate, share
 from nps.reports.periods import Period, period_before
 from nps.scorecards import TargetResult, targets_against_results
@@ -86,22 +86,13 @@ class ReportData:
 def _rows(
     model: type[Model], units: list[int], start: date, end: date, *group: str
 ) -> QuerySet[Any]:
-    """The unit-grain rollup rows of the units in [start, end] (grouped by `group` too)."""
-    rows = rollup_rows(model, Filters(start=start, end=end), "unit_id", *group)
-    return rows.filter(unit_id__in=units)
-
-
-def _counts(row: dict[str, Any]) -> Counts:
-    return Counts(
-        promoters=row["sum_promoters"] or 0,
-        passives=row["sum_passives"] or 0,
-        detractors=row["sum_detractors"] or 0,
-    )
+    """The rollup rows of the units in [start, end] (grouped by `group` too)."""
+    return rollup_rows(model, Filters(start=start, end=end, units=tuple(units)), *group)
 
 
 def unit_counts(units: list[int], start: date, end: date) -> Counts:
     """Promoters, passives and detractors of the units in [start, end] (one query)."""
-    return _counts(_rows(NpsDaily, units, start, end).aggregate(**COUNT_SUMS))
+    return nps_counts(Filters(start=start, end=end, units=tuple(units)))
 
 
 def unit_trend(units: list[int], start: date, end: date, *, by: str) -> list[Point]:
@@ -113,7 +104,7 @@ def unit_trend(units: list[int], start: date, end: date, *, by: str) -> list[Poi
         .order_by("period")
     )
     # A week that began before the period is labelled by the period's first day.
-    return [Point(max(_as_date(row["period"]), start), estimate(_counts(row))) for row in rows]
+    return [Point(max(_as_date(row["period"]), start), estimate(counts_of(row))) for row in rows]
 
 
 def _as_date(value: date | datetime) -> date:
@@ -124,7 +115,7 @@ def unit_touchpoints(units: list[int], start: date, end: date) -> list[tuple[str
     rows = _rows(NpsDaily, units, start, end, "touchpoint").values("touchpoint")
     labels = dict(Touchpoint.choices)
     found = [
-        (str(labels.get(row["touchpoint"], row["touchpoint"] or "-")), estimate(_counts(row)))
+        (str(labels.get(row["touchpoint"], row["touchpoint"] or "-")), estimate(counts_of(row)))
         for row in rows.annotate(**COUNT_SUMS).order_by()
     ]
     return sorted(found, key=lambda item: (-item[1].n, item[0]))
