@@ -13,18 +13,18 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
+from surveys.links import link_create, link_url
 from surveys.models import (
     ContactKind,
     Customer,
+    Delivery,
     Interaction,
     Invitation,
-    Delivery,
     Purpose,
     SuppressReason,
     Survey,
 )
 from surveys.models import InvitationStatus as S
-from surveys.links import link_create, link_url
 from surveys.pressure import contacts_take
 from surveys.queue import queue_waiting, task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck

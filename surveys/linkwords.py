@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from surveys.models import Language, ReasonCategory, Scale
 
 ZH, EN, BO = Language.ZH_HANS, Language.EN, Language.BO
-PAGE_LANGUAGES = (ZH, BO, EN)
+PAGE_LANGUAGES: tuple[str, ...] = (ZH, BO, EN)
 # What the language switch shows, each in its own script.
-LANGUAGE_NAMES = {ZH: "中文", BO: "བོད་ཡིག", EN: "English"}
+LANGUAGE_NAMES: dict[str, str] = {ZH: "中文", BO: "བོད་ཡིག", EN: "English"}
 # A Tibetan page repeats each line in Chinese.
-PAGE_PARTS = {ZH: (ZH,), EN: (EN,), BO: (BO, ZH)}
+PAGE_PARTS: dict[str, tuple[str, ...]] = {ZH: (ZH,), EN: (EN,), BO: (BO, ZH)}
 
 WORDS: dict[str, dict[str, str]] = {
     "title": {

@@ -14,7 +14,6 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
-from surveys.linkwords import LANGUAGE_NAMES, PAGE_LANGUAGES, page_language, reason_parts, words
 from surveys.links import (
     Outcome,
     frame_ancestors,
@@ -24,6 +23,7 @@ from surveys.links import (
     link_request_allowed,
     link_state,
 )
+from surveys.linkwords import LANGUAGE_NAMES, PAGE_LANGUAGES, page_language, reason_parts, words
 from surveys.models import Scale, SurveyLink
 
 STATUS = {Outcome.RECORDED: 200, Outcome.ANSWERED: 410, Outcome.CLOSED: 410}
