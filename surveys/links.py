@@ -84,13 +84,14 @@ def link_url(token: str) -> str:
 
 def link_create(*, invitation: Invitation) -> tuple[SurveyLink, str]:
     """The invitation's link and its token: created once, the same on every call."""
-    nonce = get_random_string(32)
+    nonce, now = get_random_string(32), timezone.now()
     link, _ = SurveyLink.objects.get_or_create(
         invitation=invitation,
         defaults={
             "nonce": nonce,
             "token_hash": token_hash(link_token(invitation_id=invitation.pk, nonce=nonce)),
-            "expires_at": timezone.now() + timedelta(days=link_days()),
+            "created_at": now,
+            "expires_at": now + timedelta(days=link_days()),
         },
     )
     return link, link_token(invitation_id=invitation.pk, nonce=link.nonce)

@@ -173,7 +173,12 @@ def response_categorise(*, response: Response) -> list[ReasonCategory]:
 def response_reasons_add(*, response: Response, categories: Sequence[ReasonCategory]) -> None:
     """Store categories the customer chose as the response's reasons, beside the matched
     ones (their keyword: the name). A later re-categorisation recomputes reasons from the
-    comment alone: the survey page writes the chosen names into it for that reason."""
+    comment alone: the survey page writes the chosen names into it for that reason.
+    "Other" given for unmatched words goes when a reason was chosen (unless it was)."""
+    if not categories:
+        return
+    if OTHER not in {category.code for category in categories}:
+        ResponseReason.objects.filter(response=response, category__code=OTHER).delete()
     ResponseReason.objects.bulk_create(
         [
             ResponseReason(response=response, category=category, keyword=category.name_zh[:100])
