@@ -2,8 +2,9 @@
 
 Works without JavaScript (a plain form POST with Django's CSRF token), may be framed by
 the origins in NPS_SURVEY_LINK_FRAME_ORIGINS (Content-Security-Policy frame-ancestors;
-X-Frame-Options is dropped for this view only), and is never cached nor leaks its
-address in a Referer.
+X-Frame-Options is dropped for this view only), is never cached, and sends its address
+(with the token) as a Referer to no other site. Not "no-referrer": the browser would
+then send "Origin: null" with the form and the CSRF check would refuse it.
 """
 
 from typing import Any
@@ -103,6 +104,6 @@ def _render(
     response = render(request, "surveys/link.html", context, status=status)
     response["Content-Security-Policy"] = frame_ancestors()
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response

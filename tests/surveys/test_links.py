@@ -340,7 +340,7 @@ def test_the_page_may_be_framed_by_the_allowlist_only(
     page = client.get(f"/s/{token}")
     assert page["Content-Security-Policy"] == "frame-ancestors 'self'"
     assert "X-Frame-Options" not in page
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     origins = "https://app.example.com, https://servicewechat.com/"
     with override_settings(NPS_SURVEY_LINK_FRAME_ORIGINS=origins):
         framed = client.get(f"/s/{token}")
