@@ -99,7 +99,8 @@ def test_the_link_sms_goes_out_through_the_simulator_and_its_link_opens_the_page
     invitation = send()
     assert invitation.status == "sent"
     [sent] = simulator.sent
-    assert sent.api == "simulator" and sent.to == "+8613800138001"
+    assert sent.api == "simulator"
+    assert sent.to == "+8613800138001"
     assert sent.text.startswith("您好！您有多大可能向亲友推荐我们的服务？请点击链接打分：")
     assert "回复TD退订" in sent.text  # the opt-out instruction, as on every survey SMS
     token = token_sent(simulator)
@@ -107,14 +108,16 @@ def test_the_link_sms_goes_out_through_the_simulator_and_its_link_opens_the_page
     assert link.invitation_id == invitation.pk
     # The token is not stored: the row holds its SHA-256, the invitation shows it masked.
     assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
-    assert token not in invitation.text and f"{BASE}/s/…" in invitation.text
+    assert token not in invitation.text
+    assert f"{BASE}/s/…" in invitation.text
     assert token not in str(SurveyLink.objects.values().get())
     page = client.get(f"/s/{token}")
     assert page.status_code == 200
     html = page.content.decode()
     assert "您有多大可能向亲友推荐我们的服务？" in html
     assert len(re.findall(r'type="radio" name="score"', html)) == 11
-    assert "完全不可能" in html and "非常可能" in html
+    assert "完全不可能" in html
+    assert "非常可能" in html
     assert html.count('name="reason"') == ReasonCategory.objects.filter(is_active=True).count()
 
 
@@ -128,7 +131,8 @@ def test_the_token_is_128_random_bits_and_differs_per_invitation(
         assert len(token) == 22  # 16 bytes, URL-safe base64 without padding
         assert len(base64.urlsafe_b64decode(token + "==")) == 16
     nonces = set(SurveyLink.objects.values_list("nonce", flat=True))
-    assert len(nonces) == 2 and all(len(n) == 32 for n in nonces)
+    assert len(nonces) == 2
+    assert all(len(n) == 32 for n in nonces)
 
 
 def test_a_retry_of_the_same_invitation_sends_the_same_link(
@@ -165,15 +169,20 @@ def test_a_bilingual_tibetan_customer_gets_both_parts_each_with_the_link(
     text = simulator.sent[0].text
     tibetan, chinese = text.split("\n")
     token = token_sent(simulator)
-    assert tibetan.startswith("ང་ཚོའི་ཞབས་ཞུ་") and token in tibetan and "TD" in tibetan
-    assert chinese.startswith("您好！") and token in chinese
+    assert tibetan.startswith("ང་ཚོའི་ཞབས་ཞུ་")
+    assert token in tibetan
+    assert "TD" in tibetan
+    assert chinese.startswith("您好！")
+    assert token in chinese
     html = client.get(f"/s/{token}").content.decode()
     assert '<html lang="bo">' in html
     assert "ང་ཚོའི་ཞབས་ཞུ་གྲོགས་པོར་འོས་སྦྱོར་བྱེད་སྲིད་དམ།" in html  # Tibetan, then ...
     assert "您有多大可能向亲友推荐我们的服务？" in html  # ... the Chinese under it
-    assert "དྲ་རྒྱ་དང་བརྡ་རྟགས།" in html and "网络/信号" in html  # a chip in both
+    assert "དྲ་རྒྱ་དང་བརྡ་རྟགས།" in html
+    assert "网络/信号" in html
     english = client.get(f"/s/{token}?lang=en").content.decode()
-    assert "How likely are you to recommend us" in english and "ང་ཚོའི་" not in english
+    assert "How likely are you to recommend us" in english
+    assert "ང་ཚོའི་" not in english
 
 
 def test_a_detractor_through_the_link_opens_a_case_with_the_chosen_reasons(
@@ -327,7 +336,8 @@ def test_an_opted_out_customer_or_an_answer_by_sms_first_stores_nothing(
     token = token_sent(simulator, 0)
     assert client.get(f"/s/{token}").status_code == 410
     closed = answer(client, token, score="0")
-    assert closed.status_code == 410 and "本次调查已结束。" in closed.content.decode()
+    assert closed.status_code == 410
+    assert "本次调查已结束。" in closed.content.decode()
     assert stored() == (0, 0, 0)
     assert SurveyLink.objects.get(invitation=opted).used_at is None
 
@@ -340,7 +350,8 @@ def test_the_page_may_be_framed_by_the_allowlist_only(
     page = client.get(f"/s/{token}")
     assert page["Content-Security-Policy"] == "frame-ancestors 'self'"
     assert "X-Frame-Options" not in page
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
+    assert page["Cache-Control"] == "no-store"
+    assert page["Referrer-Policy"] == "same-origin"
     origins = "https://app.example.com, https://servicewechat.com/"
     with override_settings(NPS_SURVEY_LINK_FRAME_ORIGINS=origins):
         framed = client.get(f"/s/{token}")
