@@ -24,12 +24,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
-# customer language -> (html lang, the question as shown, the thanks, the score tapped)
+# customer language -> (html lang, the question as shown, the thanks, the score tapped,
+# the comment typed)
 LANGUAGES = {
-    "zh-hans": ("zh-hans", "您有多大可能向亲友推荐我们的服务？", "感谢您的反馈！", 3),
-    "bo-zh": ("bo", "ང་ཚོའི་ཞབས་ཞུ་གྲོགས་པོར་འོས་སྦྱོར་བྱེད་སྲིད་དམ།", "ཐུགས་རྗེ་ཆེ།", 8),
+    "zh-hans": ("zh-hans", "您有多大可能向亲友推荐我们的服务？", "感谢您的反馈！", 3,
+                "营业厅排队太久了"),
+    "bo-zh": ("bo", "ང་ཚོའི་ཞབས་ཞུ་གྲོགས་པོར་འོས་སྦྱོར་བྱེད་སྲིད་དམ།", "ཐུགས་རྗེ་ཆེ།", 8,
+              "སྒུག་དགོས་པའི་དུས་ཚོད་རིང་དྲགས།"),  # "the wait was too long"
     "en": ("en", "How likely are you to recommend us to a friend or relative?",
-           "Thank you for your answer!", 10),
+           "Thank you for your answer!", 10, "Quick and friendly"),
 }  # fmt: skip
 
 
@@ -76,7 +79,7 @@ def test_a_customer_answers_on_a_phone_in_each_language(
     link_survey: Survey,  # noqa: F811
 ) -> None:
     DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for n, (language, (lang, question, thanks, score)) in enumerate(LANGUAGES.items(), 1):
+    for n, (language, (lang, question, thanks, score, comment)) in enumerate(LANGUAGES.items(), 1):
         send(n, language=language)
         url = f"{live_server.url}/s/{token_sent(simulator)}"
         page = chromium.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True)
@@ -90,7 +93,7 @@ def test_a_customer_answers_on_a_phone_in_each_language(
         assert box is not None
         assert box["height"] >= 44
         assert box["width"] >= 44
-        answer_on_phone(page, url, score, f"comment in {language}")
+        answer_on_phone(page, url, score, comment)
         name = "bo" if lang == "bo" else lang
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"survey-link-{name}.png"), full_page=True)
         page.locator("button[type=submit]").click()
@@ -100,7 +103,7 @@ def test_a_customer_answers_on_a_phone_in_each_language(
         assert errors == [], (language, errors)
         response = Response.objects.get(invitation__customer__language=language)
         assert response.score == score
-        assert response.comment.endswith(f"comment in {language}")
+        assert response.comment.endswith(comment)
         assert list(response.reasons.values_list("code", flat=True))[:1] == ["network"]
         page.close()
 
