@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from followups.models import Case
 from surveys.consent import consent_change
-from surveys.dispatch import invitation_send
+from surveys.dispatch import invitation_send, invitations_expire
 from surveys.interactions import interaction_record
 from surveys.models import (
     ConsentSource,
@@ -387,3 +387,18 @@ def test_two_concurrent_answers_record_one_response(
     assert sorted(codes) == [200, 410]
     assert Response.objects.count() == 1
     assert Case.objects.count() == (1 if Response.objects.get().score == 1 else 0)
+
+
+def test_a_link_closes_with_the_surveys_reply_window(
+    simulator: LoopbackProvider, link_survey: Survey, client: Client
+) -> None:
+    invitation = send()
+    token = token_sent(simulator)
+    later = timezone.now() + timedelta(hours=link_survey.reply_window_hours, minutes=1)
+    with time_machine.travel(later):
+        invitations_expire()
+        assert client.get(f"/s/{token}").status_code == 410  # the link itself lives 7 days
+        assert answer(client, token, score="5").status_code == 410
+    invitation.refresh_from_db()
+    assert invitation.status == "expired"
+    assert stored() == (0, 0, 0)
