@@ -8,6 +8,7 @@ from followups.api import CaseDetailView, CaseListView
 from surveys import webhooks
 from surveys.api.responses import ResponseDetailView, ResponseListView
 from surveys.api.views import InteractionsView
+from surveys.views import survey_link
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -27,6 +28,7 @@ urlpatterns = [
         name="api-care-offer-redeem",
     ),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("s/<str:token>", survey_link, name="survey-link"),
     path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
     path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),
 ]

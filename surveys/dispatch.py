@@ -13,9 +13,11 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Gateway
+from surveys.links import link_create, link_url
 from surveys.models import (
     ContactKind,
     Customer,
+    Delivery,
     Interaction,
     Invitation,
     Purpose,
@@ -27,7 +29,7 @@ from surveys.pressure import contacts_take
 from surveys.queue import queue_waiting, task_queue
 from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
 from surveys.sendstatus import INVITATIONS, statuses_advance
-from surveys.texts import survey_text
+from surveys.texts import survey_link_text, survey_text
 from surveys.timewindows import next_allowed_send
 
 
@@ -178,10 +180,21 @@ def _quiet_until(invitation: Invitation) -> datetime | None:
 
 
 def _survey_sms(invitation: Invitation, gateway: Gateway) -> str:
-    """The survey's text in the customer's language, chosen (and kept) when it is sent."""
-    text, language = survey_text(survey=invitation.asked_survey, customer=invitation.customer)
+    """The survey's text in the customer's language, chosen (and kept) when it is sent.
+
+    A survey delivered by link gets the invitation's one link here (surveys.links: the
+    same link on a retry); the text kept on the invitation shows it without its token."""
+    survey, customer = invitation.asked_survey, invitation.customer
+    if survey.delivery != Delivery.LINK:
+        text, language = survey_text(survey=survey, customer=customer)
+        kept = text
+    else:
+        _, token = link_create(invitation=invitation)
+        url = link_url(token)
+        text, language = survey_link_text(survey=survey, customer=customer, url=url)
+        kept = text.replace(token, "…")
     Invitation.objects.filter(pk=invitation.pk).update(
-        text=text, language=language, gateway=gateway.slug
+        text=kept, language=language, gateway=gateway.slug
     )
     return text
 

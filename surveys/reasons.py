@@ -170,6 +170,24 @@ def response_categorise(*, response: Response) -> list[ReasonCategory]:
         return _reasons_apply([response], taxonomy, categories)[response.pk]
 
 
+def response_reasons_add(*, response: Response, categories: Sequence[ReasonCategory]) -> None:
+    """Store categories the customer chose as the response's reasons, beside the matched
+    ones (their keyword: the name). A later re-categorisation recomputes reasons from the
+    comment alone: the survey page writes the chosen names into it for that reason.
+    "Other" given for unmatched words goes when a reason was chosen (unless it was)."""
+    if not categories:
+        return
+    if OTHER not in {category.code for category in categories}:
+        ResponseReason.objects.filter(response=response, category__code=OTHER).delete()
+    ResponseReason.objects.bulk_create(
+        [
+            ResponseReason(response=response, category=category, keyword=category.name_zh[:100])
+            for category in categories
+        ],
+        ignore_conflicts=True,  # already matched from the comment (or a concurrent writer)
+    )
+
+
 def responses_categorise(*, responses: Sequence[Response]) -> None:
     """response_categorise for many new responses at once: one read of the taxonomy."""
     commented = [response for response in responses if response.comment]

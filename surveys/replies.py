@@ -333,6 +333,13 @@ def _apply(message: InboundMessage, customer: Customer | None) -> tuple[str, Inv
     return "not_understood", invitation  # a second time: stored, left alone, never a loop
 
 
+def answer_acknowledge(*, response: Response, invitation: Invitation) -> None:
+    """Queue what a first score is answered with, as for an SMS reply (a survey page's
+    answer too): "why?" or the playbook's message, once per survey."""
+    if kind := _first_score_kind(response, invitation):
+        message_queue(customer=response.customer, kind=kind, invitation=invitation)
+
+
 def _first_score_kind(response: Response, invitation: Invitation) -> str | None:
     """What a first score is answered with: "why?" when the survey asks it after this
     category and no reason came with the score, else the playbook's message."""

@@ -4,21 +4,31 @@ Every change of category is announced through `response_classified`, so the clos
 loop follows the customer's latest word.
 """
 
+from collections.abc import Sequence
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from surveys.models import Category, InboundMessage, Invitation, Response
+from surveys.models import Category, InboundMessage, Invitation, ReasonCategory, Response
 from surveys.models import InvitationStatus as S
-from surveys.reasons import response_categorise, responses_categorise
+from surveys.reasons import response_categorise, response_reasons_add, responses_categorise
 from surveys.sendstatus import INVITATIONS, invitation_advance, statuses_advance
 from surveys.signals import response_classified, responses_recorded
 from surveys.voice import voice_of
 
 
 def response_record(
-    *, invitation: Invitation, score: int, comment: str = "", message: InboundMessage | None = None
+    *,
+    invitation: Invitation,
+    score: int,
+    comment: str = "",
+    message: InboundMessage | None = None,
+    reasons: Sequence[ReasonCategory] = (),
 ) -> Response:
-    """Store the answer (one per invitation), classify it and tell the listeners."""
+    """Store the answer (one per invitation), classify it and tell the listeners.
+
+    `reasons`: categories the customer chose (a survey page's chips), stored with those
+    the comment matches, before the listeners hear of the answer."""
     try:
         with transaction.atomic():
             response = Response.objects.create(
@@ -35,6 +45,8 @@ def response_record(
         return Response.objects.get(invitation=invitation)
     invitation_advance(invitation_id=invitation.pk, to=S.RESPONDED, responded_at=timezone.now())
     _comment_categorise(response)
+    if reasons:
+        response_reasons_add(response=response, categories=reasons)
     response_classified.send(sender=Response, response=response, created=True)
     return response
 

@@ -30,6 +30,14 @@ OPT_OUT_INSTRUCTION: dict[str, str] = {
     EN: "Reply STOP to opt out",
     BO: "མཚམས་འཇོག་ན་TD ལན་འདེབས།",  # "To stop, reply TD."
 }
+# A survey delivered by link (Survey.delivery): the SMS carries {link} instead of asking
+# for a number; the page (surveys/links.py) asks the question.
+DEFAULT_LINK_SMS: dict[str, str] = {
+    ZH: "您好！您有多大可能向亲友推荐我们的服务？请点击链接打分：{link}",
+    EN: "How likely are you to recommend us to a friend? Tap to answer: {link}",
+    # "Would you recommend our service to a friend? Press the link and answer: {link}"
+    BO: "ང་ཚོའི་ཞབས་ཞུ་གྲོགས་པོར་འོས་སྦྱོར་བྱེད་སྲིད་དམ། འབྲེལ་མཐུད་མནན་ནས་ལན་འདེབས་རོགས། {link}",
+}
 # Markers that show a text already tells how to opt out.
 _OPT_OUT_MARKERS = ("TD", "STOP", "退订", "退訂")
 
@@ -131,6 +139,26 @@ def survey_text(*, survey: Survey, customer: Customer) -> tuple[str, str]:
     texts = _texts(customer, survey, own, DEFAULT_QUESTIONS)
     parts = [with_opt_out_instruction(t.text, t.language) for t in texts]
     return PART_SEPARATOR.join(parts), texts[0].language
+
+
+def survey_link_text(*, survey: Survey, customer: Customer, url: str) -> tuple[str, str]:
+    """(text, language) of a link survey's SMS: each part carries the link and the opt-out
+    instruction of its language (a part without {link} gets the link at its end)."""
+    own = {t.language: t.link_message for t in survey.texts.all() if t.link_message.strip()}
+    texts = _texts(customer, survey, own, DEFAULT_LINK_SMS)
+    parts = [with_opt_out_instruction(_with_link(t.text, url), t.language) for t in texts]
+    return PART_SEPARATOR.join(parts), texts[0].language
+
+
+def _with_link(text: str, url: str) -> str:
+    # replace, not format: a survey's own text may hold other braces
+    return text.replace("{link}", url) if "{link}" in text else f"{text.rstrip()} {url}"
+
+
+def link_sms_example(text: str) -> str:
+    """The text as sent with a link of typical length (the admin's length badge)."""
+    base = (settings.NPS_PUBLIC_BASE_URL or "https://example.cn").rstrip("/")
+    return _with_link(text, f"{base}/s/{'x' * 22}")
 
 
 def _hours(hours: int, language: str) -> str:

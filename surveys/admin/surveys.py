@@ -20,7 +20,7 @@ from surveys.models import (
     Touchpoint,
 )
 from surveys.smslength import sms_length
-from surveys.texts import with_opt_out_instruction
+from surveys.texts import link_sms_example, with_opt_out_instruction
 
 
 class SurveyForm(forms.ModelForm):
@@ -42,7 +42,8 @@ class SurveyForm(forms.ModelForm):
     class Meta:
         model = Survey
         fields = (
-            "name", "is_active", "priority", "touchpoints", "default_language", "delay_minutes",
+            "name", "is_active", "priority", "touchpoints", "default_language", "delivery",
+            "delay_minutes",
             "reply_window_hours", "quiet_start", "quiet_end", "fatigue_days", "max_age_hours",
             "sampling_rate", "followup_categories", "passive_care", "promoter_thanks",
             "callback_promise",
@@ -70,10 +71,11 @@ class SurveyTextInline(admin.StackedInline):
         ("care_message", "care_length"),
         ("thanks_message", "thanks_length"),
         ("callback_promise", "promise_length"),
+        ("link_message", "link_length"),
     )
     readonly_fields = (
         "question_length", "followup_length", "clarification_length", "care_length",
-        "thanks_length", "promise_length",
+        "thanks_length", "promise_length", "link_length",
     )  # fmt: skip
 
     @admin.display(description=_("as sent (with the opt-out instruction)"))
@@ -94,6 +96,11 @@ class SurveyTextInline(admin.StackedInline):
     def promise_length(self, obj: SurveyText | None) -> SafeString | str:
         # As sent for a call due within 24 hours: "{hours}" stands for two digits.
         return length_badge(obj.callback_promise.replace("{hours}", "24") if obj else "")
+
+    @admin.display(description=_("SMS length"))
+    def link_length(self, obj: SurveyText | None) -> SafeString | str:
+        # As sent: "{link}" stands for a link of the configured base URL and a token.
+        return length_badge(link_sms_example(obj.link_message) if obj else "")
 
     @admin.display(description=_("SMS length"))
     def care_length(self, obj: SurveyText | None) -> SafeString | str:
@@ -118,7 +125,9 @@ class SurveyAdmin(admin.ModelAdmin):
     ordering = ("priority", "id")  # the order dispatch picks surveys in
     readonly_fields = ("created_at",)
     fieldsets = (
-        (None, {"fields": ("name", "is_active", "priority", "touchpoints", "default_language")}),
+        (None, {"fields": (
+            "name", "is_active", "priority", "touchpoints", "default_language", "delivery",
+        )}),
         (_("Timing"), {
             "fields": ("delay_minutes", "reply_window_hours", "quiet_start", "quiet_end"),
         }),

@@ -13,6 +13,7 @@ from surveys.models.customers import (
     default_time_zone,
 )
 from surveys.models.invitations import Invitation, InvitationStatus, Purpose, SuppressReason
+from surveys.models.links import SurveyLink
 from surveys.models.messages import (
     DeliveryReceipt,
     InboundMessage,
@@ -28,7 +29,7 @@ from surveys.models.reasons import (
     RunStatus,
 )
 from surveys.models.responses import Category, Response, Voice
-from surveys.models.surveys import Scale, Survey, SurveyText
+from surveys.models.surveys import Delivery, Scale, Survey, SurveyText
 from surveys.models.tiers import TierThresholds
 from surveys.models.units import Unit, UnitCode, UnitKind
 
@@ -42,6 +43,7 @@ __all__ = [
     "ContactPolicy",
     "Customer",
     "CustomerLanguage",
+    "Delivery",
     "DeliveryReceipt",
     "InboundMessage",
     "Interaction",
@@ -61,6 +63,7 @@ __all__ = [
     "Scale",
     "SuppressReason",
     "Survey",
+    "SurveyLink",
     "SurveyText",
     "Tier",
     "TierThresholds",

@@ -19,6 +19,11 @@ class Scale(models.TextChoices):
     SATISFACTION = "satisfaction", _("Satisfaction, 1-10 (reported as a 100-point score)")
 
 
+class Delivery(models.TextChoices):
+    SMS_REPLY = "sms", _("SMS: the customer replies with a number")
+    LINK = "link", _("Link: the SMS carries a link to a survey page")
+
+
 # The lowest answer each scale takes: 0 is not an answer on the 1-10 satisfaction scale.
 SCALE_LOWEST = {Scale.NPS: 0, Scale.SATISFACTION: 1}
 
@@ -34,6 +39,17 @@ class Survey(models.Model):
         help_text=_(
             "What the number asks: NPS (0-10), or the operators' satisfaction score "
             "(1-10, shown as points out of 100)."
+        ),
+    )
+    delivery = models.CharField(
+        _("delivery"),
+        max_length=8,
+        choices=Delivery,
+        default=Delivery.SMS_REPLY,
+        db_default=Delivery.SMS_REPLY,
+        help_text=_(
+            "How the question reaches the customer: an SMS answered by reply, or an SMS with "
+            "a single-use link to a mobile survey page."
         ),
     )
     is_active = models.BooleanField(_("active"), default=True)
@@ -151,6 +167,14 @@ class SurveyText(models.Model):
         help_text=_(
             "Sent to a detractor who gave a reason; {hours} becomes the hours until the "
             "call is due. Empty: the default."
+        ),
+    )
+    link_message = models.TextField(
+        _("link SMS"),
+        blank=True,
+        help_text=_(
+            "The SMS of a survey delivered by link; {link} becomes the customer's link. "
+            "Empty: the default."
         ),
     )
 
