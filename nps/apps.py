@@ -9,13 +9,14 @@ class NpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: the receivers use models, loaded only by now.
-        from followups.signals import case_events_recorded
+        from followups.signals import case_events_recorded, problems_changed
         from nps.outbound import events
         from surveys.signals import response_classified, responses_recorded
 
         response_classified.connect(events.on_response_classified, dispatch_uid="nps-outbound")
         responses_recorded.connect(events.on_responses_recorded, dispatch_uid="nps-outbound")
         case_events_recorded.connect(events.on_case_events_recorded, dispatch_uid="nps-outbound")
+        problems_changed.connect(events.on_problems_changed, dispatch_uid="nps-outbound")
 
 
 class AxesConfig(axes.apps.AppConfig):

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from nps import problem_checks
 from nps.outbound import sending
 from nps.reporting import digest, refresh
 
@@ -50,3 +51,10 @@ def deliver_webhooks(ids: list[int]) -> int:
 def sweep_webhooks() -> int:
     # Retries whose backoff has passed and rows whose task was lost; safe to overlap.
     return sending.deliveries_sweep()
+
+
+@shared_task
+def check_problems() -> int:
+    """Hourly: verification figures of the problems being verified, from the rollups."""
+    # Safe to overlap: it stores the latest figures; the closure is proposed once.
+    return problem_checks.problems_check()
