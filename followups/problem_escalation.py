@@ -9,6 +9,7 @@ the emails. A failed email is written to the history and not retried that day.
 
 import logging
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -48,7 +49,7 @@ def problems_escalate_overdue(now: datetime) -> int:
             problem.escalated_at = now
             problem_event_record(problem, "escalated", to=[u.username for u in recipients])
             transaction.on_commit(
-                lambda p=problem, r=recipients: problem_escalation_notify(problem=p, recipients=r)
+                partial(problem_escalation_notify, problem=problem, recipients=recipients)
             )
         escalated += 1
     return escalated

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from followups.history import case_event_record
 from followups.models import (
     AccountabilityEntry,
     Case,
@@ -120,7 +121,9 @@ def _refuse_move(problem: Problem, to: str) -> None:
         )
 
 
-def _save(problem: Problem, kind: str, *, by: User | None, fields: list[str], **detail: Any) -> None:
+def _save(
+    problem: Problem, kind: str, *, by: User | None, fields: list[str], **detail: Any
+) -> None:
     problem.save(update_fields=fields)
     problem_event_record(problem, kind, actor=by, **detail)
 
@@ -355,3 +358,26 @@ def problem_reopen(problem: Problem, *, by: User, note: str = "") -> None:
             note=note,
         )  # fmt: skip
     problem.refresh_from_db()
+
+
+def case_typical_set(case: Case, *, by: User, typical: bool, note: str = "") -> bool:
+    """Mark (or unmark) a case as a typical case for the reports; a history line when it
+    changes. False when nothing changed."""
+    with transaction.atomic():
+        changed = Case.objects.filter(pk=case.pk).exclude(typical=typical, typical_note=note)
+        if not changed.update(typical=typical, typical_note=note):
+            return False
+        case_event_record(case_id=case.pk, kind="typical", actor=by, typical=typical, note=note)
+    case.typical, case.typical_note = typical, note
+    return True
+
+
+def accountability_record(entry: AccountabilityEntry, *, by: User) -> AccountabilityEntry:
+    """An entry a person writes (the quality department's findings): saved with who wrote it,
+    and a line in the problem's history when it concerns one."""
+    with transaction.atomic():
+        entry.created_by = by
+        entry.save()
+        if entry.problem is not None:
+            problem_event_record(entry.problem, "accountability", actor=by, finding=entry.finding)
+    return entry

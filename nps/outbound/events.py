@@ -216,7 +216,10 @@ def on_problems_changed(
         {e.problem_id for e in events}
     )
     published = [
-        Event(EventType.PROBLEM_CHANGED, str(uuid.uuid4()), e.at, problem_payload(problems[e.problem_id], e))
+        Event(
+            EventType.PROBLEM_CHANGED, str(uuid.uuid4()), e.at,
+            problem_payload(problems[e.problem_id], e),
+        )  # fmt: skip
         for e in events
         if e.problem_id in problems
     ]
