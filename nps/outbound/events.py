@@ -215,11 +215,9 @@ def on_problems_changed(
     problems = Problem.objects.select_related("responsible_unit").in_bulk(
         {e.problem_id for e in events}
     )
+    kind = EventType.PROBLEM_CHANGED
     published = [
-        Event(
-            EventType.PROBLEM_CHANGED, str(uuid.uuid4()), e.at,
-            problem_payload(problems[e.problem_id], e),
-        )  # fmt: skip
+        Event(kind, str(uuid.uuid4()), e.at, problem_payload(problems[e.problem_id], e))
         for e in events
         if e.problem_id in problems
     ]
