@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followups.assignment import case_assign
-from followups.problems import problem_open
 from followups.models import (
     AccountabilityEntry,
     Agent,
@@ -29,6 +28,7 @@ from followups.models import (
     ServiceStandard,
     Team,
 )
+from followups.problems import problem_open
 from surveys.admin.surveys import SurveyForm
 from surveys.models import (
     Category,

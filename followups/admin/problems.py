@@ -260,7 +260,9 @@ class ProblemAdmin(admin.ModelAdmin):
         if formset.model is not ProblemAction:
             super().save_formset(request, form, formset, change)
             return
-        problem = form.instance
+        problem, added = form.instance, []
+        # the admin's change message reads these three lists
+        formset.changed_objects, formset.deleted_objects = [], []
         for action_form in formset.forms:
             if not action_form.has_changed() or not action_form.cleaned_data.get("text"):
                 continue
@@ -270,8 +272,10 @@ class ProblemAdmin(admin.ModelAdmin):
                     problem, by=staff(request), text=data["text"], assignee=data["assignee"],
                     due_at=data["due_at"],
                 )  # fmt: skip
+                added.append(action)
             if data.get("mark_done"):
                 problems.problem_action_done(action, by=staff(request))
+        formset.new_objects = added
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[Problem], service: Callable[..., None]
