@@ -2,7 +2,7 @@
 before the problem against after the fix, with the one-sided test at 95 %."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import time_machine
@@ -21,6 +21,8 @@ from nps.problem_checks import problem_check, problems_check
 from nps.reporting.refresh import rollups_refresh_day
 from surveys.models import (
     Category,
+    Customer,
+    Interaction,
     Invitation,
     InvitationStatus,
     ReasonCategory,
@@ -61,9 +63,10 @@ def world(db: Any) -> dict[str, Any]:
 def answer(
     at: datetime, score: int, unit: Unit, *reasons: ReasonCategory, touchpoint: str = "hotline"
 ) -> None:
-    customer = CustomerFactory(region="XZ")
-    interaction = InteractionFactory(
-        customer=customer, touchpoint=touchpoint, unit=unit, occurred_at=at
+    customer = cast(Customer, CustomerFactory(region="XZ"))
+    interaction = cast(
+        Interaction,
+        InteractionFactory(customer=customer, touchpoint=touchpoint, unit=unit, occurred_at=at),
     )
     invitation = Invitation.objects.create(
         interaction=interaction, customer=customer, status=InvitationStatus.RESPONDED,
@@ -204,7 +207,12 @@ def test_a_rolled_back_move_leaves_no_delivery(
     monkeypatch.setattr(events, "task_queue", lambda *args, **kwargs: None)
     subscription("http://127.0.0.1:9/p", events=[EventType.PROBLEM_CHANGED])
     problem = problem_open(title="Weak signal", responsible_unit=world["city"])
-    with pytest.raises(RuntimeError), transaction.atomic():
-        problem_rectifying_start(problem, by=world["person"])
-        raise RuntimeError("the surrounding work failed")
+
+    def move_then_fail() -> None:
+        with transaction.atomic():
+            problem_rectifying_start(problem, by=world["person"])
+            raise RuntimeError("the surrounding work failed")
+
+    with pytest.raises(RuntimeError):
+        move_then_fail()
     assert not WebhookDelivery.objects.filter(payload__event="moved").exists()
