@@ -11,9 +11,10 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -157,6 +158,9 @@ class ProblemAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("status", "moves", "source", "opened_summary", "verification", "closing")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a problem and its history stay on the record; close it instead
+
     def get_urls(self) -> list[URLPattern]:
         move = path(
             "<int:problem_id>/move/<str:step>/",
@@ -167,11 +171,12 @@ class ProblemAdmin(admin.ModelAdmin):
 
     def move_view(self, request: HttpRequest, problem_id: int, step: str) -> HttpResponse:
         problem = get_object_or_404(Problem, pk=problem_id)
-        back = redirect("admin:followups_problem_change", problem_id)
-        if request.method != "POST" or step not in MOVES:
-            return back
         if not self.has_change_permission(request, problem):
-            self.message_user(request, _("You may not change this problem."), messages.ERROR)
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])  # a move is a POST from the page's buttons
+        back = redirect("admin:followups_problem_change", problem_id)
+        if step not in MOVES:
             return back
         label, service, _statuses = MOVES[step]
         try:
