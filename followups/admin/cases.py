@@ -517,7 +517,12 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         )
         self.message_user(request, _("%(n)d marked as typical cases.") % {"n": marked})
 
-    @admin.action(description=_("Open a problem from the selected cases"), permissions=["change"])
+    def has_open_problem_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("followups.add_problem")
+
+    @admin.action(
+        description=_("Open a problem from the selected cases"), permissions=["open_problem"]
+    )
     def open_problem(self, request: HttpRequest, queryset: QuerySet[Case]) -> HttpResponse | None:
         try:
             problem = problem_from_cases(queryset, by=cast(User, request.user))

@@ -32,6 +32,7 @@ from followups.models import (
     ProblemStatus,
 )
 from followups.problems import ProblemRefused
+from followups.roles import unit_scope
 from followups.timezones import local_time
 from surveys.admin.badges import AMBER, BLUE, GREEN, GREY, RED, badge, badge_column
 
@@ -160,6 +161,12 @@ class ProblemAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a problem and its history stay on the record; close it instead
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Problem]:
+        # followups.roles.unit_scope, the one rule: supervisors all, unit owners their subtrees
+        scope = unit_scope(staff(request))
+        found = super().get_queryset(request)
+        return found if scope is None else found.filter(responsible_unit__in=scope)
 
     def get_urls(self) -> list[URLPattern]:
         move = path(

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -228,3 +228,16 @@ def test_an_accountability_entry_by_hand_records_who_wrote_it(
     assert (
         client_sue.get(reverse("admin:followups_accountabilityentry_changelist")).status_code == 200
     )
+
+
+def test_a_unit_owner_sees_only_the_problems_of_their_units(client: Client, store: Unit) -> None:
+    roles_ensure()
+    owner = User.objects.create_user("olga", password="pw", is_staff=True)
+    owner.user_permissions.add(Permission.objects.get(codename="view_problem"))
+    store.owners.add(owner)
+    other = Unit.objects.create(name="Store 2", kind=UnitKind.STORE)
+    mine = problem_open(title="Mine", responsible_unit=store)
+    problem_open(title="Theirs", responsible_unit=other)
+    client.force_login(owner)
+    page = client.get(reverse("admin:followups_problem_changelist"))
+    assert list(page.context["cl"].result_list) == [mine]
