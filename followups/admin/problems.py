@@ -177,7 +177,7 @@ class ProblemAdmin(admin.ModelAdmin):
         return [move, *super().get_urls()]
 
     def move_view(self, request: HttpRequest, problem_id: int, step: str) -> HttpResponse:
-        problem = get_object_or_404(Problem, pk=problem_id)
+        problem = get_object_or_404(self.get_queryset(request), pk=problem_id)
         if not self.has_change_permission(request, problem):
             raise PermissionDenied
         if request.method != "POST":
