@@ -23,6 +23,7 @@ from followups.models import (
 )
 from followups.permissions import roles_ensure
 from followups.problems import (
+    problem_action_add,
     problem_open,
     problem_rectified,
     problem_rectifying_start,
@@ -241,3 +242,48 @@ def test_a_unit_owner_sees_only_the_problems_of_their_units(client: Client, stor
     client.force_login(owner)
     page = client.get(reverse("admin:followups_problem_changelist"))
     assert list(page.context["cl"].result_list) == [mine]
+
+
+def management_forms(page: Any) -> dict[str, Any]:
+    """The inline formsets' management data, as the page rendered it."""
+    data: dict[str, Any] = {}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+    return data
+
+
+def test_the_case_page_saves_the_typical_case_mark(
+    client_sue: Client, detractor: Callable[..., Response], store: Unit
+) -> None:
+    case = case_make(detractor(), store)
+    url = reverse("admin:followups_case_change", args=[case.pk])
+    data = {**management_forms(client_sue.get(url)), "typical": "on", "typical_note": "Lost calls"}
+    assert client_sue.post(url, data).status_code == 302
+    case.refresh_from_db()
+    assert case.typical
+    assert case.typical_note == "Lost calls"
+    assert CaseEvent.objects.get(case=case, kind="typical").detail == {
+        "typical": True, "note": "Lost calls",
+    }  # fmt: skip
+
+
+def test_an_action_marked_done_on_the_page_is_done_once(
+    client_sue: Client, sue: User, store: Unit
+) -> None:
+    problem = problem_open(title="Weak signal", responsible_unit=store)
+    action = problem_action_add(problem, by=sue, text="Survey the area")
+    url = change_url(problem)
+    page = client_sue.get(url)
+    deadline = timezone.localtime(problem.deadline, timezone.get_fixed_timezone(360))
+    data = {
+        **management_forms(page), "title": problem.title, "responsible_unit": store.pk,
+        "deadline_0": deadline.strftime("%Y-%m-%d"), "deadline_1": deadline.strftime("%H:%M:%S"),
+        "actions-0-id": action.pk, "actions-0-problem": problem.pk,
+        "actions-0-text": action.text, "actions-0-mark_done": "on",
+    }  # fmt: skip
+    assert client_sue.post(url, data).status_code == 302
+    action.refresh_from_db()
+    assert action.done_at is not None
+    assert ProblemEvent.objects.filter(problem=problem, kind="action_done").count() == 1
