@@ -1,8 +1,9 @@
 """Celery tasks for follow-ups: thin wrappers around services."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from followups import assignment, cases, escalation, handover, verification
+from followups import assignment, cases, escalation, handover, problem_escalation, verification
 
 
 @shared_task(acks_late=True)
@@ -38,3 +39,9 @@ def send_verifications() -> int:
 def remind_appointments() -> int:
     # Safe to overlap: each reminder is claimed by stamping appointment_reminded_at.
     return handover.appointments_remind()
+
+
+@shared_task
+def escalate_overdue_problems() -> int:
+    # Safe to overlap: each problem's escalation is claimed with a conditional update.
+    return problem_escalation.problems_escalate_overdue(timezone.now())

@@ -11,7 +11,7 @@ class NpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: the receivers use models, loaded only by now.
-        from followups.signals import case_events_recorded
+        from followups.signals import case_events_recorded, problems_changed
         from nps.outbound import events
         from nps.reporting import attribution
         from surveys.signals import (
@@ -26,6 +26,7 @@ class NpsConfig(AppConfig):
         interactions_attributed.connect(
             attribution.on_interactions_attributed, dispatch_uid="nps-rollups"
         )
+        problems_changed.connect(events.on_problems_changed, dispatch_uid="nps-outbound")
 
 
 class AxesConfig(axes.apps.AppConfig):

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from nps import problem_checks
 from nps.outbound import sending
 from nps.reporting import digest, refresh
 from nps.reports import schedule as reports_schedule
@@ -65,3 +66,10 @@ def generate_reports() -> int:
     # Safe to overlap: a report row is unique per unit, cadence, period and language, and
     # each subscriber's period is claimed by a conditional update before the email leaves.
     return reports_schedule.reports_generate_due()
+
+
+@shared_task
+def check_problems() -> int:
+    """Hourly: verification figures of the problems being verified, from the rollups."""
+    # Safe to overlap: it stores the latest figures; the closure is proposed once.
+    return problem_checks.problems_check()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from followups.assignment import case_assign
 from followups.models import (
+    AccountabilityEntry,
     Agent,
     Case,
     CaseEvent,
@@ -22,10 +23,12 @@ from followups.models import (
     DigestDelivery,
     Holiday,
     Priority,
+    Problem,
     RoutingRule,
     ServiceStandard,
     Team,
 )
+from followups.problems import problem_open
 from surveys.admin.surveys import SurveyForm
 from surveys.models import (
     Category,
@@ -56,6 +59,7 @@ MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
     DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy, Unit, UnitCode,
+    Problem, AccountabilityEntry,
 ]  # fmt: skip
 
 
@@ -150,6 +154,9 @@ def world(db: Any) -> World:
     Contact.objects.create(
         customer=case.customer, kind=ContactKind.CALLBACK, at=timezone.now(), source="case:1"
     )
+    unit = Unit.objects.create(name="Beijing branch", kind=UnitKind.CITY)
+    problem = problem_open(title="Long waits on hold", responsible_unit=unit, cases=[case])
+    AccountabilityEntry.objects.create(problem=problem, unit=unit, finding="Closed late")
     return World(case.customer, invitation, case.response, team, agent, case)
 
 
@@ -209,7 +216,8 @@ def test_case_change_page_shows_response_customer_and_interaction(
 
 def test_case_state_is_read_only(admin_client: Client, world: World) -> None:
     form = admin_client.get(url(Case, "change", world.case.pk)).context["adminform"].form
-    assert set(form.fields) == set()  # priority too: it changes through its work form
+    # priority too (it changes through its work form); only the typical-case mark is a field
+    assert set(form.fields) == {"typical", "typical_note"}
     assert admin_client.get(url(Case, "add")).status_code == 403
 
 

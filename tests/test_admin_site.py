@@ -86,6 +86,8 @@ SUPERVISOR = LEAD | {
     "followups.routingrule",
     "followups.holiday",
     "followups.servicestandard",
+    "followups.problem",  # problems and the accountability they leave
+    "followups.accountabilityentry",
     "surveys.contact",
     "surveys.customer",
     "surveys.interaction",

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import Field, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -38,6 +39,7 @@ from followups.models import (
     Priority,
 )
 from followups.permissions import can_change_priority, can_edit_case
+from followups.problems import ProblemRefused, case_typical_set, problem_from_cases
 from followups.queries import cases_visible_to, unrouted
 from followups.sla import due_at, overdue, overdue_flag
 from followups.timezones import due_words, local_time, span_words
@@ -311,14 +313,14 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
         "priority", ("team", admin.RelatedOnlyFieldListFilter),
         ("agent", admin.RelatedOnlyFieldListFilter),
         "customer__tier", RegionFilter,
-        "response__interaction__touchpoint", "sla_due_at", "opened_at",
+        "response__interaction__touchpoint", "sla_due_at", "opened_at", "typical",
     )  # fmt: skip
     search_fields = ("customer__phone", "customer__name", "response__interaction__external_id")
     list_select_related = ("customer", "response__interaction", "team", "agent")
     date_hierarchy = "opened_at"
     # sla.due_at: soonest first (the stubs type ordering as names; Django takes expressions)
     ordering = (due_at().asc(nulls_last=True), "-opened_at")  # type: ignore[assignment]
-    actions = ("try_assign", "mark_in_progress")
+    actions = ("try_assign", "mark_in_progress", "mark_typical", "open_problem")
     inlines = (ContactAttemptInline, CaseEventInline)
     priority_badge = badge_column("priority", PRIORITY_COLOURS, _("priority"))
     status_badge = badge_column("status", STATUS_COLOURS, _("status"))
@@ -337,6 +339,8 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
     )  # fmt: skip
     # Everything is read-only; priority changes through its work form (leads, supervisors).
     readonly_fields = (*all_fields(fieldsets), "priority_change")
+    # ... but for the typical case mark, saved by followups.problems.case_typical_set.
+    fieldsets = (*fieldsets, (_("Typical case"), {"fields": ("typical", "typical_note")}))  # type: ignore[assignment]
 
     class Media:
         css: ClassVar = {"all": ("followups/casework.css",)}
@@ -498,6 +502,35 @@ class CaseAdmin(PhoneSearchMixin, CustomerColumns, CaseWorkAdmin):
             (_("staff"), staff),
             (_("occurred at"), when(interaction.occurred_at)),
         ])  # fmt: skip
+
+    def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
+        if {"typical", "typical_note"} & set(form.changed_data):
+            by = cast(User, request.user)
+            case_typical_set(obj, by=by, typical=obj.typical, note=obj.typical_note)
+
+    @admin.action(description=_("Mark as typical case"), permissions=["change"])
+    def mark_typical(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        by = cast(User, request.user)
+        marked = sum(
+            case_typical_set(case, by=by, typical=True, note=case.typical_note)
+            for case in queryset
+        )
+        self.message_user(request, _("%(n)d marked as typical cases.") % {"n": marked})
+
+    def has_open_problem_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("followups.add_problem")
+
+    @admin.action(
+        description=_("Open a problem from the selected cases"), permissions=["open_problem"]
+    )
+    def open_problem(self, request: HttpRequest, queryset: QuerySet[Case]) -> HttpResponse | None:
+        try:
+            problem = problem_from_cases(queryset, by=cast(User, request.user))
+        except ProblemRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return None
+        self.message_user(request, _("Problem opened: %(title)s") % {"title": problem.title})
+        return redirect("admin:followups_problem_change", problem.pk)
 
     @admin.action(description=_("Try to assign now"), permissions=["change"])
     def try_assign(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from followups.models import Case, CaseEvent
+from followups.models import Case, CaseEvent, Problem, ProblemEvent
 from nps.models import EventType, WebhookDelivery, WebhookSubscription
 from nps.outbound.formats import Event
 from surveys.models import ReasonCategory, Response
@@ -184,6 +184,42 @@ def on_case_events_recorded(
         Event(CASE_EVENTS[e.kind], str(uuid.uuid4()), e.at, case_payload(cases[e.case_id], e))
         for e in wanted
         if e.case_id in cases
+    ]
+    events_publish(published, to=to)
+
+
+# ---------------------------------------------------------------- problems
+
+
+def problem_payload(problem: Problem, event: ProblemEvent) -> dict[str, Any]:
+    """What other systems learn of a problem's change: no personal data (no owner)."""
+    unit = problem.responsible_unit
+    return {
+        "problem_id": problem.pk,
+        "event": event.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "responsible_unit": {"id": unit.pk, "name": unit.name},
+        "deadline": _iso(problem.deadline),
+        "closed_verified": problem.closed_verified,
+    }
+
+
+def on_problems_changed(
+    sender: type[ProblemEvent], events: list[ProblemEvent], **kwargs: Any
+) -> None:
+    """problem.changed for every line of a problem's history, in the same transaction."""
+    to = subscribers([EventType.PROBLEM_CHANGED])
+    if not to or not events:
+        return
+    problems = Problem.objects.select_related("responsible_unit").in_bulk(
+        {e.problem_id for e in events}
+    )
+    kind = EventType.PROBLEM_CHANGED
+    published = [
+        Event(kind, str(uuid.uuid4()), e.at, problem_payload(problems[e.problem_id], e))
+        for e in events
+        if e.problem_id in problems
     ]
     events_publish(published, to=to)
 
