@@ -35,11 +35,11 @@ SIGNIFICANCE = 0.05  # one-sided, 95 %
 
 
 def after_min_days() -> int:
-    return int(getattr(settings, "NPS_PROBLEM_VERIFY_MIN_DAYS", 7))
+    return settings.NPS_PROBLEM_VERIFY_MIN_DAYS
 
 
 def after_min_answers() -> int:
-    return int(getattr(settings, "NPS_PROBLEM_VERIFY_MIN_ANSWERS", 30))
+    return settings.NPS_PROBLEM_VERIFY_MIN_ANSWERS
 
 
 @dataclass(frozen=True)

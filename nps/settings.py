@@ -308,6 +308,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "care.campaigns.campaigns_post_survey_due", "schedule": 600.0,
     },
     "campaigns-finish": {"task": "care.campaigns.campaigns_finish_due", "schedule": 3600.0},
+    # Accountability: alert rules evaluated from the rollups (each alert raised once per
+    # condition and window), overdue problems escalated (once a day each), verification
+    # figures of the problems being verified, and the reports whose period has ended.
+    "evaluate-alerts": {"task": "nps.tasks.evaluate_alerts", "schedule": 300.0},
+    "escalate-overdue-problems": {
+        "task": "followups.tasks.escalate_overdue_problems", "schedule": 900.0,
+    },
+    "check-problems": {"task": "nps.tasks.check_problems", "schedule": 3600.0},
+    "generate-reports": {"task": "nps.tasks.generate_reports", "schedule": 1800.0},
 }
 
 # ---------------------------------------------------------------- SMS gateways
@@ -364,6 +373,30 @@ NPS_WEBHOOK_MAX_ATTEMPTS = env.int("NPS_WEBHOOK_MAX_ATTEMPTS", default=15)
 NPS_WEBHOOK_MAX_AGE_SECONDS = env.int("NPS_WEBHOOK_MAX_AGE_SECONDS", default=86400)
 NPS_WEBHOOK_LEASE_SECONDS = env.int("NPS_WEBHOOK_LEASE_SECONDS", default=120)
 NPS_WEBHOOK_LANGUAGE = env("NPS_WEBHOOK_LANGUAGE", default="zh-hans")
+
+# ---------------------------------------------------------------- accountability
+# Reports (nps/reports): the PDF is Chromium's print of the report's page; without it the
+# page is kept and the PDF is marked unavailable (a system check warns).
+NPS_CHROMIUM = env("NPS_CHROMIUM", default="/usr/bin/chromium")
+NPS_REPORT_LANGUAGE = env("NPS_REPORT_LANGUAGE", default="zh-hans")
+# A rectified problem is verified once this many days and answers have passed since the fix.
+NPS_PROBLEM_VERIFY_MIN_DAYS = env.int("NPS_PROBLEM_VERIFY_MIN_DAYS", default=7)
+NPS_PROBLEM_VERIFY_MIN_ANSWERS = env.int("NPS_PROBLEM_VERIFY_MIN_ANSWERS", default=30)
+
+# ---------------------------------------------------------------- survey links (surveys/links.py)
+# A survey whose delivery is "link" sends an SMS with a single-use link to /s/<token>;
+# the link's address starts with NPS_PUBLIC_BASE_URL (required to send one).
+NPS_SURVEY_LINK_DAYS = env.int("NPS_SURVEY_LINK_DAYS", default=7)
+# Requests to /s/ per client address per minute (counted in CACHES["default"]: use Redis
+# with several web processes); past it the page answers 429 before any lookup.
+NPS_SURVEY_LINK_RATE_PER_MINUTE = env.int("NPS_SURVEY_LINK_RATE_PER_MINUTE", default=30)
+# Origins that may frame the survey page (an operator's app, a WeChat page). Sent as
+# Content-Security-Policy: frame-ancestors 'self' <these>; every other page keeps DENY.
+# Inside another site's frame the browser sends no SameSite=Lax cookie, so the CSRF cookie
+# must then be SameSite=None (secure with DEBUG off) for the answer to be accepted.
+NPS_SURVEY_LINK_FRAME_ORIGINS = env.list("NPS_SURVEY_LINK_FRAME_ORIGINS", default=[])
+if NPS_SURVEY_LINK_FRAME_ORIGINS:
+    CSRF_COOKIE_SAMESITE = "None"
 # Personal data older than this many days is anonymised (manage.py retention).
 NPS_RETENTION_DAYS = env.int("NPS_RETENTION_DAYS", default=365)
 # Key of the hash that replaces anonymised phone numbers (surveys/pseudonyms.py); empty: one

@@ -61,7 +61,7 @@ class Outcome(StrEnum):
 
 
 def link_days() -> int:
-    return int(getattr(settings, "NPS_SURVEY_LINK_DAYS", 7))
+    return settings.NPS_SURVEY_LINK_DAYS
 
 
 def link_token(*, invitation_id: int, nonce: str) -> str:
@@ -173,7 +173,7 @@ class Limit:
 
 
 def link_rate_limit() -> Limit:
-    return Limit(int(getattr(settings, "NPS_SURVEY_LINK_RATE_PER_MINUTE", 30)))
+    return Limit(settings.NPS_SURVEY_LINK_RATE_PER_MINUTE)
 
 
 def link_request_allowed(address: str) -> bool:
@@ -193,7 +193,7 @@ def link_request_allowed(address: str) -> bool:
 
 def frame_ancestors() -> str:
     """The Content-Security-Policy frame-ancestors value: this site and the allowlist."""
-    origins = getattr(settings, "NPS_SURVEY_LINK_FRAME_ORIGINS", [])
+    origins = settings.NPS_SURVEY_LINK_FRAME_ORIGINS
     if isinstance(origins, str):
         origins = origins.split(",")
     allowed = [o.strip().rstrip("/") for o in origins if o.strip()]

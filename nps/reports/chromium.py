@@ -6,12 +6,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-DEFAULT = "/usr/bin/chromium"
-
 
 def chromium_path() -> str | None:
     """The Chromium binary that prints PDFs, or None when it is not installed."""
-    configured = getattr(settings, "NPS_CHROMIUM", DEFAULT)
+    configured = settings.NPS_CHROMIUM
     if not configured:
         return None
     found = shutil.which(configured)

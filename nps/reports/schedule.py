@@ -36,7 +36,7 @@ REPORT_HOUR = time(6, 0)
 
 
 def report_language() -> str:
-    return getattr(settings, "NPS_REPORT_LANGUAGE", "zh-hans")
+    return settings.NPS_REPORT_LANGUAGE
 
 
 def pdf_missing_message() -> str:

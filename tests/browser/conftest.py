@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
 def chromium() -> Iterator[object]:
     """A headless Chromium browser, closed after the test."""
     if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk"
+        missing = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk fonts-noto-core"
         if os.environ.get("NPS_REQUIRE_BROWSER") == "1":
             pytest.fail(missing)
         pytest.skip(missing)
