@@ -54,6 +54,25 @@ CONSENT_OFFICER_PERMISSIONS = {
 SUPERVISOR_OUTBOUND_PERMISSIONS = {
     ("nps", f"{verb}_webhooksubscription") for verb in ("view", "add", "change", "delete")
 } | {("nps", "view_webhookdelivery"), ("nps", "change_webhookdelivery")}
+# Accountability (issue 16). Supervisors keep the unit tree and the CRM ids that map to it
+# (surveys), the targets, alert rules and report subscriptions and read the alerts and
+# reports (nps, named by app label); they hold every followups permission already, problems
+# and accountability entries included. Team leads, as owners of units, read the problems of
+# their units, their rectification and the findings (the admin scopes the rows by
+# followups.roles.unit_scope); moving, closing and accountability stay with supervisors
+# (the quality department): a unit does not close its own problem.
+SUPERVISOR_ACCOUNTABILITY_PERMISSIONS = (
+    {("surveys", f"{verb}_{model}") for verb in ("view", "add", "change")
+     for model in ("unit", "unitcode")}
+    | {("surveys", "delete_unitcode")}
+    | {("nps", f"{verb}_{model}") for verb in ("view", "add", "change", "delete")
+       for model in ("target", "alertrule", "reportsubscription")}
+    | {("nps", "view_alert"), ("nps", "change_alert"), ("nps", "view_report")}
+)  # fmt: skip
+LEAD_PROBLEM_PERMISSIONS = {
+    ("followups", f"view_{model}")
+    for model in ("problem", "problemaction", "problemevent", "accountabilityentry")
+}
 # Customer care (the care app, named by app label: followups imports no care). Supervisors
 # everything; leads the campaigns their teams call for and their calls (the care admin
 # scopes the rows); agents the care calls given to them.
@@ -98,11 +117,16 @@ def role_permissions(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, set[Permissi
     )
     return {
         AGENTS: permissions_named(AGENT_PERMISSIONS | CARE_AGENT_PERMISSIONS, using=using),
-        TEAM_LEADS: permissions_named(LEAD_PERMISSIONS | CARE_LEAD_PERMISSIONS, using=using),
+        TEAM_LEADS: permissions_named(
+            LEAD_PERMISSIONS | CARE_LEAD_PERMISSIONS | LEAD_PROBLEM_PERMISSIONS, using=using
+        ),
         SUPERVISORS: set(on_followups)
         | set(Permission.objects.using(using).filter(content_type__app_label="care"))
         | permissions_named(
-            SUPERVISOR_SURVEY_PERMISSIONS | SUPERVISOR_OUTBOUND_PERMISSIONS, using=using
+            SUPERVISOR_SURVEY_PERMISSIONS
+            | SUPERVISOR_OUTBOUND_PERMISSIONS
+            | SUPERVISOR_ACCOUNTABILITY_PERMISSIONS,
+            using=using,
         ),
         CONSENT_OFFICERS: permissions_named(CONSENT_OFFICER_PERMISSIONS, using=using),
         CRM: permissions_named(CRM_PERMISSIONS, using=using),

@@ -349,3 +349,8 @@ class AccountabilityEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a finding stays on the record
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountabilityEntry]:
+        scope = unit_scope(staff(request))  # as the problems: unit owners their subtrees
+        found = super().get_queryset(request)
+        return found if scope is None else found.filter(unit__in=scope)
