@@ -354,6 +354,66 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "webhook-status[console]":         (NO,) * 5,
     "webhook-status[simulator]":       (NO,) * 5,
     "webhook-status[twilio]":          (NO,) * 5,
+    # ------------------------------------------------------------- accountability (issue 16)
+    # units and the CRM ids mapped to them: supervisors keep them; a unit with children or
+    # interactions is not deleted (PROTECT), so nobody is offered the delete page
+    "admin:surveys_unit_changelist":   (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unit_add":          (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unit_history":      (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unit_delete":       (LOGIN,    NO,       NO,       NO,       LOGIN),
+    "admin:surveys_unit_change":       (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "/admin/surveys/unit/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_unitcode_unmapped": (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unitcode_changelist":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unitcode_add":      (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unitcode_history":  (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unitcode_delete":   (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:surveys_unitcode_change":   (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "/admin/surveys/unitcode/<path:object_id>/": LEGACY_CHANGE,
+    # problems and findings: supervisors; leads read those of the units they own (none of the
+    # personas owns the world's unit: an empty list, the object not found); nobody deletes one;
+    # a move is a POST from the page (a GET changes nothing: 405)
+    "admin:followups_problem_move":    (LOGIN,    GONE,     GONE,     "405",    LOGIN),
+    "admin:followups_problem_changelist":(LOGIN,    NO,       OK,       OK,       LOGIN),
+    "admin:followups_problem_add":     (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:followups_problem_history": (LOGIN,    TO_INDEX, TO_INDEX, OK,       LOGIN),
+    "admin:followups_problem_delete":  (LOGIN,    NO,       NO,       NO,       LOGIN),
+    "admin:followups_problem_change":  (LOGIN,    NO,       TO_INDEX, OK,       LOGIN),
+    "/admin/followups/problem/<path:object_id>/": LEGACY_CHANGE,
+    "admin:followups_accountabilityentry_changelist":(LOGIN,    NO,       OK,       OK,       LOGIN),
+    "admin:followups_accountabilityentry_add":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:followups_accountabilityentry_history":(LOGIN, TO_INDEX, TO_INDEX, OK, LOGIN),
+    "admin:followups_accountabilityentry_delete":(LOGIN,    NO,       NO,       NO,       LOGIN),
+    "admin:followups_accountabilityentry_change":(LOGIN,    NO,       TO_INDEX, OK,       LOGIN),
+    "/admin/followups/accountabilityentry/<path:object_id>/": LEGACY_CHANGE,
+    # targets, reports and subscriptions: supervisors; a report is generated, never added
+    "admin:nps_report_changelist":     (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_report_add":            (LOGIN,    NO,       NO,       NO,       LOGIN),
+    "admin:nps_report_history":        (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_report_delete":         (LOGIN,    NO,       NO,       NO,       LOGIN),
+    "admin:nps_report_change":         (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "/admin/nps/report/<path:object_id>/": LEGACY_CHANGE,
+    "admin:nps_reportsubscription_changelist":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_reportsubscription_add":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_reportsubscription_history":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_reportsubscription_delete":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_reportsubscription_change":(LOGIN,    NO,       NO,       OK,       LOGIN),
+    "/admin/nps/reportsubscription/<path:object_id>/": LEGACY_CHANGE,
+    "admin:nps_target_changelist":     (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_target_add":            (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_target_history":        (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_target_delete":         (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "admin:nps_target_change":         (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "/admin/nps/target/<path:object_id>/": LEGACY_CHANGE,
+    # scorecards: supervisors every unit, owners their subtrees (none of the personas); the
+    # report pages list what a person's units hold (nothing: an empty list, 404 for a report)
+    "scorecards":                      (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "scorecards-staff":                (LOGIN,    NO,       NO,       OK,       LOGIN),
+    "reports:list":                    (LOGIN,    OK,       OK,       OK,       LOGIN),
+    "reports:detail":                  (LOGIN,    GONE,     GONE,     OK,       LOGIN),
+    "reports:pdf":                     (LOGIN,    GONE,     GONE,     OK,       LOGIN),
+    # the survey page: public, opened by its token only (a made-up token is not found)
+    "survey-link": (GONE,) * 5,
 }  # fmt: skip
 
 # ------------------------------------------------------------- acts that are not pages

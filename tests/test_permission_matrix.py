@@ -51,18 +51,34 @@ from care.models import (
     Segment,
 )
 from followups.models import (
+    AccountabilityEntry,
     Agent,
     Case,
     CaseStatus,
     DigestDelivery,
     Holiday,
     Priority,
+    Problem,
     RoutingRule,
     ServiceStandard,
 )
 from followups.permissions import CRM
+from followups.problems import problem_open
 from nps.dashboard.exports import TABLES
-from nps.models import EventType, WebhookDelivery, WebhookSubscription
+from nps.models import (
+    Alert,
+    AlertKind,
+    AlertMetric,
+    AlertRule,
+    EventType,
+    Report,
+    ReportCadence,
+    ReportSubscription,
+    Target,
+    TargetMetric,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from nps.reporting.rebuild import rollups_rebuild
 from surveys.models import (
     Category,
@@ -82,6 +98,9 @@ from surveys.models import (
     Response,
     Survey,
     TierThresholds,
+    Unit,
+    UnitCode,
+    UnitKind,
 )
 from tests.followups.personas import Personas, assigned_case, personas_make
 from tests.permission_matrix_expectations import (
@@ -247,6 +266,19 @@ def world_make() -> World:
     hook = WebhookSubscription.objects.create(
         name="CRM", url="https://crm.example.com/hooks", event_types=[EventType.CASE_OPENED]
     )
+    # Accountability: a unit nobody of the personas owns, its problem, target, rule, alert
+    # and report (the pages are scoped by unit: supervisors everything).
+    unit = Unit.objects.create(name="North", kind=UnitKind.CITY)
+    problem = problem_open(title="Weak signal", responsible_unit=unit)
+    today = timezone.localdate()
+    rule = AlertRule.objects.create(
+        name="Detractor share", kind=AlertKind.THRESHOLD, metric=AlertMetric.DETRACTOR_SHARE,
+        threshold=30,
+    )  # fmt: skip
+    report = Report.objects.create(
+        unit=unit, cadence=ReportCadence.MONTHLY, period_start=today, period_end=today,
+        html="<p>report</p>", pdf=b"%PDF-1.4",
+    )  # fmt: skip
     objects: dict[type[Model], Model] = {
         Customer: case.customer, Interaction: case.response.interaction, Invitation: invitation,
         Response: case.response, Case: case, Survey: survey, ReasonCategory: reason,
@@ -287,6 +319,23 @@ def world_make() -> World:
         AccessAttempt: AccessAttempt.objects.create(
             username="east2", ip_address="203.0.113.7", failures_since_start=5
         ),
+        Unit: unit, UnitCode: UnitCode.objects.create(code="S-1", unit=unit),
+        Problem: problem,
+        AccountabilityEntry: AccountabilityEntry.objects.create(
+            problem=problem, unit=unit, finding="Closed late"
+        ),
+        Target: Target.objects.create(
+            unit=unit, metric=TargetMetric.NPS, period_start=today, period_end=today, value=30
+        ),
+        AlertRule: rule,
+        Alert: Alert.objects.create(
+            rule=rule, key=f"unit={unit.pk}", unit=unit, window_start=today, window_end=today,
+            value=42.0, message="Detractor share 42%",
+        ),
+        Report: report,
+        ReportSubscription: ReportSubscription.objects.create(
+            user=people.supervisor, unit=unit, cadence=ReportCadence.MONTHLY
+        ),
     }  # fmt: skip
     return World(people, case, other_case, token.key, objects)
 
@@ -324,7 +373,11 @@ def fill(page: Page, param: str, world: World) -> str:
         "object_id": str(world.case.pk), "url": "no-such-page/",
         "campaign_id": str(Campaign.objects.get(name=MATRIX_CAMPAIGN).pk),
         "code": MATRIX_OFFER,
+        "token": "no-such-survey-link-token",  # surveys.views.survey_link: 404 for all
+        "problem_id": str(Problem.objects.get().pk), "step": "rectifying",
     }  # fmt: skip
+    if page.name in ("reports:detail", "reports:pdf"):
+        return str(Report.objects.get().pk)
     assert param in values, f"{page.key}: no value for its parameter {param!r}; add one here"
     return values[param]
 

@@ -27,7 +27,8 @@ CHROMIUM_ARGS = [
 def chromium() -> Iterator[object]:
     """A headless Chromium browser, closed after the test."""
     if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk fonts-noto-core"
+        fonts = "fonts-noto-cjk fonts-noto-core"
+        missing = f"{CHROMIUM} is missing: apt-get install -y chromium {fonts}"
         if os.environ.get("NPS_REQUIRE_BROWSER") == "1":
             pytest.fail(missing)
         pytest.skip(missing)
