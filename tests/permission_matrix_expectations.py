@@ -380,7 +380,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:followups_problem_delete":  (LOGIN,    NO,       NO,       NO,       LOGIN),
     "admin:followups_problem_change":  (LOGIN,    NO,       TO_INDEX, OK,       LOGIN),
     "/admin/followups/problem/<path:object_id>/": LEGACY_CHANGE,
-    "admin:followups_accountabilityentry_changelist":(LOGIN,    NO,       OK,       OK,       LOGIN),
+    "admin:followups_accountabilityentry_changelist":(LOGIN, NO, OK, OK, LOGIN),
     "admin:followups_accountabilityentry_add":(LOGIN,    NO,       NO,       OK,       LOGIN),
     "admin:followups_accountabilityentry_history":(LOGIN, TO_INDEX, TO_INDEX, OK, LOGIN),
     "admin:followups_accountabilityentry_delete":(LOGIN,    NO,       NO,       NO,       LOGIN),
