@@ -357,8 +357,8 @@ class Target(models.Model):
         Unit, on_delete=models.CASCADE, related_name="targets", verbose_name=_("unit")
     )
     metric = models.CharField(_("metric"), max_length=20, choices=TargetMetric)
-    period_start = models.DateField(_("from"))
-    period_end = models.DateField(_("to (inclusive)"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end (inclusive)"))
     value = models.FloatField(_("target"))
 
     class Meta:
@@ -548,8 +548,8 @@ class Report(models.Model):
         Unit, on_delete=models.CASCADE, related_name="reports", verbose_name=_("unit")
     )
     cadence = models.CharField(_("cadence"), max_length=8, choices=ReportCadence)
-    period_start = models.DateField(_("from"))
-    period_end = models.DateField(_("to (inclusive)"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end (inclusive)"))
     language = models.CharField(_("language"), max_length=8, default="zh-hans")
     generated_at = models.DateTimeField(_("generated at"), auto_now=True)
     html = models.TextField(_("page"), blank=True)

@@ -49,6 +49,11 @@ PROPER = {
     "touchpoints",
     "preferences",
     "URL",
+    "PDF",
+    # Django's own Chinese for a multiple choice: "按住 Control 键，或者 Mac 上的 Command 键…"
+    "Control",
+    "Command",
+    "Mac",
     "IP",
     "E.164",
     "CJK",

@@ -258,8 +258,8 @@ class Migration(migrations.Migration):
                         verbose_name="cadence",
                     ),
                 ),
-                ("period_start", models.DateField(verbose_name="from")),
-                ("period_end", models.DateField(verbose_name="to (inclusive)")),
+                ("period_start", models.DateField(verbose_name="period start")),
+                ("period_end", models.DateField(verbose_name="period end (inclusive)")),
                 (
                     "language",
                     models.CharField(default="zh-hans", max_length=8, verbose_name="language"),
@@ -329,8 +329,8 @@ class Migration(migrations.Migration):
                         verbose_name="metric",
                     ),
                 ),
-                ("period_start", models.DateField(verbose_name="from")),
-                ("period_end", models.DateField(verbose_name="to (inclusive)")),
+                ("period_start", models.DateField(verbose_name="period start")),
+                ("period_end", models.DateField(verbose_name="period end (inclusive)")),
                 ("value", models.FloatField(verbose_name="target")),
             ],
             options={
