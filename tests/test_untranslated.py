@@ -50,6 +50,7 @@ PROPER = {
     "preferences",
     "URL",
     "PDF",
+    "GSM",  # the SMS alphabet (GSM-7), named so in Chinese too
     # Django's own Chinese for a multiple choice: "按住 Control 键，或者 Mac 上的 Command 键…"
     "Control",
     "Command",
