@@ -8,3 +8,4 @@ from django.contrib import admin
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
 from nps import admin_outbound  # noqa: E402, F401 (registers the webhook admins)
+from nps import admin_alerts  # noqa: E402, F401 (registers the alert rules and alerts)

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from nps import alerts
 from nps.outbound import sending
 from nps.reporting import digest, refresh
 
@@ -50,3 +51,10 @@ def deliver_webhooks(ids: list[int]) -> int:
 def sweep_webhooks() -> int:
     # Retries whose backoff has passed and rows whose task was lost; safe to overlap.
     return sending.deliveries_sweep()
+
+
+@shared_task
+def evaluate_alerts() -> int:
+    # Safe to overlap and to run on several schedulers: an alert is raised by the one
+    # insert its unique (rule, key, window_start) lets through (nps.alerts.alerts_raise).
+    return len(alerts.alerts_evaluate())

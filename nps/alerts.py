@@ -1,0 +1,591 @@
+"""Alert rules evaluated from the rollups: find the places whose figure breaks a rule, raise
+each condition once per window, deliver it by email and by the webhook outbox.
+
+Reads: one query per rollup table per rule (NpsDaily, plus ReasonDaily for reason
+metrics; a live count of overdue cases for SLA backlogs), grouped by the leaf unit and/or
+the rule's dimension; a parent unit's figure is the sum of its subtree, added up here.
+
+Window (rolling): the last `window_days` local days ending today (for 1: today). An alert
+is identified by (rule, key, window_start) and the database's unique constraint makes it
+raised once per window however often and on however many schedulers the job runs: each
+insert runs in its own savepoint and only the run whose insert succeeded delivers. A
+condition that persists is not raised again while an alert of the same rule and key from
+an overlapping window is still open (raised or acknowledged); with 1-day windows a
+condition still true tomorrow is a new alert tomorrow.
+
+States: raised -> acknowledged (a person) -> resolved (a person; or automatically when an
+evaluation finds the condition cleared while the alert's window overlaps the current one).
+"""
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Case as When_
+from django.db.models import Count, F, QuerySet, Sum, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from followups.models import Case, ProblemSource
+from followups.problems import problem_open
+from followups.sla import overdue
+from nps.models import (
+    Alert,
+    AlertKind,
+    AlertMetric,
+    AlertPer,
+    AlertRule,
+    AlertState,
+    EventType,
+    NpsDaily,
+    ReasonDaily,
+)
+from nps.outbound.events import events_publish
+from nps.outbound.formats import Event
+from nps.reporting.contract import Counts, Filters
+from nps.reporting.days import local_today
+from nps.reporting.queries import rollup_rows
+from nps.reporting.stats import change_p_value, nps, share, shares_p_value
+from surveys.models import ReasonCategory, Touchpoint, Unit
+from surveys.units import children_by_parent, units_below
+
+logger = logging.getLogger(__name__)
+
+OPEN = (AlertState.RAISED, AlertState.ACKNOWLEDGED)
+KIND_METRICS = {  # which metrics each kind can watch (the admin form checks it)
+    AlertKind.THRESHOLD: (
+        AlertMetric.NPS, AlertMetric.DETRACTOR_SHARE, AlertMetric.REASON_SHARE,
+        AlertMetric.REASON_COUNT,
+    ),
+    AlertKind.DROP: (AlertMetric.NPS, AlertMetric.DETRACTOR_SHARE),
+    AlertKind.SURGE: (AlertMetric.REASON_SHARE,),
+    AlertKind.SLA_BACKLOG: (AlertMetric.OVERDUE_CASES,),
+}  # fmt: skip
+REASON_METRICS = (AlertMetric.REASON_SHARE, AlertMetric.REASON_COUNT)
+# Per place: promoters, passives, detractors in the window, then in the baseline; a
+# reason's detractors in the window and the baseline; overdue cases now.
+NPS_COLUMNS, REASON_COLUMNS = 6, 2
+# An alert's event id is derived from its id: a receiver can tell a repeat delivery.
+ALERT_EVENTS = uuid.UUID("6f1d3c52-8d47-4b7e-9a51-0c1f6e2b7a10")
+
+
+@dataclass(frozen=True)
+class Place:
+    unit_id: int | None = None
+    touchpoint: str = ""
+    region: str = ""
+    reason_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        parts = [
+            f"unit={self.unit_id}" if self.unit_id is not None else "",
+            f"touchpoint={self.touchpoint}" if self.touchpoint else "",
+            f"region={self.region}" if self.region else "",
+            f"reason={self.reason_id}" if self.reason_id is not None else "",
+        ]
+        return "|".join(p for p in parts if p) or "all"
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date
+    base_start: date  # the baseline: [base_start, start)
+
+    @classmethod
+    def of(cls, rule: AlertRule, today: date) -> "Window":
+        days = max(1, rule.window_days)
+        start = today - timedelta(days=days - 1)
+        base = rule.baseline_days or days
+        return cls(start=start, end=today, base_start=start - timedelta(days=base))
+
+
+@dataclass(frozen=True)
+class Finding:
+    place: Place
+    value: float
+    baseline: float | None = None
+    p_value: float | None = None
+    sample: int = 0
+    holds: bool = False
+
+
+@dataclass
+class Figures:
+    """Sums per place: NPS counts (window and baseline) and per reason its detractors."""
+
+    nps: dict[Place, np.ndarray] = field(default_factory=dict)
+    reasons: dict[Place, np.ndarray] = field(default_factory=dict)
+    overdue: dict[Place, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- reading the figures
+
+
+def _dims(rule: AlertRule) -> tuple[str, ...]:
+    dims = ["unit_id"] if rule.per == AlertPer.UNIT or rule.unit_id else []
+    if rule.per in (AlertPer.TOUCHPOINT, AlertPer.REGION):
+        dims.append(str(rule.per))
+    return tuple(dims)
+
+
+def _window_sum(column: str, since: date, until: date) -> Sum:
+    return Sum(When_(When(day__gte=since, day__lte=until, then=F(column)), default=0))
+
+
+def _rows(model: Any, rule: AlertRule, window: Window, scope: list[int] | None,
+          columns: tuple[str, ...], *extra: str) -> QuerySet[Any]:  # fmt: skip
+    """One grouped read of `model` for the rule: window and baseline sums side by side."""
+    f = Filters(start=window.base_start, end=window.end, touchpoint=rule.touchpoint,
+                region=rule.region)  # fmt: skip
+    dims = _dims(rule)
+    rows = rollup_rows(model, f, *dims)
+    if scope is not None:
+        rows = rows.filter(unit_id__in=scope)
+    elif "unit_id" in dims:
+        rows = rows.exclude(unit_id=0)
+    sums = {f"now_{c}": _window_sum(c, window.start, window.end) for c in columns}
+    before = window.start - timedelta(days=1)
+    sums |= {f"base_{c}": _window_sum(c, window.base_start, before) for c in columns}
+    group = [d for d in dims if d != "unit_id" or rule.per == AlertPer.UNIT]
+    return rows.values(*group, *extra).annotate(**sums).order_by()
+
+
+def _place(rule: AlertRule, row: dict[str, Any], reason: bool) -> Place:
+    return Place(
+        unit_id=row["unit_id"] if rule.per == AlertPer.UNIT else None,
+        touchpoint=row.get("touchpoint", "") if rule.per == AlertPer.TOUCHPOINT else "",
+        region=row.get("region", "") if rule.per == AlertPer.REGION else "",
+        reason_id=row["reason_id"] if reason else None,
+    )
+
+
+def rule_figures(rule: AlertRule, window: Window, tree: dict[int | None, list[int]]) -> Figures:
+    """The rule's sums per place (leaf rows; parent units are summed by `tree_sums`)."""
+    scope = units_below(rule.unit_id, tree=tree) if rule.unit_id else None
+    figures = Figures()
+    if rule.kind == AlertKind.SLA_BACKLOG:
+        figures.overdue = _overdue_counts(rule, scope)
+        return figures
+    counts = ("promoters", "passives", "detractors")
+    for row in _rows(NpsDaily, rule, window, scope, counts):
+        values = [row[f"now_{c}"] or 0 for c in counts] + [row[f"base_{c}"] or 0 for c in counts]
+        _add(figures.nps, _place(rule, row, False), values)
+    if rule.metric in REASON_METRICS:
+        reasons = _rows(ReasonDaily, rule, window, scope, ("detractors",), "reason_id")
+        if rule.reason_id:
+            reasons = reasons.filter(reason_id=rule.reason_id)
+        for row in reasons:
+            values = [row["now_detractors"] or 0, row["base_detractors"] or 0]
+            _add(figures.reasons, _place(rule, row, True), values)
+    return figures
+
+
+def _add(into: dict[Place, np.ndarray], place: Place, values: list[int]) -> None:
+    found = into.get(place)
+    into[place] = np.array(values) if found is None else found + values
+
+
+def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int]:
+    """Open cases overdue now (followups.sla.overdue), by the case's unit (else the
+    interaction's), the interaction's touchpoint or the customer's region."""
+    cases = Case.objects.filter(overdue(timezone.now())).annotate(
+        place_unit=Coalesce("unit_id", "response__interaction__unit_id"),
+        place_touchpoint=F("response__interaction__touchpoint"),
+        place_region=F("customer__region"),
+    )
+    if rule.touchpoint:
+        cases = cases.filter(place_touchpoint=rule.touchpoint)
+    if rule.region:
+        cases = cases.filter(place_region=rule.region)
+    if scope is not None:
+        cases = cases.filter(place_unit__in=scope)
+    dims = {"unit": "place_unit", "touchpoint": "place_touchpoint", "region": "place_region"}
+    column = dims[str(rule.per)]
+    found: dict[Place, int] = {}
+    for value, n in cases.values_list(column).annotate(n=Count("pk")).order_by().values_list(
+        column, "n"
+    ):
+        if value is None or value == 0:
+            continue
+        place = _place(rule, {"unit_id": value, "touchpoint": value, "region": value}, False)
+        found[place] = n
+    return found
+
+
+def tree_sums(own: dict[Place, Any], tree: dict[int | None, list[int]],
+              root: int | None) -> dict[Place, Any]:  # fmt: skip
+    """Every unit's figure as the sum of its subtree (within `root`'s, or the whole tree),
+    for each reason separately; places without a unit are returned as they are."""
+    if not any(p.unit_id is not None for p in own):
+        return own
+    per_unit: dict[int, dict[int | None, Any]] = defaultdict(dict)
+    for place, values in own.items():
+        per_unit[place.unit_id][place.reason_id] = values  # type: ignore[index]
+    if root:
+        order = units_below(root, tree=tree)
+    else:
+        order = [u for top in tree.get(None, []) for u in units_below(top, tree=tree)]
+    totals: dict[int, dict[int | None, Any]] = {}
+    for unit in reversed(order):  # units_below lists a parent before its children
+        mine = dict(per_unit.get(unit, {}))
+        for child in tree.get(unit, []):
+            for reason, values in totals.get(child, {}).items():
+                mine[reason] = values if reason not in mine else mine[reason] + values
+        totals[unit] = mine
+    return {
+        Place(unit_id=unit, reason_id=reason): values
+        for unit, by_reason in totals.items()
+        for reason, values in by_reason.items()
+    }
+
+
+# ---------------------------------------------------------------- judging the figures
+
+
+def _counts(values: Any, offset: int) -> Counts:
+    return Counts(
+        promoters=int(values[offset]), passives=int(values[offset + 1]),
+        detractors=int(values[offset + 2]),
+    )  # fmt: skip
+
+
+def rule_findings(rule: AlertRule, figures: Figures) -> list[Finding]:
+    """Every place the rule could judge, with whether its condition holds."""
+    alpha = 1 - rule.confidence
+    found: list[Finding] = []
+    if rule.kind == AlertKind.SLA_BACKLOG:
+        threshold = rule.threshold if rule.threshold is not None else float("inf")
+        for place, n in figures.overdue.items():
+            found.append(Finding(place, float(n), sample=n, holds=n > threshold))
+        return found
+    if rule.metric in REASON_METRICS:
+        return _reason_findings(rule, figures, alpha)
+    for place, values in figures.nps.items():
+        now, before = _counts(values, 0), _counts(values, 3)
+        if now.n < rule.min_sample:
+            continue
+        if rule.metric == AlertMetric.NPS:
+            value = nps(now)
+            assert value is not None  # n >= min_sample >= 1  # noqa: S101
+            if rule.kind == AlertKind.THRESHOLD:
+                below = rule.threshold is not None and value < rule.threshold
+                found.append(Finding(place, value, sample=now.n, holds=below))
+            elif before.n >= rule.min_sample:
+                p = change_p_value(now, before, sided="down")
+                found.append(Finding(place, value, nps(before), p, now.n,
+                                     holds=p is not None and p < alpha))  # fmt: skip
+        else:  # detractor share
+            value = share(now.detractors, now.n) or 0.0
+            if rule.kind == AlertKind.THRESHOLD:
+                above = rule.threshold is not None and value > rule.threshold
+                found.append(Finding(place, value, sample=now.n, holds=above))
+            elif before.n >= rule.min_sample:
+                p = shares_p_value(now.detractors, now.n, before.detractors, before.n, sided="up")
+                found.append(Finding(place, value, share(before.detractors, before.n), p, now.n,
+                                     holds=p is not None and p < alpha))  # fmt: skip
+    return found
+
+
+def _reason_findings(rule: AlertRule, figures: Figures, alpha: float) -> list[Finding]:
+    """A reason's detractors, or their share of all the place's answers, per reason."""
+    found: list[Finding] = []
+    for place, (mentions, mentions_before) in figures.reasons.items():
+        answers = figures.nps.get(Place(place.unit_id, place.touchpoint, place.region))
+        if answers is None:
+            continue
+        now, before = _counts(answers, 0), _counts(answers, 3)
+        if now.n < rule.min_sample:
+            continue
+        mentions, mentions_before = int(mentions), int(mentions_before)
+        if rule.kind == AlertKind.THRESHOLD:
+            count = rule.metric == AlertMetric.REASON_COUNT
+            value = float(mentions) if count else share(mentions, now.n) or 0.0
+            holds = rule.threshold is not None and value > rule.threshold
+            found.append(Finding(place, value, sample=now.n, holds=holds))
+        elif before.n >= rule.min_sample:  # a surge of the reason's share
+            p = shares_p_value(mentions, now.n, mentions_before, before.n, sided="up")
+            found.append(Finding(place, share(mentions, now.n) or 0.0,
+                                 share(mentions_before, before.n), p, now.n,
+                                 holds=p is not None and p < alpha))  # fmt: skip
+    return found
+
+
+def rule_check(rule: AlertRule, *, today: date,
+               tree: dict[int | None, list[int]]) -> tuple[Window, list[Finding]]:  # fmt: skip
+    """The rule's window and findings, from the rollups (reads only, no alert written)."""
+    window = Window.of(rule, today)
+    figures = rule_figures(rule, window, tree)
+    if rule.per == AlertPer.UNIT:
+        figures.nps = tree_sums(figures.nps, tree, rule.unit_id)
+        figures.reasons = tree_sums(figures.reasons, tree, rule.unit_id)
+        figures.overdue = tree_sums(figures.overdue, tree, rule.unit_id)
+    return window, rule_findings(rule, figures)
+
+
+# ---------------------------------------------------------------- raising and delivering
+
+
+@dataclass
+class Names:
+    """Labels of units and reasons, read once per evaluation."""
+
+    units: dict[int, str]
+    reasons: dict[int, tuple[str, str]]  # id -> (name_en, name_zh)
+
+    @classmethod
+    def read(cls) -> "Names":
+        return cls(
+            units=dict(Unit.objects.values_list("pk", "name")),
+            reasons={pk: (en, zh) for pk, en, zh in
+                     ReasonCategory.objects.values_list("pk", "name_en", "name_zh")},
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, alert: Alert) -> "Names":
+        """From the alert's own unit and reason (select_related: no query)."""
+        unit, reason = alert.unit, alert.reason
+        return cls(
+            units={unit.pk: unit.name} if unit else {},
+            reasons={reason.pk: (reason.name_en, reason.name_zh)} if reason else {},
+        )
+
+
+def place_label(alert: Alert, names: Names) -> str:
+    """Where, in the active language: unit, touchpoint or region, and the reason."""
+    parts = []
+    if alert.unit_id:
+        parts.append(names.units.get(alert.unit_id, f"#{alert.unit_id}"))
+    if alert.touchpoint:
+        try:
+            parts.append(str(Touchpoint(alert.touchpoint).label))
+        except ValueError:
+            parts.append(alert.touchpoint)
+    if alert.region:
+        parts.append(_("region %(region)s") % {"region": alert.region})
+    if alert.reason_id:
+        en, zh = names.reasons.get(alert.reason_id, (str(alert.reason_id), ""))
+        zh_active = (translation.get_language() or "").startswith("zh")
+        parts.append(_("reason: %(reason)s") % {"reason": (zh or en) if zh_active else en})
+    return ", ".join(parts) or _("everywhere")
+
+
+def figure_text(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric in (AlertMetric.DETRACTOR_SHARE, AlertMetric.REASON_SHARE):
+        return f"{value:.1f}%"
+    if metric == AlertMetric.NPS:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def alert_lines(alert: Alert, names: Names) -> tuple[str, list[str]]:
+    """(title, lines) of an alert in the active language, for email and bot messages."""
+    rule = alert.rule
+    title = _("%(rule)s: %(place)s") % {"rule": rule.name, "place": place_label(alert, names)}
+    values = {
+        "metric": str(AlertMetric(rule.metric).label),
+        "value": figure_text(rule.metric, alert.value),
+        "baseline": figure_text(rule.metric, alert.baseline), "answers": alert.sample,
+        "start": alert.window_start.isoformat(), "end": alert.window_end.isoformat(),
+        "threshold": figure_text(rule.metric, rule.threshold),
+    }  # fmt: skip
+    if rule.kind in (AlertKind.DROP, AlertKind.SURGE):
+        lines = [_("%(metric)s: %(value)s, against %(baseline)s before") % values]
+        lines.append(_("p-value: %(p)s") % {"p": f"{alert.p_value:.4f}"})
+    elif rule.kind == AlertKind.SLA_BACKLOG:
+        lines = [_("Cases past their SLA now: %(value)s (threshold %(threshold)s)") % values]
+    else:
+        lines = [_("%(metric)s: %(value)s (threshold %(threshold)s)") % values]
+    if rule.kind != AlertKind.SLA_BACKLOG:
+        lines.append(_("Window: %(start)s to %(end)s, %(answers)s answers") % values)
+    lines.append(_("Details: %(link)s") % {"link": alert_link(alert)})
+    return title, lines
+
+
+def alert_link(alert: Alert) -> str:
+    path = reverse("admin:nps_alert_change", args=[alert.pk])
+    return f"{settings.NPS_PUBLIC_BASE_URL.rstrip('/')}{path}"
+
+
+def alert_payload(alert: Alert, names: Names) -> dict[str, Any]:
+    """The ALERT_RAISED event: figures for machines, title and text for the bots."""
+    with translation.override(settings.NPS_WEBHOOK_LANGUAGE):
+        title, lines = alert_lines(alert, names)
+    rule = alert.rule
+    return {
+        "alert_id": alert.pk, "rule_id": rule.pk, "rule": rule.name, "kind": rule.kind,
+        "metric": rule.metric, "key": alert.key, "unit_id": alert.unit_id,
+        "touchpoint": alert.touchpoint, "region": alert.region, "reason_id": alert.reason_id,
+        "value": alert.value, "baseline": alert.baseline, "p_value": alert.p_value,
+        "answers": alert.sample, "window_start": alert.window_start.isoformat(),
+        "window_end": alert.window_end.isoformat(), "link": alert_link(alert),
+        "title": title, "text": "\n\n".join(lines),
+    }  # fmt: skip
+
+
+def _alert_of(rule: AlertRule, window: Window, finding: Finding, names: Names) -> Alert:
+    place = finding.place
+    alert = Alert(
+        rule=rule, key=place.key, unit_id=place.unit_id, touchpoint=place.touchpoint,
+        region=place.region, reason_id=place.reason_id, window_start=window.start,
+        window_end=window.end, value=finding.value, baseline=finding.baseline,
+        p_value=finding.p_value, sample=finding.sample,
+    )  # fmt: skip
+    with translation.override(settings.LANGUAGE_CODE):
+        title, lines = alert_lines(alert, names)
+    alert.message = "\n".join([title, *lines[:-1]])  # the link needs the id: not stored
+    return alert
+
+
+def alerts_raise(rule: AlertRule, window: Window, findings: Iterable[Finding],
+                 names: Names) -> list[Alert]:  # fmt: skip
+    """Insert an alert per condition that holds; returns only the rows this call inserted.
+
+    Raised at most once per (rule, key, window_start): each insert runs in a savepoint and
+    the unique constraint turns a second insert, by this or another scheduler, into an
+    IntegrityError (on PostgreSQL the loser waits for the winner's commit). The outbox rows
+    and problems are written in the same transaction, so they exist exactly when the alert
+    does.
+    """
+    held = [f for f in findings if f.holds]
+    if not held:
+        return []
+    still_open = set(
+        Alert.objects.filter(rule=rule, state__in=OPEN, window_end__gte=window.start)
+        .exclude(window_start=window.start)
+        .values_list("key", flat=True)
+    )
+    new: list[Alert] = []
+    with transaction.atomic():
+        for finding in held:
+            if finding.place.key in still_open:
+                continue  # the same condition, raised for an overlapping window, still open
+            alert = _alert_of(rule, window, finding, names)
+            try:
+                with transaction.atomic():
+                    alert.save(force_insert=True)
+            except IntegrityError:
+                continue  # raised already, by an earlier run or another scheduler
+            new.append(alert)
+        if new:
+            at = timezone.now()
+            events_publish([
+                Event(EventType.ALERT_RAISED, str(uuid.uuid5(ALERT_EVENTS, str(a.pk))), at,
+                      alert_payload(a, names))
+                for a in new
+            ])  # fmt: skip
+            if rule.open_problem:
+                for alert in new:
+                    _problem_open(alert, names)
+    return new
+
+
+def _problem_open(alert: Alert, names: Names) -> None:
+    unit_id = alert.unit_id or alert.rule.unit_id
+    if unit_id is None:
+        logger.info("alert %s: no unit to own a problem (rule %s)", alert.pk, alert.rule_id)
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        title, _lines = alert_lines(alert, names)
+    problem = problem_open(
+        title=title, responsible_unit=Unit.objects.get(pk=unit_id),
+        source=ProblemSource.ALERT, reason=alert.reason, place_unit=alert.unit,
+        touchpoint=alert.touchpoint, region=alert.region, alert=alert.pk,
+    )  # fmt: skip
+    Alert.objects.filter(pk=alert.pk).update(problem=problem)
+    alert.problem = problem
+
+
+def alerts_clear(rule: AlertRule, window: Window, findings: Iterable[Finding]) -> int:
+    """Resolve the rule's open alerts of windows overlapping this one whose condition no
+    longer holds; returns how many."""
+    holding = {f.place.key for f in findings if f.holds}
+    cleared = Alert.objects.filter(rule=rule, state__in=OPEN, window_end__gte=window.start)
+    return cleared.exclude(key__in=holding).update(
+        state=AlertState.RESOLVED, resolved_at=timezone.now()
+    )
+
+
+def alerts_email(rule: AlertRule, alerts: list[Alert], names: Names) -> int:
+    """One message to the rule's recipients listing `alerts`, in Chinese then English.
+    Called after the commit (network outside the transaction); returns messages sent."""
+    recipients = [line.strip() for line in rule.recipients.splitlines() if line.strip()]
+    if not alerts or not recipients:
+        return 0
+    parts, subjects = [], []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            subjects.append(_("%(count)s new alerts: %(rule)s")
+                            % {"count": len(alerts), "rule": rule.name})  # fmt: skip
+            for alert in alerts:
+                title, lines = alert_lines(alert, names)
+                parts.append("\n".join([title, *(f"  {line}" for line in lines)]))
+        parts.append("")
+    send_mail(" / ".join(subjects), "\n\n".join(parts).strip() + "\n",
+              settings.DEFAULT_FROM_EMAIL, recipients)  # fmt: skip
+    Alert.objects.filter(pk__in=[a.pk for a in alerts], emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    return 1
+
+
+# ---------------------------------------------------------------- the job and the states
+
+
+def rule_evaluate(rule: AlertRule, *, today: date | None = None,
+                  tree: dict[int | None, list[int]] | None = None,
+                  names: Names | None = None) -> list[Alert]:  # fmt: skip
+    """Check one rule, raise its new alerts (once per window), resolve cleared ones, email."""
+    today = today or local_today()
+    tree = children_by_parent() if tree is None else tree
+    names = names or Names.read()
+    window, findings = rule_check(rule, today=today, tree=tree)
+    new = alerts_raise(rule, window, findings, names)
+    alerts_clear(rule, window, findings)
+    try:
+        alerts_email(rule, new, names)
+    except OSError:  # SMTP down: the alerts stand (emailed_at stays empty), the hooks went
+        logger.exception("alert rule %s: email not sent", rule.pk)
+    return new
+
+
+def alerts_evaluate(*, rules: Iterable[AlertRule] | None = None,
+                    today: date | None = None) -> list[Alert]:  # fmt: skip
+    """Evaluate every active rule (or `rules`); returns the alerts this run raised. Safe to
+    run on several schedulers at once (see alerts_raise)."""
+    chosen = list(rules) if rules is not None else list(
+        AlertRule.objects.filter(is_active=True).select_related("unit", "reason")
+    )
+    tree, names = children_by_parent(), Names.read()
+    raised: list[Alert] = []
+    for rule in chosen:
+        raised += rule_evaluate(rule, today=today, tree=tree, names=names)
+    return raised
+
+
+def alert_acknowledge(*, alert: Alert, by: Any) -> bool:
+    """Raised -> acknowledged by a person; False if it was not raised."""
+    return bool(Alert.objects.filter(pk=alert.pk, state=AlertState.RAISED).update(
+        state=AlertState.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=by,
+    ))  # fmt: skip
+
+
+def alert_resolve(*, alert: Alert, by: Any) -> bool:
+    """Raised or acknowledged -> resolved by a person; False if already resolved. Who
+    resolved is recorded by the caller (the admin's change history)."""
+    return bool(Alert.objects.filter(pk=alert.pk, state__in=OPEN).update(
+        state=AlertState.RESOLVED, resolved_at=timezone.now()
+    ))
