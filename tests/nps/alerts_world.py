@@ -87,6 +87,13 @@ def facts_write(*facts: Fact) -> None:
     )  # fmt: skip
 
 
+def facts_replace(*facts: Fact) -> None:
+    """The rollups as they are after a refresh: only `facts`."""
+    NpsDaily.objects.all().delete()
+    ReasonDaily.objects.all().delete()
+    facts_write(*facts)
+
+
 def reason(code: str = "network") -> ReasonCategory:
     found = ReasonCategory.objects.filter(code=code).first()
     return found or ReasonCategory.objects.create(code=code, name_en=code.title(), name_zh=code)

@@ -22,7 +22,7 @@ from nps.models import (
     WebhookKind,
 )
 from nps.outbound import events, sending
-from tests.nps.alerts_world import TODAY, Fact, facts_write, reason, rule, tree
+from tests.nps.alerts_world import TODAY, Fact, facts_replace, facts_write, reason, rule, tree
 from tests.nps.fakes import Fake, serving
 from tests.nps.outbound_world import answered, subscription
 
@@ -46,8 +46,10 @@ def keys(found: list[Alert]) -> set[str]:
 
 def test_a_store_below_the_nps_threshold_raises_an_alert_with_its_figure() -> None:
     t = tree()
-    facts_write(Fact(TODAY, 10, 10, 20, dims={"unit_id": t.store3.pk}))  # NPS -25, 40 answers
-    facts_write(Fact(TODAY, 30, 5, 5, dims={"unit_id": t.store1.pk}))  # NPS +62.5
+    facts_write(
+        Fact(TODAY, 10, 10, 20, dims={"unit_id": t.store3.pk}),  # NPS -25, 40 answers
+        Fact(TODAY, 30, 5, 5, dims={"unit_id": t.store1.pk}),  # NPS +62.5
+    )
     rule()
     found = evaluate()
     assert keys(found) == {f"unit={t.store3.pk}", f"unit={t.city2.pk}"}
@@ -77,7 +79,7 @@ def test_no_alert_below_the_minimum_sample() -> None:
     facts_write(Fact(TODAY, 0, 0, 29, dims={"unit_id": t.store3.pk}))  # NPS -100, 29 answers
     rule()
     assert evaluate() == []
-    facts_write(Fact(TODAY, 0, 0, 1, dims={"unit_id": t.store3.pk}))
+    facts_replace(Fact(TODAY, 0, 0, 30, dims={"unit_id": t.store3.pk}))
     assert keys(evaluate()) == {f"unit={u.pk}" for u in (t.store3, t.city2, t.province)}
 
 
@@ -206,7 +208,7 @@ def test_a_cleared_condition_resolves_its_alert_in_the_same_window() -> None:
     facts_write(Fact(TODAY, 0, 0, 40, dims={"unit_id": t.store3.pk}))
     rule(unit=t.store3)
     [alert] = evaluate()
-    facts_write(Fact(TODAY, 100, 0, 0, dims={"unit_id": t.store3.pk}))  # NPS now +43
+    facts_replace(Fact(TODAY, 100, 0, 40, dims={"unit_id": t.store3.pk}))  # NPS now +43
     evaluate()
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
@@ -246,7 +248,9 @@ def test_an_alert_reaches_the_group_bot_as_markdown(kind: str, secret: str) -> N
     assert bot.refused == []
     [message] = bot.accepted
     text = message["markdown"]["content" if kind == "wecom" else "text"]
-    assert text.startswith("### 预警：门店 NPS 预警: Store 3\n\n")
-    assert "NPS: -100.0" in text
+    title = text.split("\n\n")[0]
+    assert title.startswith("### 预警：门店 NPS 预警")  # "Alert: <rule>: <place>" in Chinese
+    assert title.endswith("Store 3")
+    assert "-100.0" in text  # the NPS of 40 detractors
     assert "2026-11-23" in text
     assert f"/admin/nps/alert/{alert.pk}/change/" in text
