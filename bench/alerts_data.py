@@ -97,8 +97,8 @@ def data_load(responses: int, say: Say) -> dict[str, float]:
     say(f"  units: stores {first}..{last}")
     saved = (dashboard_data._interactions, dashboard_data._responses, dashboard_data._cases)
     dashboard_data._interactions = _with_units(saved[0], first, last)  # type: ignore[assignment]
-    dashboard_data._responses = _extended(saved[1], RESPONSE_COLUMNS)  # type: ignore[assignment]
-    dashboard_data._cases = _extended(saved[2], CASE_COLUMNS)  # type: ignore[assignment]
+    dashboard_data._responses = _extended(saved[1], RESPONSE_COLUMNS)
+    dashboard_data._cases = _extended(saved[2], CASE_COLUMNS)
     try:
         return dashboard_data.data_load(responses, say)
     finally:

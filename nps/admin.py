@@ -7,5 +7,5 @@ from django.contrib import admin
 # Only the attempts: successful logins are not logged (AXES_DISABLE_ACCESS_LOG).
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
-from nps import admin_outbound  # noqa: E402, F401 (registers the webhook admins)
-from nps import admin_alerts  # noqa: E402, F401 (registers the alert rules and alerts)
+# Registers the webhook admins, the alert rules and the alerts.
+from nps import admin_alerts, admin_outbound  # noqa: E402, F401

@@ -214,8 +214,8 @@ def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int
     dims = {"unit": "place_unit", "touchpoint": "place_touchpoint", "region": "place_region"}
     column = dims[str(rule.per)]
     found: dict[Place, int] = {}
-    for value, n in cases.values_list(column).annotate(n=Count("pk")).order_by().values_list(
-        column, "n"
+    for value, n in (
+        cases.values_list(column).annotate(n=Count("pk")).order_by().values_list(column, "n")
     ):
         if value is None or value == 0:
             continue
@@ -566,8 +566,10 @@ def alerts_evaluate(*, rules: Iterable[AlertRule] | None = None,
                     today: date | None = None) -> list[Alert]:  # fmt: skip
     """Evaluate every active rule (or `rules`); returns the alerts this run raised. Safe to
     run on several schedulers at once (see alerts_raise)."""
-    chosen = list(rules) if rules is not None else list(
-        AlertRule.objects.filter(is_active=True).select_related("unit", "reason")
+    chosen = (
+        list(rules)
+        if rules is not None
+        else list(AlertRule.objects.filter(is_active=True).select_related("unit", "reason"))
     )
     tree, names = children_by_parent(), Names.read()
     raised: list[Alert] = []
@@ -586,6 +588,8 @@ def alert_acknowledge(*, alert: Alert, by: Any) -> bool:
 def alert_resolve(*, alert: Alert, by: Any) -> bool:
     """Raised or acknowledged -> resolved by a person; False if already resolved. Who
     resolved is recorded by the caller (the admin's change history)."""
-    return bool(Alert.objects.filter(pk=alert.pk, state__in=OPEN).update(
-        state=AlertState.RESOLVED, resolved_at=timezone.now()
-    ))
+    return bool(
+        Alert.objects.filter(pk=alert.pk, state__in=OPEN).update(
+            state=AlertState.RESOLVED, resolved_at=timezone.now()
+        )
+    )

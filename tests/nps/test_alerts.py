@@ -156,14 +156,15 @@ def test_a_reason_count_threshold_counts_the_reasons_detractors() -> None:
 def test_an_sla_backlog_counts_the_overdue_cases_of_each_unit() -> None:
     t = tree()
     cases = [case_open(response=answered(score=1, phone=f"+86139000010{n:02d}")) for n in range(3)]
-    Case.objects.filter(pk__in=[c.pk for c in cases if c]).update(
+    ids = [c.pk for c in cases if c is not None]
+    Case.objects.filter(pk__in=ids).update(
         unit=t.store2, sla_due_at=timezone.now() - timedelta(hours=1)
     )
     rule(kind=AlertKind.SLA_BACKLOG, metric=AlertMetric.OVERDUE_CASES, threshold=2)
     found = evaluate()
     assert keys(found) == {f"unit={u.pk}" for u in (t.store2, t.city1, t.province)}
     assert {a.value for a in found} == {3.0}
-    Case.objects.filter(pk=cases[0].pk).update(sla_due_at=timezone.now() + timedelta(hours=1))
+    Case.objects.filter(pk=ids[0]).update(sla_due_at=timezone.now() + timedelta(hours=1))
     assert evaluate() == []  # two overdue now: not above 2, and the open alerts resolve
     assert set(Alert.objects.values_list("state", flat=True)) == {AlertState.RESOLVED}
 
