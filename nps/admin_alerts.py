@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from followups.timezones import local_time
-from nps import alerts
+from nps import alert_messages, alerts
 from nps.models import Alert, AlertKind, AlertMetric, AlertRule
 
 HELP = {
@@ -111,15 +111,15 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("place"))
     def place(self, obj: Alert) -> str:
-        return alerts.place_label(obj, alerts.Names.of(obj))
+        return alert_messages.place_label(obj, alert_messages.Names.of(obj))
 
     @admin.display(description=_("figure (compared with)"))
     def figure(self, obj: Alert) -> str:
         metric = obj.rule.metric
-        now = alerts.figure_text(metric, obj.value)
+        now = alert_messages.figure_text(metric, obj.value)
         if obj.baseline is None:
             return now
-        return f"{now} ({alerts.figure_text(metric, obj.baseline)})"
+        return f"{now} ({alert_messages.figure_text(metric, obj.baseline)})"
 
     @admin.display(description=_("p-value"), ordering="p_value")
     def p(self, obj: Alert) -> str:

@@ -85,7 +85,8 @@ def test_the_list_shows_the_place_and_figure_and_actions_record_who(admin_client
     )
     alert = Alert.objects.get()
     page = admin_client_.get(reverse("admin:nps_alert_changelist")).content.decode()
-    assert "Store 3" in page and "-100.0" in page
+    assert "Store 3" in page
+    assert "-100.0" in page
     for action, state in (("acknowledge", AlertState.ACKNOWLEDGED),
                           ("resolve", AlertState.RESOLVED)):  # fmt: skip
         admin_client_.post(
