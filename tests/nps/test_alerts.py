@@ -22,6 +22,9 @@ from nps.models import (
     WebhookKind,
 )
 from nps.outbound import events, sending
+from nps.reporting.days import local_today
+from nps.reporting.refresh import rollups_refresh_day
+from surveys.models import Interaction
 from tests.nps.alerts_world import TODAY, Fact, facts_replace, facts_write, reason, rule, tree
 from tests.nps.fakes import Fake, serving
 from tests.nps.outbound_world import answered, subscription
@@ -255,3 +258,14 @@ def test_an_alert_reaches_the_group_bot_as_markdown(kind: str, secret: str) -> N
     assert "-100.0" in text  # the NPS of 40 detractors
     assert "2026-11-23" in text
     assert f"/admin/nps/alert/{alert.pk}/change/" in text
+
+
+def test_answers_recorded_and_rolled_up_raise_the_alert_of_their_store_and_city() -> None:
+    t = tree()
+    answers = [answered(score=2, phone=f"+86139000020{n:02d}") for n in range(3)]
+    Interaction.objects.filter(pk__in=[a.interaction_id for a in answers]).update(unit=t.store2)
+    rollups_refresh_day(day=local_today())
+    rule(min_sample=3)
+    found = alerts.alerts_evaluate()
+    assert keys(found) == {f"unit={u.pk}" for u in (t.store2, t.city1, t.province)}
+    assert {(a.value, a.sample) for a in found} == {(-100.0, 3)}
