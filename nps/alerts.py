@@ -99,13 +99,15 @@ class Place:
 class Window:
     start: date
     end: date
-    base_start: date  # the baseline: [base_start, start)
+    base_start: date  # the baseline: [base_start, start), empty for thresholds
 
     @classmethod
     def of(cls, rule: AlertRule, today: date) -> "Window":
         days = max(1, rule.window_days)
         start = today - timedelta(days=days - 1)
-        base = rule.baseline_days or days
+        # Thresholds and backlogs compare with nothing: their baseline is empty.
+        compared = rule.kind in (AlertKind.DROP, AlertKind.SURGE)
+        base = (rule.baseline_days or days) if compared else 0
         return cls(start=start, end=today, base_start=start - timedelta(days=base))
 
 
