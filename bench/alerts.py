@@ -33,7 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_RATIO = 2.0, 50.0
-DAYS_READ = 60  # the rules below read at most the last 35 days
+DAYS_READ = 35  # the rules below read at most the last 35 days (7 + a 28-day baseline)
 
 
 def say(line: str) -> None:
