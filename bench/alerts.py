@@ -71,6 +71,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--naive-repeat", type=int, default=2)
+    parser.add_argument(
+        "--naive-warm-up", action="store_true", help="an untimed raw evaluation first"
+    )
     args = parser.parse_args()
     _django()
     from django.conf import settings
@@ -227,9 +230,9 @@ def _same(rolled: dict[Any, Any], naive: dict[Any, Any]) -> list[str]:
     return problems
 
 
-def _timed(label: str, run: Any, repeat: int) -> tuple[list[float], Any]:
+def _timed(label: str, run: Any, repeat: int, warm_up: bool = True) -> tuple[list[float], Any]:
     """Seconds of each of `repeat` runs (after one untimed warm-up) and the last result."""
-    result = run()
+    result = run() if warm_up else None
     runs = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -252,6 +255,7 @@ def measure(args: argparse.Namespace) -> int:
         "from the raw rows (GROUP BY)",
         lambda: evaluation_naive(rules, END_DAY),
         args.naive_repeat,
+        warm_up=args.naive_warm_up,
     )
     held = sum(1 for f in rolled.values() if f.holds)
     say(f"  places judged: {len(rolled):,}; conditions that hold: {held:,}")
