@@ -19,7 +19,6 @@ evaluation finds the condition cleared while the alert's window overlaps the cur
 
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -227,28 +226,33 @@ def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int
 def tree_sums(own: dict[Place, Any], tree: dict[int | None, list[int]],
               root: int | None) -> dict[Place, Any]:  # fmt: skip
     """Every unit's figure as the sum of its subtree (within `root`'s, or the whole tree),
-    for each reason separately; places without a unit are returned as they are."""
+    for each reason separately; places without a unit are returned as they are. One numpy
+    array (units x reasons x columns), children added into parents bottom-up."""
     if not any(p.unit_id is not None for p in own):
         return own
-    per_unit: dict[int, dict[int | None, Any]] = defaultdict(dict)
-    for place, values in own.items():
-        per_unit[place.unit_id][place.reason_id] = values  # type: ignore[index]
     if root:
         order = units_below(root, tree=tree)
     else:
         order = [u for top in tree.get(None, []) for u in units_below(top, tree=tree)]
-    totals: dict[int, dict[int | None, Any]] = {}
-    for unit in reversed(order):  # units_below lists a parent before its children
-        mine = dict(per_unit.get(unit, {}))
-        for child in tree.get(unit, []):
-            for reason, values in totals.get(child, {}).items():
-                mine[reason] = values if reason not in mine else mine[reason] + values
-        totals[unit] = mine
+    index = {unit: i for i, unit in enumerate(order)}
+    reasons = sorted({p.reason_id for p in own}, key=lambda r: -1 if r is None else r)
+    column = {reason: j for j, reason in enumerate(reasons)}
+    scalar = not isinstance(next(iter(own.values())), np.ndarray)
+    width = 1 if scalar else len(next(iter(own.values())))
+    totals = np.zeros((len(order), len(reasons), width), dtype=np.int64)
+    for place, values in own.items():
+        if place.unit_id in index:  # rows outside the subtree are not counted
+            totals[index[place.unit_id], column[place.reason_id]] += values
+    parent_of = {child: parent for parent, children in tree.items() for child in children}
+    for i in range(len(order) - 1, 0, -1):  # units_below lists a parent before its children
+        parent = index.get(parent_of.get(order[i]))  # type: ignore[arg-type]
+        if parent is not None:
+            totals[parent] += totals[i]
     return {
-        Place(unit_id=unit, reason_id=reason): values
-        for unit, by_reason in totals.items()
-        for reason, values in by_reason.items()
-    }
+        Place(unit_id=order[i], reason_id=reasons[j]): int(totals[i, j, 0]) if scalar
+        else totals[i, j]
+        for i, j in np.argwhere(totals.any(axis=2))
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- judging the figures
@@ -274,7 +278,7 @@ def rule_findings(rule: AlertRule, figures: Figures) -> list[Finding]:
         return _reason_findings(rule, figures, alpha)
     for place, values in figures.nps.items():
         now, before = _counts(values, 0), _counts(values, 3)
-        if now.n < rule.min_sample:
+        if now.n < max(1, rule.min_sample):
             continue
         if rule.metric == AlertMetric.NPS:
             value = nps(now)
@@ -306,7 +310,7 @@ def _reason_findings(rule: AlertRule, figures: Figures, alpha: float) -> list[Fi
         if answers is None:
             continue
         now, before = _counts(answers, 0), _counts(answers, 3)
-        if now.n < rule.min_sample:
+        if now.n < max(1, rule.min_sample):
             continue
         mentions, mentions_before = int(mentions), int(mentions_before)
         if rule.kind == AlertKind.THRESHOLD:
