@@ -157,43 +157,36 @@ def _rows(model: Any, rule: AlertRule, window: Window, scope: list[int] | None,
     sums = {f"now_{c}": _window_sum(c, window.start, window.end) for c in columns}
     before = window.start - timedelta(days=1)
     sums |= {f"base_{c}": _window_sum(c, window.base_start, before) for c in columns}
-    group = [d for d in dims if d != "unit_id" or rule.per == AlertPer.UNIT]
-    return rows.values(*group, *extra).annotate(**sums).order_by()
+    place = PLACE_FIELDS[rule.per]
+    # Values then values_list: grouped by the place (and reason), read as plain tuples.
+    grouped = rows.values(place, *extra).annotate(**sums)
+    return grouped.values_list(place, *extra, *sums).order_by()
 
 
-def _place(rule: AlertRule, row: dict[str, Any], reason: bool) -> Place:
-    return Place(
-        unit_id=row["unit_id"] if rule.per == AlertPer.UNIT else None,
-        touchpoint=row.get("touchpoint", "") if rule.per == AlertPer.TOUCHPOINT else "",
-        region=row.get("region", "") if rule.per == AlertPer.REGION else "",
-        reason_id=row["reason_id"] if reason else None,
-    )
+PLACE_FIELDS: dict[str, str] = {AlertPer.UNIT: "unit_id", AlertPer.TOUCHPOINT: "touchpoint",
+                AlertPer.REGION: "region"}  # fmt: skip
 
 
 def rule_figures(rule: AlertRule, window: Window, tree: dict[int | None, list[int]]) -> Figures:
-    """The rule's sums per place (leaf rows; parent units are summed by `tree_sums`)."""
+    """The rule's sums per place (leaf rows; parent units are summed by `tree_sums`): one
+    row per place (and reason), window then baseline columns."""
     scope = units_below(rule.unit_id, tree=tree) if rule.unit_id else None
     figures = Figures()
     if rule.kind == AlertKind.SLA_BACKLOG:
         figures.overdue = _overdue_counts(rule, scope)
         return figures
+    field_name = PLACE_FIELDS[rule.per]
     counts = ("promoters", "passives", "detractors")
-    for row in _rows(NpsDaily, rule, window, scope, counts):
-        values = [row[f"now_{c}"] or 0 for c in counts] + [row[f"base_{c}"] or 0 for c in counts]
-        _add(figures.nps, _place(rule, row, False), values)
+    for value, *sums in _rows(NpsDaily, rule, window, scope, counts):
+        figures.nps[Place(**{field_name: value})] = np.array(sums, dtype=np.int64)
     if rule.metric in REASON_METRICS:
         reasons = _rows(ReasonDaily, rule, window, scope, ("detractors",), "reason_id")
         if rule.reason_id:
             reasons = reasons.filter(reason_id=rule.reason_id)
-        for row in reasons:
-            values = [row["now_detractors"] or 0, row["base_detractors"] or 0]
-            _add(figures.reasons, _place(rule, row, True), values)
+        for value, reason_id, *sums in reasons:
+            place = Place(**{field_name: value, "reason_id": reason_id})
+            figures.reasons[place] = np.array(sums, dtype=np.int64)
     return figures
-
-
-def _add(into: dict[Place, np.ndarray], place: Place, values: list[int]) -> None:
-    found = into.get(place)
-    into[place] = np.array(values) if found is None else found + values
 
 
 def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int]:
@@ -218,8 +211,7 @@ def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int
     ):
         if value is None or value == 0:
             continue
-        place = _place(rule, {"unit_id": value, "touchpoint": value, "region": value}, False)
-        found[place] = n
+        found[Place(**{PLACE_FIELDS[rule.per]: value})] = n
     return found
 
 
