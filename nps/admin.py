@@ -8,6 +8,7 @@ from django.contrib import admin
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
 from nps import (  # noqa: E402, F401 (registers the webhook, target, alert and report admins)
+    admin_alerts,
     admin_outbound,
     admin_reports,
     admin_targets,

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from nps import problem_checks
+from nps import alerts, problem_checks
 from nps.outbound import sending
 from nps.reporting import digest, refresh
 from nps.reports import schedule as reports_schedule
@@ -73,3 +73,10 @@ def check_problems() -> int:
     """Hourly: verification figures of the problems being verified, from the rollups."""
     # Safe to overlap: it stores the latest figures; the closure is proposed once.
     return problem_checks.problems_check()
+
+
+@shared_task
+def evaluate_alerts() -> int:
+    # Safe to overlap and to run on several schedulers: an alert is raised by the one
+    # insert its unique (rule, key, window_start) lets through (nps.alerts.alerts_raise).
+    return len(alerts.alerts_evaluate())
