@@ -58,9 +58,10 @@ SUPERVISOR_OUTBOUND_PERMISSIONS = {
 # (surveys), the targets, alert rules and report subscriptions and read the alerts and
 # reports (nps, named by app label); they hold every followups permission already, problems
 # and accountability entries included. Team leads, as owners of units, read the problems of
-# their units, their rectification and the findings (the admin scopes the rows by
-# followups.roles.unit_scope); moving, closing and accountability stay with supervisors
-# (the quality department): a unit does not close its own problem.
+# their units, their rectification and the findings, and acknowledge their units' alerts
+# (the admin scopes the rows by followups.roles.unit_scope); moving, closing and
+# accountability stay with supervisors (the quality department): a unit does not close its
+# own problem.
 SUPERVISOR_ACCOUNTABILITY_PERMISSIONS = (
     {("surveys", f"{verb}_{model}") for verb in ("view", "add", "change")
      for model in ("unit", "unitcode")}
@@ -72,7 +73,7 @@ SUPERVISOR_ACCOUNTABILITY_PERMISSIONS = (
 LEAD_PROBLEM_PERMISSIONS = {
     ("followups", f"view_{model}")
     for model in ("problem", "problemaction", "problemevent", "accountabilityentry")
-}
+} | {("nps", "view_alertrule"), ("nps", "view_alert"), ("nps", "change_alert")}
 # Customer care (the care app, named by app label: followups imports no care). Supervisors
 # everything; leads the campaigns their teams call for and their calls (the care admin
 # scopes the rows); agents the care calls given to them.

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from followups.roles import unit_scope
 from followups.timezones import local_time
 from nps import alert_messages, alerts
 from nps.models import Alert, AlertKind, AlertMetric, AlertRule
@@ -101,6 +102,13 @@ class AlertAdmin(admin.ModelAdmin):
     )  # fmt: skip
     exclude = ("problem", "raised_at")
     actions = ("acknowledge", "resolve")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
+        # followups.roles.unit_scope: supervisors every alert, unit owners those of their
+        # units' subtrees (an alert per touchpoint or region has no unit: supervisors only)
+        scope = unit_scope(request.user)
+        found = super().get_queryset(request)
+        return found if scope is None else found.filter(unit__in=scope)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are raised by their rules only

@@ -75,6 +75,10 @@ LEAD = CASES | {
     "care.campaignmember",
     "care.segment",
     "care.campaignresult",
+    "followups.problem",  # the problems of the units they own, and the findings
+    "followups.accountabilityentry",
+    "nps.alertrule",  # the rules, and their units' alerts to acknowledge
+    "nps.alert",
 }
 SUPERVISOR = LEAD | {
     "care.poolmember",  # all of customer care
@@ -86,8 +90,11 @@ SUPERVISOR = LEAD | {
     "followups.routingrule",
     "followups.holiday",
     "followups.servicestandard",
-    "followups.problem",  # problems and the accountability they leave
-    "followups.accountabilityentry",
+    "surveys.unit",  # the unit tree and the CRM ids mapped to it
+    "surveys.unitcode",
+    "nps.target",  # targets, reports and who gets them
+    "nps.report",
+    "nps.reportsubscription",
     "surveys.contact",
     "surveys.customer",
     "surveys.interaction",
