@@ -49,6 +49,14 @@ def team_scope(user: User) -> tuple[int, ...] | None:
     return tuple(led_team_ids(user))
 
 
+def sees_units(user: User) -> bool:
+    """Whether unit_scope gives `user` any unit (supervisors and unit owners): the pages
+    offer the unit pages only to them."""
+    if is_supervisor(user):
+        return True
+    return user.is_authenticated and user.owned_units.exists()
+
+
 def unit_scope(user: User) -> list[int] | None:
     """The units whose figures, problems and reports `user` may see: None for everything (a
     supervisor), else the units they own and every unit below them (empty: none)."""

@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from followups.roles import sees_units
 from nps.dashboard import figures
 from nps.dashboard.access import team_scope_for
 from nps.dashboard.exports import TABLES, csv_response
@@ -42,7 +43,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             raise Http404
         return csv_response(table, period, sort=sort, reason=reason)
     context = page_context(period, sort=sort, reason=reason)
-    return render(request, "dashboard/page.html", {"form": form, "scope": scope, **context})
+    return render(
+        request,
+        "dashboard/page.html",
+        {"form": form, "scope": scope, "sees_units": sees_units(request.user), **context},
+    )
 
 
 def _point(e: Estimate) -> float | None:

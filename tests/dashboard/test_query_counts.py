@@ -68,6 +68,9 @@ def test_verbatims_read_the_comments_and_their_reasons_in_two_queries(
 
 # A request: the session, the user, whether a supervisor; a team lead also their teams.
 REQUEST = {"supervisor": 3, "lead": 4}
+# The page (not an export) also asks whether to link the unit scorecards
+# (followups.roles.sees_units): whether a supervisor; a lead also whether they own a unit.
+LINKS = {"supervisor": 1, "lead": 2}
 FORM = 2 + len(OBSERVED)  # the teams and units to filter by, the values present in the period
 TABLE_QUERIES = {
     "headline": 2,  # this period and the one before
@@ -94,7 +97,7 @@ def test_the_page_is_the_sum_of_its_tables_whatever_the_rows(
     data: Data, django_assert_num_queries: Any, who: str
 ) -> None:
     client = client_for(getattr(data.personas, who))
-    expected = REQUEST[who] + FORM + sum(table_queries(t) for t in TABLES)
+    expected = REQUEST[who] + LINKS[who] + FORM + sum(table_queries(t) for t in TABLES)
     with django_assert_num_queries(expected):
         assert client.get(URL, PERIOD).status_code == 200
 
