@@ -270,7 +270,8 @@ def test_case_page_shows_attempts_and_readable_history_with_work_buttons(
     change = reverse("admin:followups_case_change", args=[case.pk])
     resolve = reverse("admin:followups_case_resolve", args=[case.pk])
     assert f'href="{resolve}?next={change.replace("/", "%2F")}"' in html
-    assert set(page.context["adminform"].form.fields) == set()  # priority read-only for agents
+    # priority read-only for agents; an agent may mark their case typical for the reports
+    assert set(page.context["adminform"].form.fields) == {"typical", "typical_note"}
 
 
 def test_work_form_goes_back_to_the_page_it_came_from(
