@@ -297,23 +297,27 @@ def rule_findings(rule: AlertRule, figures: Figures) -> list[Finding]:
 def _reason_findings(rule: AlertRule, figures: Figures, alpha: float) -> list[Finding]:
     """A reason's detractors, or their share of all the place's answers, per reason."""
     found: list[Finding] = []
+    # Answers per place (window, baseline), read once per place, not once per reason.
+    answered = {
+        (place.unit_id, place.touchpoint, place.region): (
+            int(values[0] + values[1] + values[2]), int(values[3] + values[4] + values[5])
+        )
+        for place, values in figures.nps.items()
+    }
     for place, (mentions, mentions_before) in figures.reasons.items():
-        answers = figures.nps.get(Place(place.unit_id, place.touchpoint, place.region))
-        if answers is None:
-            continue
-        now, before = _counts(answers, 0), _counts(answers, 3)
-        if now.n < max(1, rule.min_sample):
+        n, n_before = answered.get((place.unit_id, place.touchpoint, place.region), (0, 0))
+        if n < max(1, rule.min_sample):
             continue
         mentions, mentions_before = int(mentions), int(mentions_before)
         if rule.kind == AlertKind.THRESHOLD:
             count = rule.metric == AlertMetric.REASON_COUNT
-            value = float(mentions) if count else share(mentions, now.n) or 0.0
+            value = float(mentions) if count else share(mentions, n) or 0.0
             holds = rule.threshold is not None and value > rule.threshold
-            found.append(Finding(place, value, sample=now.n, holds=holds))
-        elif before.n >= rule.min_sample:  # a surge of the reason's share
-            p = shares_p_value(mentions, now.n, mentions_before, before.n, sided="up")
-            found.append(Finding(place, share(mentions, now.n) or 0.0,
-                                 share(mentions_before, before.n), p, now.n,
+            found.append(Finding(place, value, sample=n, holds=holds))
+        elif n_before >= rule.min_sample:  # a surge of the reason's share
+            p = shares_p_value(mentions, n, mentions_before, n_before, sided="up")
+            found.append(Finding(place, share(mentions, n) or 0.0,
+                                 share(mentions_before, n_before), p, n,
                                  holds=p is not None and p < alpha))  # fmt: skip
     return found
 
