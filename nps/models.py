@@ -66,7 +66,7 @@ class DailyDims(models.Model):
     agent = models.CharField(max_length=64, blank=True)  # Interaction.staff_id
     # The surveys.Unit that served the interaction (the case's responsible unit), 0: none.
     # A unit's figures are the sum over its subtree (surveys.units.units_below).
-    unit_id = models.IntegerField(default=NO_UNIT)
+    unit_id = models.IntegerField(default=NO_UNIT, db_default=NO_UNIT)
 
     class Meta:
         abstract = True
@@ -135,8 +135,8 @@ class CaseDaily(DailyDims):
     recovered = models.PositiveIntegerField(default=0)
     # Minutes from opening to resolution of the resolved cases, summed and squared-summed:
     # the mean time to resolve and its interval (a quarter of a province overflows 2**31).
-    resolution_minutes = models.PositiveBigIntegerField(default=0)
-    resolution_minutes_sq = models.PositiveBigIntegerField(default=0)
+    resolution_minutes = models.PositiveBigIntegerField(default=0, db_default=0)
+    resolution_minutes_sq = models.PositiveBigIntegerField(default=0, db_default=0)
     # Histogram of minutes to first contact, one column per CONTACT_BUCKETS lower bound.
     contact_min_0 = models.PositiveIntegerField(default=0)
     contact_min_15 = models.PositiveIntegerField(default=0)
@@ -173,8 +173,8 @@ class ReasonDaily(DailyDims):
 
     reason = models.ForeignKey(ReasonCategory, on_delete=models.CASCADE, related_name="+")
     detractors = models.PositiveIntegerField(default=0)
-    passives = models.PositiveIntegerField(default=0)
-    promoters = models.PositiveIntegerField(default=0)
+    passives = models.PositiveIntegerField(default=0, db_default=0)
+    promoters = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints: ClassVar = [

@@ -138,10 +138,16 @@ class Case(models.Model):
         verbose_name=_("responsible unit"),
         help_text=_("The unit that served the customer, unless someone moved the case."),
     )
+    # db_default: rows written by code that predates the fields
     typical = models.BooleanField(
-        _("typical case"), default=False, help_text=_("Shared as an example in the reports.")
+        _("typical case"),
+        default=False,
+        db_default=False,
+        help_text=_("Shared as an example in the reports."),
     )
-    typical_note = models.TextField(_("why it is typical"), blank=True)
+    typical_note = models.TextField(
+        _("why it is typical"), blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("case")

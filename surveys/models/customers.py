@@ -152,6 +152,8 @@ class Interaction(models.Model):
         _("store or channel id"),
         max_length=64,
         blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the field
         help_text=_("The CRM's id of the store or channel that served the customer."),
     )
     unit = models.ForeignKey(

@@ -57,6 +57,8 @@ class Response(models.Model):
         max_length=10,
         choices=Voice,
         blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the field
         help_text=_("What the comment is: praise, a problem or a suggestion."),
     )
     message = models.ForeignKey(

@@ -172,6 +172,8 @@ class SurveyText(models.Model):
     link_message = models.TextField(
         _("link SMS"),
         blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the field
         help_text=_(
             "The SMS of a survey delivered by link; {link} becomes the customer's link. "
             "Empty: the default."

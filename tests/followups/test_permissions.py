@@ -57,6 +57,10 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         "followups.view_agent", "followups.view_team", "followups.change_priority",
         "care.view_campaign", "care.view_campaignmember", "care.view_segment",
         "care.view_campaignresult",
+        # the problems of the units they own, their findings; the rules and their alerts
+        "followups.view_problem", "followups.view_problemaction", "followups.view_problemevent",
+        "followups.view_accountabilityentry", "nps.view_alertrule", "nps.view_alert",
+        "nps.change_alert",
     }  # fmt: skip
     supervisor = perms_of(SUPERVISORS)
     for model in ("case", "contactattempt", "caseevent", "team", "agent", "routingrule"):
@@ -66,6 +70,9 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
     assert {p for p in supervisor if p.startswith("surveys.")} == {
         "surveys.view_response", "surveys.view_customer", "surveys.view_interaction",
         "surveys.view_invitation", "surveys.view_consentchange", "surveys.view_contact",
+        "surveys.view_unit", "surveys.add_unit", "surveys.change_unit",  # not delete: PROTECT
+        "surveys.view_unitcode", "surveys.add_unitcode", "surveys.change_unitcode",
+        "surveys.delete_unitcode",
     }  # fmt: skip
     assert "followups.change_priority" in supervisor
     for model in ("segment", "campaign", "poolpolicy", "riskmodel", "preferencefeature"):
@@ -76,6 +83,9 @@ def test_roles_ensure_gives_each_group_its_model_permissions(db: Any) -> None:
         "nps.view_webhooksubscription", "nps.add_webhooksubscription",
         "nps.change_webhooksubscription", "nps.delete_webhooksubscription",
         "nps.view_webhookdelivery", "nps.change_webhookdelivery",
+        *(f"nps.{verb}_{model}" for verb in ("view", "add", "change", "delete")
+          for model in ("target", "alertrule", "reportsubscription")),
+        "nps.view_alert", "nps.change_alert", "nps.view_report",
     }  # fmt: skip
     assert perms_of(CRM) == {"surveys.add_interaction", "followups.view_case"}
     assert perms_of(REPORTING) == {"surveys.view_response"}
