@@ -175,18 +175,27 @@ def rule_figures(rule: AlertRule, window: Window, tree: dict[int | None, list[in
     if rule.kind == AlertKind.SLA_BACKLOG:
         figures.overdue = _overdue_counts(rule, scope)
         return figures
-    field_name = PLACE_FIELDS[rule.per]
+    make = PLACE_MAKERS[rule.per]
     counts = ("promoters", "passives", "detractors")
-    for value, *sums in _rows(NpsDaily, rule, window, scope, counts):
-        figures.nps[Place(**{field_name: value})] = np.array(sums, dtype=np.int64)
+    rows = list(_rows(NpsDaily, rule, window, scope, counts))
+    # One array for all the rows (a row's sums are a view of it), not one per row.
+    sums = np.array([row[1:] for row in rows], dtype=np.int64).reshape(len(rows), 6)
+    figures.nps = {make(row[0], None): sums[i] for i, row in enumerate(rows)}
     if rule.metric in REASON_METRICS:
         reasons = _rows(ReasonDaily, rule, window, scope, ("detractors",), "reason_id")
         if rule.reason_id:
             reasons = reasons.filter(reason_id=rule.reason_id)
-        for value, reason_id, *sums in reasons:
-            place = Place(**{field_name: value, "reason_id": reason_id})
-            figures.reasons[place] = np.array(sums, dtype=np.int64)
+        rows = list(reasons)
+        sums = np.array([row[2:] for row in rows], dtype=np.int64).reshape(len(rows), 2)
+        figures.reasons = {make(row[0], row[1]): sums[i] for i, row in enumerate(rows)}
     return figures
+
+
+PLACE_MAKERS: dict[str, Any] = {
+    AlertPer.UNIT: lambda value, reason: Place(value, "", "", reason),
+    AlertPer.TOUCHPOINT: lambda value, reason: Place(None, value, "", reason),
+    AlertPer.REGION: lambda value, reason: Place(None, "", value, reason),
+}
 
 
 def _overdue_counts(rule: AlertRule, scope: list[int] | None) -> dict[Place, int]:
@@ -226,18 +235,20 @@ def tree_sums(own: dict[Place, Any], tree: dict[int | None, list[int]],
         order = units_below(root, tree=tree)
     else:
         order = [u for top in tree.get(None, []) for u in units_below(top, tree=tree)]
-    index = {unit: i for i, unit in enumerate(order)}
+    index: dict[int | None, int] = {unit: i for i, unit in enumerate(order)}
     reasons = sorted({p.reason_id for p in own}, key=lambda r: -1 if r is None else r)
     column = {reason: j for j, reason in enumerate(reasons)}
     scalar = not isinstance(next(iter(own.values())), np.ndarray)
     width = 1 if scalar else len(next(iter(own.values())))
     totals = np.zeros((len(order), len(reasons), width), dtype=np.int64)
-    for place, values in own.items():
-        if place.unit_id in index:  # rows outside the subtree are not counted
-            totals[index[place.unit_id], column[place.reason_id]] += values
+    rows = np.fromiter((index.get(p.unit_id, -1) for p in own), dtype=np.int64, count=len(own))
+    cols = np.fromiter((column[p.reason_id] for p in own), dtype=np.int64, count=len(own))
+    values = np.array(list(own.values()), dtype=np.int64).reshape(len(own), width)
+    inside = rows >= 0  # rows outside the subtree are not counted
+    np.add.at(totals, (rows[inside], cols[inside]), values[inside])
     parent_of = {child: parent for parent, children in tree.items() for child in children}
     for i in range(len(order) - 1, 0, -1):  # units_below lists a parent before its children
-        parent = index.get(parent_of.get(order[i]))  # type: ignore[arg-type]
+        parent = index.get(parent_of.get(order[i]))
         if parent is not None:
             totals[parent] += totals[i]
     return {
