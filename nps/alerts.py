@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -76,8 +76,10 @@ NPS_COLUMNS, REASON_COLUMNS = 6, 2
 ALERT_EVENTS = uuid.UUID("6f1d3c52-8d47-4b7e-9a51-0c1f6e2b7a10")
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
+    """Where a figure is: a unit, a touchpoint or a region, and a reason (a tuple: tens of
+    thousands are made and hashed per evaluation)."""
+
     unit_id: int | None = None
     touchpoint: str = ""
     region: str = ""
