@@ -175,6 +175,13 @@ class Interaction(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["touchpoint", "occurred_at"]),
             models.Index(fields=["occurred_at"]),  # the dashboard rollups read a day at a time
+            # Mapping a CRM id to a unit attributes the interactions still without one
+            # (surveys.units): only those rows are indexed, however many interactions exist.
+            models.Index(
+                fields=["unit_code"],
+                condition=models.Q(unit__isnull=True) & ~models.Q(unit_code=""),
+                name="interaction_unmapped_code",
+            ),
         ]
 
     def __str__(self) -> str:
