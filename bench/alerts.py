@@ -151,7 +151,7 @@ def evaluation_rollup(rules: list[Any], today: date) -> dict[tuple[int, str], An
     found: dict[tuple[int, str], Any] = {}
     for rule in rules:
         _window, findings = rule_check(rule, today=today, tree=tree)
-        found |= {(rule.pk, f.place.key): f for f in findings}
+        found |= {(rule.pk, f.place): f for f in findings}
     return found
 
 
@@ -169,7 +169,7 @@ def evaluation_naive(rules: list[Any], today: date) -> dict[tuple[int, str], Any
             figures.nps = alerts.tree_sums(figures.nps, tree, rule.unit_id)
             figures.reasons = alerts.tree_sums(figures.reasons, tree, rule.unit_id)
             figures.overdue = alerts.tree_sums(figures.overdue, tree, rule.unit_id)
-        found |= {(rule.pk, f.place.key): f for f in alerts.rule_findings(rule, figures)}
+        found |= {(rule.pk, f.place): f for f in alerts.rule_findings(rule, figures)}
     return found
 
 

@@ -52,7 +52,7 @@ from nps.outbound.formats import Event
 from nps.reporting.contract import Counts, Filters
 from nps.reporting.days import local_today
 from nps.reporting.queries import rollup_rows
-from nps.reporting.stats import change_p_value, nps, share, shares_p_value
+from nps.reporting.stats import change_p_value, nps, share, shares_p_value, shares_p_values
 from surveys.models import Unit
 from surveys.units import children_by_parent, units_below
 
@@ -317,6 +317,7 @@ def _reason_findings(rule: AlertRule, figures: Figures, alpha: float) -> list[Fi
         )
         for place, values in figures.nps.items()
     }
+    surges: list[tuple[Place, int, int, int, int]] = []
     for place, (mentions, mentions_before) in figures.reasons.items():
         n, n_before = answered.get((place.unit_id, place.touchpoint, place.region), (0, 0))
         if n < max(1, rule.min_sample):
@@ -327,11 +328,16 @@ def _reason_findings(rule: AlertRule, figures: Figures, alpha: float) -> list[Fi
             value = float(mentions) if count else share(mentions, n) or 0.0
             holds = rule.threshold is not None and value > rule.threshold
             found.append(Finding(place, value, sample=n, holds=holds))
-        elif n_before >= rule.min_sample:  # a surge of the reason's share
-            p = shares_p_value(mentions, n, mentions_before, n_before, sided="up")
-            found.append(Finding(place, share(mentions, n) or 0.0,
-                                 share(mentions_before, n_before), p, n,
-                                 holds=p is not None and p < alpha))  # fmt: skip
+        elif n_before >= rule.min_sample:  # a surge of the reason's share: tested below
+            surges.append((place, mentions, n, mentions_before, n_before))
+    if surges:  # every place's test at once
+        counts = np.array([row[1:] for row in surges], dtype=np.int64)
+        p_values = shares_p_values(*counts.T, sided="up")
+        for (place, mentions, n, mentions_before, n_before), p in zip(
+            surges, p_values.tolist(), strict=True
+        ):
+            before = share(mentions_before, n_before)
+            found.append(Finding(place, share(mentions, n) or 0.0, before, p, n, holds=p < alpha))
     return found
 
 

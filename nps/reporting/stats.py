@@ -25,6 +25,7 @@ Wilson score interval (`share_interval`), and the pooled two-proportion z test
 from dataclasses import dataclass
 from math import erfc, sqrt
 
+import numpy as np
 from django.conf import settings
 
 from nps.reporting.contract import Counts
@@ -146,13 +147,22 @@ def change_p_value(current: Counts, previous: Counts, *, sided: str = "two") -> 
 
 
 def _p_of(z: float, sided: str) -> float:
+    return float(_p_of_each(np.array([z], dtype=float), sided)[0])
+
+
+_ERFC = np.frompyfunc(erfc, 1, 1)
+
+
+def _p_of_each(z: np.ndarray, sided: str) -> np.ndarray:
+    """The p-value of each z (standard normal), as _p_of, over an array."""
     if sided == "two":
-        return min(1.0, 2 * normal_tail(abs(z)))
-    if sided == "up":
-        return normal_tail(z)
-    if sided == "down":
-        return normal_tail(-z)
-    raise ValueError(f"sided must be two, up or down, not {sided!r}")
+        z = np.abs(z)
+    elif sided == "down":
+        z = -z
+    elif sided != "up":
+        raise ValueError(f"sided must be two, up or down, not {sided!r}")
+    tail = 0.5 * np.asarray(_ERFC(z / sqrt(2)), dtype=float)  # P(Z > z)
+    return np.minimum(1.0, 2 * tail) if sided == "two" else tail
 
 
 def shares_p_value(
@@ -163,12 +173,30 @@ def shares_p_value(
     either whole is 0; 1.0 when both shares are 0 or both 1 (nothing can differ)."""
     if whole == 0 or whole_before == 0:
         return None
+    return float(shares_p_values(
+        np.array([part]), np.array([whole]), np.array([part_before]), np.array([whole_before]),
+        sided=sided,
+    )[0])  # fmt: skip
+
+
+def shares_p_values(
+    part: np.ndarray,
+    whole: np.ndarray,
+    part_before: np.ndarray,
+    whole_before: np.ndarray,
+    *,
+    sided: str = "two",
+) -> np.ndarray:
+    """shares_p_value for arrays of counts (every whole above 0): one test per element, as
+    an alert rule judges thousands of places at once."""
+    part, whole = part.astype(float), whole.astype(float)
+    part_before, whole_before = part_before.astype(float), whole_before.astype(float)
     pooled = (part + part_before) / (whole + whole_before)
-    spread = sqrt(pooled * (1 - pooled) * (1 / whole + 1 / whole_before))
-    if spread == 0:
-        return 1.0
-    z = (part / whole - part_before / whole_before) / spread
-    return _p_of(z, sided)
+    spread = np.sqrt(pooled * (1 - pooled) * (1 / whole + 1 / whole_before))
+    differ = spread > 0
+    z = np.zeros_like(spread)
+    z[differ] = (part / whole - part_before / whole_before)[differ] / spread[differ]
+    return np.where(differ, _p_of_each(z, sided), 1.0)
 
 
 def share_interval(part: int, whole: int, *, z: float = Z95) -> tuple[float, float] | None:

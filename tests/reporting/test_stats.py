@@ -140,3 +140,19 @@ def test_nps_change_p_value_agrees_with_the_95_percent_margin() -> None:
     assert (p < 0.05) == found.significant
     assert isclose(change_p_value(now, before, sided="down") or 0, p / 2, rel_tol=1e-9)
     assert change_p_value(Counts(), before) is None
+
+
+def test_shares_p_values_over_arrays_equal_the_single_tests() -> None:
+    import numpy as np
+
+    from nps.reporting.stats import shares_p_value, shares_p_values
+
+    cases = [(30, 200, 15, 200), (0, 50, 0, 80), (50, 50, 80, 80), (3, 40, 9, 41), (7, 9, 1, 30)]
+    part, whole, part_before, whole_before = (np.array(c) for c in zip(*cases, strict=True))
+    for sided in ("two", "up", "down"):
+        found = shares_p_values(part, whole, part_before, whole_before, sided=sided)
+        one_by_one = [shares_p_value(*case, sided=sided) for case in cases]
+        assert found.tolist() == one_by_one
+    assert shares_p_values(part, whole, part_before, whole_before, sided="up")[0] == (
+        pytest.approx(0.00881, abs=5e-5)
+    )
