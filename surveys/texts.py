@@ -146,8 +146,18 @@ def survey_link_text(*, survey: Survey, customer: Customer, url: str) -> tuple[s
     instruction of its language (a part without {link} gets the link at its end)."""
     own = {t.language: t.link_message for t in survey.texts.all() if t.link_message.strip()}
     texts = _texts(customer, survey, own, DEFAULT_LINK_SMS)
-    parts = [with_opt_out_instruction(_with_link(t.text, url), t.language) for t in texts]
+    # Whether a part already names the opt-out is read without the link: a token may hold
+    # "TD" by chance, and the instruction must not be left out because of it.
+    parts = [
+        with_opt_out_instruction(_with_link(t.text, LINK_STAND_IN), t.language).replace(
+            LINK_STAND_IN, url
+        )
+        for t in texts
+    ]
     return PART_SEPARATOR.join(parts), texts[0].language
+
+
+LINK_STAND_IN = "\x00link\x00"  # holds no opt-out marker, never in a survey's text
 
 
 def _with_link(text: str, url: str) -> str:

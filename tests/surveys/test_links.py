@@ -25,6 +25,7 @@ from surveys.dispatch import invitation_send, invitations_expire
 from surveys.interactions import interaction_record
 from surveys.models import (
     ConsentSource,
+    Customer,
     Delivery,
     Invitation,
     OutboundKind,
@@ -402,3 +403,20 @@ def test_a_link_closes_with_the_surveys_reply_window(
     invitation.refresh_from_db()
     assert invitation.status == "expired"
     assert stored() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en", "bo-zh"])
+def test_every_part_keeps_its_opt_out_instruction_when_the_token_holds_td_by_chance(
+    link_survey: Survey, language: str
+) -> None:
+    from surveys.texts import OPT_OUT_INSTRUCTION, survey_link_text
+
+    customer = Customer.objects.create(phone="+8613800138077", language=language)
+    with_td = "https://nps.example.cn/s/aTDbTdCtd0IJCLcet3OgA"  # "TD" is the opt-out keyword
+    text, _language = survey_link_text(survey=link_survey, customer=customer, url=with_td)
+    parts = text.split("\n")
+    assert len(parts) == (2 if language == "bo-zh" else 1)
+    for part in parts:
+        assert with_td in part
+        # the instruction of the part's language, whatever the token holds
+        assert any(line in part for line in OPT_OUT_INSTRUCTION.values())
