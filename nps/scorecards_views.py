@@ -5,7 +5,6 @@ subtrees, anyone else 403. The staff scorecard follows nps.staff_scorecard's rul
 come from nps.scorecards and nps.staff_scorecard only; `?export=csv` downloads the table.
 """
 
-from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from followups.roles import unit_scope
-from nps.models import HIGHER_IS_BETTER
+from nps.models import HIGHER_IS_BETTER, ReportCadence
 from nps.reporting.days import local_today
 from nps.reporting.stats import min_sample
+from nps.reports.periods import period_containing, ten_day_part
 from nps.scorecards import METRICS, Ranked, TargetResult, rank, targets_against_results
 from nps.staff_scorecard import staff_rows, staff_scorecard_allowed
 from surveys.models import Unit
@@ -41,14 +41,20 @@ PARTS = [
 
 def period_days(month: date, part: str) -> tuple[date, date]:
     """The local days of a month, or of one of its ten-day parts (上旬 1-10, 中旬 11-20,
-    下旬 21 to the month's end)."""
-    last = monthrange(month.year, month.month)[1]
-    first_day, last_day = {EARLY: (1, 10), MIDDLE: (11, 20), LATE: (21, last)}.get(part, (1, last))
-    return month.replace(day=first_day), month.replace(day=last_day)
+    下旬 21 to the month's end): the reports' periods (nps.reports.periods)."""
+    if part in PART_FIRST_DAY:
+        period = period_containing(ReportCadence.TEN_DAY, month.replace(day=PART_FIRST_DAY[part]))
+    else:
+        period = period_containing(ReportCadence.MONTHLY, month)
+    return period.start, period.end
+
+
+PART_FIRST_DAY = {EARLY: 1, MIDDLE: 11, LATE: 21}
 
 
 def dekad_of(day: date) -> str:
-    return EARLY if day.day <= 10 else MIDDLE if day.day <= 20 else LATE
+    part = ten_day_part(period_containing(ReportCadence.TEN_DAY, day))
+    return (EARLY, MIDDLE, LATE)[part - 1]
 
 
 class ScorecardForm(forms.Form):
