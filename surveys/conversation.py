@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from surveys.consent import may_message
-from surveys.gateways.base import Gateway
+from surveys.gateways.base import Composed, Gateway
 from surveys.models import (
     Customer,
     InboundMessage,
     Invitation,
+    OutboundKind,
     OutboundMessage,
     OutboundStatus,
 )
@@ -29,7 +30,7 @@ from surveys.sending import (
     sends_stuck,
 )
 from surveys.sendstatus import MESSAGES
-from surveys.texts import conversation_text
+from surveys.texts import callback_hours, conversation_text
 
 
 def message_queue(
@@ -91,11 +92,15 @@ def messages_queue(*, items: list[tuple[Customer, str, Invitation]]) -> None:
         task_queue_row("surveys.tasks.send_messages", message.pk)
 
 
-def _stored_text(message: OutboundMessage, gateway: Gateway) -> str:
-    return message.text  # written when queued, in the customer's language
+def _stored_text(message: OutboundMessage, gateway: Gateway) -> Composed:
+    # The text was written when queued, in the customer's language.
+    values = {}
+    if message.kind == OutboundKind.CALLBACK_PROMISE and gateway.uses_templates:
+        values["hours"] = str(callback_hours(message.customer) or "")
+    return Composed(message.text, message.kind, message.language, values)
 
 
-CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, text=_stored_text)
+CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, compose=_stored_text)
 
 
 def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
-from surveys.gateways.base import Gateway
+from surveys.gateways.base import Composed, Gateway
+from surveys.gatewaytemplates import SURVEY_LINK_TEMPLATE, SURVEY_TEMPLATE
 from surveys.links import link_create, link_url
 from surveys.models import (
     ContactKind,
@@ -179,7 +180,7 @@ def _quiet_until(invitation: Invitation) -> datetime | None:
     return allowed if allowed > now else None
 
 
-def _survey_sms(invitation: Invitation, gateway: Gateway) -> str:
+def _survey_sms(invitation: Invitation, gateway: Gateway) -> Composed:
     """The survey's text in the customer's language, chosen (and kept) when it is sent.
 
     A survey delivered by link gets the invitation's one link here (surveys.links: the
@@ -187,16 +188,16 @@ def _survey_sms(invitation: Invitation, gateway: Gateway) -> str:
     survey, customer = invitation.asked_survey, invitation.customer
     if survey.delivery != Delivery.LINK:
         text, language = survey_text(survey=survey, customer=customer)
-        kept = text
+        kept, kind, values = text, SURVEY_TEMPLATE, {}
     else:
         _, token = link_create(invitation=invitation)
         url = link_url(token)
         text, language = survey_link_text(survey=survey, customer=customer, url=url)
-        kept = text.replace(token, "…")
+        kept, kind, values = text.replace(token, "…"), SURVEY_LINK_TEMPLATE, {"link": url}
     Invitation.objects.filter(pk=invitation.pk).update(
         text=kept, language=language, gateway=gateway.slug
     )
-    return text
+    return Composed(text, kind, language, values)
 
 
 # Every survey we send is a contact we initiate: verification and campaign surveys too.
@@ -251,7 +252,7 @@ def invitations_admit(invitations: list[Invitation]) -> set[int]:
     return admitted
 
 
-SURVEY_SMS = SendSpec[Invitation](INVITATIONS, text=_survey_sms, admit=invitations_admit)
+SURVEY_SMS = SendSpec[Invitation](INVITATIONS, compose=_survey_sms, admit=invitations_admit)
 
 
 def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:

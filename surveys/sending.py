@@ -21,7 +21,9 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from surveys.gateways.base import Gateway, GatewayError, SendResult, sending_gateway
+from surveys.gateways.base import Composed, Gateway, GatewayError, SendResult, TemplateCall
+from surveys.gateways.routing import gateway_for_sending, send_observed, send_permit
+from surveys.gatewaytemplates import template_call
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
 from surveys.receipts import receipts_waiting_apply
@@ -52,13 +54,32 @@ class SendOutcome:
 @dataclass(frozen=True)
 class SendSpec(Generic[Sendable]):
     table: StatusTable
-    # The text to send, once claimed; may record what it chose on the row (a survey's
-    # text and language are picked at send time, a conversation message's when queued).
-    text: Callable[[Sendable, Gateway], str]
+    # What to send, once claimed; may record what it chose on the row (a survey's text
+    # and language are picked at send time, a conversation message's when queued).
+    compose: Callable[[Sendable, Gateway], Composed]
     # Which claimed first attempts may go: called with them in the claim's transaction,
     # it returns their pks and stops the others itself (a survey takes a contact from
     # the customer's budget, surveys.pressure). None: every claimed row goes.
     admit: Callable[[list[Sendable]], set[int]] | None = None
+    # The gateway this row should go through when it can (the one the customer answered
+    # on); None or "": the sending gateway (surveys.gateways.routing).
+    preferred: Callable[[Sendable], str] | None = None
+
+
+def _gateway_call(
+    gateway: Gateway, *, to: str, composed: Composed, reference: str
+) -> SendResult:
+    """One call to the gateway: within its rate, its template where it needs one, and
+    what came of it kept for its circuit breaker (surveys.gateways.routing)."""
+    template: TemplateCall | None = template_call(gateway, composed)
+    send_permit(gateway.slug)
+    try:
+        result = gateway.send(to=to, text=composed.text, reference=reference, template=template)
+    except GatewayError as exc:
+        send_observed(gateway.slug, ok=exc.permanent)  # a refused number is no outage
+        raise
+    send_observed(gateway.slug, ok=True)
+    return result
 
 
 def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 1800.0) -> float:
@@ -98,12 +119,12 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
             return SendOutcome("taken")
         if spec.admit is not None and attempt == 1 and row.pk not in spec.admit([row]):
             return SendOutcome("suppressed")
-    gateway = sending_gateway()
-    text = spec.text(row, gateway)
+    gateway = gateway_for_sending(spec.preferred(row) if spec.preferred else "")
     reference, phone = spec.table.reference(row.pk), row.customer.phone
     # No transaction is open here: the network call holds no lock and no transaction.
     try:
-        result = gateway.send(to=phone, text=text, reference=reference)
+        composed = spec.compose(row, gateway)
+        result = _gateway_call(gateway, to=phone, composed=composed, reference=reference)
     except GatewayError as exc:
         log.warning("send %s to %s failed: %s", reference, mask_phone(phone), exc)
         return send_failed(spec.table, pk=row.pk, attempt=attempt, error=exc)
@@ -124,23 +145,43 @@ def send_many(
     Each row keeps send_once's guarantee: claimed (committed) before its call, at most one
     SMS for the attempt, recorded or failed with backoff after it. Outcomes in row order.
     """
-    gateway = sending_gateway()
     stopped: set[int] = set()
     with transaction.atomic():  # the claims and the kind's admission commit together
         claimed_pks = sends_claim(spec.table, pks=[row.pk for row in rows])
         if spec.admit is not None and claimed_pks:
             admitted = spec.admit([row for row in rows if row.pk in claimed_pks])
             claimed_pks, stopped = admitted, claimed_pks - admitted
-    calls = [
-        (row, spec.text(row, gateway), spec.table.reference(row.pk), row.customer.phone)
-        for row in rows
-        if row.pk in claimed_pks
-    ]
+    outcomes = {pk: SendOutcome("suppressed") for pk in stopped}
+    # Each row's gateway (the one its customer answered on, or the sending gateway);
+    # the rows of one gateway are called and recorded together.
+    by_gateway: dict[str, tuple[Gateway, list[Sendable]]] = {}
+    for row in rows:
+        if row.pk in claimed_pks:
+            gateway = gateway_for_sending(spec.preferred(row) if spec.preferred else "")
+            by_gateway.setdefault(gateway.slug, (gateway, []))[1].append(row)
+    for gateway, gateway_rows in by_gateway.values():
+        outcomes |= _send_through(spec, gateway, gateway_rows, concurrency=concurrency)
+    return [outcomes.get(row.pk, SendOutcome("taken")) for row in rows]
 
-    def call(item: tuple[Sendable, str, str, str]) -> SendResult | Exception:
-        _, text, reference, phone = item
+
+def _send_through(
+    spec: SendSpec[Sendable], gateway: Gateway, rows: list[Sendable], *, concurrency: int
+) -> dict[int, SendOutcome]:
+    """send_many's calls through one gateway, for rows claimed already: outcomes by pk."""
+    calls: list[tuple[Sendable, Composed | GatewayError, str, str]] = []
+    for row in rows:
         try:
-            return gateway.send(to=phone, text=text, reference=reference)
+            composed: Composed | GatewayError = spec.compose(row, gateway)
+        except GatewayError as exc:
+            composed = exc
+        calls.append((row, composed, spec.table.reference(row.pk), row.customer.phone))
+
+    def call(item: tuple[Sendable, Composed | GatewayError, str, str]) -> SendResult | Exception:
+        _, composed, reference, phone = item
+        if isinstance(composed, GatewayError):
+            return composed
+        try:
+            return _gateway_call(gateway, to=phone, composed=composed, reference=reference)
         except Exception as exc:  # each row's outcome is recorded below
             return exc
 
@@ -148,7 +189,7 @@ def send_many(
     if calls:
         with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
             results = list(pool.map(call, calls))
-    outcomes = {pk: SendOutcome("suppressed") for pk in stopped}
+    outcomes: dict[int, SendOutcome] = {}
     sent: list[tuple[Invitation | OutboundMessage, str]] = []
     for (row, _, reference, phone), result in zip(calls, results, strict=True):
         if isinstance(result, SendResult):
@@ -163,7 +204,7 @@ def send_many(
             log.error("send %s failed unexpectedly", reference, exc_info=result)
             outcomes[row.pk] = SendOutcome("error")
     sends_record(spec.table, sent, gateway=gateway.slug)
-    return [outcomes.get(row.pk, SendOutcome("taken")) for row in rows]
+    return outcomes
 
 
 def sends_claim(table: StatusTable, *, pks: list[int]) -> set[int]:

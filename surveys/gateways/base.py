@@ -6,7 +6,7 @@ only those named in settings.NPS_ENABLED_GATEWAYS are used (surveys/gateways/reg
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -54,14 +54,44 @@ class SendResult:
     provider_message_id: str
 
 
+@dataclass(frozen=True)
+class Composed:
+    """What one SMS says: its text, and what a template gateway needs to send it instead.
+
+    `kind` is a surveys.models.TemplateKind value (the survey question, a link survey's
+    SMS, or a conversation message's OutboundKind); `values` are the text's named values
+    a template may carry as parameters (link, hours)."""
+
+    text: str
+    kind: str
+    language: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TemplateCall:
+    """An approved template sent in place of free text (providers in China send only these):
+    the provider's template code and its parameters, in the template's order."""
+
+    code: str
+    params: dict[str, str]
+
+
 class Gateway(ABC):
+    # True for providers that send only approved templates (Alibaba, Tencent): the kit
+    # passes each send its TemplateCall (surveys/gatewaytemplates.py).
+    uses_templates: ClassVar[bool] = False
+
     def __init__(self, slug: str, config: dict[str, Any]) -> None:
         self.slug = slug
         self.config = config
 
     @abstractmethod
-    def send(self, *, to: str, text: str, reference: str) -> SendResult:
-        """Send one SMS. `reference` is our idempotency key where the provider keeps one."""
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
+        """Send one SMS. `reference` is our idempotency key where the provider keeps one;
+        `template` is given to a gateway that uses_templates, and to it only."""
 
     @abstractmethod
     def verify(self, request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from surveys.gateways.base import (
     SendResult,
+    TemplateCall,
 )
 from surveys.gateways.jsonformat import JsonWebhooks
 from surveys.phones import mask_phone
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class ConsoleGateway(JsonWebhooks):
-    def send(self, *, to: str, text: str, reference: str) -> SendResult:
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
         message_id = f"CON{uuid.uuid4().hex[:16]}"
         log.info("SMS %s to %s [%s]: %s", message_id, mask_phone(to), reference, text)
         return SendResult(provider_message_id=message_id)

@@ -6,13 +6,16 @@ from surveys.gateways import http
 from surveys.gateways.base import (
     GatewayError,
     SendResult,
+    TemplateCall,
 )
 from surveys.gateways.jsonformat import JsonWebhooks
 from surveys.gateways.simulator_signature import HEADER, signature_matches
 
 
 class SimulatorGateway(JsonWebhooks):
-    def send(self, *, to: str, text: str, reference: str) -> SendResult:
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
         # The simulator keeps `reference` as an idempotency key: a retry after a
         # timeout returns the first message instead of sending a second one.
         response = http.post(

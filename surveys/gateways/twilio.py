@@ -20,6 +20,7 @@ from surveys.gateways.base import (
     InboundSMS,
     MalformedPayload,
     SendResult,
+    TemplateCall,
     StatusReport,
     without_nul,
 )
@@ -56,7 +57,9 @@ def public_url(request: HttpRequest) -> str:
 
 
 class TwilioGateway(Gateway):
-    def send(self, *, to: str, text: str, reference: str) -> SendResult:
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
         sid, token = self.config["ACCOUNT_SID"], self.config["AUTH_TOKEN"]
         if not sid or not token:
             raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")

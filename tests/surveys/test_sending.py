@@ -21,6 +21,7 @@ from surveys.gateways.base import (
     PermanentGatewayError,
     SendResult,
     StatusReport,
+    TemplateCall,
 )
 from surveys.interactions import interaction_record
 from surveys.models import Customer, Invitation, OutboundKind, OutboundMessage
@@ -37,7 +38,9 @@ taken: list[str] = []  # the references it took
 class ScriptedGateway(Gateway):
     """The outside world, scripted: a gateway that fails as told."""
 
-    def send(self, *, to: str, text: str, reference: str) -> SendResult:
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
         step = plan.pop(0) if plan else None
         if step is not None:
             raise step
