@@ -20,8 +20,8 @@ from surveys.gateways.base import (
     InboundSMS,
     MalformedPayload,
     SendResult,
-    TemplateCall,
     StatusReport,
+    TemplateCall,
     without_nul,
 )
 from surveys.gateways.statuses import TWILIO, status_ours
