@@ -66,9 +66,7 @@ class SendSpec(Generic[Sendable]):
     preferred: Callable[[Sendable], str] | None = None
 
 
-def _gateway_call(
-    gateway: Gateway, *, to: str, composed: Composed, reference: str
-) -> SendResult:
+def _gateway_call(gateway: Gateway, *, to: str, composed: Composed, reference: str) -> SendResult:
     """One call to the gateway: within its rate, its template where it needs one, and
     what came of it kept for its circuit breaker (surveys.gateways.routing)."""
     template: TemplateCall | None = template_call(gateway, composed)
