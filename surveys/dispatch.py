@@ -13,9 +13,10 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Composed, Gateway
-from surveys.gatewaytemplates import SURVEY_LINK_TEMPLATE, SURVEY_TEMPLATE
 from surveys.links import link_create, link_url
 from surveys.models import (
+    SURVEY_LINK_TEMPLATE,
+    SURVEY_TEMPLATE,
     ContactKind,
     Customer,
     Delivery,

@@ -2,10 +2,6 @@
 
 from surveys.gateways.base import Composed, Gateway, PermanentGatewayError, TemplateCall
 
-# The kinds of a survey's own SMS (a conversation message's kind is its OutboundKind).
-SURVEY_TEMPLATE = "survey"
-SURVEY_LINK_TEMPLATE = "survey_link"
-
 
 def template_call(gateway: Gateway, composed: Composed) -> TemplateCall | None:
     """None for a gateway that sends free text; the approved template for one that does not."""

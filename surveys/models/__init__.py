@@ -12,6 +12,13 @@ from surveys.models.customers import (
     Touchpoint,
     default_time_zone,
 )
+from surveys.models.gateways import (
+    SURVEY_LINK_TEMPLATE,
+    SURVEY_TEMPLATE,
+    TEMPLATE_KINDS,
+    GatewayPrice,
+    GatewayTemplate,
+)
 from surveys.models.invitations import Invitation, InvitationStatus, Purpose, SuppressReason
 from surveys.models.links import SurveyLink
 from surveys.models.messages import (
@@ -35,6 +42,9 @@ from surveys.models.units import Unit, UnitCode, UnitKind
 
 __all__ = [
     "OTHER",
+    "SURVEY_LINK_TEMPLATE",
+    "SURVEY_TEMPLATE",
+    "TEMPLATE_KINDS",
     "Category",
     "ConsentChange",
     "ConsentSource",
@@ -45,6 +55,8 @@ __all__ = [
     "CustomerLanguage",
     "Delivery",
     "DeliveryReceipt",
+    "GatewayPrice",
+    "GatewayTemplate",
     "InboundMessage",
     "Interaction",
     "InteractionKind",

@@ -79,6 +79,10 @@ class Invitation(models.Model):
         max_length=64, blank=True, db_index=True, verbose_name=_("provider message id")
     )
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    # Recorded with the send: SMS segments billed (GSM-7 / UCS-2, surveys.smslength) and
+    # their cost at the gateway's price (GatewayPrice; empty without one).
+    segments = models.PositiveSmallIntegerField(_("segments"), null=True, blank=True)
+    cost = models.DecimalField(_("cost"), max_digits=10, decimal_places=4, null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
     failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
     failure_reason = models.TextField(_("failure reason"), blank=True)
