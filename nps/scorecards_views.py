@@ -28,7 +28,7 @@ from nps.scorecards import METRICS, Ranked, TargetResult, rank, targets_against_
 from nps.staff_scorecard import staff_rows, staff_scorecard_allowed
 from surveys.models import Unit
 from surveys.spreadsheets import csv_download
-from surveys.units import children_by_parent
+from surveys.units import children_by_parent, units_in_tree_order
 
 WHOLE, EARLY, MIDDLE, LATE = "", "early", "middle", "late"
 PARTS = [
@@ -93,24 +93,19 @@ class Choice:
 
 
 def units_offered(scope: list[int] | None) -> list[tuple[int, str]]:
-    """The units a person may pick, depth first from the top of their scope, indented."""
-    tree = children_by_parent()
-    names = dict(Unit.objects.values_list("pk", "name"))
+    """The units a person may pick, in the tree's order (surveys.units), indented from the
+    top of their scope: a scope holds whole subtrees, each shown from its own top."""
     allowed = None if scope is None else set(scope)
     found: list[tuple[int, str]] = []
-
-    def walk(unit: int, depth: int) -> None:
-        found.append((unit, "\u2003" * depth + names[unit]))
-        for child in sorted(tree.get(unit, []), key=lambda u: names[u]):
-            walk(child, depth + 1)
-
-    tops = [u for u in names if allowed is None or u in allowed]
-    parents = dict(Unit.objects.values_list("pk", "parent_id"))
-    tops = [
-        u for u in tops if parents[u] is None or (allowed is not None and parents[u] not in allowed)
-    ]
-    for top in sorted(tops, key=lambda u: names[u]):
-        walk(top, 0)
+    top_depth: int | None = None  # the depth of the subtree being shown
+    for unit, depth, name in units_in_tree_order():
+        if top_depth is not None and depth <= top_depth:
+            top_depth = None  # that subtree has ended
+        if allowed is not None and unit not in allowed:
+            continue
+        if top_depth is None:
+            top_depth = depth
+        found.append((unit, "\u2003" * (depth - top_depth) + name))
     return found
 
 

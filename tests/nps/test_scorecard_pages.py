@@ -189,3 +189,18 @@ def test_the_page_costs_the_same_queries_however_many_units_it_shows(world: Worl
         answer = client.get(url)
     assert len(answer.context["rows"]) == 6
     assert len(six) == len(three)
+
+
+def test_the_units_offered_are_indented_from_the_top_of_each_scope(world: World) -> None:
+    from nps.scorecards_views import units_offered
+
+    ids = dict(Unit.objects.values_list("name", "pk"))
+    everything = units_offered(None)
+    assert [label for _, label in everything] == [
+        "Province", "\u2003City A", "\u2003\u2003Store A1", "\u2003City B", "\u2003City C",
+    ]  # fmt: skip
+    # Two subtrees of a scope, each from its own top, in the tree's order.
+    scoped = units_offered([ids["City A"], ids["Store A1"], ids["City C"]])
+    assert scoped == [
+        (ids["City A"], "City A"), (ids["Store A1"], "\u2003Store A1"), (ids["City C"], "City C"),
+    ]  # fmt: skip
