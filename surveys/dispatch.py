@@ -29,7 +29,14 @@ from surveys.models import (
 from surveys.models import InvitationStatus as S
 from surveys.pressure import contacts_take
 from surveys.queue import queue_waiting, task_queue
-from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_stuck
+from surveys.sending import (
+    SendOutcome,
+    SendSpec,
+    send_many,
+    send_once,
+    send_stop,
+    sends_stuck,
+)
 from surveys.sendstatus import INVITATIONS, statuses_advance
 from surveys.texts import survey_link_text, survey_text
 from surveys.timewindows import next_allowed_send
@@ -132,11 +139,16 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
     return invitation
 
 
+SEND_BATCH = 50  # invitations per send task: one claim, one record, the calls in a pool
+SEND_CONCURRENCY = 16  # gateway calls in flight per send task
+
+
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:
-    """Queue sends after commit; a lost message is found again by invitations_dispatch_due."""
+    """Queue first sends after commit, SEND_BATCH to a task; a lost task's invitations are
+    found again by invitations_dispatch_due."""
     Invitation.objects.filter(pk__in=invitation_ids).update(enqueued_at=timezone.now())
-    for pk in invitation_ids:
-        task_queue("surveys.tasks.send_invitation", pk, 1)
+    for start in range(0, len(invitation_ids), SEND_BATCH):
+        task_queue("surveys.tasks.send_invitations", invitation_ids[start : start + SEND_BATCH])
 
 
 def invitations_dispatch_due(*, limit: int = 1000) -> int:
@@ -145,7 +157,7 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
     pending = Q(enqueued_at__isnull=True)
     # Queued long ago and still scheduled: its task was lost, unless tasks still wait in
     # the queue (it may be one of them; queueing it again under overload is a retry storm).
-    if queue_waiting("surveys.tasks.send_invitation") == 0:
+    if queue_waiting("surveys.tasks.send_invitations") == 0:
         pending |= Q(enqueued_at__lt=now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS))
     with transaction.atomic():
         ids = list(
@@ -284,6 +296,43 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
         )
         return SendOutcome("suppressed" if stopped else "taken")
     return send_once(SURVEY_SMS, invitation, attempt=attempt)
+
+
+def invitations_send(*, invitation_ids: list[int]) -> list[str]:
+    """First attempts for many invitations, sent together through the kit (send_many):
+    each stopped first as invitation_send would stop it (gone, taken, quiet hours,
+    opted out); a retry goes on as its own task. Outcomes in id order."""
+    rows = Invitation.objects.select_related("customer", "survey").filter(pk__in=invitation_ids)
+    invitations = sorted(rows, key=lambda invitation: invitation.pk)
+    outcomes: dict[int, SendOutcome] = {}
+    sendable: list[Invitation] = []
+    for invitation in invitations:
+        if invitation.status != S.SCHEDULED:  # a first attempt: claimed or ended already
+            outcomes[invitation.pk] = SendOutcome("taken")
+        elif quiet_until := _quiet_until(invitation):
+            Invitation.objects.filter(pk=invitation.pk, status=S.SCHEDULED).update(
+                send_at=quiet_until, enqueued_at=None
+            )
+            outcomes[invitation.pk] = SendOutcome("deferred")
+        elif not may_message(invitation.customer, invitation.purpose):
+            stopped = send_stop(
+                INVITATIONS,
+                pk=invitation.pk,
+                attempt=1,
+                to=S.SUPPRESSED,
+                suppressed_reason=SuppressReason.OPTED_OUT,
+            )
+            outcomes[invitation.pk] = SendOutcome("suppressed" if stopped else "taken")
+        else:
+            sendable.append(invitation)
+    sent = send_many(SURVEY_SMS, sendable, concurrency=SEND_CONCURRENCY)
+    for invitation, outcome in zip(sendable, sent, strict=True):
+        outcomes[invitation.pk] = outcome
+        if outcome.outcome == "retry":
+            invitation_retry_enqueue(
+                invitation_id=invitation.pk, attempt=outcome.next_attempt, eta=outcome.retry_at
+            )
+    return [outcomes[invitation.pk].outcome for invitation in invitations]
 
 
 def invitations_expire() -> int:

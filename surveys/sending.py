@@ -11,7 +11,7 @@ takes a contact from the customer's budget).
 import logging
 import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -66,13 +66,26 @@ class SendSpec(Generic[Sendable]):
     preferred: Callable[[Sendable], str] | None = None
 
 
-def _gateway_call(gateway: Gateway, *, to: str, composed: Composed, reference: str) -> SendResult:
-    """One call to the gateway: within its rate, its template where it needs one, and
-    what came of it kept for its circuit breaker (surveys.gateways.routing)."""
-    template: TemplateCall | None = template_call(gateway, composed)
+@dataclass(frozen=True)
+class _Call:
+    """One gateway call, prepared in the calling thread (it reads the database)."""
+
+    text: str
+    template: TemplateCall | None
+
+
+def _call_prepare(spec: SendSpec[Sendable], row: Sendable, gateway: Gateway) -> _Call:
+    """The row's text (spec.compose) and, for a template gateway, its template."""
+    composed = spec.compose(row, gateway)
+    return _Call(composed.text, template_call(gateway, composed))
+
+
+def _gateway_call(gateway: Gateway, *, to: str, call: _Call, reference: str) -> SendResult:
+    """One call to the gateway, within its rate, what came of it kept for its circuit
+    breaker (surveys.gateways.routing). Touches no database: batch sends run it in a pool."""
     send_permit(gateway.slug)
     try:
-        result = gateway.send(to=to, text=composed.text, reference=reference, template=template)
+        result = gateway.send(to=to, text=call.text, reference=reference, template=call.template)
     except GatewayError as exc:
         send_observed(gateway.slug, ok=exc.permanent)  # a refused number is no outage
         raise
@@ -121,8 +134,8 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
     reference, phone = spec.table.reference(row.pk), row.customer.phone
     # No transaction is open here: the network call holds no lock and no transaction.
     try:
-        composed = spec.compose(row, gateway)
-        result = _gateway_call(gateway, to=phone, composed=composed, reference=reference)
+        prepared = _call_prepare(spec, row, gateway)
+        result = _gateway_call(gateway, to=phone, call=prepared, reference=reference)
     except GatewayError as exc:
         log.warning("send %s to %s failed: %s", reference, mask_phone(phone), exc)
         return send_failed(spec.table, pk=row.pk, attempt=attempt, error=exc)
@@ -141,7 +154,8 @@ def send_many(
     this thread, only the network calls run in the pool (they touch no database).
 
     Each row keeps send_once's guarantee: claimed (committed) before its call, at most one
-    SMS for the attempt, recorded or failed with backoff after it. Outcomes in row order.
+    SMS for the attempt, recorded or failed with backoff as soon as its call comes back.
+    Outcomes in row order.
     """
     stopped: set[int] = set()
     with transaction.atomic():  # the claims and the kind's admission commit together
@@ -166,42 +180,50 @@ def _send_through(
     spec: SendSpec[Sendable], gateway: Gateway, rows: list[Sendable], *, concurrency: int
 ) -> dict[int, SendOutcome]:
     """send_many's calls through one gateway, for rows claimed already: outcomes by pk."""
-    calls: list[tuple[Sendable, Composed | GatewayError, str, str]] = []
+    calls: list[tuple[Sendable, _Call | GatewayError, str, str]] = []
     for row in rows:
         try:
-            composed: Composed | GatewayError = spec.compose(row, gateway)
+            prepared: _Call | GatewayError = _call_prepare(spec, row, gateway)
         except GatewayError as exc:
-            composed = exc
-        calls.append((row, composed, spec.table.reference(row.pk), row.customer.phone))
+            prepared = exc
+        calls.append((row, prepared, spec.table.reference(row.pk), row.customer.phone))
 
-    def call(item: tuple[Sendable, Composed | GatewayError, str, str]) -> SendResult | Exception:
-        _, composed, reference, phone = item
-        if isinstance(composed, GatewayError):
-            return composed
+    def call(item: tuple[Sendable, _Call | GatewayError, str, str]) -> SendResult | Exception:
+        _, prepared, reference, phone = item
+        if isinstance(prepared, GatewayError):
+            return prepared
         try:
-            return _gateway_call(gateway, to=phone, composed=composed, reference=reference)
+            return _gateway_call(gateway, to=phone, call=prepared, reference=reference)
         except Exception as exc:  # each row's outcome is recorded below
             return exc
 
-    results: list[SendResult | Exception] = []
-    if calls:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
-            results = list(pool.map(call, calls))
     outcomes: dict[int, SendOutcome] = {}
-    sent: list[tuple[Invitation | OutboundMessage, str]] = []
-    for (row, _, reference, phone), result in zip(calls, results, strict=True):
-        if isinstance(result, SendResult):
-            sent.append((row, result.provider_message_id))
-            outcomes[row.pk] = SendOutcome("sent")
-        elif isinstance(result, GatewayError):
-            log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
-            outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
-        else:
-            # As when send_once raises: the row stays claimed, and the stuck-send sweep
-            # retries it as attempt 2 (the others' outcomes are still recorded).
-            log.error("send %s failed unexpectedly", reference, exc_info=result)
-            outcomes[row.pk] = SendOutcome("error")
-    sends_record(spec.table, sent, gateway=gateway.slug)
+    if not calls:
+        return outcomes
+    # What has come back is recorded as it comes back (all that came back since the last
+    # record, in one transaction): a worker killed mid-batch leaves unrecorded only the
+    # calls in flight and the few just answered, not the whole batch, for the stuck-send
+    # sweep to send again.
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
+        pending = {pool.submit(call, item): item for item in calls}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            sent: list[tuple[Invitation | OutboundMessage, str]] = []
+            for future in done:
+                row, _, reference, phone = pending.pop(future)
+                result = future.result()
+                if isinstance(result, SendResult):
+                    sent.append((row, result.provider_message_id))
+                    outcomes[row.pk] = SendOutcome("sent")
+                elif isinstance(result, GatewayError):
+                    log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
+                    outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
+                else:
+                    # As when send_once raises: the row stays claimed, and the stuck-send
+                    # sweep retries it as attempt 2 (the others' outcomes are recorded).
+                    log.error("send %s failed unexpectedly", reference, exc_info=result)
+                    outcomes[row.pk] = SendOutcome("error")
+            sends_record(spec.table, sent, gateway=gateway.slug)
     return outcomes
 
 

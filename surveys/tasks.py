@@ -16,6 +16,11 @@ def send_invitation(invitation_id: int, attempt: int = 1) -> str:
 
 
 @shared_task(acks_late=True)
+def send_invitations(invitation_ids: list[int]) -> list[str]:
+    return dispatch.invitations_send(invitation_ids=invitation_ids)
+
+
+@shared_task(acks_late=True)
 def process_replies(message_ids: list[int]) -> list[str]:
     return replies.replies_process(message_ids=message_ids)
 

@@ -67,6 +67,7 @@ import requests
 from django.db import connection
 from django.utils import timezone
 
+from surveys.dispatch import SEND_CONCURRENCY
 from surveys.models import Invitation
 from surveys.models import InvitationStatus as S
 from tests.factories import CustomerFactory, InteractionFactory, SurveyFactory
@@ -243,9 +244,18 @@ def test_a_worker_killed_mid_dispatch_batch_sends_every_sms_exactly_once(
         killed_at = time.monotonic()
         tap.release.set()
         sent_before = Invitation.objects.filter(status__in=SEND_STARTED).count()
-        in_flight = tap.posts[HOLD_AT - 1]["reference"]
-        assert in_flight in due, f"{in_flight} is not the invitation's reference inv-<id>"
-        assert Invitation.objects.get(pk=due[in_flight][0]).status == S.SENDING
+        held = tap.posts[HOLD_AT - 1]["reference"]
+        assert held in due, f"{held} is not the invitation's reference inv-<id>"
+        # What the dead worker left: claimed rows (its batch is claimed at once), and of
+        # those the ones the gateway had a request for: in flight, or answered and not
+        # yet recorded. Only these may be requested again.
+        statuses = dict(Invitation.objects.values_list("pk", "status"))
+        claimed = {ref for ref, (pk, _) in due.items() if statuses[pk] == S.SENDING}
+        in_flight = claimed & {p["reference"] for p in tap.posts}
+        assert held in in_flight
+        # A batch records its sends as they come back: what the kill leaves unrecorded at
+        # the gateway is bounded by the calls in flight, not the batch.
+        assert len(in_flight) <= 2 * SEND_CONCURRENCY, (len(in_flight), len(claimed))
 
         second = procs.worker("w2")
         try:
@@ -254,7 +264,8 @@ def test_a_worker_killed_mid_dispatch_batch_sends_every_sms_exactly_once(
             raise AssertionError(f"not sent: {not_sent()}") from exc
         took = time.monotonic() - killed_at
         print(
-            f"{receipts}: worker SIGKILLed after {sent_before}/{BATCH} sent, one in flight;"
+            f"{receipts}: worker SIGKILLed after {sent_before}/{BATCH} sent, {len(claimed)}"
+            f" claimed, {len(in_flight)} of them requested;"
             f" all sent {took:.1f}s after the kill"
         )
         # Every sender stops (the worker after the task in hand): no duplicate can reach
@@ -269,11 +280,11 @@ def test_a_worker_killed_mid_dispatch_batch_sends_every_sms_exactly_once(
     assert sorted(m["reference"] for m in kept) == sorted(due)
     assert max(Counter(m["to"] for m in kept).values()) == 1
     assert {m["reference"]: m["to"] for m in kept} == {ref: to for ref, (_, to) in due.items()}
-    # The raw requests: one per invitation; the one in flight at the kill at most twice,
+    # The raw requests: one per invitation; those in flight at the kill at most twice,
     # and then answered with the message the simulator already had.
     raw = Counter(p["reference"] for p in posts)
-    assert {ref for ref, n in raw.items() if n > 1} <= {in_flight}
-    assert raw[in_flight] <= 2
+    assert {ref for ref, n in raw.items() if n > 1} <= in_flight
+    assert max(raw.values()) <= 2
     first_ids = {p["reference"]: p["id"] for p in posts if p["status"] == 201}
     assert len(first_ids) == BATCH == sum(p["status"] == 201 for p in posts)
     assert all(p["status"] in (200, 201) and p["id"] == first_ids[p["reference"]] for p in posts)
@@ -284,6 +295,10 @@ def test_a_worker_killed_mid_dispatch_batch_sends_every_sms_exactly_once(
         assert invitation.provider_message_id == first_ids[ref], ref
         assert invitation.sent_at, ref
         assert invitation.expires_at, ref  # the reply window: an answer finds its survey
-        assert invitation.attempts == (raw[ref] if ref == in_flight else 1), ref
-    print(f"gateway: {len(posts)} requests, {len(kept)} messages; in flight: {raw[in_flight]}x")
+        # A claimed row is sent again by the stuck-send sweep as attempt 2, unless its
+        # receipt finished it first (in flight, receipts arriving).
+        expected = raw[ref] if ref in in_flight else 2 if ref in claimed else 1
+        assert invitation.attempts == expected, ref
+    twice = sum(raw[ref] > 1 for ref in in_flight)
+    print(f"gateway: {len(posts)} requests, {len(kept)} messages; requested twice: {twice}")
     assert took < DISPATCH_INTERVAL + STUCK_SECONDS + 10

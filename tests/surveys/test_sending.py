@@ -234,10 +234,11 @@ def test_a_lost_send_task_is_queued_again_only_when_no_send_task_waits(
         monkeypatch.setattr(
             f"{module}.task_queue", lambda name, *args, **kw: queued.append(name)
         )
+    # First sends are queued in batches, surveys and messages alike.
     task, args = (
-        ("surveys.tasks.send_invitation", [0, 1])
+        ("surveys.tasks.send_invitations", [[0]])
         if kind == "survey"
-        else ("surveys.tasks.send_messages", [[0]])  # the sweep queues first sends in batches
+        else ("surveys.tasks.send_messages", [[0]])
     )
     celery_app.control.purge()
     celery_app.send_task(task, args=args)  # another send, still waiting for a worker
