@@ -1,5 +1,6 @@
 """From interaction to SMS: plan the invitation, then send it at most once."""
 
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,29 +152,42 @@ def invitation_enqueue(*, invitation_ids: list[int]) -> None:
         task_queue("surveys.tasks.send_invitations", invitation_ids[start : start + SEND_BATCH])
 
 
-def invitations_dispatch_due(*, limit: int = 1000) -> int:
-    """Queue due invitations never queued (or queued long ago and lost); safe to run twice."""
+DISPATCH_BUDGET_SECONDS = 5.0  # one dispatch run queues for at most this long
+
+
+def invitations_dispatch_due(
+    *, limit: int = 1000, budget_seconds: float = DISPATCH_BUDGET_SECONDS
+) -> int:
+    """Queue due invitations never queued (or queued long ago and lost), `limit` at a time
+    until none is left or `budget_seconds` have passed, so a backlog is handed to the
+    workers at their pace, not a thousand per beat tick; then queue the retries of sends a
+    dead worker left. Safe to run twice, also at once."""
     now = timezone.now()
     pending = Q(enqueued_at__isnull=True)
     # Queued long ago and still scheduled: its task was lost, unless tasks still wait in
     # the queue (it may be one of them; queueing it again under overload is a retry storm).
     if queue_waiting("surveys.tasks.send_invitations") == 0:
         pending |= Q(enqueued_at__lt=now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS))
-    with transaction.atomic():
-        ids = list(
-            # Skip rows another dispatcher holds: two beats never queue one invitation twice.
-            Invitation.objects.select_for_update(skip_locked=True)
-            .filter(status=S.SCHEDULED, send_at__lte=now)
-            .filter(pending)
-            .order_by("send_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        invitation_enqueue(invitation_ids=ids)
-        stuck = sends_stuck(INVITATIONS, limit=limit)
+    queued, started = 0, time.monotonic()
+    while True:
+        with transaction.atomic():
+            ids = list(
+                # Skip rows another dispatcher holds: two beats never queue one invitation twice.
+                Invitation.objects.select_for_update(skip_locked=True)
+                .filter(status=S.SCHEDULED, send_at__lte=now)
+                .filter(pending)
+                .order_by("send_at")
+                .values_list("pk", flat=True)[:limit]
+            )
+            invitation_enqueue(invitation_ids=ids)  # queued as these rows commit
+        queued += len(ids)
+        if len(ids) < limit or time.monotonic() - started >= budget_seconds:
+            break
     # Sending again is safe where the gateway keeps our reference as an idempotency key.
+    stuck = sends_stuck(INVITATIONS, limit=limit)
     for pk, attempts in stuck:
         invitation_retry_enqueue(invitation_id=pk, attempt=attempts + 1)
-    return len(ids) + len(stuck)
+    return queued + len(stuck)
 
 
 def invitation_retry_enqueue(

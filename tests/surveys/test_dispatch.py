@@ -146,3 +146,25 @@ def test_opt_out_after_planning_stops_the_send(survey: Survey) -> None:
     assert invitation_send(invitation_id=invitation.pk).outcome == "suppressed"
     invitation.refresh_from_db()
     assert invitation.suppressed_reason == SuppressReason.OPTED_OUT
+
+
+@time_machine.travel(NOON_SHANGHAI, tick=False)
+def test_a_backlog_is_queued_in_one_run_in_batches_until_its_time_is_up(
+    survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Survey.objects.update(delay_minutes=30)
+    for n in range(7):
+        record(external_id=f"CRM-{n}", phone=f"1380013800{n}")
+    queued: list[list[int]] = []
+    monkeypatch.setattr("surveys.dispatch.task_queue", lambda name, ids, **kw: queued.append(ids))
+    monkeypatch.setattr("surveys.dispatch.SEND_BATCH", 2)
+    later = NOON_SHANGHAI + timedelta(minutes=31)
+    with time_machine.travel(later, tick=False):
+        # No time left after the first chunk of 3: the run stops there (the next run goes on).
+        assert invitations_dispatch_due(limit=3, budget_seconds=0) == 3
+        assert [len(ids) for ids in queued] == [2, 1]
+        # With time: every chunk of 3 until none is left, each in tasks of SEND_BATCH.
+        assert invitations_dispatch_due(limit=3) == 4
+    assert [len(ids) for ids in queued] == [2, 1, 2, 1, 1]
+    every = [pk for ids in queued for pk in ids]
+    assert sorted(every) == sorted(Invitation.objects.values_list("pk", flat=True))
