@@ -356,3 +356,14 @@ def test_production_refuses_alibaba_without_its_secret_and_callback_token() -> N
         "ALIBABA_ACCESS_KEY_SECRET",
         "ALIBABA_CALLBACK_TOKEN",
     ]
+
+
+def test_without_access_keys_nothing_is_sent_and_the_send_is_retried(alibaba: AlibabaFake) -> None:
+    """The SDK would otherwise look for credentials in the environment or instance metadata."""
+    with override_settings(NPS_GATEWAYS={"alibaba": alibaba.gateway_config(ACCESS_KEY_SECRET="")}):
+        gateway = get_gateway("alibaba")
+        assert gateway is not None
+        with pytest.raises(GatewayError, match="ALIBABA_ACCESS_KEY_SECRET") as raised:
+            gateway.send(to="+8613800138000", text="", reference="inv-1", template=question())
+    assert not raised.value.permanent
+    assert (alibaba.sent, alibaba.refused) == ([], [])

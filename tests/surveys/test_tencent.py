@@ -328,3 +328,13 @@ def test_production_refuses_tencent_without_its_secret_key_and_callback_token() 
     ):
         problems = gateway_setting_problems()
     assert sorted(p.setting for p in problems) == ["TENCENT_CALLBACK_TOKEN", "TENCENT_SECRET_KEY"]
+
+
+def test_without_secret_keys_nothing_is_sent_and_the_send_is_retried(tencent: TencentFake) -> None:
+    with override_settings(NPS_GATEWAYS={"tencent": tencent.gateway_config(SECRET_KEY="")}):
+        gateway = get_gateway("tencent")
+        assert gateway is not None
+        with pytest.raises(GatewayError, match="TENCENT_SECRET_KEY") as raised:
+            gateway.send(to="+8613800138000", text="", reference="inv-1", template=question())
+    assert not raised.value.permanent
+    assert (tencent.sent, tencent.refused) == ([], [])
