@@ -361,6 +361,35 @@ NPS_PUBLIC_BASE_URL = env("NPS_PUBLIC_BASE_URL", default="")
 NPS_GATEWAY_TIMEOUT = env.float("NPS_GATEWAY_TIMEOUT", default=10.0)
 NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 
+# ---- cloudsms
+# Alibaba Cloud SMS and Tencent Cloud SMS (surveys/gateways/alibaba.py, tencent.py): they
+# send approved templates only (Surveys › Gateway templates in the admin). Their callbacks
+# are unsigned: the console's callback URLs end in ?token=<CALLBACK_TOKEN>. ENDPOINT is the
+# API's host (or a URL, http for a test double). Enable with NPS_GATEWAYS=alibaba (or tencent).
+NPS_GATEWAYS["alibaba"] = {
+    "CLASS": "surveys.gateways.alibaba.AlibabaGateway",
+    "ACCESS_KEY_ID": env("ALIBABA_ACCESS_KEY_ID", default=""),
+    "ACCESS_KEY_SECRET": env("ALIBABA_ACCESS_KEY_SECRET", default=""),
+    "SIGN_NAME": env("ALIBABA_SIGN_NAME", default=""),
+    "ENDPOINT": env("ALIBABA_ENDPOINT", default="dysmsapi.aliyuncs.com"),
+    "CALLBACK_TOKEN": env("ALIBABA_CALLBACK_TOKEN", default=""),
+    "SECRETS": {
+        "ACCESS_KEY_SECRET": "ALIBABA_ACCESS_KEY_SECRET",
+        "CALLBACK_TOKEN": "ALIBABA_CALLBACK_TOKEN",
+    },
+}
+NPS_GATEWAYS["tencent"] = {
+    "CLASS": "surveys.gateways.tencent.TencentGateway",
+    "SECRET_ID": env("TENCENT_SECRET_ID", default=""),
+    "SECRET_KEY": env("TENCENT_SECRET_KEY", default=""),
+    "SDK_APP_ID": env("TENCENT_SDK_APP_ID", default=""),
+    "REGION": env("TENCENT_REGION", default="ap-guangzhou"),
+    "SIGN_NAME": env("TENCENT_SIGN_NAME", default=""),
+    "ENDPOINT": env("TENCENT_ENDPOINT", default="sms.tencentcloudapi.com"),
+    "CALLBACK_TOKEN": env("TENCENT_CALLBACK_TOKEN", default=""),
+    "SECRETS": {"SECRET_KEY": "TENCENT_SECRET_KEY", "CALLBACK_TOKEN": "TENCENT_CALLBACK_TOKEN"},
+}
+
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)

@@ -26,6 +26,16 @@ JSON_FORMAT = {
 }
 
 
+# Alibaba Cloud SMS's SmsReport push (https://help.aliyun.com/zh/sms/developer-reference/smsreport-2):
+# each report's `success` (a JSON boolean, read as "true" or "false") is the final outcome,
+# `err_code` says why ("DELIVERED" when it arrived). Alibaba pushes no interim status.
+ALIBABA = {"true": S.DELIVERED, "false": S.FAILED}
+
+# Tencent Cloud SMS's status callback (https://www.tencentcloud.com/document/product/382/43547):
+# `report_status` is SUCCESS or FAIL, `errmsg` the carrier's code ("DELIVRD" when it arrived).
+TENCENT = {"SUCCESS": S.DELIVERED, "FAIL": S.FAILED}
+
+
 def status_ours(statuses: dict[str, S], word: str, *, gateway: str) -> S | None:
     """Our status for the gateway's word, or None: acknowledged, nothing stored."""
     ours = statuses.get(word)
