@@ -1,5 +1,6 @@
 """From interaction to SMS: plan the invitation, then send it at most once."""
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -7,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Composed, Gateway
+from surveys.gateways.routing import gateway_for_sending
+from surveys.gatewaytemplates import invitation_waits, sends_waiting
 from surveys.links import link_create, link_url
 from surveys.models import (
     SURVEY_LINK_TEMPLATE,
@@ -33,6 +36,8 @@ from surveys.sending import SendOutcome, SendSpec, send_once, send_stop, sends_s
 from surveys.sendstatus import INVITATIONS, statuses_advance
 from surveys.texts import survey_link_text, survey_text
 from surveys.timewindows import next_allowed_send
+
+log = logging.getLogger(__name__)
 
 
 def survey_for(touchpoint: str) -> Survey | None:
@@ -147,11 +152,13 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
     # the queue (it may be one of them; queueing it again under overload is a retry storm).
     if queue_waiting("surveys.tasks.send_invitation") == 0:
         pending |= Q(enqueued_at__lt=now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS))
+    due = Invitation.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+    if (waiting := _waiting_for_templates(due)) is not None:
+        due = due.exclude(waiting)
     with transaction.atomic():
         ids = list(
             # Skip rows another dispatcher holds: two beats never queue one invitation twice.
-            Invitation.objects.select_for_update(skip_locked=True)
-            .filter(status=S.SCHEDULED, send_at__lte=now)
+            due.select_for_update(skip_locked=True, of=("self",))
             .filter(pending)
             .order_by("send_at")
             .values_list("pk", flat=True)[:limit]
@@ -162,6 +169,30 @@ def invitations_dispatch_due(*, limit: int = 1000) -> int:
     for pk, attempts in stuck:
         invitation_retry_enqueue(invitation_id=pk, attempt=attempts + 1)
     return len(ids) + len(stuck)
+
+
+def _waiting_for_templates(due: QuerySet[Invitation]) -> Q | None:
+    """The due invitations that wait because the active gateway lacks an approved template
+    their survey needs (surveys.gatewaytemplates): they stay scheduled, unclaimed, and go
+    once staff add the template. Logged once per run, as an error: sending has stopped."""
+    try:
+        waiting = sends_waiting(gateway_for_sending())
+    except LookupError:  # no sending gateway: the sends themselves say so
+        return None
+    if not waiting.lacking:
+        return None
+    held = Q()
+    for survey_id, languages in waiting.languages_by_survey().items():
+        held |= Q(survey_id=survey_id, customer__language__in=languages)
+    counts = due.filter(held).values_list("survey_id", "customer__language").annotate(n=Count("pk"))
+    pairs = {(survey_id, language): n for survey_id, language, n in counts}
+    if pairs:
+        log.error(
+            "%s due invitations wait for approved templates: %s",
+            sum(pairs.values()),
+            "; ".join(str(missing) for missing in waiting.missing(pairs)),
+        )
+    return held
 
 
 def invitation_retry_enqueue(
@@ -283,6 +314,16 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
             suppressed_reason=SuppressReason.OPTED_OUT,
         )
         return SendOutcome("suppressed" if stopped else "taken")
+    gateway = gateway_for_sending(SURVEY_SMS.preferred(invitation) if SURVEY_SMS.preferred else "")
+    if missing := invitation_waits(
+        gateway, survey=invitation.asked_survey, customer=invitation.customer
+    ):
+        # Unclaimed: a first attempt goes back to the dispatcher, which holds it while
+        # the template is missing; a retry is found again by the stuck-send sweep.
+        log.warning("invitation %s waits: %s", invitation_id, "; ".join(map(str, missing)))
+        if attempt == 1:
+            Invitation.objects.filter(pk=invitation_id, status=S.SCHEDULED).update(enqueued_at=None)
+        return SendOutcome("deferred")
     return send_once(SURVEY_SMS, invitation, attempt=attempt)
 
 
