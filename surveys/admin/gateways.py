@@ -11,10 +11,11 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from surveys.admin.surveys import length_badge
-from surveys.gatewaytemplates import TEMPLATE_VALUES, parameter_problems, templates_missing
+from surveys.gatewaytemplates import parameter_problems, templates_missing
 from surveys.models import TEMPLATE_KINDS, GatewayPrice, GatewayTemplate, Language
 from surveys.texts import link_sms_example
 
@@ -29,8 +30,10 @@ def gateway_choices(*, templates_only: bool = False) -> list[tuple[str, str]]:
     for slug, config in settings.NPS_GATEWAYS.items():
         if templates_only and not getattr(import_string(config["CLASS"]), "uses_templates", False):
             continue
-        label = f"{slug} ({_('sending')})" if slug == settings.NPS_SEND_GATEWAY else slug
-        choices.append((slug, label))
+        sending = slug == settings.NPS_SEND_GATEWAY
+        choices.append(
+            (slug, gettext("%(gateway)s (sending)") % {"gateway": slug} if sending else slug)
+        )
     return choices
 
 
@@ -65,10 +68,9 @@ class GatewayTemplateForm(forms.ModelForm):
         required=False,
         help_text=_(
             "The template's parameters in its order, separated by commas, each one of our "
-            "values: %(values)s. link: the survey link (link SMS only); hours: the hours "
-            "until we call (callback promise only). Empty: a template without parameters."
-        )
-        % {"values": ", ".join(TEMPLATE_VALUES)},
+            "values. link: the survey link (link SMS only); hours: the hours until we call "
+            "(callback promise only). Empty: a template without parameters."
+        ),
     )
 
     class Meta:
