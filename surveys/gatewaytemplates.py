@@ -11,7 +11,10 @@ Tibetan and Chinese), and there is no fallback to another language: a Tibetan re
 must not get a Chinese template because that is the one approved. A missing template is
 found before any send instead: `templates_missing` lists what the active surveys need
 (the system check and the admin show it), and the dispatcher and the conversation sends
-wait while the template a send needs is missing (`sends_waiting`, `message_waits`).
+wait while the template a send needs is missing (`sends_waiting`, `invitation_waits`,
+`templates_lacking`). Should one go missing between that check and the send, the send
+fails as a transient GatewayError (TemplateMissing): retried with backoff, never lost at
+once to a configuration gap staff can close.
 """
 
 from collections.abc import Iterable
@@ -147,7 +150,8 @@ def templates_approved(gateway: str) -> set[tuple[str, str]]:
     return set(rows.values_list("kind", "language"))
 
 
-def _uses_templates(gateway: str) -> bool:
+def uses_templates(gateway: str) -> bool:
+    """Whether this gateway is enabled and sends only approved templates."""
     adapter = get_gateway(gateway)
     return adapter is not None and adapter.uses_templates
 
@@ -176,7 +180,7 @@ def templates_missing(
     approved template for; nothing for a gateway that sends free text. The languages are
     the surveys' default ones and those customers hold, unless given."""
     slug = gateway or settings.NPS_SEND_GATEWAY
-    if not _uses_templates(slug):
+    if not uses_templates(slug):
         return []
     surveys = list(Survey.objects.filter(is_active=True) if surveys is None else surveys)
     held = languages_held() if languages is None else set(languages)

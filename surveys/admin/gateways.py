@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from surveys.admin.surveys import length_badge
-from surveys.gatewaytemplates import parameter_problems, templates_missing
+from surveys.gatewaytemplates import parameter_problems, templates_missing, uses_templates
 from surveys.models import TEMPLATE_KINDS, GatewayPrice, GatewayTemplate, Language
 from surveys.texts import link_sms_example
 
@@ -148,8 +148,7 @@ class GatewayTemplateAdmin(admin.ModelAdmin):
         ]
         context = {
             "sending_gateway": settings.NPS_SEND_GATEWAY,
-            "sending_uses_templates": settings.NPS_SEND_GATEWAY
-            in dict(gateway_choices(templates_only=True)),
+            "sending_uses_templates": uses_templates(settings.NPS_SEND_GATEWAY),
             "templates_missing": missing,
         }
         return super().changelist_view(request, {**(extra_context or {}), **context})
