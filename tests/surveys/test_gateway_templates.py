@@ -329,6 +329,20 @@ def test_a_queued_survey_task_that_finds_a_template_missing_goes_back_unclaimed(
     assert len(sent) == 1
 
 
+def test_a_retry_that_finds_a_template_missing_waits_claimed_for_the_stuck_send_sweep(
+    survey: Survey,
+) -> None:
+    invitation = planned_invitation()
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=InvitationStatus.SENDING, attempts=1, claimed_at=timezone.now()
+    )
+    assert invitation_send(invitation_id=invitation.pk, attempt=2).outcome == "deferred"
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.attempts) == (InvitationStatus.SENDING, 1)
+    assert invitation.failure_reason == ""
+    assert sent == []
+
+
 def test_a_conversation_message_waits_queued_for_its_template_then_goes(
     survey: Survey, caplog: pytest.LogCaptureFixture
 ) -> None:
