@@ -4,6 +4,7 @@ Opt-out is absolute: only the opt-out confirmation may reach an opted-out custom
 These answer the customer's own message, so quiet hours do not hold them back.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.gateways.base import Composed, Gateway
+from surveys.gateways.routing import gateway_for_sending
+from surveys.gatewaytemplates import templates_lacking
 from surveys.models import (
     Customer,
     InboundMessage,
@@ -31,6 +34,8 @@ from surveys.sending import (
 )
 from surveys.sendstatus import MESSAGES
 from surveys.texts import callback_hours, conversation_text
+
+log = logging.getLogger(__name__)
 
 
 def message_queue(
@@ -103,6 +108,29 @@ def _stored_text(message: OutboundMessage, gateway: Gateway) -> Composed:
 CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, compose=_stored_text)
 
 
+def messages_waiting(messages: list[OutboundMessage]) -> set[int]:
+    """The messages whose gateway lacks an approved template of their kind and language
+    (surveys.gatewaytemplates): they are not claimed, so they wait, queued (or, a retry,
+    for the stuck-send sweep), and go once staff add the template. Logged once per call."""
+    by_gateway: dict[str, tuple[Gateway, list[OutboundMessage]]] = {}
+    for message in messages:
+        preferred = CONVERSATION_SMS.preferred(message) if CONVERSATION_SMS.preferred else ""
+        gateway = gateway_for_sending(preferred)
+        by_gateway.setdefault(gateway.slug, (gateway, []))[1].append(message)
+    waiting: set[int] = set()
+    for gateway, rows in by_gateway.values():
+        lacking = templates_lacking(gateway, {(m.kind, m.language) for m in rows})
+        if lacking:
+            waiting |= {m.pk for m in rows if (m.kind, m.language) in lacking}
+            log.error(
+                "%s conversation messages wait: %s has no approved template for %s",
+                sum(1 for m in rows if m.pk in waiting),
+                gateway.slug,
+                ", ".join(f"{kind} ({language})" for kind, language in sorted(lacking)),
+            )
+    return waiting
+
+
 def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     """Send one conversation message at most once per attempt."""
     message = OutboundMessage.objects.select_related("customer").filter(pk=message_id).first()
@@ -111,6 +139,8 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     if not may_message(message.customer, message.kind):
         stopped = send_stop(MESSAGES, pk=message_id, attempt=attempt, to=OutboundStatus.SKIPPED)
         return SendOutcome("suppressed" if stopped else "taken")
+    if messages_waiting([message]):
+        return SendOutcome("deferred")
     return send_once(CONVERSATION_SMS, message, attempt=attempt)
 
 
@@ -127,6 +157,9 @@ def messages_send(*, message_ids: list[int]) -> list[str]:
             continue
         stopped = send_stop(MESSAGES, pk=message.pk, attempt=1, to=OutboundStatus.SKIPPED)
         outcomes[message.pk] = SendOutcome("suppressed" if stopped else "taken")
+    waiting = messages_waiting(sendable)
+    outcomes |= {pk: SendOutcome("deferred") for pk in waiting}
+    sendable = [message for message in sendable if message.pk not in waiting]
     for message, outcome in zip(
         sendable, send_many(CONVERSATION_SMS, sendable, concurrency=SEND_CONCURRENCY), strict=True
     ):

@@ -1,5 +1,6 @@
 """From interaction to SMS: plan the invitation, then send it at most once."""
 
+import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -8,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Composed, Gateway
+from surveys.gateways.routing import gateway_for_sending
+from surveys.gatewaytemplates import invitation_waits, sends_waiting
 from surveys.links import link_create, link_url
 from surveys.models import (
     SURVEY_LINK_TEMPLATE,
@@ -41,6 +44,8 @@ from surveys.sending import (
 from surveys.sendstatus import INVITATIONS, statuses_advance
 from surveys.texts import survey_link_text, survey_text
 from surveys.timewindows import next_allowed_send
+
+log = logging.getLogger(__name__)
 
 
 def survey_for(touchpoint: str) -> Survey | None:
@@ -168,13 +173,15 @@ def invitations_dispatch_due(
     # the queue (it may be one of them; queueing it again under overload is a retry storm).
     if queue_waiting("surveys.tasks.send_invitations") == 0:
         pending |= Q(enqueued_at__lt=now - timedelta(seconds=settings.NPS_SEND_STUCK_SECONDS))
+    due = Invitation.objects.filter(status=S.SCHEDULED, send_at__lte=now)
+    if (waiting := _waiting_for_templates(due)) is not None:
+        due = due.exclude(waiting)
     queued, started = 0, time.monotonic()
     while True:
         with transaction.atomic():
             ids = list(
                 # Skip rows another dispatcher holds: two beats never queue one invitation twice.
-                Invitation.objects.select_for_update(skip_locked=True)
-                .filter(status=S.SCHEDULED, send_at__lte=now)
+                due.select_for_update(skip_locked=True, of=("self",))
                 .filter(pending)
                 .order_by("send_at")
                 .values_list("pk", flat=True)[:limit]
@@ -188,6 +195,30 @@ def invitations_dispatch_due(
     for pk, attempts in stuck:
         invitation_retry_enqueue(invitation_id=pk, attempt=attempts + 1)
     return queued + len(stuck)
+
+
+def _waiting_for_templates(due: QuerySet[Invitation]) -> Q | None:
+    """The due invitations that wait because the active gateway lacks an approved template
+    their survey needs (surveys.gatewaytemplates): they stay scheduled, unclaimed, and go
+    once staff add the template. Logged once per run, as an error: sending has stopped."""
+    try:
+        waiting = sends_waiting(gateway_for_sending())
+    except LookupError:  # no sending gateway: the sends themselves say so
+        return None
+    if not waiting.lacking:
+        return None
+    held = Q()
+    for survey_id, languages in waiting.languages_by_survey().items():
+        held |= Q(survey_id=survey_id, customer__language__in=languages)
+    counts = due.filter(held).values_list("survey_id", "customer__language").annotate(n=Count("pk"))
+    pairs = {(survey_id, language): n for survey_id, language, n in counts}
+    if pairs:
+        log.error(
+            "%s due invitations wait for approved templates: %s",
+            sum(pairs.values()),
+            "; ".join(str(missing) for missing in waiting.missing(pairs)),
+        )
+    return held
 
 
 def invitation_retry_enqueue(
@@ -309,6 +340,16 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
             suppressed_reason=SuppressReason.OPTED_OUT,
         )
         return SendOutcome("suppressed" if stopped else "taken")
+    gateway = gateway_for_sending(SURVEY_SMS.preferred(invitation) if SURVEY_SMS.preferred else "")
+    if missing := invitation_waits(
+        gateway, survey=invitation.asked_survey, customer=invitation.customer
+    ):
+        # Unclaimed: a first attempt goes back to the dispatcher, which holds it while
+        # the template is missing; a retry is found again by the stuck-send sweep.
+        log.warning("invitation %s waits: %s", invitation_id, "; ".join(map(str, missing)))
+        if attempt == 1:
+            Invitation.objects.filter(pk=invitation_id, status=S.SCHEDULED).update(enqueued_at=None)
+        return SendOutcome("deferred")
     return send_once(SURVEY_SMS, invitation, attempt=attempt)
 
 
@@ -320,6 +361,7 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
     invitations = sorted(rows, key=lambda invitation: invitation.pk)
     outcomes: dict[int, SendOutcome] = {}
     sendable: list[Invitation] = []
+    gateway = gateway_for_sending()  # whether templates are missing, as invitation_send asks
     for invitation in invitations:
         if invitation.status != S.SCHEDULED:  # a first attempt: claimed or ended already
             outcomes[invitation.pk] = SendOutcome("taken")
@@ -337,6 +379,13 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
                 suppressed_reason=SuppressReason.OPTED_OUT,
             )
             outcomes[invitation.pk] = SendOutcome("suppressed" if stopped else "taken")
+        elif missing := invitation_waits(
+            gateway, survey=invitation.asked_survey, customer=invitation.customer
+        ):
+            # Unclaimed, back to the dispatcher, which holds it while the template is missing.
+            log.warning("invitation %s waits: %s", invitation.pk, "; ".join(map(str, missing)))
+            Invitation.objects.filter(pk=invitation.pk, status=S.SCHEDULED).update(enqueued_at=None)
+            outcomes[invitation.pk] = SendOutcome("deferred")
         else:
             sendable.append(invitation)
     sent = send_many(SURVEY_SMS, sendable, concurrency=SEND_CONCURRENCY)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,6 +38,8 @@ from surveys.models import (
     ContactPolicy,
     Customer,
     DeliveryReceipt,
+    GatewayPrice,
+    GatewayTemplate,
     InboundMessage,
     Interaction,
     Invitation,
@@ -59,7 +62,7 @@ MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
     DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy, Unit, UnitCode,
-    Problem, AccountabilityEntry,
+    Problem, AccountabilityEntry, GatewayTemplate, GatewayPrice,
 ]  # fmt: skip
 
 
@@ -150,6 +153,8 @@ def world(db: Any) -> World:
     Holiday.objects.create(date=date(2026, 10, 1), name="National Day")
     store = Unit.objects.create(name="Store 1", kind=UnitKind.STORE)
     UnitCode.objects.create(code="ST-01", unit=store)
+    GatewayTemplate.objects.create(gateway="console", kind="survey", language="zh-hans", code="1")
+    GatewayPrice.objects.create(gateway="console", price_per_segment=Decimal("0.04"))
     ContactPolicy.current()
     Contact.objects.create(
         customer=case.customer, kind=ContactKind.CALLBACK, at=timezone.now(), source="case:1"

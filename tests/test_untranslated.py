@@ -15,6 +15,7 @@ from zoneinfo import available_timezones
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import models
@@ -148,6 +149,8 @@ def data_words() -> set[str]:
         *(text for texts in DEFAULTS.values() for text in texts.values()),
     ]
     found |= {w for text in sms for w in WORD.findall(text)}
+    # The configured gateways' names (NPS_GATEWAYS), offered in the gateway pickers.
+    found |= {w for slug in settings.NPS_GATEWAYS for w in WORD.findall(slug)}
     return found | {w for zone in available_timezones() for w in WORD.findall(zone)}
 
 
