@@ -21,7 +21,7 @@ provider does, from the provider's published rules, not from the SDK's code:
 
 Both record what they accepted (`sent`) and what they refused (`refused`, by code), and
 can refuse the next send with a chosen code (`refuse_next`) as throttling would.
-`template_from_rows` stands in for the kit's template lookup in these tests.
+`conversation_templates` approves every conversation kind at the fake and in our admin.
 """
 
 import hashlib
@@ -37,8 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from surveys.gateways.base import Composed, Gateway, TemplateCall
-from surveys.models import GatewayTemplate
+from surveys.models import GatewayTemplate, OutboundKind
 
 ALIBABA_KEY_ID, ALIBABA_SECRET = "LTAI5tLoopbackKeyId0001", "loopback-alibaba-secret"
 TENCENT_SECRET_ID, TENCENT_SECRET_KEY = "AKIDloopbackSecretId0001", "loopback-tencent-key"
@@ -66,16 +65,20 @@ class Refusal:
     message: str
 
 
-def template_from_rows(gateway: Gateway, composed: Composed) -> TemplateCall | None:
-    """Stands in for surveys.gatewaytemplates.template_call in these tests: the approved
-    GatewayTemplate row for the SMS's kind and language, its parameters taken by name from
-    the composed values, in the row's order."""
-    if not gateway.uses_templates:
-        return None
-    row = GatewayTemplate.objects.get(
-        gateway=gateway.slug, kind=composed.kind, language=composed.language, approved=True
-    )
-    return TemplateCall(row.code, {name: composed.values.get(name, "") for name in row.parameters})
+def conversation_templates(gateway: str, fake: "AlibabaFake | TencentFake", prefix: str) -> None:
+    """Every conversation kind's template approved in zh-hans, in our admin and at the fake
+    (codes `prefix` + a number), so a survey's sends do not wait for a template it needs
+    (surveys.gatewaytemplates): the callback promise carries the hours, the others nothing."""
+    for n, kind in enumerate(OutboundKind.values, start=10):
+        parameters = ["hours"] if kind == OutboundKind.CALLBACK_PROMISE else []
+        code = f"{prefix}{n}"
+        GatewayTemplate.objects.create(
+            gateway=gateway, kind=kind, language="zh-hans", code=code, parameters=parameters
+        )
+        if isinstance(fake, AlibabaFake):
+            fake.templates[code] = parameters
+        else:
+            fake.templates[code] = len(parameters)
 
 
 def rfc3986(text: str) -> str:

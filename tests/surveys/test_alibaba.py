@@ -4,8 +4,9 @@ ACS3-HMAC-SHA256 signature recomputed from the secret, SendSms's parameters); an
 Alibaba's recorded HTTP pushes (tests/fixtures/webhooks/alibaba/) posted to our webhooks
 with and without the URL token, then stored and applied.
 
-The kit's template lookup (surveys.gatewaytemplates.template_call) is replaced here by
-`template_from_rows`, which reads the GatewayTemplate row the test wrote.
+The templates are the kit's own (surveys.gatewaytemplates): the question's and the link
+SMS's as each test needs them, and every conversation kind's (`conversation_templates`),
+so no send waits for a template the survey needs.
 """
 
 import json
@@ -43,7 +44,7 @@ from tests.surveys.cloud_fakes import (
     CALLBACK_TOKEN,
     SIGN_NAME,
     AlibabaFake,
-    template_from_rows,
+    conversation_templates,
 )
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,6 @@ QUESTION, LINK = "SMS_460915001", "SMS_460915002"  # approved at the fake, each 
 @pytest.fixture
 def alibaba(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlibabaFake]:
     fake = AlibabaFake(templates={QUESTION: [], LINK: ["link"]})
-    monkeypatch.setattr("surveys.sending.template_call", template_from_rows)
     with override_settings(
         NPS_GATEWAYS={"alibaba": fake.gateway_config()},
         NPS_ENABLED_GATEWAYS=["alibaba"],
@@ -69,7 +69,8 @@ def alibaba(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlibabaFake]:
 
 
 @pytest.fixture
-def survey() -> Survey:
+def survey(alibaba: AlibabaFake) -> Survey:
+    conversation_templates("alibaba", alibaba, "SMS_4609150")
     GatewayTemplate.objects.create(
         gateway="alibaba", kind=SURVEY_TEMPLATE, language="zh-hans", code=QUESTION
     )

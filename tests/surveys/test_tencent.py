@@ -4,8 +4,9 @@ TC3-HMAC-SHA256 signature recomputed from the secret key, SendSms's parameters);
 Tencent's recorded callbacks (tests/fixtures/webhooks/tencent/) posted to our webhooks
 with and without the URL token, then stored and applied.
 
-The kit's template lookup (surveys.gatewaytemplates.template_call) is replaced here by
-`template_from_rows`, which reads the GatewayTemplate row the test wrote.
+The templates are the kit's own (surveys.gatewaytemplates): the question's and the link
+SMS's as each test needs them, and every conversation kind's (`conversation_templates`),
+so no send waits for a template the survey needs.
 """
 
 import json
@@ -41,7 +42,7 @@ from tests.surveys.cloud_fakes import (
     SIGN_NAME,
     TENCENT_APP_ID,
     TencentFake,
-    template_from_rows,
+    conversation_templates,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,6 @@ QUESTION, LINK, TWO = "2016571", "2016572", "2016573"  # approved: 0, 1 and 2 va
 @pytest.fixture
 def tencent(monkeypatch: pytest.MonkeyPatch) -> Iterator[TencentFake]:
     fake = TencentFake(templates={QUESTION: 0, LINK: 1, TWO: 2})
-    monkeypatch.setattr("surveys.sending.template_call", template_from_rows)
     with override_settings(
         NPS_GATEWAYS={"tencent": fake.gateway_config()},
         NPS_ENABLED_GATEWAYS=["tencent"],
@@ -67,7 +67,8 @@ def tencent(monkeypatch: pytest.MonkeyPatch) -> Iterator[TencentFake]:
 
 
 @pytest.fixture
-def survey() -> Survey:
+def survey(tencent: TencentFake) -> Survey:
+    conversation_templates("tencent", tencent, "20165")
     GatewayTemplate.objects.create(
         gateway="tencent", kind=SURVEY_TEMPLATE, language="zh-hans", code=QUESTION
     )
