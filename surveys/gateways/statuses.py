@@ -25,6 +25,17 @@ JSON_FORMAT = {
     "undelivered": S.FAILED,
 }
 
+# SMPP 3.4 delivery receipts' "stat:" word (the specification's Appendix B; the message
+# states of its message_state TLV have the same names). "ENROUTE", "ACCEPTD" and
+# "UNKNOWN" are no outcome of delivery: acknowledged, not stored.
+SMPP = {
+    "DELIVRD": S.DELIVERED,
+    "EXPIRED": S.FAILED,
+    "DELETED": S.FAILED,
+    "UNDELIV": S.FAILED,
+    "REJECTD": S.FAILED,
+}
+
 
 def status_ours(statuses: dict[str, S], word: str, *, gateway: str) -> S | None:
     """Our status for the gateway's word, or None: acknowledged, nothing stored."""
