@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from smpplib import client as smpp_client  # type: ignore[import-untyped]
 from smpplib import consts, exceptions, smpp
 
@@ -137,7 +137,7 @@ class SmppSession:
             if stop.wait(backoff):
                 break
             backoff = min(backoff * 2, float(self.config["RECONNECT_MAX_SECONDS"]))
-        close_old_connections()
+        connections.close_all()  # this thread's own, as it ends
 
     def _address(self) -> str:
         return f"{self.config['HOST']}:{self.config['PORT']}"
