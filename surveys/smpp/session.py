@@ -164,6 +164,7 @@ class SmppSession:
         in its order, and the held parts of replies are dropped (redelivered, unanswered)."""
         self.bound.clear()
         if self.client is not None:
+            self._drain()
             with contextlib.suppress(Exception):  # closing a socket that is gone already
                 self.client.disconnect()
             self.client = None
@@ -172,6 +173,20 @@ class SmppSession:
             self.queue.appendleft((waiting.submission, waiting.part))
         self.outstanding.clear()
         self.held.clear()
+
+    def _drain(self) -> None:
+        """Read the answers already received before the line broke (a write may fail with
+        submit_sm_resp still unread): those submits are answered, not resubmitted. A
+        deliver_sm read here stays unanswered; the SMS centre delivers it again."""
+        sock = self.client._socket
+        if sock is None:
+            return
+        with contextlib.suppress(Exception):  # whatever is left, until the end of it
+            sock.settimeout(0.05)
+            while True:
+                pdu = self.client.read_pdu()
+                if pdu.command == "submit_sm_resp":
+                    self._on_submit_resp(pdu)
 
     def _serve(self, stop: threading.Event) -> None:
         while not stop.is_set():

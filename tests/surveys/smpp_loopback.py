@@ -81,7 +81,9 @@ def _clear_redis(url: str) -> None:
 
 
 @contextmanager
-def smpp_loop(*, smsc_options: dict[str, Any] | None = None, **overrides: Any) -> Iterator[SmppLoop]:
+def smpp_loop(
+    *, smsc_options: dict[str, Any] | None = None, **overrides: Any
+) -> Iterator[SmppLoop]:
     """The SMS centre and the gateway process, running and bound, "smpp" the sending gateway."""
     smsc = Smsc(system_id=SYSTEM_ID, password=PASSWORD, **(smsc_options or {})).start()
     url = channel_url()

@@ -61,7 +61,9 @@ def test_chinese_text_of_70_characters_is_one_ucs2_submit_without_header() -> No
     assert part.short_message == text.encode("utf-16-be")
 
 
-def test_chinese_text_of_71_characters_is_two_parts_of_67_and_4_with_concatenation_headers() -> None:
+def test_chinese_text_of_71_characters_is_two_parts_of_67_and_4_with_concatenation_headers() -> (
+    None
+):
     text = (CHINESE * 3)[:71]
     parts = submit_parts(text, reference="inv-1")
     assert [(p.index, p.total, p.esm_class, p.data_coding) for p in parts] == [
@@ -157,7 +159,11 @@ def test_a_receipt_for_a_later_part_reports_on_the_first_parts_message_and_refer
         channel=channel,
     )
     assert report is not None
-    assert (report.provider_message_id, report.reference, report.status) == ("M1", "inv-9", "failed")
+    assert (report.provider_message_id, report.reference, report.status) == (
+        "M1",
+        "inv-9",
+        "failed",
+    )
     assert "UNDELIV" in report.error
 
 
@@ -288,7 +294,8 @@ def test_without_a_bind_the_send_times_out_as_a_retryable_error() -> None:
         with pytest.raises(GatewayError) as raised:
             gateway.send(to=PHONE, text="hello", reference=f"inv-{uuid.uuid4().hex[:6]}")
         assert not raised.value.permanent
-        assert loop.smsc.binds == 0 and loop.smsc.submits == []
+        assert loop.smsc.binds == 0
+        assert loop.smsc.submits == []
 
 
 @pytest.mark.django_db(transaction=True)
