@@ -7,11 +7,16 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
 from django.utils import timezone
 from smpplib import smpp
 
+from nps.management.commands.up import Command as UpCommand
 from surveys.dispatch import invitation_send
 from surveys.gateways.base import GatewayError, PermanentGatewayError, get_gateway
+from surveys.gateways.registry import gateway_setting_problems
 from surveys.interactions import interaction_record
 from surveys.models import (
     DeliveryReceipt,
@@ -41,7 +46,7 @@ from surveys.smpp.wire import (
     user_data,
 )
 from surveys.smslength import GSM7_BASIC, GSM7_EXTENSION
-from tests.surveys.smpp_loopback import SmppLoop, smpp_loop, wait_until
+from tests.surveys.smpp_loopback import SmppLoop, gateway_config, smpp_loop, wait_until
 
 CHINESE = "您好，感谢您致电中国移动客服热线。请您为本次服务打分"  # 26 characters
 PHONE = "+8613800138000"
@@ -317,3 +322,39 @@ def test_a_dropped_connection_is_bound_again_and_sending_goes_on() -> None:
         assert gateway is not None
         result = gateway.send(to=PHONE, text="after the drop", reference="inv-79")
         assert result.provider_message_id == loop.smsc.accepted[0].message_id
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_an_enabled_smpp_gateway_without_a_password_is_an_unsafe_setting() -> None:
+    config = gateway_config(2775, "redis://127.0.0.1:6379/0", PASSWORD="")
+    with override_settings(
+        NPS_GATEWAYS={"smpp": config}, NPS_ENABLED_GATEWAYS=["smpp"], NPS_SEND_GATEWAY="smpp"
+    ):
+        assert [p.setting for p in gateway_setting_problems()] == ["SMPP_PASSWORD"]
+
+
+def test_run_smpp_refuses_the_in_process_channel_no_worker_could_reach() -> None:
+    config = gateway_config(2775, "memory://nowhere")
+    with (
+        override_settings(
+            NPS_GATEWAYS={"smpp": config}, NPS_ENABLED_GATEWAYS=["smpp"], NPS_SEND_GATEWAY="smpp"
+        ),
+        pytest.raises(CommandError, match="needs Redis"),
+    ):
+        call_command("run_smpp")
+
+
+def test_up_starts_run_smpp_and_a_local_sms_centre_when_smpp_is_enabled() -> None:
+    config = gateway_config(2799, "redis://127.0.0.1:6379/0")
+    options = {"simulator_port": 8025, "mix": "60,25,15", "no_auto_reply": False}
+    options |= {"verbose": False, "port": 8000}
+    with override_settings(
+        NPS_GATEWAYS={"smpp": config}, NPS_ENABLED_GATEWAYS=["smpp"], NPS_SEND_GATEWAY="smpp"
+    ):
+        commands = UpCommand()._commands("http://127.0.0.1:8000", options)
+    assert commands["smpp"][-1] == "run_smpp"
+    assert commands["simulator"][-2:] == ["--smpp-port", "2799"]
+    with override_settings(NPS_ENABLED_GATEWAYS=["simulator"]):
+        assert "smpp" not in UpCommand()._commands("http://127.0.0.1:8000", options)
