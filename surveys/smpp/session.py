@@ -44,9 +44,9 @@ from surveys.smpp.inbound import (
     receipt_deliver,
     reply_deliver,
 )
+from surveys.smpp.reassembly import Reassembly
 from surveys.smpp.wire import (
     REGISTERED_DELIVERY_FINAL,
-    Concat,
     ReferencedSubmitSM,
     SubmitPart,
     destination_address,
@@ -90,17 +90,6 @@ class Outstanding:
     sent_at: float
 
 
-@dataclass
-class HeldParts:
-    """Parts of a customer's long message, unanswered until the whole is stored."""
-
-    first_at: float
-    texts: dict[int, str] = field(default_factory=dict)
-    sequences: list[int] = field(default_factory=list)
-    total: int = 0
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
 class SmppSession:
     def __init__(self, *, slug: str, config: dict[str, Any], channel: SubmitChannel) -> None:
         self.slug, self.config, self.channel = slug, config, channel
@@ -108,7 +97,7 @@ class SmppSession:
         self.queue: deque[tuple[Submission, SubmitPart]] = deque()
         self.outstanding: dict[int, Outstanding] = {}
         self.by_reference: dict[str, Submission] = {}
-        self.held: dict[tuple[str, int, int], HeldParts] = {}
+        self.reassembly = Reassembly()
         self.throttle_seconds = 0.0
         self.throttled_until = 0.0
         self.enquire_sent: float | None = None
@@ -147,6 +136,7 @@ class SmppSession:
             self.config["HOST"],
             int(self.config["PORT"]),
             timeout=float(self.config["RESPONSE_TIMEOUT"]),
+            logger_name="smpplib.client",
             allow_unknown_opt_params=True,
         )
         self.client.connect()
@@ -172,7 +162,7 @@ class SmppSession:
             waiting = self.outstanding[sequence]
             self.queue.appendleft((waiting.submission, waiting.part))
         self.outstanding.clear()
-        self.held.clear()
+        self.reassembly.clear()
 
     def _drain(self) -> None:
         """Read the answers already received before the line broke (a write may fail with
@@ -194,7 +184,10 @@ class SmppSession:
             self._take_requests()
             self._submit_ready(now)
             self._keep_alive(now)
-            self._flush_held(now)
+            for whole in self.reassembly.overdue(
+                now=now, limit=float(self.config["REASSEMBLY_SECONDS"])
+            ):
+                self._store_and_answer(whole.sequences, whole.delivered, 0)
             readable, _, _ = select.select([self.client._socket], [], [], IDLE_POLL_SECONDS)
             if readable:
                 try:
@@ -402,7 +395,15 @@ class SmppSession:
         if is_receipt(esm_class) or concat is None or concat.total <= 1:
             self._store_and_answer([pdu.sequence], self._delivered(pdu, text, fields), esm_class)
             return
-        self._hold_part(pdu, concat, text, fields)
+        whole = self.reassembly.part_add(
+            concat=concat,
+            text=text,
+            sequence=pdu.sequence,
+            fields=fields | {"source_addr_ton": int(pdu.source_addr_ton or 0)},
+            now=time.monotonic(),
+        )
+        if whole is not None:  # the last part: the message is stored, then all answered
+            self._store_and_answer(whole.sequences, whole.delivered, 0)
 
     def _delivered(self, pdu: Any, text: str, fields: dict[str, Any]) -> Delivered:
         state = getattr(pdu, "message_state", None)
@@ -432,35 +433,6 @@ class SmppSession:
             answer = smpp.make_pdu("deliver_sm_resp", client=self.client, status=status)
             answer.sequence = sequence
             self.client.send_pdu(answer)
-
-    def _hold_part(self, pdu: Any, concat: Concat, text: str, fields: dict[str, Any]) -> None:
-        """Keep a part unanswered until its message is whole (then stored and answered)."""
-        key = (fields["source_addr"], concat.reference, concat.total)
-        held = self.held.setdefault(key, HeldParts(first_at=time.monotonic(), total=concat.total))
-        held.texts[concat.index] = text
-        held.sequences.append(pdu.sequence)
-        held.fields = fields | {"source_addr_ton": int(pdu.source_addr_ton or 0)}
-        if len(held.texts) == held.total:
-            self._release(key)
-
-    def _flush_held(self, now: float) -> None:
-        """A long message whose parts stopped coming is stored with the parts that came."""
-        limit = float(self.config["REASSEMBLY_SECONDS"])
-        for key in [k for k, held in self.held.items() if now - held.first_at > limit]:
-            self._release(key)
-
-    def _release(self, key: tuple[str, int, int]) -> None:
-        held = self.held.pop(key)
-        text = "".join(held.texts[n] for n in sorted(held.texts))
-        fields = held.fields
-        delivered = Delivered(
-            source_addr=sender_phone(fields["source_addr"], fields["source_addr_ton"]),
-            destination_addr=fields["destination_addr"],
-            text=text,
-            raw={k: v for k, v in fields.items() if k != "source_addr_ton"}
-            | {"text": text, "parts": held.total, "parts_received": sorted(held.texts)},
-        )
-        self._store_and_answer(held.sequences, delivered, 0)
 
 
 def _text(value: Any) -> str:
