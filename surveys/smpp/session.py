@@ -80,6 +80,7 @@ class Submission:
     waiting: list[str]  # request ids
     deadline: float  # the latest of its senders' deadlines (epoch seconds)
     message_ids: dict[int, str] = field(default_factory=dict)  # part index -> message id
+    remembered: set[int] = field(default_factory=set)  # parts whose message is remembered
     on_wire: bool = False
 
 
@@ -291,6 +292,7 @@ class SmppSession:
             submission.message_ids[part.index] = (
                 message_id.decode() if isinstance(message_id, bytes) else str(message_id)
             )
+            self._parts_remember(submission)
             if len(submission.message_ids) == len(submission.parts):
                 self._accepted(submission)
         elif status in THROTTLED:
@@ -311,13 +313,25 @@ class SmppSession:
         self.throttled_until = time.monotonic() + self.throttle_seconds
         log.info("SMPP throttled: submits pause %.1f s", self.throttle_seconds)
 
+    def _parts_remember(self, submission: Submission) -> None:
+        """Remember, per accepted part, its message's first id and our reference, as soon
+        as the first part's id is known: a part's receipt may come before the last answer."""
+        first = submission.message_ids.get(1)
+        if first is None:
+            return
+        known = json.dumps({"message_id": first, "reference": submission.reference})
+        for index, message_id in submission.message_ids.items():
+            if index not in submission.remembered:
+                try:
+                    self.channel.remember(f"part:{message_id}", known, SENT_TTL_SECONDS)
+                except ChannelDown as exc:
+                    log.warning("%s", exc)  # its receipt then finds the send by id alone
+                submission.remembered.add(index)
+
     def _accepted(self, submission: Submission) -> None:
         """Every part accepted: remember the message (its first part's id) and answer."""
         first = submission.message_ids[1]
-        known = json.dumps({"message_id": first, "reference": submission.reference})
         try:
-            for message_id in submission.message_ids.values():
-                self.channel.remember(f"part:{message_id}", known, SENT_TTL_SECONDS)
             self.channel.remember(f"sent:{submission.reference}", first, SENT_TTL_SECONDS)
         except ChannelDown as exc:
             log.warning("%s", exc)

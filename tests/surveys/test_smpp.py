@@ -30,12 +30,14 @@ from surveys.receipts import receipts_apply
 from surveys.replies import reply_process
 from surveys.smpp.channel import MemoryChannel
 from surveys.smpp.inbound import Delivered, receipt_report
+from surveys.smpp.reassembly import Reassembly
 from surveys.smpp.wire import (
     DATA_CODING_DEFAULT,
     DATA_CODING_UCS2,
     ESM_UDHI,
     GSM7_EXTENSION_TABLE,
     GSM7_TABLE,
+    Concat,
     ReferencedSubmitSM,
     concat_reference,
     gsm7_decode,
@@ -172,6 +174,22 @@ def test_a_receipt_for_a_later_part_reports_on_the_first_parts_message_and_refer
     assert "UNDELIV" in report.error
 
 
+def test_a_long_reply_whose_parts_stop_coming_is_put_together_from_those_that_came() -> None:
+    reassembly = Reassembly()
+    fields = {"source_addr": "8613800138000", "source_addr_ton": 1, "destination_addr": "1069"}
+    concat = Concat(reference=9, total=3, index=2)
+    assert reassembly.part_add(concat=concat, text="二", sequence=5, fields=fields, now=0) is None
+    assert reassembly.overdue(now=29, limit=30) == []
+    [whole] = reassembly.overdue(now=31, limit=30)
+    assert (whole.delivered.text, whole.delivered.source_addr, whole.sequences) == (
+        "二",
+        PHONE,
+        [5],
+    )
+    assert whole.delivered.raw is not None
+    assert whole.delivered.raw["parts_received"] == [2]
+
+
 # ---------------------------------------------------------------- end to end
 
 
@@ -207,10 +225,11 @@ def test_a_survey_goes_out_as_submit_sm_and_its_receipt_and_reply_come_back_stor
     assert invitation.gateway == "smpp"
 
     # The receipt of each part: stored (the first part's id), acknowledged, applied.
-    receipt = wait_until(lambda: DeliveryReceipt.objects.filter(gateway="smpp").first())
+    wait_until(lambda: len(loop.smsc.deliveries) == len(accepted))  # a receipt per part
+    wait_until(lambda: all(loop.smsc.acknowledged(k) for k in loop.smsc.deliveries))
+    receipt = DeliveryReceipt.objects.get(gateway="smpp")
     assert (receipt.provider_message_id, receipt.status) == (accepted[0].message_id, "delivered")
     assert receipt.reference == f"inv-{invitation.pk}"
-    wait_until(lambda: all(loop.smsc.acknowledged(k) for k in loop.smsc.deliveries))
     receipts_apply(receipt_ids=list(DeliveryReceipt.objects.values_list("pk", flat=True)))
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.DELIVERED
@@ -223,6 +242,24 @@ def test_a_survey_goes_out_as_submit_sm_and_its_receipt_and_reply_come_back_stor
     wait_until(lambda: loop.smsc.acknowledged(key))
     assert reply_process(message_id=message.pk) == "scored"
     assert Response.objects.get(invitation=invitation).score == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_sms_goes_in_parts_and_every_parts_receipt_reports_on_the_first(
+    loop: SmppLoop,
+) -> None:
+    gateway = get_gateway("smpp")
+    assert gateway is not None
+    text = CHINESE * 4  # 104 characters: two UCS-2 parts
+    result = gateway.send(to=PHONE, text=text, reference="inv-80")
+    accepted = loop.smsc.accepted
+    assert [(s.concat.index, s.concat.total) for s in accepted if s.concat] == [(1, 2), (2, 2)]
+    assert {s.reference for s in accepted} == {"inv-80"}
+    assert result.provider_message_id == accepted[0].message_id
+    wait_until(lambda: len(loop.smsc.deliveries) == 2)
+    wait_until(lambda: all(loop.smsc.acknowledged(k) for k in loop.smsc.deliveries))
+    receipt = DeliveryReceipt.objects.get(gateway="smpp")  # both parts: one message, once
+    assert (receipt.provider_message_id, receipt.reference) == (accepted[0].message_id, "inv-80")
 
 
 @pytest.mark.django_db(transaction=True)
