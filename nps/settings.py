@@ -395,6 +395,9 @@ NPS_GATEWAYS["smpp"] = {
         "SMPP_CHANNEL_URL",
         default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "memory://",
     ),
+    # The channel's Redis keys start with this: deployments (and test runs) sharing a
+    # Redis keep apart as their queues do.
+    "CHANNEL_PREFIX": env("SMPP_CHANNEL_PREFIX", default=f"{CELERY_TASK_DEFAULT_QUEUE}:smpp:"),
     "SECRETS": {"PASSWORD": "SMPP_PASSWORD"},
 }
 

@@ -43,7 +43,7 @@ class SmppGateway(Gateway):
             deadline=time.time() + timeout,
         )
         try:
-            channel = submit_channel(self.config["CHANNEL_URL"])
+            channel = submit_channel(self.config["CHANNEL_URL"], self.config["CHANNEL_PREFIX"])
             channel.request_put(request)
             reply = channel.reply_wait(request.request_id, timeout)
         except ChannelDown as exc:

@@ -22,7 +22,6 @@ from typing import Protocol
 
 import redis
 
-PREFIX = "nps:smpp:"
 REPLY_TTL_SECONDS = 120  # an answer no one waits for any more goes away on its own
 
 
@@ -76,20 +75,21 @@ class SubmitChannel(Protocol):
 
 
 class RedisChannel:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self.prefix = prefix  # one deployment's keys: two sharing a Redis never cross
 
     def request_put(self, request: SubmitRequest) -> None:
         with _down_as_channel_down():
-            self.redis.lpush(PREFIX + "requests", request.dumps())
+            self.redis.lpush(self.prefix + "requests", request.dumps())
 
     def request_take(self) -> SubmitRequest | None:
         with _down_as_channel_down():
-            data = self.redis.rpop(PREFIX + "requests")
+            data = self.redis.rpop(self.prefix + "requests")
         return None if data is None else SubmitRequest.loads(data)  # type: ignore[arg-type]
 
     def reply_put(self, request_id: str, reply: SubmitReply) -> None:
-        key = PREFIX + "reply:" + request_id
+        key = self.prefix + "reply:" + request_id
         with _down_as_channel_down():
             pipeline = self.redis.pipeline()
             pipeline.rpush(key, reply.dumps())
@@ -98,16 +98,18 @@ class RedisChannel:
 
     def reply_wait(self, request_id: str, timeout: float) -> SubmitReply | None:
         with _down_as_channel_down():
-            found = self.redis.blpop([PREFIX + "reply:" + request_id], timeout=max(timeout, 0.01))
+            found = self.redis.blpop(
+                [self.prefix + "reply:" + request_id], timeout=max(timeout, 0.01)
+            )
         return None if found is None else SubmitReply.loads(found[1])
 
     def remember(self, key: str, value: str, ttl: int) -> None:
         with _down_as_channel_down():
-            self.redis.set(PREFIX + key, value, ex=ttl)
+            self.redis.set(self.prefix + key, value, ex=ttl)
 
     def recall(self, key: str) -> str | None:
         with _down_as_channel_down():
-            value = self.redis.get(PREFIX + key)
+            value = self.redis.get(self.prefix + key)
         return None if value is None else value.decode()  # type: ignore[union-attr]
 
 
@@ -156,23 +158,23 @@ class MemoryChannel:
         return value if until > time.monotonic() else None
 
 
-_CHANNELS: dict[str, SubmitChannel] = {}
+_CHANNELS: dict[tuple[str, str], SubmitChannel] = {}
 _CHANNELS_LOCK = threading.Lock()
 
 
-def submit_channel(url: str) -> SubmitChannel:
-    """The channel at `url`: redis://... (production), or memory://<name> (one process).
-    One per URL and process: a Redis client keeps its pool of connections."""
+def submit_channel(url: str, prefix: str) -> SubmitChannel:
+    """The channel at `url` under the key `prefix`: redis://... (production), or
+    memory://<name> (one process). One per process: a Redis client keeps its pool."""
     if not url.startswith(("memory://", "redis://", "rediss://", "unix://")):
         raise ValueError(f"the SMPP submit channel must be redis:// or memory://, not {url!r}")
     with _CHANNELS_LOCK:
-        if url not in _CHANNELS:
+        if (url, prefix) not in _CHANNELS:
             memory = url.startswith("memory://")
-            _CHANNELS[url] = MemoryChannel() if memory else RedisChannel(url)
-        return _CHANNELS[url]
+            _CHANNELS[url, prefix] = MemoryChannel() if memory else RedisChannel(url, prefix)
+        return _CHANNELS[url, prefix]
 
 
-def submit_channel_forget(url: str) -> None:
+def submit_channel_forget(url: str, prefix: str) -> None:
     """Drop a channel (a test's own, when it ends)."""
     with _CHANNELS_LOCK:
-        _CHANNELS.pop(url, None)
+        _CHANNELS.pop((url, prefix), None)

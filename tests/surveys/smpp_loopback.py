@@ -18,7 +18,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from devtools.simulator.smsc import Smsc
-from surveys.smpp.channel import PREFIX, submit_channel, submit_channel_forget
+from surveys.smpp.channel import submit_channel, submit_channel_forget
 from surveys.smpp.session import SmppSession
 
 SYSTEM_ID, PASSWORD, SOURCE = "nps-test", "secret12", "10690001"
@@ -60,6 +60,7 @@ def gateway_config(port: int, url: str, **overrides: Any) -> dict[str, Any]:
         "REASSEMBLY_SECONDS": 5.0,
         "MO_DEDUPE_SECONDS": 600,
         "CHANNEL_URL": url,
+        "CHANNEL_PREFIX": f"{settings.CELERY_TASK_DEFAULT_QUEUE}:smpp:",  # this test run's
         "SECRETS": {"PASSWORD": "SMPP_PASSWORD"},
     } | overrides
 
@@ -72,10 +73,10 @@ class SmppLoop:
         return [s.reference for s in self.smsc.accepted]
 
 
-def _clear_redis(url: str) -> None:
+def _clear_redis(url: str, prefix: str) -> None:
     if url.startswith("redis"):
         client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(PREFIX + "*"))
+        keys = list(client.scan_iter(prefix + "*"))
         if keys:
             client.delete(*keys)
 
@@ -87,9 +88,10 @@ def smpp_loop(
     """The SMS centre and the gateway process, running and bound, "smpp" the sending gateway."""
     smsc = Smsc(system_id=SYSTEM_ID, password=PASSWORD, **(smsc_options or {})).start()
     url = channel_url()
-    _clear_redis(url)
     config = gateway_config(smsc.port, url, **overrides)
-    session = SmppSession(slug="smpp", config=config, channel=submit_channel(url))
+    prefix = config["CHANNEL_PREFIX"]
+    _clear_redis(url, prefix)
+    session = SmppSession(slug="smpp", config=config, channel=submit_channel(url, prefix))
     stop = threading.Event()
     thread = threading.Thread(target=session.run, args=(stop,), daemon=True, name="run_smpp")
     with override_settings(
@@ -102,5 +104,5 @@ def smpp_loop(
             stop.set()
             thread.join(timeout=10)
             smsc.stop()
-            _clear_redis(url)
-            submit_channel_forget(url)
+            _clear_redis(url, prefix)
+            submit_channel_forget(url, prefix)

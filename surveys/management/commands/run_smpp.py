@@ -31,7 +31,9 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         session = SmppSession(
-            slug=SLUG, config=config, channel=submit_channel(config["CHANNEL_URL"])
+            slug=SLUG,
+            config=config,
+            channel=submit_channel(config["CHANNEL_URL"], config["CHANNEL_PREFIX"]),
         )
         self.stdout.write(
             f"SMPP gateway: {config['HOST']}:{config['PORT']} as {config['SYSTEM_ID']!r}"
