@@ -113,6 +113,8 @@ class Smsc:
 
     def stop(self) -> None:
         self._stopped.set()
+        with contextlib.suppress(OSError):  # wakes the accept() waiting in its thread
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self.drop_connection()
 
