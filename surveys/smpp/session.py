@@ -122,6 +122,9 @@ class SmppSession:
                 exceptions.PDUError,
             ) as exc:
                 log.warning("SMPP connection to %s lost: %s", self._address(), exc)
+            except Exception:
+                # Whatever it was, the process lives on: a fresh connection after the backoff.
+                log.exception("SMPP session failed; reconnecting")
             finally:
                 self._disconnect()
             if stop.wait(backoff):
@@ -211,12 +214,13 @@ class SmppSession:
         while len(self.queue) < window:
             try:
                 request = self.channel.request_take()
+                if request is None:
+                    return
+                self._admit(request)
             except ChannelDown as exc:
+                # A request taken and not answered: its worker times out and retries.
                 log.warning("%s", exc)
                 return
-            if request is None:
-                return
-            self._admit(request)
 
     def _admit(self, request: SubmitRequest) -> None:
         """Queue a worker's SMS, or answer it at once when its reference is known."""
