@@ -390,6 +390,47 @@ NPS_GATEWAYS["tencent"] = {
     "SECRETS": {"SECRET_KEY": "TENCENT_SECRET_KEY", "CALLBACK_TOKEN": "TENCENT_CALLBACK_TOKEN"},
 }
 
+# ---- smpp
+# SMPP 3.4 to an operator's SMS centre: one gateway process (`manage.py run_smpp`) holds
+# the connection; the workers' sends reach it over Redis (SMPP_CHANNEL_URL, by default
+# the broker's when it is Redis). README "SMPP" lists every variable.
+NPS_GATEWAYS["smpp"] = {
+    "CLASS": "surveys.gateways.smpp.SmppGateway",
+    "HOST": env("SMPP_HOST", default="127.0.0.1"),
+    "PORT": env.int("SMPP_PORT", default=2775),
+    "SYSTEM_ID": env("SMPP_SYSTEM_ID", default=""),
+    "PASSWORD": env("SMPP_PASSWORD", default=""),
+    "SYSTEM_TYPE": env("SMPP_SYSTEM_TYPE", default=""),
+    "SOURCE_ADDR": env("SMPP_SOURCE_ADDR", default=""),
+    # Submits sent and not yet answered, at most (the SMS centre's window).
+    "WINDOW": env.int("SMPP_WINDOW", default=10),
+    "ENQUIRE_LINK_SECONDS": env.float("SMPP_ENQUIRE_LINK_SECONDS", default=30.0),
+    # A request (submit, enquire_link) unanswered this long: the connection is dead.
+    "RESPONSE_TIMEOUT": env.float("SMPP_RESPONSE_TIMEOUT", default=10.0),
+    # Reconnect after 1 s, doubling up to this many seconds.
+    "RECONNECT_MAX_SECONDS": env.float("SMPP_RECONNECT_MAX_SECONDS", default=60.0),
+    # After ESME_RTHROTTLED: pause submits this long, doubling up to the cap.
+    "THROTTLE_SECONDS": env.float("SMPP_THROTTLE_SECONDS", default=0.5),
+    "THROTTLE_MAX_SECONDS": env.float("SMPP_THROTTLE_MAX_SECONDS", default=10.0),
+    # How long a worker's send waits for the SMS centre's answer.
+    "SUBMIT_TIMEOUT": env.float("SMPP_SUBMIT_TIMEOUT", default=15.0),
+    # The vendor TLV that carries our reference in each submit_sm (0: none).
+    "REFERENCE_TAG": env.int("SMPP_REFERENCE_TAG", default=0x1400),
+    # The parts of a customer's long message are acknowledged once all are stored, or
+    # after this many seconds with the parts that came.
+    "REASSEMBLY_SECONDS": env.float("SMPP_REASSEMBLY_SECONDS", default=30.0),
+    # A customer's message redelivered by the SMS centre within this time is stored once.
+    "MO_DEDUPE_SECONDS": env.int("SMPP_MO_DEDUPE_SECONDS", default=600),
+    "CHANNEL_URL": env(
+        "SMPP_CHANNEL_URL",
+        default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "memory://",
+    ),
+    # The channel's Redis keys start with this: deployments (and test runs) sharing a
+    # Redis keep apart as their queues do.
+    "CHANNEL_PREFIX": env("SMPP_CHANNEL_PREFIX", default=f"{CELERY_TASK_DEFAULT_QUEUE}:smpp:"),
+    "SECRETS": {"PASSWORD": "SMPP_PASSWORD"},
+}
+
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)

@@ -25,6 +25,17 @@ JSON_FORMAT = {
     "undelivered": S.FAILED,
 }
 
+# SMPP 3.4 delivery receipts' "stat:" word (the specification's Appendix B; the message
+# states of its message_state TLV have the same names). "ENROUTE", "ACCEPTD" and
+# "UNKNOWN" are no outcome of delivery: acknowledged, not stored.
+SMPP = {
+    "DELIVRD": S.DELIVERED,
+    "EXPIRED": S.FAILED,
+    "DELETED": S.FAILED,
+    "UNDELIV": S.FAILED,
+    "REJECTD": S.FAILED,
+}
+
 
 # Alibaba Cloud SMS's SmsReport push (https://help.aliyun.com/zh/sms/developer-reference/smsreport-2):
 # each report's `success` (a JSON boolean, read as "true" or "false") is the final outcome,

@@ -1,4 +1,5 @@
-"""Run the SMS gateway simulator with the address and keys from NPS_GATEWAYS["simulator"]."""
+"""Run the SMS gateway simulator with the address and keys from NPS_GATEWAYS["simulator"],
+and with --smpp-port its SMS centre speaking SMPP (devtools/simulator/smsc.py)."""
 
 import argparse
 import urllib.parse
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devtools.simulator.server import SimulatorConfig, serve
+from devtools.simulator.smsc import Smsc
 
 
 class Command(BaseCommand):
@@ -20,6 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--mix", default="60,25,15", help="promoter,passive,detractor weights")
         parser.add_argument("--reply-delay", type=float, default=2.0, help="seconds")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--smpp-port",
+            type=int,
+            default=None,
+            help="also an SMS centre speaking SMPP on this port (system id and password "
+            "from NPS_GATEWAYS['smpp'])",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         gateway = settings.NPS_GATEWAYS["simulator"]
@@ -38,4 +47,14 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if options["smpp_port"] is not None:
+            smpp = settings.NPS_GATEWAYS["smpp"]
+            smsc = Smsc(
+                system_id=smpp["SYSTEM_ID"],
+                password=smpp["PASSWORD"],
+                host=config.host,
+                port=options["smpp_port"],
+                service_number=config.service_number,
+            ).start()
+            self.stdout.write(f"SMS centre (SMPP 3.4) on {config.host}:{smsc.port}")
         serve(config)

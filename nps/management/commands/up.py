@@ -16,9 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from nps.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOKEN
+from surveys.gateways.registry import gateway_is_enabled
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -74,12 +75,22 @@ class Command(BaseCommand):
         simulator += ["--no-auto-reply"] if options["no_auto_reply"] else []
         level = "debug" if options["verbose"] else "info"
         celery = [python, "-m", "celery", "-A", "nps"] + ([] if options["verbose"] else ["-q"])
-        return {
+        commands = {
             "web": [python, manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"],
             "worker": [*celery, "worker", "-l", level, "-c", "2"],
             "beat": [*celery, "beat", "-l", level],
             "simulator": simulator,
         }
+        if gateway_is_enabled("smpp"):  # the SMPP gateway process, and a loopback SMS centre
+            smpp = settings.NPS_GATEWAYS["smpp"]
+            if smpp["CHANNEL_URL"].startswith("memory://"):
+                raise CommandError(
+                    "the SMPP gateway needs Redis: set CELERY_BROKER_URL to redis://"
+                )
+            if smpp["HOST"] in ("127.0.0.1", "localhost"):
+                simulator += ["--smpp-port", str(smpp["PORT"])]
+            commands["smpp"] = [python, manage, "run_smpp"]
+        return commands
 
     def _banner(self, web: str, sim: str, options: dict[str, Any]) -> None:
         if options["no_auto_reply"]:
