@@ -50,4 +50,3 @@ def state_redis() -> redis.Redis | None:
 
 def state_key(slug: str, what: str) -> str:
     return f"{KEY_PREFIX}{slug}:{what}"
-
