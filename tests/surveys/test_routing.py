@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from surveys.conversation import answered_on
 from surveys.gateways.base import GatewayError
 from surveys.gateways.breaker import (
     CLOSED,
@@ -45,6 +46,8 @@ from surveys.gateways.routing import (
     send_permit,
     sending_route,
 )
+from surveys.models import InboundMessage, Invitation, OutboundKind, OutboundMessage
+from tests.factories import CustomerFactory, InteractionFactory
 from tests.surveys.gatewaystate import shared_state_url
 
 POLICY = BreakerPolicy(failures=3, seconds=10.0, cooldown=30.0, probe_lease=20.0)
@@ -265,6 +268,30 @@ def test_without_a_secondary_the_sending_gateway_sends_whatever_its_breaker(stor
         assert gateway_for_sending("").slug == "simulator"
         breaker_opened("twilio")
         assert gateway_for_sending("twilio").slug == "simulator"
+
+
+@pytest.mark.django_db
+def test_a_conversation_sms_prefers_its_trigger_then_the_latest_reply_then_its_survey() -> None:
+    customer = CustomerFactory()
+    invitation = Invitation.objects.create(
+        interaction=InteractionFactory(customer=customer), customer=customer, gateway="twilio"
+    )
+
+    def reply(gateway: str, message_id: str) -> InboundMessage:
+        return InboundMessage.objects.create(
+            gateway=gateway, gateway_message_id=message_id, phone=customer.phone, text="8",
+            payload={}, invitation=invitation,
+        )  # fmt: skip
+
+    def message(**fields: Any) -> OutboundMessage:
+        return OutboundMessage(customer=customer, kind=OutboundKind.HELP, text="?", **fields)
+
+    assert answered_on(message()) == ""  # neither a reply nor a survey: the sending gateway
+    assert answered_on(message(invitation=invitation)) == "twilio"  # no reply yet
+    first = reply("console", "MO-1")
+    reply("simulator", "MO-2")
+    assert answered_on(message(invitation=invitation)) == "simulator"  # the latest reply
+    assert answered_on(message(invitation=invitation, trigger=first)) == "console"
 
 
 # ---------------------------------------------------------------- permits and observations
