@@ -24,7 +24,7 @@ from surveys.gateways.base import Gateway, GatewayError, get_gateway, sending_ga
 from surveys.gateways.breaker import breaker_admits, breaker_forget, breaker_observe
 from surveys.gateways.ratelimit import gateway_rate, rate_forget, rate_reserve
 from surveys.gateways.registry import gateway_is_enabled
-from surveys.gateways.sharedstate import KEY_PREFIX, state_redis
+from surveys.gateways.sharedstate import state_key_prefix, state_redis
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,6 @@ def gateway_state_forget() -> None:
     rate_forget()
     client = state_redis()
     if client is not None:
-        keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=500))
+        keys = list(client.scan_iter(match=f"{state_key_prefix()}*", count=500))
         if keys:
             client.delete(*keys)

@@ -12,8 +12,6 @@ import threading
 import redis
 from django.conf import settings
 
-KEY_PREFIX = "nps:gateway:"  # every key of ours in that Redis starts so
-
 _clients: dict[tuple[int, str], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
@@ -48,5 +46,11 @@ def state_redis() -> redis.Redis | None:
         return client
 
 
+def state_key_prefix() -> str:
+    """What every key of ours in that Redis starts with: the Celery queue's name, which
+    already tells deployments (and test runs) sharing one Redis apart, then "gateway:"."""
+    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}:gateway:"
+
+
 def state_key(slug: str, what: str) -> str:
-    return f"{KEY_PREFIX}{slug}:{what}"
+    return f"{state_key_prefix()}{slug}:{what}"
