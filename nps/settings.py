@@ -431,6 +431,27 @@ NPS_GATEWAYS["smpp"] = {
     "SECRETS": {"PASSWORD": "SMPP_PASSWORD"},
 }
 
+# ---- routing
+# Send rates and fail-over (surveys/gateways/routing.py). The Redis every worker keeps
+# the gateways' rate buckets and breakers in: by default the Celery broker when it is
+# Redis; empty (the filesystem broker) makes each process keep its own.
+NPS_GATEWAY_STATE_URL = env(
+    "NPS_GATEWAY_STATE_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+# Send rates, "slug=rate[:burst]" comma-separated (messages per second; burst 1 unless
+# given), e.g. "smpp=100:20,twilio=1". RATE and BURST in a gateway's NPS_GATEWAYS entry win.
+NPS_GATEWAY_RATES: dict[str, str] = env.dict("NPS_GATEWAY_RATES", default={})
+# A send that would wait longer than this for its rate is sent later (a retry).
+NPS_GATEWAY_RATE_MAX_WAIT = env.float("NPS_GATEWAY_RATE_MAX_WAIT", default=10.0)
+# The enabled gateway that takes over while the sending gateway's breaker is open; empty: none.
+NPS_SEND_GATEWAY_SECONDARY = env("NPS_SEND_GATEWAY_SECONDARY", default="")
+# A gateway's breaker opens after this many retryable failures in a row, or when they have
+# gone on this many seconds; after the cool-down one probe send tries it again.
+NPS_FAILOVER_FAILURES = env.int("NPS_FAILOVER_FAILURES", default=10)
+NPS_FAILOVER_SECONDS = env.float("NPS_FAILOVER_SECONDS", default=60.0)
+NPS_FAILOVER_COOLDOWN_SECONDS = env.float("NPS_FAILOVER_COOLDOWN_SECONDS", default=60.0)
+
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)

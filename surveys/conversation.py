@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from surveys.consent import may_message
@@ -105,7 +106,25 @@ def _stored_text(message: OutboundMessage, gateway: Gateway) -> Composed:
     return Composed(message.text, message.kind, message.language, values)
 
 
-CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, compose=_stored_text)
+def answered_on(message: OutboundMessage) -> str:
+    """The gateway the customer answered on, so the conversation goes on there: the one of
+    the reply this message answers, else of the latest reply to its survey, else the one
+    the survey went out through ("" when none: the sending gateway)."""
+    if message.trigger is not None:
+        return message.trigger.gateway
+    if message.invitation is None:
+        return ""
+    replies = InboundMessage.objects.filter(invitation=message.invitation)
+    latest = replies.order_by("-received_at", "-pk").values_list("gateway", flat=True).first()
+    return latest or message.invitation.gateway
+
+
+CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, compose=_stored_text, preferred=answered_on)
+
+
+def _messages_to_send() -> QuerySet[OutboundMessage]:
+    """With their customer, and the reply and the survey they answer (answered_on)."""
+    return OutboundMessage.objects.select_related("customer", "trigger", "invitation")
 
 
 def messages_waiting(messages: list[OutboundMessage]) -> set[int]:
@@ -133,7 +152,7 @@ def messages_waiting(messages: list[OutboundMessage]) -> set[int]:
 
 def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
     """Send one conversation message at most once per attempt."""
-    message = OutboundMessage.objects.select_related("customer").filter(pk=message_id).first()
+    message = _messages_to_send().filter(pk=message_id).first()
     if message is None:  # a task outlived its row: nothing to do
         return SendOutcome("gone")
     if not may_message(message.customer, message.kind):
@@ -147,7 +166,7 @@ def message_send(*, message_id: int, attempt: int = 1) -> SendOutcome:
 def messages_send(*, message_ids: list[int]) -> list[str]:
     """First attempts for many messages, sent together through the kit (send_many); an
     opted-out customer's are stopped first, as message_send does. Outcomes in id order."""
-    rows = OutboundMessage.objects.select_related("customer").filter(pk__in=message_ids)
+    rows = _messages_to_send().filter(pk__in=message_ids)
     messages = sorted(rows, key=lambda m: m.pk)
     outcomes: dict[int, SendOutcome] = {}
     sendable = []

@@ -1,5 +1,6 @@
 """Shared fixtures: API clients, personas, and the real processes of the integration tests."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from nps.folders import folders_create
+from surveys.gateways.routing import gateway_state_forget
 from surveys.models import Survey
 from tests.factories import SurveyFactory
 
@@ -57,3 +59,12 @@ def interaction_payload(external_id: str = "CRM-1", **overrides: Any) -> dict[st
     }
     payload.update(overrides)
     return payload
+
+
+@pytest.fixture(autouse=True)
+def gateway_state_fresh() -> Iterator[None]:
+    """Every test starts with full rate buckets and closed breakers: a gateway one test
+    made fail must not send another test's SMS elsewhere (surveys/gateways/routing.py)."""
+    gateway_state_forget()
+    yield
+    gateway_state_forget()

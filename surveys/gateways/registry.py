@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from surveys.gateways.ratelimit import gateway_rate
+
 
 @dataclass(frozen=True)
 class GatewayProblem:
@@ -53,6 +55,58 @@ def gateway_setting_problems() -> list[GatewayProblem]:
                         f"real secret, or leave {slug!r} out of NPS_GATEWAYS)",
                     )
                 )
+    return problems + routing_setting_problems()
+
+
+def routing_setting_problems() -> list[GatewayProblem]:
+    """A secondary that cannot take over, a send rate that is no rate, fail-over bounds
+    that are not positive (surveys/gateways/routing.py)."""
+    problems = []
+    secondary = settings.NPS_SEND_GATEWAY_SECONDARY
+    if secondary and not gateway_is_enabled(secondary):
+        problems.append(
+            GatewayProblem(
+                "surveys.E010",
+                "NPS_SEND_GATEWAY_SECONDARY",
+                f"NPS_SEND_GATEWAY_SECONDARY={secondary!r} is not one of the enabled gateways "
+                f"(NPS_GATEWAYS={','.join(settings.NPS_ENABLED_GATEWAYS)!r}): it could not "
+                f"take over when the sending gateway fails",
+            )
+        )
+    elif secondary and secondary == settings.NPS_SEND_GATEWAY:
+        problems.append(
+            GatewayProblem(
+                "surveys.E011",
+                "NPS_SEND_GATEWAY_SECONDARY",
+                f"NPS_SEND_GATEWAY_SECONDARY={secondary!r} is the sending gateway itself: "
+                f"name another enabled gateway, or none",
+            )
+        )
+    for slug in sorted(set(settings.NPS_GATEWAYS) | set(settings.NPS_GATEWAY_RATES)):
+        if slug not in settings.NPS_GATEWAYS:
+            problems.append(
+                GatewayProblem(
+                    "surveys.E012",
+                    "NPS_GATEWAY_RATES",
+                    f"NPS_GATEWAY_RATES gives a rate to {slug!r}, no such gateway",
+                )
+            )
+            continue
+        try:
+            gateway_rate(slug)
+        except (TypeError, ValueError) as exc:
+            problems.append(
+                GatewayProblem(
+                    "surveys.E012",
+                    "NPS_GATEWAY_RATES",
+                    f"the send rate of gateway {slug!r} is not a rate ({exc}): give "
+                    f"messages per second above 0, and a burst of 1 or more",
+                )
+            )
+    bounds = ("NPS_FAILOVER_FAILURES", "NPS_FAILOVER_SECONDS", "NPS_FAILOVER_COOLDOWN_SECONDS")
+    for name in (*bounds, "NPS_GATEWAY_RATE_MAX_WAIT"):
+        if not getattr(settings, name) > 0:
+            problems.append(GatewayProblem("surveys.E013", name, f"{name} must be above 0"))
     return problems
 
 

@@ -16,6 +16,7 @@ official library's RequestValidator.
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,6 +52,11 @@ class Sent:
 class LoopbackProvider:
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        # Every simulator send request as it arrived, answered or not: (time.monotonic(),
+        # our reference); and the status every one is answered with while set (an outage:
+        # 503; a refused number: 400), the SMS not taken.
+        self.received: list[tuple[float, str]] = []
+        self.answer_status: int | None = None
         self.lock = threading.Lock()
         self.hold_next = False
         self.fail_next_answer = False  # accept the SMS, then answer 502 (the sender retries)
@@ -117,6 +123,11 @@ class LoopbackProvider:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/messages":
                     data = json.loads(body)
+                    with provider.lock:
+                        provider.received.append((time.monotonic(), data["reference"]))
+                        refusal = provider.answer_status
+                    if refusal is not None:
+                        return self._answer(refusal, {"error": f"answered {refusal}"})
                     sent_id = f"SIM{uuid.uuid4().hex[:12]}"
                     sent = Sent("simulator", sent_id, data["to"], data["text"])
                     sent.reference, sent.fields = data["reference"], data

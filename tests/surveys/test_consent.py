@@ -62,7 +62,7 @@ def logged_in(user: User) -> Client:
 
 
 def sms(text: str, message_id: str) -> str:
-    stored = reply_store(gateway="simulator", sms=InboundSMS(message_id, PHONE, text))
+    stored = reply_store(gateway="console", sms=InboundSMS(message_id, PHONE, text))
     return reply_process(message_id=stored.message.pk)
 
 

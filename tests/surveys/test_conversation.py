@@ -63,7 +63,7 @@ class Phone:
         self.count += 1
         with time_machine.travel(NOW + timedelta(minutes=minutes + self.count), tick=False):
             sms = InboundSMS(f"MO-{self.phone}-{self.count}", self.phone, body)
-            stored = reply_store(gateway="simulator", sms=sms)
+            stored = reply_store(gateway="console", sms=sms)  # it answers where it was asked
             return reply_process(message_id=stored.message.pk)
 
 

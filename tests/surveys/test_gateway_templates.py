@@ -258,7 +258,7 @@ def test_the_system_check_names_the_gateway_the_kind_the_language_and_the_survey
             f"tmpl: no approved template for survey (zh-hans), needed by {survey.name}",
             hint="Add the provider's approved template in the admin (Gateway templates); "
             "until then its surveys and messages wait, unsent.",
-            id="surveys.E010",
+            id="surveys.E020",
         )
     ]
 
