@@ -561,6 +561,9 @@ CELERY_BEAT_SCHEDULE["beat-heartbeat"] = {
     "schedule": NPS_HEARTBEAT_INTERVAL,
 }
 NPS_QUIET_TASKS = (*NPS_QUIET_TASKS, "nps.tasks.beat_heartbeat")
+# A failing check is in the answer and in django.request's one line per 503; the library's
+# own warning with a traceback at every probe (every few seconds) would bury the console.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}  # type: ignore[index]
 # One JSON object per log line (nps/logjson.py) on the console, phone numbers masked.
 NPS_LOG_JSON = env.bool("NPS_LOG_JSON", default=False)
 if NPS_LOG_JSON:
