@@ -176,9 +176,12 @@ def test_a_long_rollup_job_does_not_delay_a_reply_or_its_answer(
     )
     assert reply.outcome == "scored"
     processing = (reply.processed_at - reply.received_at).total_seconds()  # type: ignore[operator]
+    answered = (why.sent_at - reply.received_at).total_seconds() if why.sent_at else None
+    print(f"reply processed after {processing:.2f} s, its why? sent after {answered} s")
     assert processing < REPLY_SECONDS
     assert why.status == OutboundStatus.SENT
-    assert (why.sent_at - reply.received_at).total_seconds() < WHY_SECONDS  # type: ignore[operator]
+    assert answered is not None
+    assert answered < WHY_SECONDS
 
 
 def test_on_the_default_queue_the_rollup_job_holds_up_the_why_question(
