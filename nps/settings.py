@@ -227,7 +227,7 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
 # One queue per kind of work, so replies never wait behind sends or reporting: a worker
 # started without -Q consumes all of them and takes from each in turn. The default queue
-# holds the periodic reporting, escalation, digest and verification jobs.
+# holds the periodic escalation, verification, campaign and outbound webhook jobs.
 NPS_QUEUES = {
     kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("replies", "assign", "send", "care")
 }
@@ -247,6 +247,22 @@ _TASKS_BY_QUEUE = {
 CELERY_TASK_ROUTES = {
     task: {"queue": NPS_QUEUES[kind]} for kind, tasks in _TASKS_BY_QUEUE.items() for task in tasks
 }
+# ---- health: reporting on a queue of its own
+# The rollups, reports, alerts and digests (minutes of work for a rebuild of many days) go
+# to NPS_QUEUES["reporting"], consumed by a worker of their own (Procfile "reporting"):
+# on the default queue they shared the sender's worker with the conversation messages a
+# reply triggers (the "why?" question, the thanks) and the outbound webhooks.
+# tests/workers/test_reporting_queue.py shows a rebuild no longer delays a reply's answer.
+NPS_QUEUES["reporting"] = f"{CELERY_TASK_DEFAULT_QUEUE}.reporting"
+CELERY_TASK_QUEUES.append(Queue(NPS_QUEUES["reporting"]))
+NPS_REPORTING_TASKS = [
+    "nps.tasks.refresh_rollups", "nps.tasks.refresh_recent_rollups",
+    "nps.tasks.rebuild_recent_rollups", "nps.tasks.refresh_rollup_days",
+    "nps.tasks.generate_reports", "nps.tasks.check_problems", "nps.tasks.evaluate_alerts",
+    "nps.tasks.send_digests",
+]  # fmt: skip
+CELERY_TASK_ROUTES |= {task: {"queue": NPS_QUEUES["reporting"]} for task in NPS_REPORTING_TASKS}
+# ---- end health
 # The outbox relay runs this often (seconds): the most a reply waits before a worker has it.
 NPS_RELAY_INTERVAL = env.float("NPS_RELAY_INTERVAL", default=1.0)
 # A relayed batch not processed within this many seconds (lost task) is relayed again.
@@ -616,3 +632,32 @@ LOGGING = {
 # Periodic tasks: Celery's three lines for each run (sent, received, succeeded) are logged
 # at debug instead of info; what a run does is logged by the project's own loggers.
 NPS_QUIET_TASKS = tuple(entry["task"] for entry in CELERY_BEAT_SCHEDULE.values())
+
+# ---- health
+# Health checks (nps/health.py, /health/): a check fails past these ages, in seconds.
+# Beat's heartbeat task (nps.tasks.beat_heartbeat) runs every NPS_HEARTBEAT_INTERVAL.
+NPS_HEARTBEAT_INTERVAL = env.float("NPS_HEARTBEAT_INTERVAL", default=30.0)
+NPS_HEALTH_BEAT_MAX_AGE = env.int("NPS_HEALTH_BEAT_MAX_AGE", default=120)
+# The oldest reply or receipt the outbox relay has not queued (it runs every second).
+NPS_HEALTH_RELAY_LAG_MAX = env.int("NPS_HEALTH_RELAY_LAG_MAX", default=60)
+# The oldest reply not processed yet, queued or not (a lost batch is relayed again at 60 s).
+NPS_HEALTH_REPLY_AGE_MAX = env.int("NPS_HEALTH_REPLY_AGE_MAX", default=300)
+# Load balancers probe over plain HTTP from inside: no redirect to HTTPS for the probes.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+# Prometheus metrics (nps/metrics.py, /metrics): only for `Authorization: Bearer <token>`;
+# empty (the default, in every environment) means no endpoint at all (404).
+NPS_METRICS_TOKEN = env("NPS_METRICS_TOKEN", default="")
+CELERY_BEAT_SCHEDULE["beat-heartbeat"] = {
+    # Beat's heartbeat: a fresh stamp says beat schedules and a worker runs its jobs.
+    "task": "nps.tasks.beat_heartbeat",
+    "schedule": NPS_HEARTBEAT_INTERVAL,
+}
+NPS_QUIET_TASKS = (*NPS_QUIET_TASKS, "nps.tasks.beat_heartbeat")
+# A failing check is in the answer and in django.request's one line per 503; the library's
+# own warning with a traceback at every probe (every few seconds) would bury the console.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}  # type: ignore[index]
+# One JSON object per log line (nps/logjson.py) on the console, phone numbers masked.
+NPS_LOG_JSON = env.bool("NPS_LOG_JSON", default=False)
+if NPS_LOG_JSON:
+    LOGGING["formatters"]["json"] = {"()": "nps.logjson.MaskedJsonFormatter"}  # type: ignore[index]
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]

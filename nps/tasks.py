@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from nps import alerts, problem_checks
+from nps import alerts, heartbeat, problem_checks
 from nps.outbound import sending
 from nps.reporting import digest, refresh
 from nps.reports import schedule as reports_schedule
@@ -80,3 +80,10 @@ def evaluate_alerts() -> int:
     # Safe to overlap and to run on several schedulers: an alert is raised by the one
     # insert its unique (rule, key, window_start) lets through (nps.alerts.alerts_raise).
     return len(alerts.alerts_evaluate())
+
+
+@shared_task
+def beat_heartbeat() -> None:
+    # Beat's heartbeat for the health check (nps.health): a later stamp replaces an earlier
+    # one, so running twice is harmless.
+    heartbeat.heartbeat_record(at=timezone.now())

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from care.api import OfferRedeemView
 from followups.api import CaseDetailView, CaseListView
+from nps.health import HealthView
+from nps.metrics import metrics
 from surveys import webhooks
 from surveys.api.responses import ResponseDetailView, ResponseListView
 from surveys.api.views import InteractionsView
@@ -31,6 +33,10 @@ urlpatterns = [
     path("s/<str:token>", survey_link, name="survey-link"),
     path("webhooks/<slug:gateway>/inbound/", webhooks.inbound, name="webhook-inbound"),
     path("webhooks/<slug:gateway>/status/", webhooks.status, name="webhook-status"),
+    # Health for load balancers and monitoring (no login: no personal data in the answer).
+    path("health/", HealthView.as_view(), name="health"),
+    path("health/web/", HealthView.as_view(web_only=True), name="health-web"),
+    path("metrics", metrics, name="metrics"),  # Prometheus, bearer token (NPS_METRICS_TOKEN)
 ]
 
 handler404 = "nps.errors.not_found"

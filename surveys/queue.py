@@ -53,15 +53,19 @@ def task_queue(
 
 def queue_waiting(task_name: str) -> int | None:
     """How many tasks wait in the broker queue `task_name` is routed to (None: unknown)."""
-    queue = current_app.amqp.router.route({}, task_name)["queue"].name
+    return queue_depth(current_app.amqp.router.route({}, task_name)["queue"].name)
+
+
+def queue_depth(queue: str) -> int | None:
+    """How many tasks wait in the broker queue named `queue` (None: broker unreachable)."""
     try:
         with current_app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1)  # a dead broker must not hang beat
             return int(connection.default_channel.queue_declare(queue=queue, passive=True)[1])
     except ChannelError as exc:  # Redis: an empty queue is no key at all (AMQP's NOT_FOUND)
         return 0 if "NOT_FOUND" in str(exc) else None
-    except Exception:  # broker down: publishing would fail too; hand nothing out again
-        log.warning("queue %s: broker unreachable; expired leases wait", queue)
+    except Exception:  # broker down: publishing would fail too (the relay hands nothing out)
+        log.warning("queue %s: broker unreachable", queue)
         return None
 
 

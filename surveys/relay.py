@@ -16,7 +16,7 @@ out a second time: the backlog drains once.
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -79,6 +79,20 @@ def outbox_relay(*, batch: int = 200, batches: int = 20) -> int:
             if count < batch:
                 break
     return relayed
+
+
+def outbox_oldest_unrelayed(model: type[models.Model]) -> datetime | None:
+    """When the oldest stored row nobody has queued yet arrived (None: none waits): the
+    relay's lag. Read from the partial index of unprocessed rows, so it stays cheap however
+    large the table grows (health checks and metrics ask every few seconds)."""
+    rows = model._default_manager.filter(processed_at__isnull=True, enqueued_at__isnull=True)
+    return rows.order_by("received_at").values_list("received_at", flat=True).first()
+
+
+def outbox_oldest_unprocessed(model: type[models.Model]) -> datetime | None:
+    """When the oldest row not processed yet arrived, queued or not (None: all done)."""
+    rows = model._default_manager.filter(processed_at__isnull=True)
+    return rows.order_by("received_at").values_list("received_at", flat=True).first()
 
 
 def lease_renew(model: type[models.Model], ids: list[int]) -> None:
