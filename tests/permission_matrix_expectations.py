@@ -130,6 +130,18 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:surveys_contactpolicy_delete": SUPERUSER_ONLY,
     "admin:surveys_contactpolicy_history": SUPERUSER_ONLY,
     "/admin/surveys/contactpolicy/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_gatewaytemplate_changelist": SUPERUSER_ONLY,
+    "admin:surveys_gatewaytemplate_add": SUPERUSER_ONLY,
+    "admin:surveys_gatewaytemplate_change": SUPERUSER_ONLY,
+    "admin:surveys_gatewaytemplate_delete": SUPERUSER_ONLY,
+    "admin:surveys_gatewaytemplate_history": SUPERUSER_ONLY,
+    "/admin/surveys/gatewaytemplate/<path:object_id>/": LEGACY_CHANGE,
+    "admin:surveys_gatewayprice_changelist": SUPERUSER_ONLY,
+    "admin:surveys_gatewayprice_add": SUPERUSER_ONLY,
+    "admin:surveys_gatewayprice_change": SUPERUSER_ONLY,
+    "admin:surveys_gatewayprice_delete": SUPERUSER_ONLY,
+    "admin:surveys_gatewayprice_history": SUPERUSER_ONLY,
+    "/admin/surveys/gatewayprice/<path:object_id>/": LEGACY_CHANGE,
     "admin:surveys_tierthresholds_changelist": SUPERUSER_ONLY,
     "admin:surveys_tierthresholds_add": SUPERUSER_ONLY,
     "admin:surveys_tierthresholds_change": SUPERUSER_ONLY,
@@ -354,6 +366,13 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "webhook-status[console]":         (NO,) * 5,
     "webhook-status[simulator]":       (NO,) * 5,
     "webhook-status[twilio]":          (NO,) * 5,
+    # ------------------------------------------------------------- health and metrics
+    # No login: load balancers and monitoring probe it; the answer names checks and ages
+    # only (the world records beat's heartbeat first).
+    "health":                          (OK,) * 5,
+    "health-web":                      (OK,) * 5,  # database and broker only
+    # Prometheus only, by its bearer token (NPS_METRICS_TOKEN, unset in tests: no endpoint).
+    "metrics":                         (GONE,) * 5,
     # ------------------------------------------------------------- accountability (issue 16)
     # units and the CRM ids mapped to them: supervisors keep them; a unit with children or
     # interactions is not deleted (PROTECT), so nobody is offered the delete page

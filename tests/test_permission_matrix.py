@@ -65,6 +65,7 @@ from followups.models import (
 from followups.permissions import CRM
 from followups.problems import problem_open
 from nps.dashboard.exports import TABLES
+from nps.heartbeat import heartbeat_record
 from nps.models import (
     Alert,
     AlertKind,
@@ -87,6 +88,8 @@ from surveys.models import (
     ContactPolicy,
     Customer,
     DeliveryReceipt,
+    GatewayPrice,
+    GatewayTemplate,
     InboundMessage,
     Interaction,
     Invitation,
@@ -292,6 +295,10 @@ def world_make() -> World:
         Holiday: Holiday.objects.create(date=date(2026, 10, 1), name="National Day"),
         ServiceStandard: ServiceStandard.objects.get(tier="A", priority="P1"),
         TierThresholds: TierThresholds.current(),
+        GatewayTemplate: GatewayTemplate.objects.create(
+            gateway="console", kind="survey", language="zh-hans", code="SMS_1"
+        ),
+        GatewayPrice: GatewayPrice.objects.create(gateway="console", price_per_segment=1),
         ContactPolicy: ContactPolicy.current(),
         Contact: Contact.objects.create(
             customer=case.customer, kind=ContactKind.SURVEY, at=timezone.now(), source="inv"
@@ -343,6 +350,9 @@ def world_make() -> World:
 @pytest.fixture
 def world(db: Any) -> World:
     cache.clear()  # the API's throttle counts live there
+    # /health/'s beat check reads beat's heartbeat from the run's broker: recorded here, so
+    # the answer does not depend on whether an earlier test ran a beat.
+    heartbeat_record(at=timezone.now())
     return world_make()
 
 
