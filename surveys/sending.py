@@ -11,9 +11,10 @@ takes a contact from the customer's budget).
 import logging
 import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
@@ -201,11 +202,16 @@ def _send_through(
     if not calls:
         return outcomes
     # What has come back is recorded as it comes back (all that came back since the last
-    # record, in one transaction): a worker killed mid-batch leaves unrecorded only the
-    # calls in flight and the few just answered, not the whole batch, for the stuck-send
-    # sweep to send again.
+    # record, in one transaction), and a new call starts only for one recorded: at any
+    # moment at most `concurrency` calls are in flight or answered and not yet recorded,
+    # so a worker killed mid-batch leaves at most that many for the stuck-send sweep to
+    # send again, not the batch.
+    waiting = iter(calls)
     with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
-        pending = {pool.submit(call, item): item for item in calls}
+        pending: dict[
+            Future[SendResult | Exception], tuple[Sendable, _Call | GatewayError, str, str]
+        ]
+        pending = {pool.submit(call, item): item for item in islice(waiting, concurrency)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             sent: list[tuple[Invitation | OutboundMessage, str]] = []
@@ -224,6 +230,7 @@ def _send_through(
                     log.error("send %s failed unexpectedly", reference, exc_info=result)
                     outcomes[row.pk] = SendOutcome("error")
             sends_record(spec.table, sent, gateway=gateway.slug)
+            pending |= {pool.submit(call, item): item for item in islice(waiting, len(done))}
     return outcomes
 
 
