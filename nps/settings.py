@@ -360,6 +360,24 @@ NPS_PUBLIC_BASE_URL = env("NPS_PUBLIC_BASE_URL", default="")
 NPS_GATEWAY_TIMEOUT = env.float("NPS_GATEWAY_TIMEOUT", default=10.0)
 NPS_SEND_MAX_ATTEMPTS = env.int("NPS_SEND_MAX_ATTEMPTS", default=5)
 
+# ---- vonage
+# Vonage's SMS API (surveys/gateways/vonage.py); enabled by naming "vonage" in NPS_GATEWAYS.
+# The signature secret and method are the account's (dashboard, API settings) and sign
+# its inbound and delivery receipt webhooks; VONAGE_API_URL is the SMS API's https host.
+NPS_GATEWAYS["vonage"] = {
+    "CLASS": "surveys.gateways.vonage.VonageGateway",
+    "API_KEY": env("VONAGE_API_KEY", default=""),
+    "API_SECRET": env("VONAGE_API_SECRET", default=""),
+    "SIGNATURE_SECRET": env("VONAGE_SIGNATURE_SECRET", default=""),
+    "SIGNATURE_METHOD": env("VONAGE_SIGNATURE_METHOD", default="md5hash"),
+    "FROM": env("VONAGE_FROM", default=""),
+    "API_URL": env("VONAGE_API_URL", default="https://rest.nexmo.com"),
+    "SECRETS": {
+        "API_SECRET": "VONAGE_API_SECRET",
+        "SIGNATURE_SECRET": "VONAGE_SIGNATURE_SECRET",
+    },
+}
+
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)
