@@ -30,9 +30,11 @@ import requests
 from django.conf import settings
 from django.http import HttpRequest
 from pydantic import ValidationError
-from vonage_http_client import Auth, HttpClient, HttpClientOptions
-from vonage_http_client.errors import HttpRequestError
-from vonage_sms import PartialFailureError, Sms, SmsError, SmsMessage
+
+# The SDK ships no type information (pyproject's mypy overrides could list vonage_*).
+from vonage_http_client import Auth, HttpClient, HttpClientOptions  # type: ignore[import-untyped]
+from vonage_http_client.errors import HttpRequestError  # type: ignore[import-untyped]
+from vonage_sms import PartialFailureError, Sms, SmsError, SmsMessage  # type: ignore[import-untyped]
 
 from surveys.gateways.base import (
     Gateway,
@@ -66,8 +68,13 @@ _clients_lock = threading.Lock()
 
 def sms_client(config: dict[str, Any]) -> Sms:
     """This process's SDK client for these settings, kept: its pooled connections are reused."""
-    key = (os.getpid(), config["API_KEY"], config["API_SECRET"], config["API_URL"])
-    key += (settings.NPS_GATEWAY_TIMEOUT,)
+    key = (
+        os.getpid(),
+        config["API_KEY"],
+        config["API_SECRET"],
+        config["API_URL"],
+        settings.NPS_GATEWAY_TIMEOUT,
+    )
     with _clients_lock:
         if key not in _clients:
             _clients[key] = Sms(

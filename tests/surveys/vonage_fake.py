@@ -129,7 +129,7 @@ class VonageFake:
         context.load_cert_chain(self.ca_file, key_file)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def gateway(self, **overrides: str) -> dict[str, Any]:
         """settings.NPS_GATEWAYS["vonage"] pointed at this server."""
