@@ -86,8 +86,10 @@ def sms_client(config: dict[str, Any]) -> Sms:
 def _options(config: dict[str, Any]) -> HttpClientOptions:
     """The SDK speaks https to a host name: API_URL gives the host (and port).
 
-    Retries stay with our sending kit (bounded, with backoff); the SDK's own would resend
-    an SMS after a read timeout. The SDK's timeout is whole seconds.
+    Retries stay with our sending kit (bounded, with backoff, each an attempt on record):
+    urllib3's retries are off. The SDK itself still repeats a request the server closed
+    without answering (RemoteDisconnected: a stale kept-alive connection), once per
+    pooled connection at most. Its timeout is whole seconds.
     """
     url = urlsplit(config["API_URL"])
     if url.scheme != "https" or not url.netloc:

@@ -14,10 +14,11 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 from vonage_http_client import Auth
+from vonage_sms import PartialFailureError
 
 from surveys.dispatch import invitation_send
 from surveys.gateways.base import GatewayError, PermanentGatewayError
-from surveys.gateways.vonage import VonageGateway, canonical_params, signature_valid
+from surveys.gateways.vonage import VonageGateway, canonical_params, send_error, signature_valid
 from surveys.interactions import interaction_record
 from surveys.models import (
     DeliveryReceipt,
@@ -146,6 +147,20 @@ def test_vonage_statuses_map_to_retryable_or_permanent(
     with pytest.raises(GatewayError) as raised:
         gateway(vonage).send(to=PHONE, text="hi", reference="inv-1")
     assert type(raised.value) is error
+
+
+def test_a_long_sms_vonage_sent_only_in_part_is_not_sent_again() -> None:
+    """Another try would send the customer the parts that went a second time."""
+    parts = [{"status": "0", "message-id": "0A01"}, {"status": "1", "error-text": "Throttled"}]
+    error = send_error(PartialFailureError({"message-count": "2", "messages": parts}))
+    assert error.permanent
+
+
+def test_a_long_sms_refused_whole_is_judged_by_its_status() -> None:
+    parts = [{"status": "1", "error-text": "Throttled"}] * 2
+    error = send_error(PartialFailureError({"message-count": "2", "messages": parts}))
+    assert not error.permanent
+    assert "status 1" in str(error)
 
 
 def test_an_unreachable_vonage_is_worth_another_try(vonage: VonageFake) -> None:
