@@ -468,6 +468,24 @@ NPS_FAILOVER_FAILURES = env.int("NPS_FAILOVER_FAILURES", default=10)
 NPS_FAILOVER_SECONDS = env.float("NPS_FAILOVER_SECONDS", default=60.0)
 NPS_FAILOVER_COOLDOWN_SECONDS = env.float("NPS_FAILOVER_COOLDOWN_SECONDS", default=60.0)
 
+# ---- vonage
+# Vonage's SMS API (surveys/gateways/vonage.py); enabled by naming "vonage" in NPS_GATEWAYS.
+# The signature secret and method are the account's (dashboard, API settings) and sign
+# its inbound and delivery receipt webhooks; VONAGE_API_URL is the SMS API's https host.
+NPS_GATEWAYS["vonage"] = {
+    "CLASS": "surveys.gateways.vonage.VonageGateway",
+    "API_KEY": env("VONAGE_API_KEY", default=""),
+    "API_SECRET": env("VONAGE_API_SECRET", default=""),
+    "SIGNATURE_SECRET": env("VONAGE_SIGNATURE_SECRET", default=""),
+    "SIGNATURE_METHOD": env("VONAGE_SIGNATURE_METHOD", default="md5hash"),
+    "FROM": env("VONAGE_FROM", default=""),
+    "API_URL": env("VONAGE_API_URL", default="https://rest.nexmo.com"),
+    "SECRETS": {
+        "API_SECRET": "VONAGE_API_SECRET",
+        "SIGNATURE_SECRET": "VONAGE_SIGNATURE_SECRET",
+    },
+}
+
 # ---------------------------------------------------------------- surveys
 # Webhook bodies larger than this are refused (413) before they are read.
 NPS_WEBHOOK_MAX_BYTES = env.int("NPS_WEBHOOK_MAX_BYTES", default=64 * 1024)

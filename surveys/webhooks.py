@@ -8,9 +8,9 @@ Plain Django views, not DRF: the gateway's format, not ours.
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from surveys.gateways.base import Gateway, MalformedPayload, get_gateway
 from surveys.receipts import receipt_store
@@ -23,10 +23,12 @@ def _refuse(status: int, error: str) -> JsonResponse:
     return JsonResponse({"error": error}, status=status)
 
 
-def _checked(request: HttpRequest, slug: str) -> Gateway | JsonResponse:
+def _checked(request: HttpRequest, slug: str) -> Gateway | HttpResponse:
     gateway = get_gateway(slug)
     if gateway is None:
         return _refuse(404, f"unknown gateway {slug!r}")
+    if request.method not in gateway.webhook_methods:  # Vonage may call with GET; most POST
+        return HttpResponseNotAllowed(gateway.webhook_methods)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -40,10 +42,10 @@ def _checked(request: HttpRequest, slug: str) -> Gateway | JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def inbound(request: HttpRequest, gateway: str) -> HttpResponse:
     checked = _checked(request, gateway)
-    if isinstance(checked, JsonResponse):
+    if isinstance(checked, HttpResponse):
         return checked
     try:
         for sms in checked.parse_inbound(request):
@@ -54,10 +56,10 @@ def inbound(request: HttpRequest, gateway: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def status(request: HttpRequest, gateway: str) -> HttpResponse:
     checked = _checked(request, gateway)
-    if isinstance(checked, JsonResponse):
+    if isinstance(checked, HttpResponse):
         return checked
     try:
         for report in checked.parse_status(request):

@@ -81,6 +81,9 @@ class Gateway(ABC):
     # True for providers that send only approved templates (Alibaba, Tencent): the kit
     # passes each send its TemplateCall (surveys/gatewaytemplates.py).
     uses_templates: ClassVar[bool] = False
+    # The HTTP methods the gateway calls its webhooks with (surveys/webhooks.py answers
+    # any other with 405): POST for most; Vonage calls with GET or POST, as configured.
+    webhook_methods: ClassVar[tuple[str, ...]] = ("POST",)
 
     def __init__(self, slug: str, config: dict[str, Any]) -> None:
         self.slug = slug

@@ -16,6 +16,19 @@ log = logging.getLogger(__name__)
 # "canceled" and "partially_delivered" are not delivery outcomes of an SMS we sent.
 TWILIO = {"sent": S.SENT, "delivered": S.DELIVERED, "undelivered": S.FAILED, "failed": S.FAILED}
 
+# Vonage's SMS API delivery receipts, field "status"
+# (https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts): "accepted" is
+# the carrier taking the SMS (as Twilio's "sent"); "expired" and "rejected" end it
+# undelivered as "failed" does. "buffered" (the carrier still trying) and "unknown" are not
+# outcomes.
+VONAGE = {
+    "accepted": S.SENT,
+    "delivered": S.DELIVERED,
+    "expired": S.FAILED,
+    "failed": S.FAILED,
+    "rejected": S.FAILED,
+}
+
 # Our JSON format, spoken by the simulator (devtools/simulator/server.py posts "sent" and
 # "delivered"; its messages start "accepted") and the console.
 JSON_FORMAT = {
