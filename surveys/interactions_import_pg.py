@@ -5,7 +5,9 @@ Rows arrive here validated by the API's serializer and with known CRM ids alread
 temporary staging table; one UPDATE and one INSERT bring the customers up to date, one
 INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the same id
 loses quietly and is counted as already there), and each new interaction's survey is then
-planned by `invitation_plan`, the rule every posted interaction goes through.
+planned by `invitations_plan`, the batch form of the rule every posted interaction goes
+through (`invitation_plan` is that function for one). Each new interaction is announced
+with post_save, as saving it one by one would, so other apps' receivers see it.
 
 The customer statements are the set-based form of `customer_upsert`: an empty cell keeps
 the stored value, the tier is `tier_from_crm`'s (computed here in Python, per row), and of
@@ -18,8 +20,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models.signals import post_save
 
-from surveys.dispatch import invitation_plan
+from surveys.dispatch import invitations_plan
 from surveys.models import Customer, Interaction, UnitCode
 from surveys.phones import phone_parse
 from surveys.tiers import tier_from_crm
@@ -124,7 +127,13 @@ def chunk_record_set(valid: list[tuple[int, dict[str, Any]]], result: Any) -> No
         ids = sorted(row[0] for row in cursor.fetchall())
     result.added += len(ids)
     result.skipped += len(valid) - len(ids)  # ids a concurrent import stored first
-    for interaction in (
+    interactions = list(
         Interaction.objects.select_related("customer").filter(pk__in=ids).order_by("pk")
-    ):
-        invitation_plan(interaction=interaction)
+    )
+    for interaction in interactions:
+        # What saving one sends: other apps' receivers (care's pool) see every new interaction.
+        post_save.send(
+            sender=Interaction, instance=interaction, created=True, update_fields=None,
+            raw=False, using=connection.alias,
+        )  # fmt: skip
+    invitations_plan(interactions=interactions)
