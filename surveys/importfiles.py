@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 
+from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs installed
+
 from surveys.spreadsheets import csv_stream_rows
 
 XLSX_MAGIC = b"PK\x03\x04"  # a zip archive; a CSV never starts so
@@ -61,8 +63,6 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
-    from openpyxl import load_workbook  # only files that are workbooks pay for the import
-
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged archive

@@ -32,8 +32,9 @@ from rest_framework.exceptions import ValidationError
 
 from surveys.api.serializers import InteractionWriteSerializer
 from surveys.customers_import import RowError, row_errors
-from surveys.importfiles import ImportFileError, file_header, file_rows
+from surveys.importfiles import ImportFileError, file_header, file_is_xlsx, file_rows
 from surveys.interactions import InteractionConflict, interaction_differences, interaction_record
+from surveys.interactions_import_pg import chunk_record_set
 from surveys.models import ImportStatus, Interaction, InteractionImport
 from surveys.queue import task_queue
 from surveys.spreadsheets import SpreadsheetWriter
@@ -235,8 +236,6 @@ def chunk_import(rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool) -> Ch
         if dry_run:
             result.added += len(new)
         elif set_based():
-            from surveys.interactions_import_pg import chunk_record_set
-
             chunk_record_set(new, result)
         else:
             chunk_record_rows(new, result)
@@ -255,8 +254,6 @@ def payloads_read(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str,
 
 def rows_estimate(path: Path) -> int:
     """About how many rows follow the header: lines for a CSV, the sheet's size for .xlsx."""
-    from surveys.importfiles import file_is_xlsx
-
     if file_is_xlsx(path):
         return 0  # unknown until read: the sheet's XML would have to be parsed twice
     lines = 0

@@ -54,9 +54,13 @@ class Command(BaseCommand):
         job = InteractionImport.objects.create(
             file=str(file.resolve()), filename=file.name, mapping=columns, dry_run=dry_run
         )
-        bar = None if options["quiet_bar"] else (lambda job: sys.stderr.write(progress_bar(job)))
-        job = interactions_import_run(job_id=job.pk, progress=bar)
-        if bar is not None:
+
+        def bar(job: InteractionImport) -> None:
+            sys.stderr.write(progress_bar(job))
+
+        quiet = options["quiet_bar"]
+        job = interactions_import_run(job_id=job.pk, progress=None if quiet else bar)
+        if not quiet:
             sys.stderr.write("\n")
         if job.status == ImportStatus.FAILED:
             raise CommandError(job.message)
