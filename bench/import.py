@@ -137,6 +137,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep-file", action="store_true")
+    parser.add_argument(
+        "--without-care-pool",
+        action="store_true",
+        help="diagnosis only: disconnect care's post_save receiver on interactions",
+    )
     options = parser.parse_args()
     _django()
     from django.conf import settings
@@ -147,6 +152,13 @@ def main() -> None:
     from surveys.models import Invitation
 
     database_ready(settings.DATABASES["default"])
+    if options.without_care_pool:
+        from django.db.models.signals import post_save
+
+        from surveys.models import Interaction
+
+        post_save.disconnect(sender=Interaction, dispatch_uid="care-pool-contact")
+        say("diagnosis: care's pool receiver on new interactions is disconnected")
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = folder / "interactions.csv"
     started = time.perf_counter()
