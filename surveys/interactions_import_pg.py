@@ -92,12 +92,15 @@ def staging_row(number: int, data: dict[str, Any]) -> tuple[Any, ...]:
 
 def staging_fill(valid: list[tuple[int, dict[str, Any]]]) -> None:
     """Empty the session's staging table and COPY the chunk into it."""
+    # Built before COPY starts: the tier rule reads its thresholds from the database, and
+    # a connection in COPY answers nothing else until it ends.
+    rows = [staging_row(number, data) for number, data in valid]
     with connection.cursor() as cursor:
         cursor.execute(STAGING_DDL)
         cursor.execute(f"TRUNCATE {STAGING}")
         with cursor.copy(f"COPY {STAGING} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for number, data in valid:
-                copy.write_row(staging_row(number, data))
+            for row in rows:
+                copy.write_row(row)
 
 
 def chunk_record_set(valid: list[tuple[int, dict[str, Any]]], result: Any) -> None:

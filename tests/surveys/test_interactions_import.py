@@ -280,15 +280,13 @@ MIXED = (
     f"M-1,13800138001,张三,,250,西宁,store_own,,XN-01,王,{LOCAL}\n"  # again in the file
     f"K-1,13800138005,,,,,online,,,,{LOCAL}\n"  # recorded before the import
     f"K-2,13800138005,,,,,hotline,,,,{LOCAL}\n"  # recorded before with another touchpoint
-    f"M-5,12345,,,,,hotline,,,,{LOCAL}\n"  # refused
+    f"M-5,13800138006,,,,,nowhere,,,,{LOCAL}\n"  # refused: no such touchpoint
     f"M-6,010 6552 9988,,,,,hotline,,,,{LOCAL}\n"  # a landline: planned as suppressed
 )
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
-def test_the_copy_path_stores_what_the_row_path_stores(
-    settings: Any, survey: Survey
-) -> None:
+def test_the_copy_path_stores_what_the_row_path_stores(settings: Any, survey: Survey) -> None:
     unit = Unit.objects.create(name="西宁门店", kind=UnitKind.STORE)
     UnitCode.objects.create(code="XN-01", unit=unit)
     Customer.objects.create(phone="+8613900000001", name="老客户", tier="A", region="海东")
@@ -308,7 +306,7 @@ def test_the_copy_path_stores_what_the_row_path_stores(
             transaction.set_rollback(True)
 
     assert results[True] == results[False]
-    assert results[True][0] == (5, 2, 2)
+    assert results[True][0] == (5, 2, 2)  # M-1..M-4, M-6; M-1 again, K-1; K-2, M-5
 
 
 # ----------------------------------------------------------------- admin and command
