@@ -177,7 +177,7 @@ def main() -> None:
     ratio, memory = import_rate / copy_rate, peak_mb()
     say("")
     say(f"COPY     {copy_rate:>10,.0f} rows/s")
-    say(f"import   {import_rate:>10,.0f} rows/s   ratio {ratio:.3f} (target >= {TARGET_RATIO})")
+    say(f"import   {import_rate:>10,.0f} rows/s   ratio {ratio:.4f} (target >= {TARGET_RATIO})")
     say(f"re-run   {options.rows / rerun_seconds:>10,.0f} rows/s   added {rerun.rows_added}")
     say(f"memory   {memory:>10,.0f} MB peak (before the import {memory_before:.0f} MB)")
     by_status = Invitation.objects.values_list("status").annotate(n=Count("pk")).order_by()
