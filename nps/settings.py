@@ -679,3 +679,13 @@ NPS_LOG_JSON = env.bool("NPS_LOG_JSON", default=False)
 if NPS_LOG_JSON:
     LOGGING["formatters"]["json"] = {"()": "nps.logjson.MaskedJsonFormatter"}  # type: ignore[index]
     LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]
+
+# ---- imports
+# Interaction files uploaded in the admin, and the refused-row CSVs of their imports.
+NPS_IMPORT_DIR = Path(env("NPS_IMPORT_DIR", default=str(VAR_DIR / "imports")))
+# Rows per transaction (and per progress update) when importing interactions from a file.
+NPS_IMPORT_CHUNK = env.int("NPS_IMPORT_CHUNK", default=2000)
+# A time in a file without a zone (as spreadsheets write them) is read in this zone.
+NPS_IMPORT_TIME_ZONE = env("NPS_IMPORT_TIME_ZONE", default=NPS_DEFAULT_TIME_ZONE)
+# On PostgreSQL, store chunks by COPY and set-based statements (off: row by row, as SQLite).
+NPS_IMPORT_SET_BASED = env.bool("NPS_IMPORT_SET_BASED", default=True)

@@ -93,11 +93,13 @@ def rows_read(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, customer
 
 
-def _errors(number: int, detail: Any, prefix: str = "") -> list[RowError]:
+def row_errors(number: int, detail: Any, prefix: str = "") -> list[RowError]:
+    """A serializer's errors as (row, dotted field, message), as a person fixes them."""
     if isinstance(detail, dict):
         found = []
         for name, inner in detail.items():
-            found += _errors(number, inner, f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
+            name = f"{prefix}.{name}" if prefix else name
+            found += row_errors(number, inner, name)
         return found
     if isinstance(detail, list):
         return [RowError(number, prefix or "row", str(message)) for message in detail]
@@ -124,7 +126,7 @@ def _chunk_import(
         if serializer.is_valid():
             valid.append((number, serializer.validated_data))
         else:
-            result.errors += _errors(number, serializer.errors)
+            result.errors += row_errors(number, serializer.errors)
     known = set(
         Customer.objects.filter(phone__in=[data["phone"] for _, data in valid]).values_list(
             "phone", flat=True

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from surveys.consent import may_message
@@ -54,15 +54,43 @@ def survey_for(touchpoint: str) -> Survey | None:
 
 def invitation_plan(*, interaction: Interaction) -> Invitation:
     """Create the interaction's one invitation: scheduled, or suppressed with the reason."""
-    customer, now = interaction.customer, timezone.now()
-    survey = survey_for(interaction.touchpoint)
+    return invitations_plan(interactions=[interaction])[0]
+
+
+def invitations_plan(*, interactions: list[Interaction]) -> list[Invitation]:
+    """Plan each interaction's one invitation, in order, as if planned one after another.
+
+    Surveys and the customers' earlier invitations are read once for the whole list (a
+    file's import plans thousands at a time); a customer met twice in the list has the
+    first invitation counted when the second is planned, as planning them one by one would.
+    """
+    now, surveys = timezone.now(), dict[str, Survey | None]()
+    histories = _survey_histories([i.customer for i in interactions], now)
+    planned = []
+    for interaction in interactions:
+        customer, touchpoint = interaction.customer, interaction.touchpoint
+        if touchpoint not in surveys:
+            surveys[touchpoint] = survey_for(touchpoint)
+        survey = surveys[touchpoint]
+        invitation = _invitation_decide(interaction, survey, histories[customer.pk], now)
+        if invitation.status != S.SUPPRESSED:
+            _history_add(histories[customer.pk], now)
+        planned.append(invitation)
+    Invitation.objects.bulk_create(planned)
+    due = [i.pk for i in planned if i.status == S.SCHEDULED and i.send_at and i.send_at <= now]
+    if due:
+        invitation_enqueue(invitation_ids=due)
+    return planned
+
+
+def _invitation_decide(
+    interaction: Interaction, survey: Survey | None, history: dict[str, Any], now: datetime
+) -> Invitation:
+    """The invitation the rules give this interaction (not saved yet)."""
+    customer = interaction.customer
+    base = {"interaction": interaction, "customer": customer}
     if survey is None:
-        return Invitation.objects.create(
-            interaction=interaction,
-            customer=customer,
-            status=S.SUPPRESSED,
-            suppressed_reason=SuppressReason.NO_SURVEY,
-        )
+        return Invitation(**base, status=S.SUPPRESSED, suppressed_reason=SuppressReason.NO_SURVEY)
     reason = suppress_reason(
         opted_out=not may_message(customer, Purpose.SURVEY),
         is_mobile=customer.is_mobile,
@@ -73,46 +101,59 @@ def invitation_plan(*, interaction: Interaction) -> Invitation:
         in_callback=customer.in_callback,
         occurred_at=interaction.occurred_at,
         max_age_hours=survey.max_age_hours,
-        **_survey_history(customer, now),
+        **history,
     )
     if reason is not None:
-        return Invitation.objects.create(
-            interaction=interaction,
-            customer=customer,
-            survey=survey,
-            status=S.SUPPRESSED,
-            suppressed_reason=reason,
-        )
+        return Invitation(**base, survey=survey, status=S.SUPPRESSED, suppressed_reason=reason)
     send_at = max(interaction.occurred_at + timedelta(minutes=survey.delay_minutes), now)
     send_at = next_allowed_send(
         send_at, tz=customer.time_zone, quiet_start=survey.quiet_start, quiet_end=survey.quiet_end
     )
-    invitation = Invitation.objects.create(
-        interaction=interaction, customer=customer, survey=survey, send_at=send_at
-    )
-    if send_at <= now:
-        invitation_enqueue(invitation_ids=[invitation.pk])
-    return invitation
+    return Invitation(**base, survey=survey, send_at=send_at)
 
 
-def _survey_history(customer: Customer, now: datetime) -> dict[str, Any]:
-    """What the do-not-disturb rules need to know about earlier surveys of this customer."""
-    sent = Invitation.objects.filter(customer=customer).exclude(status=S.SUPPRESSED)
-    cap = settings.NPS_TIER_CAPS.get(customer.tier)
-    tier_cap = TierCap(cap["surveys"], cap["days"]) if cap else None
-    local_midnight = now.astimezone(ZoneInfo(customer.time_zone)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    return {
-        "last_surveyed_at": sent.order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first(),
-        "surveyed_today": sent.filter(created_at__gte=local_midnight).exists(),
-        "recent_surveys": sent.filter(created_at__gte=now - timedelta(days=tier_cap.days)).count()
-        if tier_cap
-        else 0,
-        "tier_cap": tier_cap,
+def _survey_histories(customers: list[Customer], now: datetime) -> dict[int, dict[str, Any]]:
+    """What the do-not-disturb rules need to know about earlier surveys, per customer.
+
+    One query for all: the latest survey sent (which also says whether one went out since
+    the customer's local midnight) and the count within each tier cap's window.
+    """
+    caps = {
+        tier: TierCap(cap["surveys"], cap["days"]) for tier, cap in settings.NPS_TIER_CAPS.items()
     }
+    windows = {
+        f"in_{cap.days}": Count("pk", filter=Q(created_at__gte=now - timedelta(days=cap.days)))
+        for cap in caps.values()
+    }
+    sent = (
+        Invitation.objects.filter(customer__in={c.pk for c in customers})
+        .exclude(status=S.SUPPRESSED)
+        .values("customer_id")
+        .annotate(last=Max("created_at"), **windows)
+    )
+    found = {row["customer_id"]: row for row in sent}
+    histories = {}
+    for customer in customers:
+        row, cap = found.get(customer.pk, {}), caps.get(customer.tier)
+        local_midnight = now.astimezone(ZoneInfo(customer.time_zone)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        last = row.get("last")
+        histories[customer.pk] = {
+            "last_surveyed_at": last,
+            "surveyed_today": last is not None and last >= local_midnight,
+            "recent_surveys": row.get(f"in_{cap.days}", 0) if cap else 0,
+            "tier_cap": cap,
+        }
+    return histories
+
+
+def _history_add(history: dict[str, Any], now: datetime) -> None:
+    """Count an invitation just planned, as the next interaction of the customer will see it."""
+    history["last_surveyed_at"] = now
+    history["surveyed_today"] = True
+    if history["tier_cap"] is not None:
+        history["recent_surveys"] += 1
 
 
 def invitation_plan_verification(*, interaction: Interaction, survey: Survey) -> Invitation:

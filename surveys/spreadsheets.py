@@ -19,7 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from django.http import HttpResponse
 
@@ -58,6 +58,11 @@ class SpreadsheetWriter:
 def csv_rows(text: str) -> Iterator[list[str]]:
     """The rows of a CSV text (reading runs nothing: no neutralising needed)."""
     return csv.reader(io.StringIO(text, newline=""))
+
+
+def csv_stream_rows(stream: TextIO) -> Iterator[list[str]]:
+    """The rows of a CSV file opened as text with newline="", read one at a time."""
+    return csv.reader(stream)
 
 
 def csv_download(

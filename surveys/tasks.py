@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from surveys import conversation, dispatch, reasons, receipts, relay, replies
+from surveys import conversation, dispatch, interactions_import, reasons, receipts, relay, replies
 
 
 @shared_task(acks_late=True)
@@ -66,3 +66,9 @@ def send_messages(message_ids: list[int]) -> list[str]:
 @shared_task(acks_late=True)
 def recategorise_responses(run_id: int) -> str:
     return reasons.recategorisation_run(run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def import_interactions(import_id: int) -> str:
+    # Safe to run again after a lost worker: the import is idempotent by CRM id.
+    return interactions_import.interactions_import_run(job_id=import_id).status

@@ -42,6 +42,7 @@ from surveys.models import (
     GatewayTemplate,
     InboundMessage,
     Interaction,
+    InteractionImport,
     Invitation,
     InvitationStatus,
     OutboundKind,
@@ -62,7 +63,7 @@ MODELS: list[type[Model]] = [
     Customer, Interaction, Survey, Invitation, InboundMessage, DeliveryReceipt, Response,
     OutboundMessage, ReasonCategory, RecategorisationRun, Team, Agent, Case, RoutingRule, Holiday,
     DigestDelivery, ServiceStandard, TierThresholds, Contact, ContactPolicy, Unit, UnitCode,
-    Problem, AccountabilityEntry, GatewayTemplate, GatewayPrice,
+    Problem, AccountabilityEntry, GatewayTemplate, GatewayPrice, InteractionImport,
 ]  # fmt: skip
 
 
@@ -162,6 +163,7 @@ def world(db: Any) -> World:
     unit = Unit.objects.create(name="Beijing branch", kind=UnitKind.CITY)
     problem = problem_open(title="Long waits on hold", responsible_unit=unit, cases=[case])
     AccountabilityEntry.objects.create(problem=problem, unit=unit, finding="Closed late")
+    InteractionImport.objects.create(file="/nowhere/store.csv", filename="store.csv")
     return World(case.customer, invitation, case.response, team, agent, case)
 
 

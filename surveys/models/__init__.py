@@ -19,6 +19,7 @@ from surveys.models.gateways import (
     GatewayPrice,
     GatewayTemplate,
 )
+from surveys.models.imports import ImportStatus, InteractionImport
 from surveys.models.invitations import Invitation, InvitationStatus, Purpose, SuppressReason
 from surveys.models.links import SurveyLink
 from surveys.models.messages import (
@@ -57,8 +58,10 @@ __all__ = [
     "DeliveryReceipt",
     "GatewayPrice",
     "GatewayTemplate",
+    "ImportStatus",
     "InboundMessage",
     "Interaction",
+    "InteractionImport",
     "InteractionKind",
     "Invitation",
     "InvitationStatus",

@@ -1,0 +1,195 @@
+"""Interaction import benchmark: a file of N rows imported, against a plain COPY of that file.
+
+Writes N interactions (default 1 million) to a UTF-8 CSV as a store's export would hold
+them (CRM id, phone, name, touchpoint, channel, store id, staff id, local time), then in
+the same run:
+- COPY: the file as it is into a bare table of text columns (PostgreSQL's own ceiling);
+- import: the file through surveys/interactions_import.py as the Celery task runs it
+  (validated by the API serializer, COPY into staging, set-based inserts, every survey
+  planned by the dispatch rule), into emptied interaction tables;
+- re-run: the same file again, which must add nothing.
+It prints rows/s for each, the ratio import/COPY, and the process's peak memory (RSS).
+Targets: ratio >= 0.1, peak memory <= 300 MB.
+
+One active survey waits an hour after the interaction, and the rows occurred in the last
+50 minutes, so every planned invitation is scheduled for later and nothing is queued to a
+broker (sending is bench/dispatch.py's). Half the customers appear twice: the second of
+their interactions is suppressed by the fatigue rule, which reads the first.
+
+    .venv/bin/python bench/import.py [--rows 1000000] [--keep-file]
+
+DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/bench_import; its name must
+contain "bench" (the customer and interaction tables are truncated).
+"""
+
+# SQL text here is built from this module's constants and model table names only.
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO, TARGET_MB = 0.1, 300.0
+HEADER = ("工单号", "手机号", "客户姓名", "触点", "渠道", "网点编码", "工号", "发生时间")
+TOUCHPOINTS = ("store_own", "store_partner", "store_agent", "hotline", "online")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+
+
+def file_write(path: Path, rows: int) -> None:
+    """N rows, written as they are made (the file, not the list, holds them)."""
+    from surveys.spreadsheets import SpreadsheetWriter
+
+    local = datetime.now(UTC) + timedelta(hours=8)  # the export's clock: Asia/Shanghai
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = SpreadsheetWriter(out)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            when = local - timedelta(seconds=60 + (n * 2999) % 3000)  # within 50 minutes
+            writer.writerow((
+                f"B-{n:09d}", f"138{n % (rows // 2 or 1):08d}", f"客户{n % 1000}",
+                TOUCHPOINTS[n % len(TOUCHPOINTS)], "门店", f"XN-{n % 400:03d}", f"E{n % 5000}",
+                when.strftime("%Y-%m-%d %H:%M:%S"),
+            ))  # fmt: skip
+
+
+def copy_plain(path: Path) -> float:
+    """Seconds for COPY of the file into a bare table of text columns."""
+    from django.db import connection
+
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADER)))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_import_plain")
+        cursor.execute(f"CREATE TABLE bench_import_plain ({columns})")
+        started = time.perf_counter()
+        with (
+            cursor.copy("COPY bench_import_plain FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as source,
+        ):
+            while block := source.read(1 << 20):
+                copy.write(block)
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM bench_import_plain")
+        loaded = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE bench_import_plain")
+    say(f"COPY: {loaded:,} rows in {seconds:.1f} s")
+    return seconds
+
+
+def tables_empty() -> None:
+    from django.db import connection
+
+    from surveys.models import Customer, InteractionImport, Survey
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Customer._meta.db_table} CASCADE")
+        cursor.execute(f"TRUNCATE {InteractionImport._meta.db_table}")
+        cursor.execute(f"TRUNCATE {Survey._meta.db_table} CASCADE")
+    Survey.objects.create(name="bench", delay_minutes=60, is_active=True)
+
+
+def import_timed(path: Path, label: str) -> tuple[float, object]:
+    from surveys.importfiles import file_header
+    from surveys.interactions_import import interactions_import_run, mapping_detect
+    from surveys.models import InteractionImport
+
+    job = InteractionImport.objects.create(
+        file=str(path), filename=path.name, mapping=mapping_detect(file_header(path))
+    )
+    last = [0.0]
+
+    def progress(job: InteractionImport) -> None:
+        if time.monotonic() - last[0] > 30:
+            last[0] = time.monotonic()
+            say(f"  {label}: {job.rows_done:,} rows, {job.rate:,.0f}/s, {peak_mb():.0f} MB peak")
+
+    started = time.perf_counter()
+    done = interactions_import_run(job_id=job.pk, progress=progress)
+    seconds = time.perf_counter() - started
+    say(
+        f"{label}: {done.rows_done:,} rows in {seconds:.1f} s: {done.rows_added:,} added, "
+        f"{done.rows_skipped:,} already there, {done.rows_failed:,} refused ({done.status})"
+    )
+    return seconds, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep-file", action="store_true")
+    parser.add_argument(
+        "--without-care-pool",
+        action="store_true",
+        help="diagnosis only: disconnect care's post_save receiver on interactions",
+    )
+    options = parser.parse_args()
+    _django()
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Count
+
+    from bench.database import database_ready
+    from surveys.models import Invitation
+
+    database_ready(settings.DATABASES["default"])
+    if options.without_care_pool:
+        from django.db.models.signals import post_save
+
+        from surveys.models import Interaction
+
+        post_save.disconnect(sender=Interaction, dispatch_uid="care-pool-contact")
+        say("diagnosis: care's pool receiver on new interactions is disconnected")
+    folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    path = folder / "interactions.csv"
+    started = time.perf_counter()
+    file_write(path, options.rows)
+    size = path.stat().st_size / 1e6
+    written = time.perf_counter() - started
+    say(f"file: {options.rows:,} rows, {size:.0f} MB, written in {written:.0f} s")
+    version = connection.cursor().connection.info.server_version
+    say(f"PostgreSQL {version}, chunk {settings.NPS_IMPORT_CHUNK} rows")
+    tables_empty()
+    copy_seconds = copy_plain(path)
+    memory_before = peak_mb()
+    import_seconds, _job = import_timed(path, "import")
+    rerun_seconds, rerun = import_timed(path, "re-run")
+    copy_rate, import_rate = options.rows / copy_seconds, options.rows / import_seconds
+    ratio, memory = import_rate / copy_rate, peak_mb()
+    say("")
+    say(f"COPY     {copy_rate:>10,.0f} rows/s")
+    say(f"import   {import_rate:>10,.0f} rows/s   ratio {ratio:.4f} (target >= {TARGET_RATIO})")
+    say(f"re-run   {options.rows / rerun_seconds:>10,.0f} rows/s   added {rerun.rows_added}")
+    say(f"memory   {memory:>10,.0f} MB peak (before the import {memory_before:.0f} MB)")
+    by_status = Invitation.objects.values_list("status").annotate(n=Count("pk")).order_by()
+    say(f"invitations planned: {dict(by_status)}")
+    say(
+        f"targets: ratio {'met' if ratio >= TARGET_RATIO else 'NOT met'}, "
+        f"memory {'met' if memory <= TARGET_MB else 'NOT met'}"
+    )
+    if not options.keep_file:
+        path.unlink()
+        folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()
