@@ -22,11 +22,11 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from health_check.base import HealthCheck, HealthCheckResult  # type: ignore[import-untyped]
-from health_check.checks import Database  # type: ignore[import-untyped]
-from health_check.contrib.redis import Redis  # type: ignore[import-untyped]
-from health_check.exceptions import ServiceUnavailable  # type: ignore[import-untyped]
-from health_check.views import HealthCheckView  # type: ignore[import-untyped]
+from health_check.base import HealthCheck, HealthCheckResult
+from health_check.checks import Database
+from health_check.contrib.redis import Redis
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
 from redis.asyncio import Redis as RedisClient
 
 from nps.heartbeat import heartbeat_last

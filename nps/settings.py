@@ -229,7 +229,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
 # started without -Q consumes all of them and takes from each in turn. The default queue
 # holds the periodic escalation, verification, campaign and outbound webhook jobs.
 NPS_QUEUES = {
-    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" for kind in ("replies", "assign", "send", "care")
+    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}"
+    for kind in ("replies", "assign", "send", "care", "reporting")
 }
 CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *NPS_QUEUES.values())]
 _TASKS_BY_QUEUE = {
@@ -237,32 +238,24 @@ _TASKS_BY_QUEUE = {
                 "surveys.tasks.relay_outbox"],
     "assign": ["followups.tasks.assign_case", "followups.tasks.assign_cases"],
     "send": ["surveys.tasks.send_invitation", "surveys.tasks.send_invitations",
-             "surveys.tasks.send_message",
-             "surveys.tasks.send_messages",
+             "surveys.tasks.send_message", "surveys.tasks.send_messages",
              "surveys.tasks.dispatch_due", "surveys.tasks.expire_receipts",
              "surveys.tasks.expire_invitations"],
     # Minutes of work at a million customers: on a worker of their own, never ahead of a reply.
     "care": ["care.risk.train_model", "care.risk.score_customers"],
+    # The rollups, reports, alerts, digests and file imports (minutes of work for a rebuild
+    # of many days or a large file): on a worker of their own (Procfile "reporting"). On the
+    # default queue they shared the sender's worker with the conversation messages a reply
+    # triggers; tests/workers/test_reporting_queue.py shows a rebuild no longer delays them.
+    "reporting": ["nps.tasks.refresh_rollups", "nps.tasks.refresh_recent_rollups",
+                  "nps.tasks.rebuild_recent_rollups", "nps.tasks.refresh_rollup_days",
+                  "nps.tasks.generate_reports", "nps.tasks.check_problems",
+                  "nps.tasks.evaluate_alerts", "nps.tasks.send_digests",
+                  "surveys.tasks.import_interactions"],
 }  # fmt: skip
 CELERY_TASK_ROUTES = {
     task: {"queue": NPS_QUEUES[kind]} for kind, tasks in _TASKS_BY_QUEUE.items() for task in tasks
 }
-# ---- health: reporting on a queue of its own
-# The rollups, reports, alerts and digests (minutes of work for a rebuild of many days) go
-# to NPS_QUEUES["reporting"], consumed by a worker of their own (Procfile "reporting"):
-# on the default queue they shared the sender's worker with the conversation messages a
-# reply triggers (the "why?" question, the thanks) and the outbound webhooks.
-# tests/workers/test_reporting_queue.py shows a rebuild no longer delays a reply's answer.
-NPS_QUEUES["reporting"] = f"{CELERY_TASK_DEFAULT_QUEUE}.reporting"
-CELERY_TASK_QUEUES.append(Queue(NPS_QUEUES["reporting"]))
-NPS_REPORTING_TASKS = [
-    "nps.tasks.refresh_rollups", "nps.tasks.refresh_recent_rollups",
-    "nps.tasks.rebuild_recent_rollups", "nps.tasks.refresh_rollup_days",
-    "nps.tasks.generate_reports", "nps.tasks.check_problems", "nps.tasks.evaluate_alerts",
-    "nps.tasks.send_digests",
-]  # fmt: skip
-CELERY_TASK_ROUTES |= {task: {"queue": NPS_QUEUES["reporting"]} for task in NPS_REPORTING_TASKS}
-# ---- end health
 # The outbox relay runs this often (seconds): the most a reply waits before a worker has it.
 NPS_RELAY_INTERVAL = env.float("NPS_RELAY_INTERVAL", default=1.0)
 # A relayed batch not processed within this many seconds (lost task) is relayed again.

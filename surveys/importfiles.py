@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 
-from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs installed
+from openpyxl import load_workbook
 
 from surveys.spreadsheets import csv_stream_rows
 

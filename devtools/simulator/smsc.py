@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smpplib import consts, pdu, smpp  # type: ignore[import-untyped]
-from smpplib.client import SimpleSequenceGenerator  # type: ignore[import-untyped]
+from smpplib import consts, pdu, smpp
+from smpplib.client import SimpleSequenceGenerator
 
 from surveys.smpp.wire import (
     DATA_CODING_DEFAULT,

@@ -18,15 +18,15 @@ again (after 1, 5 and 10 minutes).
 
 import json
 
-from alibabacloud_dysmsapi20170525.client import Client  # type: ignore[import-untyped]
-from alibabacloud_dysmsapi20170525.models import SendSmsRequest  # type: ignore[import-untyped]
-from alibabacloud_tea_openapi.exceptions import (  # type: ignore[import-untyped]
+from alibabacloud_dysmsapi20170525.client import Client
+from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+from alibabacloud_tea_openapi.exceptions import (
     AlibabaCloudException,
 )
-from alibabacloud_tea_openapi.utils_models import Config  # type: ignore[import-untyped]
+from alibabacloud_tea_openapi.utils_models import Config
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from Tea.exceptions import TeaException  # type: ignore[import-untyped]
+from Tea.exceptions import TeaException
 
 from surveys.gateways.base import (
     GatewayError,

@@ -19,14 +19,14 @@ import hashlib
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from tencentcloud.common.credential import Credential  # type: ignore[import-untyped]
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import (  # type: ignore[import-untyped]
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
     TencentCloudSDKException,
 )
-from tencentcloud.common.profile.client_profile import ClientProfile  # type: ignore[import-untyped]
-from tencentcloud.common.profile.http_profile import HttpProfile  # type: ignore[import-untyped]
-from tencentcloud.sms.v20210111.models import SendSmsRequest  # type: ignore[import-untyped]
-from tencentcloud.sms.v20210111.sms_client import SmsClient  # type: ignore[import-untyped]
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111.models import SendSmsRequest
+from tencentcloud.sms.v20210111.sms_client import SmsClient
 
 from surveys.gateways.base import (
     GatewayError,

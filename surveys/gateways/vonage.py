@@ -32,9 +32,9 @@ from django.http import HttpRequest
 from pydantic import ValidationError
 
 # The SDK ships no type information (pyproject's mypy overrides could list vonage_*).
-from vonage_http_client import Auth, HttpClient, HttpClientOptions  # type: ignore[import-untyped]
-from vonage_http_client.errors import HttpRequestError  # type: ignore[import-untyped]
-from vonage_sms import PartialFailureError, Sms, SmsError, SmsMessage  # type: ignore[import-untyped]
+from vonage_http_client import Auth, HttpClient, HttpClientOptions
+from vonage_http_client.errors import HttpRequestError
+from vonage_sms import PartialFailureError, Sms, SmsError, SmsMessage
 
 from surveys.gateways.base import (
     Gateway,

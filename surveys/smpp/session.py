@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import close_old_connections, connections
-from smpplib import client as smpp_client  # type: ignore[import-untyped]
+from smpplib import client as smpp_client
 from smpplib import consts, exceptions, smpp
 
 from surveys.smpp.channel import ChannelDown, SubmitChannel, SubmitReply, SubmitRequest

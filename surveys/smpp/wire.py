@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from smpplib import command  # type: ignore[import-untyped]
+from smpplib import command
 
 from surveys.smslength import GSM7, sms_parts
 
