@@ -23,6 +23,7 @@ PERSONAS = ("anonymous", "agent", "team_lead", "supervisor", "api_token")
 # Nobody but a superuser: the same page for every staff persona.
 SUPERUSER_ONLY = (LOGIN, NO, NO, NO, LOGIN)
 LEGACY_CHANGE = (LOGIN, TO_CHANGE, TO_CHANGE, TO_CHANGE, LOGIN)  # the pre-1.9 change URL
+IMPORTERS = SUPERUSER_ONLY  # surveys.add_interaction, which no staff persona holds
 
 EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     # ------------------------------------------------------------- the admin site
@@ -142,6 +143,18 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admin:surveys_gatewayprice_delete": SUPERUSER_ONLY,
     "admin:surveys_gatewayprice_history": SUPERUSER_ONLY,
     "/admin/surveys/gatewayprice/<path:object_id>/": LEGACY_CHANGE,
+    # Interaction imports: whoever may record interactions (surveys.add_interaction; no
+    # staff persona has it); the record is read-only, never deleted.
+    "admin:surveys_interactionimport_changelist": IMPORTERS,
+    "admin:surveys_interactionimport_add": IMPORTERS,
+    "admin:surveys_interactionimport_change": IMPORTERS,
+    "admin:surveys_interactionimport_delete": IMPORTERS,
+    "admin:surveys_interactionimport_history": IMPORTERS,
+    "admin:surveys_interactionimport_mapping": IMPORTERS,
+    "admin:surveys_interactionimport_progress": IMPORTERS,
+    "admin:surveys_interactionimport_progress_json": IMPORTERS,
+    "admin:surveys_interactionimport_errors": IMPORTERS,
+    "/admin/surveys/interactionimport/<path:object_id>/": LEGACY_CHANGE,
     "admin:surveys_tierthresholds_changelist": SUPERUSER_ONLY,
     "admin:surveys_tierthresholds_add": SUPERUSER_ONLY,
     "admin:surveys_tierthresholds_change": SUPERUSER_ONLY,
@@ -366,6 +379,15 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "webhook-status[console]":         (NO,) * 5,
     "webhook-status[simulator]":       (NO,) * 5,
     "webhook-status[twilio]":          (NO,) * 5,
+    # Not among the gateways enabled by default (NPS_GATEWAYS): 404 for everyone.
+    "webhook-inbound[alibaba]":        (GONE,) * 5,
+    "webhook-status[alibaba]":         (GONE,) * 5,
+    "webhook-inbound[tencent]":        (GONE,) * 5,
+    "webhook-status[tencent]":         (GONE,) * 5,
+    "webhook-inbound[vonage]":         (GONE,) * 5,
+    "webhook-status[vonage]":          (GONE,) * 5,
+    "webhook-inbound[smpp]":           (GONE,) * 5,
+    "webhook-status[smpp]":            (GONE,) * 5,
     # ------------------------------------------------------------- health and metrics
     # No login: load balancers and monitoring probe it; the answer names checks and ages
     # only (the world records beat's heartbeat first).

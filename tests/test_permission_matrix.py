@@ -92,6 +92,7 @@ from surveys.models import (
     GatewayTemplate,
     InboundMessage,
     Interaction,
+    InteractionImport,
     Invitation,
     InvitationStatus,
     OutboundKind,
@@ -299,6 +300,9 @@ def world_make() -> World:
             gateway="console", kind="survey", language="zh-hans", code="SMS_1"
         ),
         GatewayPrice: GatewayPrice.objects.create(gateway="console", price_per_segment=1),
+        InteractionImport: InteractionImport.objects.create(
+            file="/nowhere/store.csv", filename="store.csv"
+        ),
         ContactPolicy: ContactPolicy.current(),
         Contact: Contact.objects.create(
             customer=case.customer, kind=ContactKind.SURVEY, at=timezone.now(), source="inv"
