@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -223,8 +223,10 @@ def _send_through(
             for future in done:
                 row, prepared, reference, phone = pending.pop(future)
                 result = future.result()
-                if isinstance(result, SendResult) and isinstance(prepared, _Call):
-                    sent.append((row, result.provider_message_id, prepared.charge))
+                if isinstance(result, SendResult):
+                    # Only a prepared call reached the gateway, so only one has a result.
+                    charge = cast(_Call, prepared).charge
+                    sent.append((row, result.provider_message_id, charge))
                     outcomes[row.pk] = SendOutcome("sent")
                 elif isinstance(result, GatewayError):
                     log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
