@@ -304,10 +304,15 @@ def money(amount: Decimal, currency: str) -> str:
     return _("%(amount)s %(currency)s") % {"amount": cents, "currency": currency}
 
 
+def _no_cost(c: SendCosts) -> str:
+    """Why there is no cost: nothing was sent, or nothing sent had a price."""
+    return _("No SMS sent") if not c.sms else _("No price set")
+
+
 def _per(key: str, label: str, c: SendCosts, count: int, none_yet: str) -> list[CostRow]:
     """The cost divided by `count`, one row per currency; honest when it cannot be said."""
     if not c.cost:
-        return [CostRow(key, label, None, "", _("No price set"))]
+        return [CostRow(key, label, None, "", _no_cost(c))]
     if not count:
         return [CostRow(key, label, None, "", none_yet)]
     return [
@@ -323,7 +328,7 @@ def costs(f: Filters) -> list[CostRow]:
     totals = [
         CostRow("cost", _("SMS cost"), total, currency, money(total, currency))
         for currency, total in c.cost.items()
-    ] or [CostRow("cost", _("SMS cost"), None, "", _("No price set"))]
+    ] or [CostRow("cost", _("SMS cost"), None, "", _no_cost(c))]
     rows = [
         CostRow("sms", _("SMS sent (surveys and conversation)"), c.sms, "", str(c.sms)),
         CostRow("segments", _("SMS segments billed"), c.segments, "", str(c.segments)),

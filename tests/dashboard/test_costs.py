@@ -129,6 +129,11 @@ def test_without_any_price_the_dashboard_says_no_price_set(db: Any) -> None:
         assert (shown[key].value, shown[key].text) == (None, "No price set")
 
 
+def test_a_period_without_sms_says_so_rather_than_no_price(db: Any) -> None:
+    shown = {r.key: r.text for r in figures.costs(WHOLE_DAY)}
+    assert shown["cost"] == shown["cost_per_answer"] == "No SMS sent"
+
+
 def test_a_rebuild_gives_the_figures_the_refresh_gave(sends: None) -> None:
     refreshed = send_costs(BEIJING), send_costs(WHOLE_DAY)
     SendDaily.objects.all().delete()
