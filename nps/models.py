@@ -186,6 +186,37 @@ class ReasonDaily(DailyDims):
         return f"{self.day} {self.reason_id}"
 
 
+# A rollup keeps SMS cost in ten-thousandths of its currency, the precision of GatewayPrice
+# and of a send's cost: integers sum exactly on every database and grain.
+COST_UNITS = 10_000
+SEND_SOURCES = ("invitation", "message")  # a survey's own SMS (any purpose); a conversation SMS
+
+
+class SendDaily(DailyDims):
+    """SMS sent about the interactions of a local day (Interaction.occurred_at): every
+    invitation's SMS and its conversation messages, their segments and their cost
+    (recorded with each send at the gateway's price, surveys.sendcost), by the currency of
+    the gateway's price. An SMS sent without a price counts in `sms` but not in `priced`."""
+
+    source = models.CharField(max_length=12)  # one of SEND_SOURCES
+    currency = models.CharField(max_length=3, blank=True)  # the gateway price's; "" none
+    sms = models.PositiveIntegerField(default=0)
+    priced = models.PositiveIntegerField(default=0)  # of them, sent with a price
+    segments = models.PositiveBigIntegerField(default=0)
+    cost = models.PositiveBigIntegerField(default=0)  # in 1 / COST_UNITS of the currency
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=[*KEY_FIELDS, "source", "currency"], name="senddaily_key"
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["day"], name="senddaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} sends"
+
+
 class TeamMap(models.Model):
     """The team routing picks for a (region, tier, touchpoint): how responses get a team.
 
@@ -407,9 +438,7 @@ class AlertRule(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=12, choices=AlertKind)
     metric = models.CharField(_("metric"), max_length=20, choices=AlertMetric)
-    per = models.CharField(
-        _("checked for"), max_length=12, choices=AlertPer, default=AlertPer.UNIT
-    )
+    per = models.CharField(_("checked for"), max_length=12, choices=AlertPer, default=AlertPer.UNIT)
     # Limits (empty: all): a unit's subtree, a touchpoint, a region, one reason.
     unit = models.ForeignKey(
         Unit,

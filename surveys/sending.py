@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -28,6 +28,7 @@ from surveys.gatewaytemplates import template_call
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
 from surveys.receipts import receipts_waiting_apply
+from surveys.sendcost import Charge, Tariff, sms_charge, tariff_read
 from surveys.sendstatus import (
     FAILED,
     SENDING,
@@ -73,12 +74,16 @@ class _Call:
 
     text: str
     template: TemplateCall | None
+    charge: Charge  # what the SMS will cost, recorded with the send
 
 
-def _call_prepare(spec: SendSpec[Sendable], row: Sendable, gateway: Gateway) -> _Call:
-    """The row's text (spec.compose) and, for a template gateway, its template."""
+def _call_prepare(
+    spec: SendSpec[Sendable], row: Sendable, gateway: Gateway, tariff: Tariff
+) -> _Call:
+    """The row's text (spec.compose), for a template gateway its template, and its charge
+    at the gateway's tariff (read once for all the rows: surveys.sendcost)."""
     composed = spec.compose(row, gateway)
-    return _Call(composed.text, template_call(gateway, composed))
+    return _Call(composed.text, template_call(gateway, composed), sms_charge(tariff, composed))
 
 
 def _gateway_call(gateway: Gateway, *, to: str, call: _Call, reference: str) -> SendResult:
@@ -133,15 +138,20 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
             return SendOutcome("suppressed")
     gateway = gateway_for_sending(spec.preferred(row) if spec.preferred else "")
     reference, phone = spec.table.reference(row.pk), row.customer.phone
+    tariff = tariff_read(gateway)
     # No transaction is open here: the network call holds no lock and no transaction.
     try:
-        prepared = _call_prepare(spec, row, gateway)
+        prepared = _call_prepare(spec, row, gateway, tariff)
         result = _gateway_call(gateway, to=phone, call=prepared, reference=reference)
     except GatewayError as exc:
         log.warning("send %s to %s failed: %s", reference, mask_phone(phone), exc)
         return send_failed(spec.table, pk=row.pk, attempt=attempt, error=exc)
     send_record(
-        spec.table, row, gateway=gateway.slug, provider_message_id=result.provider_message_id
+        spec.table,
+        row,
+        gateway=gateway.slug,
+        provider_message_id=result.provider_message_id,
+        charge=prepared.charge,
     )
     return SendOutcome("sent")
 
@@ -182,9 +192,10 @@ def _send_through(
 ) -> dict[int, SendOutcome]:
     """send_many's calls through one gateway, for rows claimed already: outcomes by pk."""
     calls: list[tuple[Sendable, _Call | GatewayError, str, str]] = []
+    tariff = tariff_read(gateway)  # once for the batch: its price is the same for every row
     for row in rows:
         try:
-            prepared: _Call | GatewayError = _call_prepare(spec, row, gateway)
+            prepared: _Call | GatewayError = _call_prepare(spec, row, gateway, tariff)
         except GatewayError as exc:
             prepared = exc
         calls.append((row, prepared, spec.table.reference(row.pk), row.customer.phone))
@@ -214,12 +225,14 @@ def _send_through(
         pending = {pool.submit(call, item): item for item in islice(waiting, concurrency)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            sent: list[tuple[Invitation | OutboundMessage, str]] = []
+            sent: list[Sent] = []
             for future in done:
-                row, _, reference, phone = pending.pop(future)
+                row, prepared, reference, phone = pending.pop(future)
                 result = future.result()
                 if isinstance(result, SendResult):
-                    sent.append((row, result.provider_message_id))
+                    # Only a prepared call reached the gateway, so only one has a result.
+                    charge = cast(_Call, prepared).charge
+                    sent.append((row, result.provider_message_id, charge))
                     outcomes[row.pk] = SendOutcome("sent")
                 elif isinstance(result, GatewayError):
                     log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
@@ -244,17 +257,25 @@ def sends_claim(table: StatusTable, *, pks: list[int]) -> set[int]:
 
 
 def send_record(
-    table: StatusTable, row: Invitation | OutboundMessage, *, gateway: str, provider_message_id: str
+    table: StatusTable,
+    row: Invitation | OutboundMessage,
+    *,
+    gateway: str,
+    provider_message_id: str,
+    charge: Charge,
 ) -> None:
     """Record one send (sends_record)."""
-    sends_record(table, [(row, provider_message_id)], gateway=gateway)
+    sends_record(table, [(row, provider_message_id, charge)], gateway=gateway)
 
 
-def sends_record(
-    table: StatusTable, sent: Sequence[tuple[Invitation | OutboundMessage, str]], *, gateway: str
-) -> None:
-    """Record sends, each (row, the gateway's message id), in one transaction, then apply
-    the receipts that overtook these records.
+# A send the gateway took: the row, the gateway's message id, its segments and cost.
+Sent = tuple[Invitation | OutboundMessage, str, Charge]
+
+
+def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> None:
+    """Record sends, each (row, the gateway's message id, its charge), in one transaction,
+    then apply the receipts that overtook these records. The charge (segments and cost,
+    surveys.sendcost) is written by our record only: a receipt does not know the text.
 
     The facts are written whatever the status: a fast receipt may already have moved it
     past "sent", and the status must not go back (only the advance is conditional).
@@ -263,9 +284,10 @@ def sends_record(
         return
     now = timezone.now()
     rows: list[Invitation | OutboundMessage] = []
-    for row, provider_message_id in sent:
+    for row, provider_message_id, charge in sent:
         facts = send_facts(row, gateway=gateway, provider_message_id=provider_message_id, at=now)
-        for name, value in (facts | {"failure_reason": ""}).items():
+        facts |= {"failure_reason": "", "segments": charge.segments, "cost": charge.cost}
+        for name, value in facts.items():
             setattr(row, name, value)
         rows.append(row)
     columns = [*send_facts(rows[0], gateway=gateway, provider_message_id="", at=now)]
@@ -276,7 +298,7 @@ def sends_record(
             with transaction.atomic():
                 # Locks in id order, as receipts take them: two writers never wait in a circle.
                 list(manager.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
-                manager.bulk_update(rows, [*columns, "failure_reason"])
+                manager.bulk_update(rows, [*columns, "failure_reason", "segments", "cost"])
                 statuses_advance(table, manager.filter(pk__in=pks), to=SENT)
             break
         except OperationalError:
@@ -285,7 +307,7 @@ def sends_record(
             if attempt == RECORD_ATTEMPTS:
                 raise
             log.warning("recording %s sends failed (attempt %s); again", len(rows), attempt)
-    receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid in sent])
+    receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid, _ in sent])
 
 
 def send_failed(table: StatusTable, *, pk: int, attempt: int, error: GatewayError) -> SendOutcome:

@@ -7,6 +7,7 @@ spreadsheet); every text cell is neutralised there (`surveys/spreadsheets.py`).
 """
 
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpResponse
 from django.utils.translation import get_language
@@ -23,6 +24,7 @@ TABLES = (
     *(f"breakdown_{d}" for d in DIMENSIONS),
     "funnel",
     "closed_loop",
+    "costs",
     "reasons",
     "verbatims",
 )
@@ -86,6 +88,21 @@ def closed_loop_rows(period: Period) -> Rows:
     )
 
 
+def costs_rows(period: Period) -> Rows:
+    """Counts, and costs to four places (a cost in one currency per row; empty: no figure)."""
+    rows = figures.costs(period.filters)
+    return ["measure", "label", "value", "currency"], (
+        [r.key, r.label, _amount(r.value), r.currency] for r in rows
+    )
+
+
+def _amount(value: int | Decimal | None) -> int | Decimal | str:
+    """A count as it is; a cost to four places, the precision prices are set in."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return "" if value is None else value
+
+
 def reasons_rows(period: Period) -> Rows:
     rows = figures.reasons(period.filters, language=get_language() or "en")
     return ["reason", "label", "detractors", "percent", "cumulative_percent"], (
@@ -122,6 +139,7 @@ def export_rows(table: str, period: Period, *, sort: str, reason: str) -> Rows:
         "trend": trend_rows,
         "funnel": funnel_rows,
         "closed_loop": closed_loop_rows,
+        "costs": costs_rows,
         "reasons": reasons_rows,
     }[table](period)
 

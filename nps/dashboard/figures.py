@@ -6,6 +6,7 @@ costs only that table's queries.
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from followups.models import Team
 from nps.dashboard.forms import Period
 from nps.reporting import queries
-from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters
+from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters, SendCosts
 from nps.reporting.days import reporting_zone
 from nps.reporting.stats import Change, Estimate, change, estimate, share
 from surveys.models import Response, SuppressReason, Tier, Touchpoint
@@ -286,6 +287,73 @@ def closed_loop(f: Filters) -> list[LoopRow]:
             _count_and_share(c.recovered, c.verified, _("%(count)d (%(share).0f%% of verified)")),
         ),
     ]
+
+
+@dataclass(frozen=True)
+class CostRow:
+    key: str
+    label: str
+    value: int | Decimal | None  # None: no figure (no price set, nothing to divide by)
+    currency: str  # of a cost; "" for a count
+    text: str
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An amount as staff read it: to the cent (the CSV keeps four places), and its currency."""
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return _("%(amount)s %(currency)s") % {"amount": cents, "currency": currency}
+
+
+def _no_cost(c: SendCosts) -> str:
+    """Why there is no cost: nothing was sent, or nothing sent had a price."""
+    return _("No SMS sent") if not c.sms else _("No price set")
+
+
+def _per(key: str, label: str, c: SendCosts, count: int, none_yet: str) -> list[CostRow]:
+    """The cost divided by `count`, one row per currency; honest when it cannot be said."""
+    if not c.cost:
+        return [CostRow(key, label, None, "", _no_cost(c))]
+    if not count:
+        return [CostRow(key, label, None, "", none_yet)]
+    return [
+        CostRow(key, label, total / count, currency, money(total / count, currency))
+        for currency, total in c.cost.items()
+    ]
+
+
+def costs(f: Filters) -> list[CostRow]:
+    """What the SMS about the period's interactions cost, per answer and per recovered
+    detractor (nps.reporting.queries.send_costs); "No price set" when no gateway has one."""
+    c = queries.send_costs(f)
+    totals = [
+        CostRow("cost", _("SMS cost"), total, currency, money(total, currency))
+        for currency, total in c.cost.items()
+    ] or [CostRow("cost", _("SMS cost"), None, "", _no_cost(c))]
+    rows = [
+        CostRow("sms", _("SMS sent (surveys and conversation)"), c.sms, "", str(c.sms)),
+        CostRow("segments", _("SMS segments billed"), c.segments, "", str(c.segments)),
+        *totals,
+        *_per("cost_per_answer", _("Cost per answer"), c, c.answers, _("No answers yet")),
+        *_per(
+            "cost_per_recovered",
+            _("Cost per recovered detractor"),
+            c,
+            c.recovered,
+            _("No detractor recovered yet"),
+        ),
+    ]
+    if c.unpriced:
+        text = _("%(count)d (no price set for their gateway: not in the cost)")
+        rows.append(
+            CostRow(
+                "sms_unpriced",
+                _("SMS sent without a price"),
+                c.unpriced,
+                "",
+                text % {"count": c.unpriced},
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def page_context(period: Period, *, sort: str, reason: str) -> dict:
         "sort": sort,
         "funnel": funnel,
         "closed_loop": figures.closed_loop(f),
+        "costs": figures.costs(f),
         "reasons": pareto,
         "reason": reason,
         "reason_label": next((r.label for r in pareto if r.code == reason), reason),

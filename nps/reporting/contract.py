@@ -6,6 +6,7 @@ exports and the digest render them. Keep every side to these types.
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 DIMENSIONS = ("touchpoint", "channel", "business_type", "region", "tier", "team", "agent")
 
@@ -71,6 +72,21 @@ class ClosedLoop:
     on_hold_now: int = 0
     verified: int = 0
     recovered: int = 0
+
+
+@dataclass(frozen=True)
+class SendCosts:
+    """The SMS sent about the period's interactions and what they cost, with what they bought.
+
+    Cost and answers are the same interactions' (the funnel's days); recovered detractors
+    are the closed loop's (cases opened in the period, Case.recovered)."""
+
+    sms: int = 0
+    unpriced: int = 0  # sent through a gateway without a price: in no cost below
+    segments: int = 0
+    cost: dict[str, Decimal] = field(default_factory=dict)  # currency -> cost of the priced SMS
+    answers: int = 0  # the funnel's "responded"
+    recovered: int = 0  # the closed loop's "recovered"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ and tier and the touchpoint; the team of case rows is the case's own team.
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -22,10 +23,12 @@ from followups.queries import unrouted
 from followups.sla import due_at, overdue
 from nps.models import (
     CONTACT_BUCKETS,
+    COST_UNITS,
     CaseDaily,
     FunnelDaily,
     NpsDaily,
     ReasonDaily,
+    SendDaily,
     TeamMap,
     attempt_bucket_field,
     bucket_field,
@@ -38,6 +41,7 @@ from nps.reporting.contract import (
     Filters,
     Funnel,
     ReasonCount,
+    SendCosts,
     TeamCases,
 )
 from nps.reporting.days import day_bounds
@@ -184,6 +188,31 @@ def funnel(f: Filters) -> Funnel:
         delivered=sums["delivered"],
         responded=sums["responded"],
         suppressed=dict(sorted(((c, n) for c, n in suppressed.items() if n), key=lambda i: -i[1])),
+    )
+
+
+def send_costs(f: Filters) -> SendCosts:
+    """The SMS sent about the period's interactions, their segments and cost by currency, and
+    the answers and recovered detractors they bought (3 queries: sends, funnel, cases)."""
+    rows = (
+        rollup_rows(SendDaily, f)
+        .values("currency")
+        .annotate(sms=Sum("sms"), priced=Sum("priced"), segments=Sum("segments"), cost=Sum("cost"))
+        .order_by("currency")
+    )
+    sms = priced = segments = 0
+    cost: dict[str, Decimal] = {}
+    for row in rows:
+        sms, priced, segments = sms + row["sms"], priced + row["priced"], segments + row["segments"]
+        if row["priced"]:
+            cost[row["currency"]] = Decimal(row["cost"]) / COST_UNITS
+    return SendCosts(
+        sms=sms,
+        unpriced=sms - priced,
+        segments=segments,
+        cost=cost,
+        answers=_sums(FunnelDaily, f, ("responded",))["responded"],
+        recovered=_sums(CaseDaily, f, ("recovered",))["recovered"],
     )
 
 

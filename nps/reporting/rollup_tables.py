@@ -1,27 +1,51 @@
 """What each rollup table (nps.models) counts: its source rows, the ORM path of every
-dimension in them, and its measures; `rollup_tables_fill` writes one day of all four."""
+dimension in them, and its measures; `rollup_tables_fill` writes one day of all five."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, FilteredRelation, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Round
 
 from followups.models import Case, CaseStatus
 from nps.models import (
     CONTACT_BUCKETS,
+    COST_UNITS,
     CaseDaily,
     FunnelDaily,
     NpsDaily,
     ReasonDaily,
+    SendDaily,
     attempt_bucket_field,
     bucket_field,
     suppressed_field,
 )
 from nps.reporting.rollup_sql import MinutesBetween, insert_coarser_grains, insert_full_grain
-from surveys.models import Category, Interaction, Purpose, Response, ResponseReason, SuppressReason
+from surveys.models import (
+    Category,
+    GatewayPrice,
+    Interaction,
+    Invitation,
+    OutboundMessage,
+    Purpose,
+    Response,
+    ResponseReason,
+    SuppressReason,
+)
 
-ROLLUPS: tuple[type[models.Model], ...] = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily)
+ROLLUPS: tuple[type[models.Model], ...] = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily, SendDaily)
 
 # Dimension -> ORM path, per source. The team comes from TeamMap (routing) or from the case.
 RESPONSE_DIMS = {
@@ -42,6 +66,15 @@ INTERACTION_DIMS = {
     "tier": "customer__tier",
     "agent": "staff_id",
     "unit_id": "unit_id",
+}
+# An invitation's and a conversation message's dimensions are its interaction's.
+INVITATION_DIMS = {
+    name: path if name in ("region", "tier") else f"interaction__{path}"
+    for name, path in INTERACTION_DIMS.items()
+}
+MESSAGE_DIMS = {
+    name: path if name in ("region", "tier") else f"invitation__interaction__{path}"
+    for name, path in INTERACTION_DIMS.items()
 }
 CASE_DIMS = {
     **{name: f"response__{path}" for name, path in RESPONSE_DIMS.items()},
@@ -107,6 +140,49 @@ def _funnel(day: date, lo: datetime, hi: datetime) -> None:
     insert_coarser_grains(FunnelDaily, day=day)
 
 
+def _send_measures() -> dict[str, Any]:
+    """Sends, those with a price, their segments and their cost (in 1 / COST_UNITS)."""
+    units = Cast(Round(F("cost") * Value(COST_UNITS)), output_field=BigIntegerField())
+    return {
+        "sms": Count("pk"),
+        "priced": Count("cost"),
+        "segments": Coalesce(Sum("segments"), 0),
+        "cost": Coalesce(Sum(units), 0),
+    }
+
+
+def _send_currency() -> Coalesce:
+    """The currency of the price of the gateway that sent it ("" when it has none)."""
+    price = GatewayPrice.objects.filter(gateway=OuterRef("gateway")).values("currency")[:1]
+    return Coalesce(Subquery(price), Value(""), output_field=CharField())
+
+
+def _sends(day: date, lo: datetime, hi: datetime) -> None:
+    # By the interaction's day, as the funnel: an SMS counts with the interaction it is
+    # about (Interaction.occurred_at is indexed; a send's own time is not). Each source
+    # row joins one invitation and one interaction, so nothing multiplies.
+    invitations = Invitation.objects.filter(
+        interaction__occurred_at__gte=lo, interaction__occurred_at__lt=hi
+    )
+    messages = OutboundMessage.objects.filter(
+        invitation__interaction__occurred_at__gte=lo, invitation__interaction__occurred_at__lt=hi
+    )
+    sources: list[tuple[str, models.QuerySet[Any], dict[str, Any]]] = [
+        ("invitation", invitations, INVITATION_DIMS),
+        ("message", messages, MESSAGE_DIMS),
+    ]
+    for source, rows, paths in sources:
+        insert_full_grain(
+            SendDaily,
+            rows.filter(sent_at__isnull=False),
+            day=day,
+            paths=paths,
+            metrics=_send_measures(),
+            extra={"source": Value(source, output_field=CharField()), "currency": _send_currency()},
+        )
+    insert_coarser_grains(SendDaily, day=day, keep=("source", "currency"))
+
+
 def _contact_bucket(index: int, *, field: str = "first_contact_at") -> Q:
     """Cases whose `field` (first contact, or first attempt) falls within bucket `index` of
     CONTACT_BUCKETS (minutes after opening)."""
@@ -163,3 +239,4 @@ def rollup_tables_fill(*, day: date, lo: datetime, hi: datetime) -> None:
     _reasons(day, lo, hi)
     _funnel(day, lo, hi)
     _cases(day, lo, hi)
+    _sends(day, lo, hi)

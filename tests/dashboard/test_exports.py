@@ -35,6 +35,7 @@ HEADERS = {
     "trend": ["day", *ESTIMATE_HEADER],
     "funnel": ["step", "label", "count", "percent"],
     "closed_loop": ["measure", "label", "value"],
+    "costs": ["measure", "label", "value", "currency"],
     "reasons": ["reason", "label", "detractors", "percent", "cumulative_percent"],
     "verbatims": ["answered_at", "score", "touchpoint", "reasons", "comment", "case_id"],
 }
