@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invitation",
             name="segments",
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="segments"),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="SMS segments"),
         ),
         migrations.AddField(
             model_name="outboundmessage",
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="outboundmessage",
             name="segments",
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="segments"),
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="SMS segments"),
         ),
         migrations.CreateModel(
             name="GatewayTemplate",

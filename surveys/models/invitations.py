@@ -81,7 +81,7 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     # Recorded with the send: SMS segments billed (GSM-7 / UCS-2, surveys.smslength) and
     # their cost at the gateway's price (GatewayPrice; empty without one).
-    segments = models.PositiveSmallIntegerField(_("segments"), null=True, blank=True)
+    segments = models.PositiveSmallIntegerField(_("SMS segments"), null=True, blank=True)
     cost = models.DecimalField(_("cost"), max_digits=10, decimal_places=4, null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
     failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
