@@ -52,6 +52,11 @@ PROPER = {
     "URL",
     "PDF",
     "GSM",  # the SMS alphabet (GSM-7), named so in Chinese too
+    # File formats and encodings, named so in Chinese too (CSV、Excel（.xlsx）、UTF-8、GBK).
+    "Excel",
+    "xlsx",
+    "UTF",
+    "GBK",
     # Django's own Chinese for a multiple choice: "按住 Control 键，或者 Mac 上的 Command 键…"
     "Control",
     "Command",
