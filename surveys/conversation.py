@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.gateways.base import Composed, Gateway
-from surveys.gateways.routing import gateway_for_sending
+from surveys.gateways.routing import gateway_first
 from surveys.gatewaytemplates import templates_lacking
 from surveys.models import (
     Customer,
@@ -134,7 +134,7 @@ def messages_waiting(messages: list[OutboundMessage]) -> set[int]:
     by_gateway: dict[str, tuple[Gateway, list[OutboundMessage]]] = {}
     for message in messages:
         preferred = CONVERSATION_SMS.preferred(message) if CONVERSATION_SMS.preferred else ""
-        gateway = gateway_for_sending(preferred)
+        gateway = gateway_first(preferred)
         by_gateway.setdefault(gateway.slug, (gateway, []))[1].append(message)
     waiting: set[int] = set()
     for gateway, rows in by_gateway.values():

@@ -15,7 +15,7 @@ from django.utils import timezone
 from surveys.consent import may_message
 from surveys.eligibility import TierCap, sample_draw, suppress_reason
 from surveys.gateways.base import Composed, Gateway
-from surveys.gateways.routing import gateway_for_sending
+from surveys.gateways.routing import gateway_first
 from surveys.gatewaytemplates import invitation_waits, sends_waiting
 from surveys.links import link_create, link_url
 from surveys.models import (
@@ -243,7 +243,7 @@ def _waiting_for_templates(due: QuerySet[Invitation]) -> Q | None:
     their survey needs (surveys.gatewaytemplates): they stay scheduled, unclaimed, and go
     once staff add the template. Logged once per run, as an error: sending has stopped."""
     try:
-        waiting = sends_waiting(gateway_for_sending())
+        waiting = sends_waiting(gateway_first())
     except LookupError:  # no sending gateway: the sends themselves say so
         return None
     if not waiting.lacking:
@@ -381,7 +381,7 @@ def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
             suppressed_reason=SuppressReason.OPTED_OUT,
         )
         return SendOutcome("suppressed" if stopped else "taken")
-    gateway = gateway_for_sending(SURVEY_SMS.preferred(invitation) if SURVEY_SMS.preferred else "")
+    gateway = gateway_first(SURVEY_SMS.preferred(invitation) if SURVEY_SMS.preferred else "")
     if missing := invitation_waits(
         gateway, survey=invitation.asked_survey, customer=invitation.customer
     ):
@@ -402,7 +402,7 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
     invitations = sorted(rows, key=lambda invitation: invitation.pk)
     outcomes: dict[int, SendOutcome] = {}
     sendable: list[Invitation] = []
-    gateway = gateway_for_sending()  # whether templates are missing, as invitation_send asks
+    gateway = gateway_first()  # whether templates are missing, as invitation_send asks
     for invitation in invitations:
         if invitation.status != S.SCHEDULED:  # a first attempt: claimed or ended already
             outcomes[invitation.pk] = SendOutcome("taken")
