@@ -358,6 +358,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "dashboard?export=breakdown_team": (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard?export=breakdown_agent": (LOGIN,   NO,       OK,       OK,        LOGIN),
     "dashboard?export=funnel":         (LOGIN,    NO,       OK,       OK,        LOGIN),
+    "dashboard?export=costs":          (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard?export=closed_loop":    (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard?export=reasons":        (LOGIN,    NO,       OK,       OK,        LOGIN),
     "dashboard?export=verbatims":      (LOGIN,    NO,       OK,       OK,        LOGIN),
