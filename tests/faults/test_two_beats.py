@@ -51,6 +51,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     monkeypatch.setattr(tasks.process_replies, "delay", lambda ids: seen.extend(ids))
     monkeypatch.setattr(tasks.apply_receipts, "delay", lambda ids: seen.extend(ids))
     monkeypatch.setattr(tasks.send_invitation, "delay", lambda pk, attempt: seen.append(pk))
+    monkeypatch.setattr(tasks.send_invitations, "delay", lambda ids: seen.extend(ids))
     return seen
 
 
