@@ -151,7 +151,9 @@ def reply_while_rollups_run(
                 "nps.tasks.refresh_rollup_days", args=[[DAY.isoformat()]], **options
             )
         wait_until(rollup_jobs_waiting, timeout=60)  # the long job is running
-        stored = reply_store(gateway="simulator", sms=InboundSMS("MO-Q1", PHONE, "3"))
+        # The reply comes in on the gateway the survey went out through: the "why?" goes
+        # back through the one the customer answered on (surveys.gateways.routing).
+        stored = reply_store(gateway="console", sms=InboundSMS("MO-Q1", PHONE, "3"))
         reply = wait_until(
             lambda: InboundMessage.objects.filter(
                 pk=stored.message.pk, processed_at__isnull=False
