@@ -9,6 +9,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from django.contrib.auth.models import User
@@ -29,15 +30,20 @@ from followups.models import (
 )
 from followups.routing import team_for
 from followups.sla import sla_target_hours, team_hours
+from surveys.gateways.base import Composed
 from surveys.models import (
+    SURVEY_TEMPLATE,
     Category,
     Customer,
+    GatewayPrice,
     Invitation,
     InvitationStatus,
     Purpose,
     ReasonCategory,
     Response,
 )
+from surveys.sendcost import Charge, Tariff, sms_charge
+from surveys.texts import survey_text
 
 HISTORY_SECONDS = 90 * 86400
 T = TypeVar("T")
@@ -57,6 +63,32 @@ def pick(rng: random.Random, weights: Mapping[T, float]) -> T:
 
 def bulk(model: type[models.Model], rows: list[Any]) -> list[Any]:
     return model._default_manager.bulk_create(rows, batch_size=500)
+
+
+# The simulator's price in the demo, so the dashboard's SMS cost table has figures to show.
+DEMO_PRICE_PER_SEGMENT = Decimal("0.0450")
+
+
+def demo_charge(invitations: Iterable[Invitation]) -> None:
+    """Give each invented survey SMS that went out the text, segments and cost a real send
+    would have recorded (surveys.texts and surveys.sendcost, the rules a send uses)."""
+    price, _ = GatewayPrice.objects.get_or_create(
+        gateway="simulator", defaults={"price_per_segment": DEMO_PRICE_PER_SEGMENT}
+    )
+    tariff = Tariff(price_per_segment=price.price_per_segment)
+    worded: dict[tuple[int, tuple[str, ...]], tuple[str, str, Charge]] = {}
+    for invitation in invitations:
+        if invitation.sent_at is None:
+            continue
+        customer, survey = invitation.customer, invitation.asked_survey
+        key = (survey.pk, tuple(customer.languages))
+        if key not in worded:
+            text, language = survey_text(survey=survey, customer=customer)
+            composed = Composed(text, SURVEY_TEMPLATE, language, {})
+            worded[key] = (text, language, sms_charge(tariff, composed))
+        text, language, charge = worded[key]
+        invitation.text, invitation.language = text, language
+        invitation.segments, invitation.cost = charge.segments, charge.cost
 
 
 def cases_write(
@@ -269,6 +301,7 @@ def _verifications(rows: Iterable[tuple[Case, int, datetime]]) -> None:
             responded_at=None if score < 0 else at + timedelta(hours=2),
         )
         made.append((case, invitation, score))
+    demo_charge(invitation for _, invitation, _ in made)
     bulk(Invitation, [invitation for _, invitation, _ in made])
     answers = [
         Response(

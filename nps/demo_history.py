@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from followups.models import Case, CaseEvent
-from nps.demo_cases import HISTORY_SECONDS, bulk, cases_write, pick
+from nps.demo_cases import HISTORY_SECONDS, bulk, cases_write, demo_charge, pick
 from surveys.models import (
     Category,
     Customer,
@@ -328,6 +328,7 @@ def _write(rng: random.Random, made: _Made, now: datetime) -> None:
     bulk(Interaction, made.interactions)
     for interaction, invitation in zip(made.interactions, made.invitations, strict=True):
         invitation.interaction = interaction
+    demo_charge(made.invitations)
     bulk(Invitation, made.invitations)
     answered = [inv for inv in made.invitations if inv.status == InvitationStatus.RESPONDED]
     for response, invitation in zip(made.responses, answered, strict=True):

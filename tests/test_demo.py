@@ -10,11 +10,12 @@ from django.db import transaction
 from django.test import Client
 
 from followups.models import Agent, Case, CaseStatus, Team
+from nps.demo_cases import DEMO_PRICE_PER_SEGMENT
 from nps.demo_history import history_seed
 from nps.management.commands.seed_demo import DEMO_PASSWORD
 from nps.reporting.contract import Filters
 from nps.reporting.days import local_today
-from nps.reporting.queries import funnel, nps_breakdown, nps_counts, nps_trend
+from nps.reporting.queries import funnel, nps_breakdown, nps_counts, nps_trend, send_costs
 from nps.reporting.stats import change, estimate
 from surveys.models import Customer, Interaction, Purpose, Response, Survey
 
@@ -107,6 +108,13 @@ def test_the_seeded_history_gives_the_dashboard_its_figures_once() -> None:
     flow = funnel(current)
     assert flow.interactions > flow.sent > flow.delivered > flow.responded > 0
     assert flow.suppressed
+    # The SMS cost table has figures: every survey SMS sent is priced, in segments.
+    costs = send_costs(current)
+    assert costs.sms >= flow.sent
+    assert costs.unpriced == 0
+    assert costs.segments >= costs.sms
+    assert costs.cost["CNY"] == DEMO_PRICE_PER_SEGMENT * costs.segments
+    assert costs.recovered > 0
 
 
 def test_the_seeded_history_has_cases_in_every_state_and_verified_ones() -> None:
