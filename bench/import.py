@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument(
         "--without-care-pool",
         action="store_true",
-        help="diagnosis only: disconnect care's post_save receiver on interactions",
+        help="diagnosis only: disconnect care's pool receivers on new interactions",
     )
     options = parser.parse_args()
     _django()
@@ -156,8 +156,10 @@ def main() -> None:
         from django.db.models.signals import post_save
 
         from surveys.models import Interaction
+        from surveys.signals import interactions_recorded
 
         post_save.disconnect(sender=Interaction, dispatch_uid="care-pool-contact")
+        interactions_recorded.disconnect(dispatch_uid="care-pool-contacts")
         say("diagnosis: care's pool receiver on new interactions is disconnected")
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = folder / "interactions.csv"

@@ -6,8 +6,9 @@ temporary staging table; one UPDATE and one INSERT bring the customers up to dat
 INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the same id
 loses quietly and is counted as already there), and each new interaction's survey is then
 planned by `invitations_plan`, the batch form of the rule every posted interaction goes
-through (`invitation_plan` is that function for one). Each new interaction is announced
-with post_save, as saving it one by one would, so other apps' receivers see it.
+through (`invitation_plan` is that function for one). The chunk's new interactions are
+announced together with surveys.signals.interactions_recorded (care's pool takes them
+set-based, by the rule its post_save receiver applies to one).
 
 The customer statements are the set-based form of `customer_upsert`: an empty cell keeps
 the stored value, the tier is `tier_from_crm`'s (computed here in Python, per row), and of
@@ -20,11 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models.signals import post_save
 
 from surveys.dispatch import invitations_plan
 from surveys.models import Customer, Interaction, UnitCode
 from surveys.phones import phone_parse
+from surveys.signals import interactions_recorded
 from surveys.tiers import tier_from_crm
 
 STAGING = "interaction_import_staging"
@@ -133,10 +134,5 @@ def chunk_record_set(valid: list[tuple[int, dict[str, Any]]], result: Any) -> No
     interactions = list(
         Interaction.objects.select_related("customer").filter(pk__in=ids).order_by("pk")
     )
-    for interaction in interactions:
-        # What saving one sends: other apps' receivers (care's pool) see every new interaction.
-        post_save.send(
-            sender=Interaction, instance=interaction, created=True, update_fields=None,
-            raw=False, using=connection.alias,
-        )  # fmt: skip
+    interactions_recorded.send(sender=Interaction, interactions=interactions)
     invitations_plan(interactions=interactions)

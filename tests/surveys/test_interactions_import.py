@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
+from care.models import PoolMember
 from surveys.interactions import interaction_record
 from surveys.interactions_import import (
     import_preview,
@@ -242,6 +243,7 @@ def test_chunks_are_recorded_one_after_another(settings: Any, survey: Survey) ->
 
 def stored() -> dict[str, Any]:
     """What an import leaves, without ids and clocks: to compare the two paths."""
+    by_pk = dict(Interaction.objects.values_list("pk", "external_id"))
     return {
         "customers": list(
             Customer.objects.order_by("phone").values_list(
@@ -267,6 +269,10 @@ def stored() -> dict[str, Any]:
             Invitation.objects.order_by("interaction__external_id").values_list(
                 "interaction__external_id", "status", "suppressed_reason", "survey_id"
             )
+        ),
+        "pool": sorted(
+            (m.customer.phone, m.reason, m.entered_at, by_pk[int(m.source.split(":")[1])])
+            for m in PoolMember.objects.select_related("customer")
         ),
     }
 
@@ -307,6 +313,7 @@ def test_the_copy_path_stores_what_the_row_path_stores(settings: Any, survey: Su
 
     assert results[True] == results[False]
     assert results[True][0] == (5, 2, 2)  # M-1..M-4, M-6; M-1 again, K-1; K-2, M-5
+    assert [row[:2] for row in results[True][2]["pool"]] == [("+8613800138001", "complaint")]
 
 
 # ----------------------------------------------------------------- admin and command
