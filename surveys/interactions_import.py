@@ -11,7 +11,9 @@ A file is read and stored in chunks, so memory stays flat however long it is; pr
 written on the InteractionImport row after every chunk (the admin's progress view and the
 command's bar read it). On SQLite each chunk is recorded row by row through
 `interaction_record`; on PostgreSQL the chunk goes through COPY into a staging table and is
-inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule.
+inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule;
+there, rows of the common shape are validated in SQL after COPY (chunk_take_set), and
+only the others go through the serializer.
 """
 
 import time
@@ -34,7 +36,7 @@ from surveys.api.serializers import InteractionWriteSerializer
 from surveys.customers_import import RowError, row_errors
 from surveys.importfiles import ImportFileError, file_header, file_is_xlsx, file_rows
 from surveys.interactions import InteractionConflict, interaction_differences, interaction_record
-from surveys.interactions_import_pg import chunk_record_set
+from surveys.interactions_import_pg import chunk_record_set, chunk_take_set
 from surveys.models import ImportStatus, Interaction, InteractionImport
 from surveys.queue import task_queue
 from surveys.spreadsheets import SpreadsheetWriter
@@ -230,13 +232,16 @@ def set_based() -> bool:
 def chunk_import(rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool) -> ChunkResult:
     """Validate a chunk, then count it (dry run) or store it in one transaction."""
     result = ChunkResult()
-    valid, result.errors = rows_validate(rows)
     with transaction.atomic():
+        staged = 0
+        if set_based():
+            rows, staged, result.skipped = chunk_take_set(rows)
+        valid, result.errors = rows_validate(rows)
         new = chunk_known(valid, result)
         if dry_run:
-            result.added += len(new)
+            result.added += len(new) + staged
         elif set_based():
-            chunk_record_set(new, result)
+            chunk_record_set(new, result, staged=staged)
         else:
             chunk_record_rows(new, result)
     return result
