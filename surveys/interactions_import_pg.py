@@ -20,6 +20,7 @@ and compares what they stored.
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
@@ -175,18 +176,20 @@ def _mobile_patterns() -> tuple[str, str, list[str]]:
     import phonenumbers
 
     meta = phonenumbers.PhoneMetadata.metadata_for_region(settings.NPS_DEFAULT_REGION)
-    before = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager")
-    before += ("uan", "voicemail")
-    others = [getattr(meta, name) for name in before]
+    if meta is None:
+        raise ImproperlyConfigured(f"No phone numbers for region {settings.NPS_DEFAULT_REGION}")
+    before = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+              "uan", "voicemail")  # fmt: skip
 
-    def full(pattern: str) -> str:
-        return f"^(?:{pattern})$"
+    def full(desc: Any) -> str | None:
+        pattern = getattr(desc, "national_number_pattern", None)
+        return None if pattern is None else f"^(?:{pattern})$"
 
-    return (
-        full(meta.general_desc.national_number_pattern),
-        full(meta.mobile.national_number_pattern),
-        [full(d.national_number_pattern) for d in others if d and d.national_number_pattern],
-    )
+    general, mobile = full(meta.general_desc), full(meta.mobile)
+    if general is None or mobile is None:
+        raise ImproperlyConfigured(f"No mobiles for region {settings.NPS_DEFAULT_REGION}")
+    others = [full(getattr(meta, name)) for name in before]
+    return general, mobile, [pattern for pattern in others if pattern is not None]
 
 
 def _text_ok(name: str, length: int) -> str:
