@@ -5,8 +5,9 @@ them (CRM id, phone, name, touchpoint, channel, store id, staff id, local time),
 the same run:
 - COPY: the file as it is into a bare table of text columns (PostgreSQL's own ceiling);
 - import: the file through surveys/interactions_import.py as the Celery task runs it
-  (validated by the API serializer, COPY into staging, set-based inserts, every survey
-  planned by the dispatch rule), into emptied interaction tables;
+  (COPY into staging, the common shape validated in SQL and the rest by the API
+  serializer, set-based inserts, every survey planned by the dispatch rule inside the
+  timed run), into emptied interaction tables;
 - re-run: the same file again, which must add nothing.
 It prints rows/s for each, the ratio import/COPY, and the process's peak memory (RSS).
 Targets: ratio >= 0.1, peak memory <= 300 MB.

@@ -1,7 +1,8 @@
 """Interactions from a file (CSV or .xlsx), for partners and stores that have no API.
 
 The file's columns are mapped to the fields the interactions API takes (`FIELDS`); every
-row is validated by the API's own serializer (one rule for what an interaction may carry)
+row is validated as the API's own serializer validates it (one rule for what an interaction
+may carry; on PostgreSQL rows of the common shape are decided in SQL, see below)
 and recorded so that it gets its survey planned exactly as a posted one. A row is known by
 its CRM id: importing a file again adds nothing, and a known id with other values is a
 refused row, as the API answers 409. A refused row is reported by number, field and

@@ -1,7 +1,8 @@
 """The PostgreSQL path of the interaction import: COPY into a staging table, set-based inserts.
 
-Rows arrive here validated by the API's serializer and with known CRM ids already taken out
-(surveys/interactions_import.py), so what is left is storing. One COPY puts the chunk into a
+Rows of the common shape are validated here in SQL (chunk_take_set, below); the others
+arrive validated by the API's serializer and with known CRM ids already taken out
+(surveys/interactions_import.py). One COPY puts the chunk into a
 temporary staging table; one UPDATE and one INSERT bring the customers up to date, one
 INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the same id
 loses quietly and is counted as already there), and each new interaction's survey is then
