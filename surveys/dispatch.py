@@ -4,6 +4,7 @@ import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +86,8 @@ def invitations_plan(*, interactions: list[Interaction]) -> list[Invitation]:
 
 def invitations_insert(invitations: list[Invitation]) -> None:
     """bulk_create for many planned invitations: on PostgreSQL their ids are drawn from
-    the table's sequence and the rows go in by COPY (a file's chunk plans thousands)."""
+    the table's sequence and the rows go in by COPY (a file's chunk plans thousands), the
+    attributes as they are (psycopg adapts them; the time stamps set as save() sets them)."""
     if connection.vendor != "postgresql" or len(invitations) < 2:
         Invitation.objects.bulk_create(invitations)
         return
@@ -99,11 +101,15 @@ def invitations_insert(invitations: list[Invitation]) -> None:
         for invitation, (pk,) in zip(invitations, cursor.fetchall(), strict=True):
             invitation.pk = pk
         columns = ", ".join(qn(f.column) for f in fields)
+        stamped = [
+            f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
         with cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for invitation in invitations:
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(invitation, True), connection) for f in fields]
-                )
+                for f in stamped:
+                    f.pre_save(invitation, True)
+                values = [getattr(invitation, f.attname) for f in fields]
+                copy.write_row([v.value if isinstance(v, Enum) else v for v in values])
     for invitation in invitations:
         invitation._state.adding, invitation._state.db = False, connection.alias
 

@@ -271,7 +271,16 @@ def stored() -> dict[str, Any]:
         ),
         "invitations": list(
             Invitation.objects.order_by("interaction__external_id").values_list(
-                "interaction__external_id", "status", "suppressed_reason", "survey_id"
+                "interaction__external_id",
+                "status",
+                "suppressed_reason",
+                "survey_id",
+                "purpose",
+                "language",
+                "attempts",
+                "text",
+                "failure_reason",
+                "gateway",
             )
         ),
         "pool": sorted(
