@@ -20,13 +20,22 @@ and compares what they stored.
 
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
 from surveys.dispatch import invitations_plan
-from surveys.models import Customer, Interaction, UnitCode
+from surveys.models import (
+    Customer,
+    CustomerLanguage,
+    Interaction,
+    InteractionKind,
+    Touchpoint,
+    UnitCode,
+)
+from surveys.occurrence import EARLIEST, FUTURE_TOLERANCE
 from surveys.phones import phone_parse
 from surveys.signals import interactions_recorded
 from surveys.tiers import tier_from_crm
@@ -174,8 +183,6 @@ WHITE = "[" + "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3000 + 1)) if
 def _mobile_patterns() -> tuple[str, str, list[str]]:
     """libphonenumber's own patterns for the default region: every number, mobiles, and the
     types it tells before mobiles (premium, toll-free, shared cost...), anchored."""
-    import phonenumbers
-
     meta = phonenumbers.PhoneMetadata.metadata_for_region(settings.NPS_DEFAULT_REGION)
     if meta is None:
         raise ImproperlyConfigured(f"No phone numbers for region {settings.NPS_DEFAULT_REGION}")
@@ -266,9 +273,6 @@ def chunk_take_set(
 ) -> tuple[list[tuple[int, dict[str, Any]]], int, int]:
     """Put the chunk's common-shape rows into STAGING (emptied first) or count them as
     recorded; (the rows left for the serializer, how many taken new, how many known)."""
-    from surveys.models import CustomerLanguage, InteractionKind, Touchpoint
-    from surveys.occurrence import EARLIEST, FUTURE_TOLERANCE
-
     general, mobile, others = _mobile_patterns()
     limits = {"external_id": 64, "name": 100, "region": 64, "channel": 32}
     limits |= {"business_type": 64, "staff_id": 64, "staff_name": 100, "unit_code": 64}
