@@ -5,18 +5,23 @@ them (CRM id, phone, name, touchpoint, channel, store id, staff id, local time),
 the same run:
 - COPY: the file as it is into a bare table of text columns (PostgreSQL's own ceiling);
 - import: the file through surveys/interactions_import.py as the Celery task runs it
-  (validated by the API serializer, COPY into staging, set-based inserts, every survey
-  planned by the dispatch rule), into emptied interaction tables;
+  (COPY into staging, the common shape validated in SQL and the rest by the API
+  serializer, set-based inserts, every survey planned by the dispatch rule inside the
+  timed run), into emptied interaction tables;
 - re-run: the same file again, which must add nothing.
 It prints rows/s for each, the ratio import/COPY, and the process's peak memory (RSS).
 Targets: ratio >= 0.1, peak memory <= 300 MB.
 
-One active survey waits an hour after the interaction, and the rows occurred in the last
-50 minutes, so every planned invitation is scheduled for later and nothing is queued to a
-broker (sending is bench/dispatch.py's). Half the customers appear twice: the second of
-their interactions is suppressed by the fatigue rule, which reads the first.
+One active survey waits six hours after the interaction, and the rows occurred in the 50
+minutes before the file was written, so every planned invitation is scheduled for later
+and nothing is queued to a broker (sending is bench/dispatch.py's). Half the customers
+appear twice: the second of their interactions is suppressed by the fatigue rule, which
+reads the first.
 
-    .venv/bin/python bench/import.py [--rows 1000000] [--keep-file]
+    .venv/bin/python bench/import.py [--rows 1000000] [--keep-file] [--file F [--write-only]]
+
+(--file: the file is written once, outside a timed run, and read by the next; --rows must
+give its row count.)
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/bench_import; its name must
 contain "bench" (the customer and interaction tables are truncated).
@@ -105,7 +110,7 @@ def tables_empty() -> None:
         cursor.execute(f"TRUNCATE {Customer._meta.db_table} CASCADE")
         cursor.execute(f"TRUNCATE {InteractionImport._meta.db_table}")
         cursor.execute(f"TRUNCATE {Survey._meta.db_table} CASCADE")
-    Survey.objects.create(name="bench", delay_minutes=60, is_active=True)
+    Survey.objects.create(name="bench", delay_minutes=6 * 60, is_active=True)
 
 
 def import_timed(path: Path, label: str) -> tuple[float, object]:
@@ -138,9 +143,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep-file", action="store_true")
     parser.add_argument(
+        "--file", type=Path, help="the CSV to use: written there first (and kept) if missing"
+    )
+    parser.add_argument("--write-only", action="store_true", help="write --file, then stop")
+    parser.add_argument(
         "--without-care-pool",
         action="store_true",
-        help="diagnosis only: disconnect care's post_save receiver on interactions",
+        help="diagnosis only: disconnect care's pool receivers on new interactions",
     )
     options = parser.parse_args()
     _django()
@@ -156,16 +165,21 @@ def main() -> None:
         from django.db.models.signals import post_save
 
         from surveys.models import Interaction
+        from surveys.signals import interactions_recorded
 
         post_save.disconnect(sender=Interaction, dispatch_uid="care-pool-contact")
+        interactions_recorded.disconnect(dispatch_uid="care-pool-contacts")
         say("diagnosis: care's pool receiver on new interactions is disconnected")
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    path = folder / "interactions.csv"
-    started = time.perf_counter()
-    file_write(path, options.rows)
-    size = path.stat().st_size / 1e6
-    written = time.perf_counter() - started
-    say(f"file: {options.rows:,} rows, {size:.0f} MB, written in {written:.0f} s")
+    path = options.file or folder / "interactions.csv"
+    if not path.exists():
+        started = time.perf_counter()
+        file_write(path, options.rows)
+        say(f"file: {options.rows:,} rows, written in {time.perf_counter() - started:.0f} s")
+    say(f"file: {path}, {path.stat().st_size / 1e6:.0f} MB")
+    if options.write_only:
+        folder.rmdir()
+        return
     version = connection.cursor().connection.info.server_version
     say(f"PostgreSQL {version}, chunk {settings.NPS_IMPORT_CHUNK} rows")
     tables_empty()
@@ -186,9 +200,9 @@ def main() -> None:
         f"targets: ratio {'met' if ratio >= TARGET_RATIO else 'NOT met'}, "
         f"memory {'met' if memory <= TARGET_MB else 'NOT met'}"
     )
-    if not options.keep_file:
+    if not options.keep_file and options.file is None:
         path.unlink()
-        folder.rmdir()
+    folder.rmdir()
 
 
 if __name__ == "__main__":

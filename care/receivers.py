@@ -10,11 +10,14 @@ none calls the network.
 - post_save of followups.CaseEvent (every case change writes one, followups.history): a case
   given up as unreachable enters "case_unreachable"; closed without a resolution,
   "case_unresolved"; a verification answer that shows no recovery, "not_recovered".
-- post_save of surveys.Interaction: a complaint enters "complaint"; the customer's
-  PoolPolicy.repeat_contacts-th interaction within repeat_days enters "repeated_contacts".
+- post_save of surveys.Interaction, and surveys.signals.interactions_recorded for many
+  stored at once (a file's import): a complaint enters "complaint"; the customer's
+  PoolPolicy.repeat_contacts-th interaction within repeat_days enters "repeated_contacts"
+  (interactions_pool_enter, one rule for one and for many).
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +28,7 @@ from care.pool import Entry, pool_enter, pool_entries_open, pool_leave
 from care.segments import OWN_INTERACTION_PREFIX
 from followups.models import CaseEvent, CaseStatus
 from surveys.models import Category, Interaction, InteractionKind, Purpose, Response
-from surveys.signals import response_classified, responses_recorded
+from surveys.signals import interactions_recorded, response_classified, responses_recorded
 
 SATISFIED = (Category.PROMOTER, Category.PASSIVE)
 
@@ -129,41 +132,71 @@ def repeated_contacts_at(
 def on_interaction_saved(
     sender: type[Interaction], instance: Interaction, created: bool, **kwargs: Any
 ) -> None:
-    if not created or instance.external_id.startswith(OWN_INTERACTION_PREFIX):
-        return  # a campaign's own post-survey is not the customer coming to us
-    source = f"interaction:{instance.pk}"
-    if instance.kind == InteractionKind.COMPLAINT:
-        pool_enter(
-            customer_ids=[instance.customer_id],
-            reason=EntryReason.COMPLAINT,
-            at=instance.occurred_at,
-            source=source,
-        )
+    if created:
+        interactions_pool_enter([instance])
+
+
+def on_interactions_recorded(
+    sender: type[Interaction], interactions: list[Interaction], **kwargs: Any
+) -> None:
+    interactions_pool_enter(interactions)
+
+
+def interactions_pool_enter(interactions: Sequence[Interaction]) -> None:
+    """The stays new interactions open: a complaint enters "complaint"; the customer's
+    PoolPolicy.repeat_contacts-th interaction within repeat_days enters "repeated_contacts".
+
+    Set-based for any number of new interactions (a file's chunk, or the one just saved):
+    the policy once, the customers' contacts near them in one query, one insert per reason.
+    Each interaction is judged on the contacts recorded up to it (by id), as if they had
+    been saved and announced one after another.
+    """
+    contacts = sorted(
+        (i for i in interactions if not i.external_id.startswith(OWN_INTERACTION_PREFIX)),
+        key=lambda i: i.pk,
+    )  # a campaign's own post-survey is not the customer coming to us
+    if not contacts:
+        return
+    complaints = [
+        Entry(i.customer_id, i.occurred_at, f"interaction:{i.pk}")
+        for i in contacts
+        if i.kind == InteractionKind.COMPLAINT
+    ]
+    if complaints:
+        pool_entries_open(entries=complaints, reason=EntryReason.COMPLAINT)
     policy = PoolPolicy.current()
     within = timedelta(days=policy.repeat_days)
-    # Windows that could hold this interaction: up to `within` either side of it. The CRM
+    # Windows that could hold an interaction: up to `within` either side of it. The CRM
     # may send contacts out of order, so a late one can complete an earlier window.
-    times = list(
+    near: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    rows = (
         Interaction.objects.filter(
-            customer_id=instance.customer_id,
-            occurred_at__gt=instance.occurred_at - within,
-            occurred_at__lt=instance.occurred_at + within,
+            customer_id__in={i.customer_id for i in contacts},
+            occurred_at__gt=min(i.occurred_at for i in contacts) - within,
+            occurred_at__lt=max(i.occurred_at for i in contacts) + within,
+            pk__lte=contacts[-1].pk,
         )
         .exclude(external_id__startswith=OWN_INTERACTION_PREFIX)
-        .values_list("occurred_at", flat=True)
+        .values_list("customer_id", "pk", "occurred_at")
     )
-    if len(times) < policy.repeat_contacts:
-        return
-    reached = repeated_contacts_at(
-        times, including=instance.occurred_at, at_least=policy.repeat_contacts, within=within
-    )
-    if reached is not None:
-        pool_enter(
-            customer_ids=[instance.customer_id],
-            reason=EntryReason.REPEATED_CONTACTS,
-            at=reached,
-            source=source,
+    for customer_id, pk, at in rows:
+        near[customer_id].append((pk, at))
+    repeated = []
+    for i in contacts:
+        times = [
+            at
+            for pk, at in near[i.customer_id]
+            if pk <= i.pk and i.occurred_at - within < at < i.occurred_at + within
+        ]
+        if len(times) < policy.repeat_contacts:
+            continue
+        reached = repeated_contacts_at(
+            times, including=i.occurred_at, at_least=policy.repeat_contacts, within=within
         )
+        if reached is not None:
+            repeated.append(Entry(i.customer_id, reached, f"interaction:{i.pk}"))
+    if repeated:
+        pool_entries_open(entries=repeated, reason=EntryReason.REPEATED_CONTACTS)
 
 
 def pool_receivers_connect() -> None:
@@ -172,3 +205,4 @@ def pool_receivers_connect() -> None:
     responses_recorded.connect(on_responses_recorded, dispatch_uid="care-pool")
     post_save.connect(on_case_event_saved, sender=CaseEvent, dispatch_uid="care-pool-case")
     post_save.connect(on_interaction_saved, sender=Interaction, dispatch_uid="care-pool-contact")
+    interactions_recorded.connect(on_interactions_recorded, dispatch_uid="care-pool-contacts")

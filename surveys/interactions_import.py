@@ -1,7 +1,8 @@
 """Interactions from a file (CSV or .xlsx), for partners and stores that have no API.
 
 The file's columns are mapped to the fields the interactions API takes (`FIELDS`); every
-row is validated by the API's own serializer (one rule for what an interaction may carry)
+row is validated as the API's own serializer validates it (one rule for what an interaction
+may carry; on PostgreSQL rows of the common shape are decided in SQL, see below)
 and recorded so that it gets its survey planned exactly as a posted one. A row is known by
 its CRM id: importing a file again adds nothing, and a known id with other values is a
 refused row, as the API answers 409. A refused row is reported by number, field and
@@ -11,7 +12,9 @@ A file is read and stored in chunks, so memory stays flat however long it is; pr
 written on the InteractionImport row after every chunk (the admin's progress view and the
 command's bar read it). On SQLite each chunk is recorded row by row through
 `interaction_record`; on PostgreSQL the chunk goes through COPY into a staging table and is
-inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule.
+inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule;
+there, rows of the common shape are validated in SQL after COPY (chunk_take_set), and
+only the others go through the serializer.
 """
 
 import time
@@ -34,7 +37,7 @@ from surveys.api.serializers import InteractionWriteSerializer
 from surveys.customers_import import RowError, row_errors
 from surveys.importfiles import ImportFileError, file_header, file_is_xlsx, file_rows
 from surveys.interactions import InteractionConflict, interaction_differences, interaction_record
-from surveys.interactions_import_pg import chunk_record_set
+from surveys.interactions_import_pg import chunk_record_set, chunk_take_set
 from surveys.models import ImportStatus, Interaction, InteractionImport
 from surveys.queue import task_queue
 from surveys.spreadsheets import SpreadsheetWriter
@@ -230,13 +233,16 @@ def set_based() -> bool:
 def chunk_import(rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool) -> ChunkResult:
     """Validate a chunk, then count it (dry run) or store it in one transaction."""
     result = ChunkResult()
-    valid, result.errors = rows_validate(rows)
     with transaction.atomic():
+        staged = 0
+        if set_based():
+            rows, staged, result.skipped = chunk_take_set(rows)
+        valid, result.errors = rows_validate(rows)
         new = chunk_known(valid, result)
         if dry_run:
-            result.added += len(new)
+            result.added += len(new) + staged
         elif set_based():
-            chunk_record_set(new, result)
+            chunk_record_set(new, result, staged=staged)
         else:
             chunk_record_rows(new, result)
     return result

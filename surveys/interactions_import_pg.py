@@ -1,13 +1,15 @@
 """The PostgreSQL path of the interaction import: COPY into a staging table, set-based inserts.
 
-Rows arrive here validated by the API's serializer and with known CRM ids already taken out
-(surveys/interactions_import.py), so what is left is storing. One COPY puts the chunk into a
+Rows of the common shape are validated here in SQL (chunk_take_set, below); the others
+arrive validated by the API's serializer and with known CRM ids already taken out
+(surveys/interactions_import.py). One COPY puts the chunk into a
 temporary staging table; one UPDATE and one INSERT bring the customers up to date, one
 INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the same id
 loses quietly and is counted as already there), and each new interaction's survey is then
 planned by `invitations_plan`, the batch form of the rule every posted interaction goes
-through (`invitation_plan` is that function for one). Each new interaction is announced
-with post_save, as saving it one by one would, so other apps' receivers see it.
+through (`invitation_plan` is that function for one). The chunk's new interactions are
+announced together with surveys.signals.interactions_recorded (care's pool takes them
+set-based, by the rule its post_save receiver applies to one).
 
 The customer statements are the set-based form of `customer_upsert`: an empty cell keeps
 the stored value, the tier is `tier_from_crm`'s (computed here in Python, per row), and of
@@ -18,13 +20,24 @@ and compares what they stored.
 
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models.signals import post_save
+from django.utils import timezone
 
 from surveys.dispatch import invitations_plan
-from surveys.models import Customer, Interaction, UnitCode
+from surveys.models import (
+    Customer,
+    CustomerLanguage,
+    Interaction,
+    InteractionKind,
+    Touchpoint,
+    UnitCode,
+)
+from surveys.occurrence import EARLIEST, FUTURE_TOLERANCE
 from surveys.phones import phone_parse
+from surveys.signals import interactions_recorded
 from surveys.tiers import tier_from_crm
 
 STAGING = "interaction_import_staging"
@@ -91,24 +104,26 @@ def staging_row(number: int, data: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def staging_fill(valid: list[tuple[int, dict[str, Any]]]) -> None:
-    """Empty the session's staging table and COPY the chunk into it."""
+    """COPY the serializer's rows into the staging table, after those chunk_take_set put."""
     # Built before COPY starts: the tier rule reads its thresholds from the database, and
     # a connection in COPY answers nothing else until it ends.
     rows = [staging_row(number, data) for number, data in valid]
     with connection.cursor() as cursor:
         cursor.execute(STAGING_DDL)
-        cursor.execute(f"TRUNCATE {STAGING}")
         with cursor.copy(f"COPY {STAGING} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
 
-def chunk_record_set(valid: list[tuple[int, dict[str, Any]]], result: Any) -> None:
-    """Store new rows set-based and plan their surveys; counts go into `result`.
+def chunk_record_set(
+    valid: list[tuple[int, dict[str, Any]]], result: Any, *, staged: int = 0
+) -> None:
+    """Store new rows (the serializer's `valid` and the `staged` ones chunk_take_set put)
+    set-based and plan their surveys; counts go into `result`.
 
     Runs inside the caller's transaction (one per chunk), so a chunk is stored whole or not.
     """
-    if not valid:
+    if not valid and not staged:
         return
     staging_fill(valid)
     tables = {
@@ -129,14 +144,163 @@ def chunk_record_set(valid: list[tuple[int, dict[str, Any]]], result: Any) -> No
         cursor.execute(INTERACTIONS_INSERT.format(**tables))
         ids = sorted(row[0] for row in cursor.fetchall())
     result.added += len(ids)
-    result.skipped += len(valid) - len(ids)  # ids a concurrent import stored first
+    result.skipped += len(valid) + staged - len(ids)  # ids a concurrent import stored first
     interactions = list(
         Interaction.objects.select_related("customer").filter(pk__in=ids).order_by("pk")
     )
-    for interaction in interactions:
-        # What saving one sends: other apps' receivers (care's pool) see every new interaction.
-        post_save.send(
-            sender=Interaction, instance=interaction, created=True, update_fields=None,
-            raw=False, using=connection.alias,
-        )  # fmt: skip
+    interactions_recorded.send(sender=Interaction, interactions=interactions)
     invitations_plan(interactions=interactions)
+
+
+# Rows of the common shape, validated in SQL ----------------------------------------------
+#
+# Before the API's serializer sees a chunk, its rows go through COPY into RAW as the file
+# gave them, and one statement takes those it can decide cheaply, all of them rows the
+# serializer accepts: a Chinese mobile number (11 digits, "+86" or not; mobile by the
+# patterns libphonenumber itself holds, so e164 and is_mobile are phone_parse's), a local
+# "YYYY-MM-DD HH:MM:SS" in NPS_IMPORT_TIME_ZONE away from any change of its offset, within
+# the model's range (surveys/occurrence.py), known choices, texts within their lengths and
+# without surrounding white space, no tier or ARPU (tier_from_crm), a CRM id once in the
+# chunk. A new one goes into STAGING as staging_row would put it; a recorded one with the
+# same values (interaction_differences' fields) is counted as already there. Every other
+# row, valid or not, goes to the serializer: SQL never refuses, so every error message is
+# the serializer's. tests/surveys/test_interactions_import.py holds the agreement table.
+
+RAW = "interaction_import_raw"
+RAW_COLUMNS = (
+    "external_id", "phone", "name", "language", "tier", "region", "arpu", "touchpoint",
+    "kind", "channel", "business_type", "staff_id", "staff_name", "unit_code", "occurred_at",
+)  # fmt: skip
+RAW_DDL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {RAW} (row_number integer, "
+    + ", ".join(f"{name} text" for name in RAW_COLUMNS)
+    + ")"
+)
+# What str.strip() takes off a cell, as a bracket expression of escaped code points.
+WHITE = "[" + "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3000 + 1)) if c.isspace()) + "]"
+
+
+def _mobile_patterns() -> tuple[str, str, list[str]]:
+    """libphonenumber's own patterns for the default region: every number, mobiles, and the
+    types it tells before mobiles (premium, toll-free, shared cost...), anchored."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(settings.NPS_DEFAULT_REGION)
+    if meta is None:
+        raise ImproperlyConfigured(f"No phone numbers for region {settings.NPS_DEFAULT_REGION}")
+    before = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+              "uan", "voicemail")  # fmt: skip
+
+    def full(desc: Any) -> str | None:
+        pattern = getattr(desc, "national_number_pattern", None)
+        return None if pattern is None else f"^(?:{pattern})$"
+
+    general, mobile = full(meta.general_desc), full(meta.mobile)
+    if general is None or mobile is None:
+        raise ImproperlyConfigured(f"No mobiles for region {settings.NPS_DEFAULT_REGION}")
+    others = [full(getattr(meta, name)) for name in before]
+    return general, mobile, [pattern for pattern in others if pattern is not None]
+
+
+def _text_ok(name: str, length: int) -> str:
+    return (
+        f"(t.{name} IS NULL OR (char_length(t.{name}) <= {length} "
+        f"AND t.{name} !~ ('^' || %(white)s) AND t.{name} !~ (%(white)s || '$')))"
+    )
+
+
+CLASSIFY = """
+WITH t AS (
+    SELECT r.*,
+        CASE WHEN r.phone ~ '^(\\+86)?1[0-9]{{10}}$' THEN right(r.phone, 11) END AS digits,
+        CASE WHEN r.occurred_at !~ %(when_shape)s THEN NULL
+             WHEN substr(r.occurred_at, 9, 2)::int <= extract(day from
+                  date_trunc('month', (substr(r.occurred_at, 1, 7) || '-01')::date)
+                  + interval '1 month - 1 day')
+             THEN replace(r.occurred_at, 'T', ' ')::timestamp END AS local_at,
+        count(*) OVER (PARTITION BY regexp_replace(
+            r.external_id, '^' || %(white)s || '+|' || %(white)s || '+$', '', 'g')) AS copies
+    FROM {raw} AS r
+), v AS (
+    SELECT t.*, t.local_at AT TIME ZONE %(zone)s AS at FROM t
+    WHERE t.digits ~ %(general)s AND t.digits ~ %(mobile)s AND NOT t.digits ~ ANY(%(others)s)
+      AND t.external_id IS NOT NULL AND t.local_at IS NOT NULL AND t.copies = 1
+      AND t.tier IS NULL AND t.arpu IS NULL
+      AND t.touchpoint = ANY(%(touchpoints)s)
+      AND (t.kind IS NULL OR t.kind = ANY(%(kinds)s))
+      AND (t.language IS NULL OR t.language = ANY(%(languages)s))
+      AND {texts}
+), c AS (
+    SELECT v.*, i.id AS known, i.touchpoint = v.touchpoint
+        AND i.kind = COALESCE(v.kind, %(kind)s) AND i.occurred_at = v.at
+        AND (v.channel IS NULL OR i.channel = v.channel)
+        AND (v.business_type IS NULL OR i.business_type = v.business_type)
+        AND (v.staff_id IS NULL OR i.staff_id = v.staff_id)
+        AND (v.staff_name IS NULL OR i.staff_name = v.staff_name)
+        AND (v.unit_code IS NULL OR i.unit_code = v.unit_code)
+        AND cu.phone = '+86' || v.digits AS same
+    FROM v
+    LEFT JOIN {interaction} AS i ON i.external_id = v.external_id
+    LEFT JOIN {customer} AS cu ON cu.id = i.customer_id
+    WHERE v.at >= %(earliest)s AND v.at <= %(latest)s
+      AND v.at AT TIME ZONE %(zone)s = v.local_at
+      AND (v.at - interval '1 day') AT TIME ZONE %(zone)s = v.local_at - interval '1 day'
+      AND (v.at + interval '1 day') AT TIME ZONE %(zone)s = v.local_at + interval '1 day'
+), added AS (
+    INSERT INTO {staging} ({columns})
+    SELECT row_number, external_id, '+86' || digits, true, name, language, %(tier)s, region,
+           NULL, touchpoint, COALESCE(kind, %(kind)s), COALESCE(channel, ''),
+           COALESCE(business_type, ''), COALESCE(staff_id, ''), COALESCE(staff_name, ''),
+           COALESCE(unit_code, ''), at
+    FROM c WHERE known IS NULL
+    RETURNING row_number
+)
+SELECT row_number, false FROM added
+UNION ALL SELECT row_number, true FROM c WHERE known IS NOT NULL AND same"""
+
+
+def _raw_row(number: int, payload: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The payload as RAW's columns, or None when a cell is not text (it goes to Python)."""
+    customer = payload.get("customer", {})
+    if not isinstance(customer, dict):
+        return None
+    cells = {**{k: v for k, v in payload.items() if k != "customer"}, **customer}
+    if not all(isinstance(v, str) and "\x00" not in v for v in cells.values()):
+        return None
+    return (number, *(cells.get(name) for name in RAW_COLUMNS))
+
+
+def chunk_take_set(
+    rows: list[tuple[int, dict[str, Any]]],
+) -> tuple[list[tuple[int, dict[str, Any]]], int, int]:
+    """Put the chunk's common-shape rows into STAGING (emptied first) or count them as
+    recorded; (the rows left for the serializer, how many taken new, how many known)."""
+    general, mobile, others = _mobile_patterns()
+    limits = {"external_id": 64, "name": 100, "region": 64, "channel": 32}
+    limits |= {"business_type": 64, "staff_id": 64, "staff_name": 100, "unit_code": 64}
+    sql = CLASSIFY.format(
+        raw=RAW, staging=STAGING, columns=", ".join(COLUMNS),
+        interaction=Interaction._meta.db_table, customer=Customer._meta.db_table,
+        texts=" AND ".join(_text_ok(name, n) for name, n in limits.items()),
+    )  # fmt: skip
+    params = {
+        "white": WHITE, "general": general, "mobile": mobile, "others": others,
+        "when_shape": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[ T]"
+        r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+        "zone": settings.NPS_IMPORT_TIME_ZONE, "touchpoints": list(Touchpoint.values),
+        "kinds": list(InteractionKind.values), "languages": list(CustomerLanguage.values),
+        "kind": InteractionKind.SERVICE, "tier": tier_from_crm(tier=None, arpu=None),
+        "earliest": EARLIEST, "latest": timezone.now() + FUTURE_TOLERANCE,
+    }  # fmt: skip
+    raw = [(number, _raw_row(number, payload)) for number, payload in rows]
+    with connection.cursor() as cursor:
+        for ddl in (STAGING_DDL, RAW_DDL):
+            cursor.execute(ddl)
+        cursor.execute(f"TRUNCATE {STAGING}, {RAW}")
+        with cursor.copy(f"COPY {RAW} (row_number, {', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
+            for _number, row in raw:
+                if row is not None:
+                    copy.write_row(row)
+        cursor.execute(sql, params)
+        taken = dict(cursor.fetchall())
+    left = [(number, payload) for number, payload in rows if number not in taken]
+    known = sum(taken.values())
+    return left, len(taken) - known, known

@@ -13,6 +13,11 @@ the set-based reply path): a receiver does for each what it does for
 by surveys.units when a CRM id mapped after the fact gives interactions their unit, inside
 that transaction: followups gives their cases the unit, nps refreshes the days' rollups.
 (A second signal because attribution is not an answer: neither of the others fits.)
+
+`interactions_recorded(sender=Interaction, interactions=<list[Interaction]>)` is sent once
+for many new interactions stored together without save() (a file's chunk,
+surveys.interactions_import_pg), inside that transaction: a receiver does for each what
+it does for post_save(created=True) of one, in as few statements as it can.
 """
 
 from django.dispatch import Signal
@@ -20,3 +25,4 @@ from django.dispatch import Signal
 response_classified = Signal()
 responses_recorded = Signal()
 interactions_attributed = Signal()
+interactions_recorded = Signal()

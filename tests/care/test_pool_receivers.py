@@ -1,6 +1,7 @@
 """Explicit pool entries and exits through the real paths: replies, cases, verification,
 the interactions API."""
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from rest_framework.test import APIClient
 
 from care.models import EntryReason, ExitReason, PoolMember, PoolPolicy
 from care.pool import age_out, pool_leave, pool_open
-from care.receivers import pool_receivers_connect
+from care.receivers import interactions_pool_enter, pool_receivers_connect
 from followups.assignment import case_assign
 from followups.models import Case, CaseEvent
 from followups.verification import verifications_send
@@ -23,7 +24,7 @@ from surveys.gateways.base import InboundSMS
 from surveys.interactions import interaction_record
 from surveys.models import Customer, Interaction, Invitation, ReasonCategory, Response
 from surveys.replies import replies_process, reply_process, reply_store
-from surveys.signals import response_classified, responses_recorded
+from surveys.signals import interactions_recorded, response_classified, responses_recorded
 from tests.conftest import interaction_payload
 from tests.factories import AgentFactory, SurveyFactory, TeamFactory
 
@@ -50,6 +51,7 @@ def connected() -> Iterator[None]:
         responses_recorded.disconnect(dispatch_uid="care-pool")
         post_save.disconnect(sender=CaseEvent, dispatch_uid="care-pool-case")
         post_save.disconnect(sender=Interaction, dispatch_uid="care-pool-contact")
+        interactions_recorded.disconnect(dispatch_uid="care-pool-contacts")
 
 
 @pytest.fixture
@@ -404,3 +406,52 @@ def test_a_campaigns_own_post_survey_interaction_is_not_a_contact_from_the_custo
     assert not PoolMember.objects.exists()
     contact("CRM-3", T0 + timedelta(days=3))
     assert stays() == [(PHONE, "repeated_contacts", T0 + timedelta(days=3), None, "")]
+
+
+# One rule for one interaction and for many
+
+
+def _pool_by_external_id() -> list[tuple[str, str, datetime, str]]:
+    by_pk = dict(Interaction.objects.values_list("pk", "external_id"))
+    return sorted(
+        (m.customer.phone, m.reason, m.entered_at, by_pk[int(m.source.split(":")[1])])
+        for m in PoolMember.objects.select_related("customer")
+    )
+
+
+def test_a_chunk_of_interactions_enters_the_pool_as_saving_them_one_by_one_does() -> None:
+    """Random contacts (complaints, out-of-order times, a campaign's own, earlier history):
+    saved one by one (post_save per row) and stored at once then entered as a chunk by
+    interactions_pool_enter open the same stays, at the same times, for the same rows."""
+    reasons = set()
+    for seed in range(20):
+        rng = random.Random(seed)
+        policy = {"repeat_contacts": rng.choice((2, 3, 4)), "repeat_days": rng.choice((1, 7))}
+        PoolPolicy.objects.update_or_create(pk=1, defaults=policy)
+        customers = [Customer.objects.create(phone=f"+86138000000{n:02d}") for n in range(4)]
+        rows = [
+            {
+                "external_id": f"{'care-7-' if rng.random() < 0.1 else 'CRM-'}{n}",
+                "customer": rng.choice(customers),
+                "touchpoint": "hotline",
+                "kind": "complaint" if rng.random() < 0.2 else "service",
+                "occurred_at": T0 + timedelta(hours=rng.randrange(0, 24 * 20)),
+            }
+            for n in range(rng.randrange(5, 30))
+        ]
+        history = rng.randrange(0, len(rows))  # recorded one by one before, in both runs
+        for row in rows:
+            Interaction.objects.create(**row)
+        one_by_one = _pool_by_external_id()
+        PoolMember.objects.all().delete()
+        Interaction.objects.all().delete()
+        for row in rows[:history]:
+            Interaction.objects.create(**row)
+        chunk = Interaction.objects.bulk_create(Interaction(**row) for row in rows[history:])
+        interactions_pool_enter(chunk)
+        assert _pool_by_external_id() == one_by_one, (seed, policy)
+        reasons |= {reason for _phone, reason, _at, _source in one_by_one}
+        PoolMember.objects.all().delete()
+        Interaction.objects.all().delete()
+        Customer.objects.all().delete()
+    assert reasons == {"complaint", "repeated_contacts"}  # the scenarios reach both rules

@@ -1,5 +1,6 @@
 """Interactions from a file: encodings, Excel, mapping, refused rows, re-runs, progress, command."""
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,16 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
+from care.models import PoolMember
 from surveys.interactions import interaction_record
 from surveys.interactions_import import (
     import_preview,
     interaction_import_upload,
     interactions_import_run,
     mapping_detect,
+    rows_validate,
 )
+from surveys.interactions_import_pg import COLUMNS, STAGING, chunk_take_set, staging_row
 from surveys.models import (
     Customer,
     ImportStatus,
@@ -32,6 +36,7 @@ from surveys.models import (
     UnitCode,
     UnitKind,
 )
+from surveys.phones import InvalidPhone, phone_parse
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +247,7 @@ def test_chunks_are_recorded_one_after_another(settings: Any, survey: Survey) ->
 
 def stored() -> dict[str, Any]:
     """What an import leaves, without ids and clocks: to compare the two paths."""
+    by_pk = dict(Interaction.objects.values_list("pk", "external_id"))
     return {
         "customers": list(
             Customer.objects.order_by("phone").values_list(
@@ -265,8 +271,21 @@ def stored() -> dict[str, Any]:
         ),
         "invitations": list(
             Invitation.objects.order_by("interaction__external_id").values_list(
-                "interaction__external_id", "status", "suppressed_reason", "survey_id"
+                "interaction__external_id",
+                "status",
+                "suppressed_reason",
+                "survey_id",
+                "purpose",
+                "language",
+                "attempts",
+                "text",
+                "failure_reason",
+                "gateway",
             )
+        ),
+        "pool": sorted(
+            (m.customer.phone, m.reason, m.entered_at, by_pk[int(m.source.split(":")[1])])
+            for m in PoolMember.objects.select_related("customer")
         ),
     }
 
@@ -307,6 +326,7 @@ def test_the_copy_path_stores_what_the_row_path_stores(settings: Any, survey: Su
 
     assert results[True] == results[False]
     assert results[True][0] == (5, 2, 2)  # M-1..M-4, M-6; M-1 again, K-1; K-2, M-5
+    assert [row[:2] for row in results[True][2]["pool"]] == [("+8613800138001", "complaint")]
 
 
 # ----------------------------------------------------------------- admin and command
@@ -415,3 +435,137 @@ def test_the_command_dry_run_stores_nothing_and_a_bad_mapping_fails(
 
     assert "3 would be added" in capsys.readouterr().out
     assert not Interaction.objects.exists()
+
+
+# ----------------------------------------------------------------- SQL and the serializer agree
+
+NOW_LOCAL = datetime.now(UTC) + timedelta(hours=8)
+# (what differs from a plain row, whether SQL decides it: the others go to the serializer)
+TRICKY: list[tuple[dict[str, Any], bool]] = [
+    ({}, True),
+    ({"phone": "+8613800138001"}, True),
+    ({"phone": "8613800138001"}, False),
+    ({"phone": "138 0013 8001"}, False),
+    ({"phone": "1380013800"}, False),  # one digit short: refused
+    ({"phone": "14000000000"}, False),  # not a mobile range: stored, not mobile
+    ({"phone": "19400000000"}, False),
+    ({"phone": "16100000000"}, True),
+    ({"phone": "17400000000"}, True),
+    ({"phone": "17406000000"}, False),
+    ({"name": " 张三"}, False),
+    ({"name": "张三\u3000"}, False),  # an ideographic space: the serializer trims it
+    ({"name": "名" * 100}, True),
+    ({"name": "名" * 101}, False),
+    ({"name": "王\x00五"}, False),
+    ({"region": "西宁"}, True),
+    ({"language": "zh-hans"}, True),
+    ({"language": "klingon"}, False),
+    ({"tier": "A"}, False),
+    ({"arpu": "30"}, False),
+    ({"occurred_at": "2024-02-29 10:00:00"}, True),
+    ({"occurred_at": "2023-02-29 10:00:00"}, False),
+    ({"occurred_at": "2026-02-30 10:00:00"}, False),
+    ({"occurred_at": "2026-13-01 10:00:00"}, False),
+    ({"occurred_at": "2026-11-20T08:00:00"}, True),
+    ({"occurred_at": "2026-11-20 08:00"}, False),
+    ({"occurred_at": "2026-11-20T08:00:00+08:00"}, False),
+    ({"occurred_at": "2026-11-20 24:00:00"}, False),
+    ({"occurred_at": "1899-12-31 23:00:00"}, False),  # before 1900 in UTC: refused
+    ({"occurred_at": "1900-01-02 10:00:00"}, True),
+    ({"occurred_at": "1988-04-17 02:30:00"}, False),  # no such time in Shanghai: refused
+    ({"occurred_at": "1988-04-16 20:00:00"}, False),  # hours before a clock change
+    ({"occurred_at": "1988-09-11 00:30:00"}, False),  # twice in Shanghai
+    ({"occurred_at": "1988-07-01 10:00:00"}, True),  # summer time: UTC+9
+    ({"occurred_at": (NOW_LOCAL + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")}, False),
+    ({"touchpoint": "Hotline"}, False),
+    ({"touchpoint": "nowhere"}, False),
+    ({"kind": "complaint"}, True),
+    ({"kind": "COMPLAINT"}, False),
+    ({"channel": "c" * 32}, True),
+    ({"channel": "c" * 33}, False),
+    ({"unit_code": "u" * 64, "staff_id": "E1", "staff_name": "王", "business_type": "5G"}, True),
+    ({"unit_code": "u" * 65}, False),
+    ({"staff_name": "王 "}, False),
+    ({"external_id": " T-x"}, False),
+    ({"external_id": "T" * 64}, True),
+    ({"external_id": "T" * 65}, False),
+]
+
+
+def tricky_payload(n: int, change: dict[str, Any]) -> dict[str, Any]:
+    cells = {"external_id": f"T-{n}", "phone": "13800138001", "touchpoint": "hotline"}
+    cells |= {"occurred_at": LOCAL, **change}
+    customer = {k: cells.pop(k) for k in ("phone", "name", "language", "tier", "region", "arpu")
+                if k in cells}  # fmt: skip
+    return {**cells, "customer": customer}
+
+
+def sql_staged(rows: list[tuple[int, dict[str, Any]]]) -> dict[int, tuple[Any, ...]]:
+    """The rows chunk_take_set puts into the staging table, as staging_row's tuples."""
+    with transaction.atomic():
+        left, new, known = chunk_take_set(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(COLUMNS)} FROM {STAGING}")  # noqa: S608
+            staged = {row[0]: row for row in cursor.fetchall()}
+        transaction.set_rollback(True)
+    assert (new, known) == (len(staged), 0)
+    assert sorted(n for n, _payload in left) == sorted(n for n, _ in rows if n not in staged)
+    return staged
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's")
+def test_sql_takes_only_rows_the_serializer_accepts_and_stores_what_it_would() -> None:
+    rows = [(n, tricky_payload(n, change)) for n, (change, _takes) in enumerate(TRICKY, start=2)]
+    staged = sql_staged(rows)
+    expected = [n for n, (_change, takes) in enumerate(TRICKY, start=2) if takes]
+    assert sorted(staged) == expected
+    valid, errors = rows_validate([(n, payload) for n, payload in rows if n in staged])
+    assert errors == []
+    assert {n: staging_row(n, data) for n, data in valid} == staged
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's")
+def test_sql_takes_exactly_the_numbers_libphonenumber_calls_mobile() -> None:
+    rng = random.Random(18)
+    phones = {f"1{rng.randrange(10**10):010d}" for _ in range(3000)}
+    phones |= {f"1{head}{rng.randrange(10**8):08d}" for head in range(10, 100)}
+    rows = [(n, tricky_payload(n, {"phone": p})) for n, p in enumerate(sorted(phones), start=2)]
+    staged = sql_staged(rows)
+    phone_of = {n: payload["customer"]["phone"] for n, payload in rows}
+
+    def is_mobile(phone: str) -> bool:
+        try:
+            return phone_parse(phone).is_mobile
+        except InvalidPhone:
+            return False
+
+    mobile = {n for n, phone in phone_of.items() if is_mobile(phone)}
+    assert set(staged) == mobile
+    assert all(staged[n][2] == phone_parse(phone_of[n]).e164 for n in mobile)
+    assert 0 < len(mobile) < len(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's")
+def test_a_file_of_tricky_rows_is_stored_and_refused_alike_by_both_paths(
+    settings: Any, survey: Survey
+) -> None:
+    columns = ("external_id", "phone", "name", "language", "tier", "region", "arpu")
+    columns += ("touchpoint", "kind", "channel", "staff_name", "unit_code", "occurred_at")
+    lines = [",".join(columns)]
+    for n, (change, _takes) in enumerate(TRICKY, start=2):
+        payload = tricky_payload(n, change)
+        cells = {**payload, **payload["customer"]}
+        if any("\x00" in str(v) or "," in str(v) for v in cells.values()):
+            continue
+        lines.append(",".join(str(cells.get(name, "")) for name in columns))
+    results = {}
+    for set_based in (False, True):
+        settings.NPS_IMPORT_SET_BASED = set_based
+        with transaction.atomic():
+            job = run(("\n".join(lines) + "\n").encode())
+            results[set_based] = (
+                (job.rows_added, job.rows_skipped, job.rows_failed), error_rows(job), stored(),
+            )  # fmt: skip
+            transaction.set_rollback(True)
+    assert results[True] == results[False]
+    assert results[True][0][2] >= 10  # refused rows are in the comparison
