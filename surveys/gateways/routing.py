@@ -9,7 +9,8 @@
   (surveys/gateways/ratelimit.py), or raises GatewayError when that would take longer than
   NPS_GATEWAY_RATE_MAX_WAIT: the kit then sends later, as after any retryable failure.
 - `send_observed(slug, ok)`: what one call to the gateway came to, for its breaker
-  (surveys/gateways/breaker.py). Never raises: the SMS may have gone.
+  (surveys/gateways/breaker.py). Never raises: the SMS may have gone. `sends_observed`
+  for a batch's calls, one store round trip per run of successes.
 
 Rates and breakers are shared by every worker through Redis (surveys/gateways/sharedstate.py).
 """
@@ -94,6 +95,14 @@ def send_observed(slug: str, *, ok: bool) -> None:
         # The kit calls this after the gateway took the SMS: an error here would leave the
         # send unrecorded and sent again. A lost count only delays a fail-over.
         log.warning("gateway %s: this send was not counted for its breaker", slug, exc_info=True)
+
+
+def sends_observed(slug: str, oks: list[bool]) -> None:
+    """send_observed for many calls, in the order they came back: a success after a
+    success changes nothing, so each run of successes is counted once."""
+    for n, ok in enumerate(oks):
+        if not (ok and n + 1 < len(oks) and oks[n + 1]):
+            send_observed(slug, ok=ok)
 
 
 def gateway_state_forget() -> None:
