@@ -186,8 +186,8 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
     return invitation
 
 
-SEND_BATCH = 50  # invitations per send task: one claim, one record, the calls in a pool
-SEND_CONCURRENCY = 16  # gateway calls in flight per send task
+SEND_BATCH = 500  # invitations per send task: one claim, the calls in a pool, records per round
+SEND_CONCURRENCY = 64  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
 
 
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:

@@ -28,6 +28,7 @@ from surveys.gateways.routing import (
     gateway_for_sending,
     send_observed,
     send_permit,
+    send_permits,
     sends_observed,
 )
 from surveys.gatewaytemplates import template_call
@@ -219,10 +220,12 @@ def _send_through(
     if not calls:
         return outcomes
 
-    def call(item: _Item[Sendable]) -> tuple[SendResult | Exception, float]:
+    def call(item: _Item[Sendable], delay: float) -> tuple[SendResult | Exception, float]:
         _, prepared, reference, phone = item
         if isinstance(prepared, GatewayError):
             return prepared, time.monotonic()
+        if delay > 0:  # its moment at the gateway's rate
+            time.sleep(delay)
         try:
             result: SendResult | Exception = gateway.send(
                 to=phone, text=prepared.text, reference=reference, template=prepared.template
@@ -232,12 +235,23 @@ def _send_through(
         return result, time.monotonic()
 
     def start(items: list[_Item[Sendable]]) -> None:
-        """Start these calls once the gateway's rate lets them go: one permit for all."""
+        """Start these calls, each at its moment at the gateway's rate: one reservation
+        for all (routing.send_permits); one that may not go within the wait allowed, or
+        any when the rate cannot be kept, ends as a retryable failure without a call."""
+        callable_items = [item for item in items if isinstance(item[1], _Call)]
         try:
-            send_permit(gateway.slug, sum(isinstance(i[1], _Call) for i in items))
-        except GatewayError as exc:  # none of them may go within the wait allowed
-            items = [(row, exc, reference, phone) for row, _, reference, phone in items]
-        pending.update({pool.submit(call, item): item for item in items})
+            delays = iter(send_permits(gateway.slug, len(callable_items)))
+        except GatewayError as exc:
+            delays, items = iter([]), [(i[0], exc, i[2], i[3]) for i in items]
+        for item in items:
+            delay = next(delays) if isinstance(item[1], _Call) else 0.0
+            if delay is None:
+                refused = GatewayError(
+                    f"gateway {gateway.slug}: at its rate this SMS would wait more than "
+                    f"{settings.NPS_GATEWAY_RATE_MAX_WAIT:g} s; sent later"
+                )
+                item, delay = (item[0], refused, item[2], item[3]), 0.0
+            pending[pool.submit(call, item, delay)] = item
 
     # What has come back is recorded as it comes back (all that came back since the last
     # record, in one transaction), and a new call starts only for one recorded: at any
@@ -355,9 +369,8 @@ def rows_update(model: type[Model], values: dict[int, dict[str, Any]]) -> int:
     if not values:
         return 0
     names = list(next(iter(values.values())))
-    fields = [model._meta.get_field(name) for name in names]
-    pk = model._meta.pk
-    assert pk is not None
+    fields: list[Any] = [model._meta.get_field(name) for name in names]
+    pk: Any = model._meta.pk
     quote = connection.ops.quote_name
 
     def placeholder(field: Any) -> str:
@@ -375,10 +388,10 @@ def rows_update(model: type[Model], values: dict[int, dict[str, Any]]) -> int:
     assignments = ", ".join(
         f"{quote(f.column)} = v.column{n}" for n, f in enumerate(fields, start=2)
     )
-    sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(values))})"
-        f" AS v WHERE {table}.{quote(pk.column)} = v.column1"
-    )
+    rows_sql = ", ".join([row_sql] * len(values))
+    where = f"{table}.{quote(pk.column)} = v.column1"
+    # Names from the model's meta, every value a parameter.
+    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {rows_sql}) AS v WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)

@@ -1,7 +1,6 @@
 """A batch of invitations costs the database a handful of statements, however many it holds."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -19,7 +18,9 @@ NOON_SHANGHAI = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 def due(survey: Survey, count: int, *, start: int = 0) -> list[int]:
     ids = []
     for n in range(start, start + count):
-        customer = Customer.objects.create(phone=f"+86139{n:08d}", language="en" if n % 2 else "zh-hans")
+        customer = Customer.objects.create(
+            phone=f"+86139{n:08d}", language="en" if n % 2 else "zh-hans"
+        )
         interaction = Interaction.objects.create(
             external_id=f"BATCH-{n}",
             customer=customer,
