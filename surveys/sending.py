@@ -234,7 +234,7 @@ def _send_through(
             result = exc
         return result, time.monotonic()
 
-    def start(items: list[_Item[Sendable]]) -> None:
+    def start(pool: ThreadPoolExecutor, items: list[_Item[Sendable]]) -> None:
         """Start these calls, each at its moment at the gateway's rate: one reservation
         for all (routing.send_permits); one that may not go within the wait allowed, or
         any when the rate cannot be kept, ends as a retryable failure without a call."""
@@ -261,7 +261,7 @@ def _send_through(
     waiting = iter(calls)
     pending: dict[Future[tuple[SendResult | Exception, float]], _Item[Sendable]] = {}
     with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
-        start(list(islice(waiting, concurrency)))
+        start(pool, list(islice(waiting, concurrency)))
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             sent: list[Sent] = []
@@ -286,7 +286,7 @@ def _send_through(
                     outcomes[row.pk] = SendOutcome("error")
             sends_observed(gateway.slug, [ok for _, ok in sorted(observed)])
             sends_record(spec.table, sent, gateway=gateway.slug)
-            start(list(islice(waiting, len(done))))
+            start(pool, list(islice(waiting, len(done))))
     return outcomes
 
 
