@@ -6,6 +6,8 @@ after --delay-ms (bench/slow_gateway.py, the simulator's send API) and Celery pr
 workers consuming the send queue (`-Q <queue>.send`, --concurrency processes each, as the
 Procfile's sender). Then, with the same workers:
 
+0. **Dispatcher alone**: `invitations_dispatch_due` in a loop until every invitation is
+   queued, no worker running; the tasks are then dropped and the rows made due again.
 1. **Ceiling**: --noop-count no-op tasks (bench/tasks.py, one per message, as a
    per-message send task would be) are published while no worker consumes; the rate is
    the count over the time from the workers' "ready" until the queue is empty.
@@ -160,6 +162,7 @@ def main() -> int:
 
     from bench.database import database_ready
     from surveys.dispatch import invitations_dispatch_due
+    from surveys.models import Invitation
 
     _scratch_only(settings.CELERY_BROKER_URL)
     database_ready(settings.DATABASES["default"])
@@ -168,6 +171,17 @@ def main() -> int:
     _reset()
     print(f"seeding {args.count:,} due invitations ...", flush=True)
     _seed(args.count)
+    # 0. The dispatcher alone: every due invitation claimed for queueing and its task
+    # published, no worker running; then the tasks are dropped and the rows made due again.
+    send_queue = settings.NPS_QUEUES["send"]
+    started = time.monotonic()
+    alone = 0
+    while alone < args.count and (n := invitations_dispatch_due()):
+        alone += n
+    dispatch_alone = alone / (time.monotonic() - started)
+    print(f"dispatcher alone: {alone:,} queued at {dispatch_alone:,.0f}/s", flush=True)
+    redis.delete(send_queue)
+    Invitation.objects.update(enqueued_at=None)
     connection.close()
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-dispatch-"))
     gateway_port = _free_port()
@@ -180,7 +194,6 @@ def main() -> int:
         "NPS_VAR_DIR": str(workdir),
     }
     stack = Stack(workdir, env)
-    send_queue = settings.NPS_QUEUES["send"]
     try:
         gateway = [sys.executable, "bench/slow_gateway.py", "--port", str(gateway_port)]
         stack.start("gateway", [*gateway, "--delay-ms", str(args.delay_ms)])
@@ -234,6 +247,7 @@ def main() -> int:
         stack.stop()
     print(f"sent: {sent:,} of {args.count:,} in {took:.1f} s: {send_rate:,.0f}/s")
     print(f"gateway: {counts}")
+    print(f"dispatcher alone: {dispatch_alone:,.0f}/s (target >= 1,000/s)")
     if queued["took"]:
         rate = queued["count"] / queued["took"]
         print(f"dispatcher: {queued['count']:,} queued in {queued['took']:.1f} s: {rate:,.0f}/s")
