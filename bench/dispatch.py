@@ -6,6 +6,8 @@ after --delay-ms (bench/slow_gateway.py, the simulator's send API) and Celery pr
 workers consuming the send queue (`-Q <queue>.send`, --concurrency processes each, as the
 Procfile's sender). Then, with the same workers:
 
+0. **Dispatcher alone**: `invitations_dispatch_due` in a loop until every invitation is
+   queued, no worker running; the tasks are then dropped and the rows made due again.
 1. **Ceiling**: --noop-count no-op tasks (bench/tasks.py, one per message, as a
    per-message send task would be) are published while no worker consumes; the rate is
    the count over the time from the workers' "ready" until the queue is empty.
@@ -14,7 +16,9 @@ Procfile's sender). Then, with the same workers:
    is the count over the time from the first dispatch until every invitation is sent.
 
 It checks that the gateway got one request per invitation (no reference twice) and that
-every invitation records its send, and prints both rates and their ratio.
+every invitation records its send, and prints both rates and their ratio, how fast the
+dispatcher queued them all (running beside the workers), and the CPU the gateway and the
+workers took over the sending (from /proc: the gateway must not be the bottleneck).
 
     .venv/bin/python bench/dispatch.py [--count 100000] [--noop-count 20000] \\
         [--concurrency 4] [--delay-ms 50]
@@ -120,6 +124,23 @@ def _sent() -> int:
     return Invitation.objects.filter(status__in=started).count()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of a process and its children, as /proc has them now: the
+    process's own, its waited-for children's, and its live children's."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return own(pid) + sum(own(k) for k in kids)
+
+
 def _gateway_count(port: int) -> dict[str, int]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=10) as answer:
         counts: dict[str, int] = json.load(answer)
@@ -141,6 +162,7 @@ def main() -> int:
 
     from bench.database import database_ready
     from surveys.dispatch import invitations_dispatch_due
+    from surveys.models import Invitation
 
     _scratch_only(settings.CELERY_BROKER_URL)
     database_ready(settings.DATABASES["default"])
@@ -149,6 +171,17 @@ def main() -> int:
     _reset()
     print(f"seeding {args.count:,} due invitations ...", flush=True)
     _seed(args.count)
+    # 0. The dispatcher alone: every due invitation claimed for queueing and its task
+    # published, no worker running; then the tasks are dropped and the rows made due again.
+    send_queue = settings.NPS_QUEUES["send"]
+    started = time.monotonic()
+    alone = 0
+    while alone < args.count and (n := invitations_dispatch_due()):
+        alone += n
+    dispatch_alone = alone / (time.monotonic() - started)
+    print(f"dispatcher alone: {alone:,} queued at {dispatch_alone:,.0f}/s", flush=True)
+    redis.delete(send_queue)
+    Invitation.objects.update(enqueued_at=None)
     connection.close()
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-dispatch-"))
     gateway_port = _free_port()
@@ -161,7 +194,6 @@ def main() -> int:
         "NPS_VAR_DIR": str(workdir),
     }
     stack = Stack(workdir, env)
-    send_queue = settings.NPS_QUEUES["send"]
     try:
         gateway = [sys.executable, "bench/slow_gateway.py", "--port", str(gateway_port)]
         stack.start("gateway", [*gateway, "--delay-ms", str(args.delay_ms)])
@@ -183,13 +215,19 @@ def main() -> int:
         print(f"no-op tasks: {args.noop_count:,} at {noop_rate:,.0f}/s", flush=True)
         # 2. Sending: the driver dispatches as beat would, without waiting for its tick.
         done = threading.Event()
+        queued = {"count": 0, "took": 0.0}
 
         def dispatch() -> None:
             while not done.is_set():
-                if invitations_dispatch_due() == 0:
+                n = invitations_dispatch_due()
+                queued["count"] += n
+                if queued["count"] >= args.count and not queued["took"]:
+                    queued["took"] = time.monotonic() - started
+                if n == 0:
                     time.sleep(0.5)
             connection.close()
 
+        cpu_before = {name: _cpu_seconds(stack.procs[name].pid) for name in ("gateway", "worker")}
         started = time.monotonic()
         dispatcher = threading.Thread(target=dispatch, daemon=True)
         dispatcher.start()
@@ -200,11 +238,25 @@ def main() -> int:
         done.set()
         dispatcher.join(timeout=30)
         send_rate = sent / took
+        cpu = {
+            name: _cpu_seconds(stack.procs[name].pid) - before
+            for name, before in cpu_before.items()
+        }
         counts = _gateway_count(gateway_port)
     finally:
         stack.stop()
     print(f"sent: {sent:,} of {args.count:,} in {took:.1f} s: {send_rate:,.0f}/s")
     print(f"gateway: {counts}")
+    print(f"dispatcher alone: {dispatch_alone:,.0f}/s (target >= 1,000/s)")
+    if queued["took"]:
+        rate = queued["count"] / queued["took"]
+        print(f"dispatcher: {queued['count']:,} queued in {queued['took']:.1f} s: {rate:,.0f}/s")
+    for name, seconds in cpu.items():
+        share = seconds / took / (os.cpu_count() or 1)
+        print(
+            f"cpu {name}: {seconds:.1f} s, {seconds / max(sent, 1) * 1000:.2f} ms per message,"
+            f" {share:.0%} of the machine's cores over the sending"
+        )
     print(
         f"ratio: sending {send_rate:,.0f}/s against the no-op ceiling {noop_rate:,.0f}/s"
         f" = {send_rate / noop_rate:.2f}x (target >= 2x and >= 1,000/s)"

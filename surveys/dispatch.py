@@ -217,8 +217,8 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
     return invitation
 
 
-SEND_BATCH = 50  # invitations per send task: one claim, one record, the calls in a pool
-SEND_CONCURRENCY = 16  # gateway calls in flight per send task
+SEND_BATCH = 500  # invitations per send task: one claim, the calls in a pool, records per round
+SEND_CONCURRENCY = 64  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
 
 
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:
@@ -311,7 +311,8 @@ def _quiet_until(invitation: Invitation) -> datetime | None:
 
 
 def _survey_sms(invitation: Invitation, gateway: Gateway) -> Composed:
-    """The survey's text in the customer's language, chosen (and kept) when it is sent.
+    """The survey's text in the customer's language, chosen (and kept: SURVEY_SMS.kept,
+    written by the kit for the batch) when it is sent.
 
     A survey delivered by link gets the invitation's one link here (surveys.links: the
     same link on a retry); the text kept on the invitation shows it without its token."""
@@ -324,9 +325,7 @@ def _survey_sms(invitation: Invitation, gateway: Gateway) -> Composed:
         url = link_url(token)
         text, language = survey_link_text(survey=survey, customer=customer, url=url)
         kept, kind, values = text.replace(token, "…"), SURVEY_LINK_TEMPLATE, {"link": url}
-    Invitation.objects.filter(pk=invitation.pk).update(
-        text=kept, language=language, gateway=gateway.slug
-    )
+    invitation.text, invitation.language, invitation.gateway = kept, language, gateway.slug
     return Composed(text, kind, language, values)
 
 
@@ -382,7 +381,12 @@ def invitations_admit(invitations: list[Invitation]) -> set[int]:
     return admitted
 
 
-SURVEY_SMS = SendSpec[Invitation](INVITATIONS, compose=_survey_sms, admit=invitations_admit)
+SURVEY_SMS = SendSpec[Invitation](
+    INVITATIONS,
+    compose=_survey_sms,
+    admit=invitations_admit,
+    kept=("text", "language", "gateway"),
+)
 
 
 def invitation_send(*, invitation_id: int, attempt: int = 1) -> SendOutcome:
@@ -429,7 +433,11 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
     """First attempts for many invitations, sent together through the kit (send_many):
     each stopped first as invitation_send would stop it (gone, taken, quiet hours,
     opted out); a retry goes on as its own task. Outcomes in id order."""
-    rows = Invitation.objects.select_related("customer", "survey").filter(pk__in=invitation_ids)
+    rows = (
+        Invitation.objects.select_related("customer", "survey")
+        .prefetch_related("survey__texts")  # the batch's surveys' texts, read once
+        .filter(pk__in=invitation_ids)
+    )
     invitations = sorted(rows, key=lambda invitation: invitation.pk)
     outcomes: dict[int, SendOutcome] = {}
     sendable: list[Invitation] = []

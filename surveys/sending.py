@@ -10,6 +10,7 @@ takes a contact from the customer's budget).
 
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,12 +19,18 @@ from itertools import islice
 from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
-from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 
 from surveys.gateways.base import Composed, Gateway, GatewayError, SendResult, TemplateCall
-from surveys.gateways.routing import gateway_for_sending, send_observed, send_permit
+from surveys.gateways.routing import (
+    gateway_for_sending,
+    send_observed,
+    send_permit,
+    send_permits,
+    sends_observed,
+)
 from surveys.gatewaytemplates import template_call
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
@@ -66,6 +73,9 @@ class SendSpec(Generic[Sendable]):
     # The gateway this row should go through when it can (the one the customer answered
     # on); None or "": the sending gateway (surveys.gateways.routing).
     preferred: Callable[[Sendable], str] | None = None
+    # Fields compose sets on the row (a survey's text, language and gateway), written
+    # for a whole batch in one statement before its calls.
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,7 @@ def send_once(spec: SendSpec[Sendable], row: Sendable, *, attempt: int) -> SendO
     # No transaction is open here: the network call holds no lock and no transaction.
     try:
         prepared = _call_prepare(spec, row, gateway, tariff)
+        _composed_keep(spec, [row])
         result = _gateway_call(gateway, to=phone, call=prepared, reference=reference)
     except GatewayError as exc:
         log.warning("send %s to %s failed: %s", reference, mask_phone(phone), exc)
@@ -187,6 +198,11 @@ def send_many(
     return [outcomes.get(row.pk, SendOutcome("taken")) for row in rows]
 
 
+# One call of a batch: the row, its prepared call (or why it cannot be made), its
+# reference and phone number.
+_Item = tuple[Sendable, _Call | GatewayError, str, str]
+
+
 def _send_through(
     spec: SendSpec[Sendable], gateway: Gateway, rows: list[Sendable], *, concurrency: int
 ) -> dict[int, SendOutcome]:
@@ -199,42 +215,68 @@ def _send_through(
         except GatewayError as exc:
             prepared = exc
         calls.append((row, prepared, spec.table.reference(row.pk), row.customer.phone))
-
-    def call(item: tuple[Sendable, _Call | GatewayError, str, str]) -> SendResult | Exception:
-        _, prepared, reference, phone = item
-        if isinstance(prepared, GatewayError):
-            return prepared
-        try:
-            return _gateway_call(gateway, to=phone, call=prepared, reference=reference)
-        except Exception as exc:  # each row's outcome is recorded below
-            return exc
-
+    _composed_keep(spec, rows)
     outcomes: dict[int, SendOutcome] = {}
     if not calls:
         return outcomes
+
+    def call(item: _Item[Sendable], delay: float) -> tuple[SendResult | Exception, float]:
+        _, prepared, reference, phone = item
+        if isinstance(prepared, GatewayError):
+            return prepared, time.monotonic()
+        if delay > 0:  # its moment at the gateway's rate
+            time.sleep(delay)
+        try:
+            result: SendResult | Exception = gateway.send(
+                to=phone, text=prepared.text, reference=reference, template=prepared.template
+            )
+        except Exception as exc:  # each row's outcome is recorded below
+            result = exc
+        return result, time.monotonic()
+
+    def start(pool: ThreadPoolExecutor, items: list[_Item[Sendable]]) -> None:
+        """Start these calls, each at its moment at the gateway's rate: one reservation
+        for all (routing.send_permits); one that may not go within the wait allowed, or
+        any when the rate cannot be kept, ends as a retryable failure without a call."""
+        callable_items = [item for item in items if isinstance(item[1], _Call)]
+        try:
+            delays = iter(send_permits(gateway.slug, len(callable_items)))
+        except GatewayError as exc:
+            delays, items = iter([]), [(i[0], exc, i[2], i[3]) for i in items]
+        for item in items:
+            delay = next(delays) if isinstance(item[1], _Call) else 0.0
+            if delay is None:
+                refused = GatewayError(
+                    f"gateway {gateway.slug}: at its rate this SMS would wait more than "
+                    f"{settings.NPS_GATEWAY_RATE_MAX_WAIT:g} s; sent later"
+                )
+                item, delay = (item[0], refused, item[2], item[3]), 0.0
+            pending[pool.submit(call, item, delay)] = item
+
     # What has come back is recorded as it comes back (all that came back since the last
     # record, in one transaction), and a new call starts only for one recorded: at any
     # moment at most `concurrency` calls are in flight or answered and not yet recorded,
     # so a worker killed mid-batch leaves at most that many for the stuck-send sweep to
     # send again, not the batch.
     waiting = iter(calls)
+    pending: dict[Future[tuple[SendResult | Exception, float]], _Item[Sendable]] = {}
     with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
-        pending: dict[
-            Future[SendResult | Exception], tuple[Sendable, _Call | GatewayError, str, str]
-        ]
-        pending = {pool.submit(call, item): item for item in islice(waiting, concurrency)}
+        start(pool, list(islice(waiting, concurrency)))
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             sent: list[Sent] = []
+            observed: list[tuple[float, bool]] = []  # (when, ok) of each call made
             for future in done:
                 row, prepared, reference, phone = pending.pop(future)
-                result = future.result()
+                result, at = future.result()
                 if isinstance(result, SendResult):
                     # Only a prepared call reached the gateway, so only one has a result.
-                    charge = cast(_Call, prepared).charge
-                    sent.append((row, result.provider_message_id, charge))
+                    sent.append((row, result.provider_message_id, cast(_Call, prepared).charge))
+                    observed.append((at, True))
                     outcomes[row.pk] = SendOutcome("sent")
                 elif isinstance(result, GatewayError):
+                    if isinstance(prepared, _Call) and result is not prepared:
+                        observed.append((at, result.permanent))  # a refused number: no outage
                     log.warning("send %s to %s failed: %s", reference, mask_phone(phone), result)
                     outcomes[row.pk] = send_failed(spec.table, pk=row.pk, attempt=1, error=result)
                 else:
@@ -242,9 +284,19 @@ def _send_through(
                     # sweep retries it as attempt 2 (the others' outcomes are recorded).
                     log.error("send %s failed unexpectedly", reference, exc_info=result)
                     outcomes[row.pk] = SendOutcome("error")
+            sends_observed(gateway.slug, [ok for _, ok in sorted(observed)])
             sends_record(spec.table, sent, gateway=gateway.slug)
-            pending |= {pool.submit(call, item): item for item in islice(waiting, len(done))}
+            start(pool, list(islice(waiting, len(done))))
     return outcomes
+
+
+def _composed_keep(spec: SendSpec[Sendable], rows: Sequence[Sendable]) -> None:
+    """Write what compose chose on the rows (spec.kept) for all of them in one statement,
+    before any of them is sent."""
+    if spec.kept and rows:
+        rows_update(
+            spec.table.model, {row.pk: {f: getattr(row, f) for f in spec.kept} for row in rows}
+        )
 
 
 def sends_claim(table: StatusTable, *, pks: list[int]) -> set[int]:
@@ -279,26 +331,26 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
 
     The facts are written whatever the status: a fast receipt may already have moved it
     past "sent", and the status must not go back (only the advance is conditional).
+    Three statements however many rows: the lock, the facts (rows_update), the advance.
     """
     if not sent:
         return
     now = timezone.now()
-    rows: list[Invitation | OutboundMessage] = []
+    values: dict[int, dict[str, Any]] = {}
     for row, provider_message_id, charge in sent:
         facts = send_facts(row, gateway=gateway, provider_message_id=provider_message_id, at=now)
         facts |= {"failure_reason": "", "segments": charge.segments, "cost": charge.cost}
         for name, value in facts.items():
             setattr(row, name, value)
-        rows.append(row)
-    columns = [*send_facts(rows[0], gateway=gateway, provider_message_id="", at=now)]
-    pks = sorted(row.pk for row in rows)
+        values[row.pk] = facts
+    pks = sorted(values)
     manager: Any = table.model.objects  # Invitation or OutboundMessage, as the rows
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 # Locks in id order, as receipts take them: two writers never wait in a circle.
                 list(manager.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
-                manager.bulk_update(rows, [*columns, "failure_reason", "segments", "cost"])
+                rows_update(table.model, values)
                 statuses_advance(table, manager.filter(pk__in=pks), to=SENT)
             break
         except OperationalError:
@@ -306,8 +358,43 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
             # again. A lock timeout or a lost connection is worth another try.
             if attempt == RECORD_ATTEMPTS:
                 raise
-            log.warning("recording %s sends failed (attempt %s); again", len(rows), attempt)
+            log.warning("recording %s sends failed (attempt %s); again", len(values), attempt)
     receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid, _ in sent])
+
+
+def rows_update(model: type[Model], values: dict[int, dict[str, Any]]) -> int:
+    """Give each row (by pk) its own values, the same fields for every row, in one
+    `UPDATE ... FROM (VALUES ...)`: the rows updated. (bulk_update builds a CASE per field
+    and row; this is one row of values per row.)"""
+    if not values:
+        return 0
+    names = list(next(iter(values.values())))
+    fields: list[Any] = [model._meta.get_field(name) for name in names]
+    pk: Any = model._meta.pk
+    quote = connection.ops.quote_name
+
+    def placeholder(field: Any) -> str:
+        # PostgreSQL types VALUES by their first row; SQLite takes them as they come.
+        if connection.vendor == "postgresql":
+            return f"CAST(%s AS {field.db_type(connection)})"
+        return "%s"
+
+    row_sql = "(" + ", ".join(placeholder(f) for f in [pk, *fields]) + ")"
+    params: list[Any] = []
+    for key, row in values.items():
+        params.append(pk.get_db_prep_value(key, connection))
+        params += [f.get_db_prep_value(row[f.name], connection) for f in fields]
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(
+        f"{quote(f.column)} = v.column{n}" for n, f in enumerate(fields, start=2)
+    )
+    rows_sql = ", ".join([row_sql] * len(values))
+    where = f"{table}.{quote(pk.column)} = v.column1"
+    # Names from the model's meta, every value a parameter.
+    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {rows_sql}) AS v WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def send_failed(table: StatusTable, *, pk: int, attempt: int, error: GatewayError) -> SendOutcome:

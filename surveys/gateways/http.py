@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from surveys.gateways.base import GatewayError, PermanentGatewayError
 
-POOL_SIZE = 32  # connections kept per gateway host; at least a batch send's threads
+POOL_SIZE = 64  # connections kept per gateway host; at least a batch send's threads
 
 _session: tuple[int, requests.Session] | None = None
 _session_lock = threading.Lock()

@@ -8,8 +8,11 @@
 - `send_permit(slug, n)`: waits until `n` more SMS may go through that gateway at its rate
   (surveys/gateways/ratelimit.py), or raises GatewayError when that would take longer than
   NPS_GATEWAY_RATE_MAX_WAIT: the kit then sends later, as after any retryable failure.
+  `send_permits(slug, n)`: the same for a batch's calls in one reservation, each told
+  when it may go.
 - `send_observed(slug, ok)`: what one call to the gateway came to, for its breaker
-  (surveys/gateways/breaker.py). Never raises: the SMS may have gone.
+  (surveys/gateways/breaker.py). Never raises: the SMS may have gone. `sends_observed`
+  for a batch's calls, one store round trip per run of successes.
 
 Rates and breakers are shared by every worker through Redis (surveys/gateways/sharedstate.py).
 """
@@ -86,6 +89,25 @@ def send_permit(slug: str, n: int = 1) -> None:
         time.sleep(wait)
 
 
+def send_permits(slug: str, n: int) -> list[float | None]:
+    """send_permit for `n` sends at once, without waiting: when each may go, in seconds
+    from now, in order (the tokens of one reservation, one store round trip, each send
+    at its own moment, so none goes sooner than one by one). None for a send that would
+    wait longer than NPS_GATEWAY_RATE_MAX_WAIT: when the whole reservation would, they
+    are reserved one by one and those that fit go. GatewayError: the rate cannot be kept."""
+    limit = gateway_rate(slug)
+    if limit is None or n == 0:
+        return [0.0] * n
+    max_wait = settings.NPS_GATEWAY_RATE_MAX_WAIT
+    try:
+        wait = rate_reserve(slug, limit, n=n, max_wait=max_wait)
+        if wait is not None:
+            return [max(0.0, wait - (n - 1 - i) / limit.rate) for i in range(n)]
+        return [rate_reserve(slug, limit, n=1, max_wait=max_wait) for _ in range(n)]
+    except RedisError as exc:
+        raise GatewayError(f"gateway {slug}: its send rate cannot be kept ({exc})") from exc
+
+
 def send_observed(slug: str, *, ok: bool) -> None:
     """Count one call to the gateway for its breaker (ok: answered, or refused the number)."""
     try:
@@ -94,6 +116,14 @@ def send_observed(slug: str, *, ok: bool) -> None:
         # The kit calls this after the gateway took the SMS: an error here would leave the
         # send unrecorded and sent again. A lost count only delays a fail-over.
         log.warning("gateway %s: this send was not counted for its breaker", slug, exc_info=True)
+
+
+def sends_observed(slug: str, oks: list[bool]) -> None:
+    """send_observed for many calls, in the order they came back: a success after a
+    success changes nothing, so each run of successes is counted once."""
+    for n, ok in enumerate(oks):
+        if not (ok and n + 1 < len(oks) and oks[n + 1]):
+            send_observed(slug, ok=ok)
 
 
 def gateway_state_forget() -> None:

@@ -9,8 +9,9 @@ Between the workers and the simulator sits a transparent tap (in this process). 
 forwards every `POST /messages` to the simulator and records it, so the test counts the
 raw requests that reached the gateway, not only the messages the simulator kept (it
 keeps one message per reference `inv-<id>`, its idempotency key). The tap holds the
-answer to the 21st send after the simulator has accepted it, and the test SIGKILLs the
-worker then: the worst moment, the gateway has the SMS and our database does not know.
+answer to a send of the batch's second round of calls after the simulator has accepted
+it, and the test SIGKILLs the worker then: the worst moment, the gateway has the SMS and
+our database does not know.
 
 The guarantee checked, per invitation:
 - the simulator holds exactly one message, for one phone (no SMS twice, none lost);
@@ -80,11 +81,18 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
 
-BATCH = 60
-HOLD_AT = 21  # the tap holds the answer to this send; the worker is killed meanwhile
+# More than one round of calls (SEND_CONCURRENCY at a time), in one send task.
+BATCH = SEND_CONCURRENCY + 40
+# The tap holds the answer to this send, one of the calls started as earlier ones were
+# recorded; the worker is killed meanwhile.
+HOLD_AT = SEND_CONCURRENCY + 5
 STUCK_SECONDS = 3
 DISPATCH_INTERVAL = 10  # CELERY_BEAT_SCHEDULE["dispatch-due"]
 SEND_STARTED = (S.SENT, S.DELIVERED)
+
+
+class _TapServer(ThreadingHTTPServer):
+    request_queue_size = 256  # a batch send's calls connect at once, as to a provider
 
 
 class GatewayTap:
@@ -96,8 +104,11 @@ class GatewayTap:
         self.arrived: set[str] = set()  # the references of the requests as they arrive
         self.lock = threading.Lock()
         self.holding, self.release = threading.Event(), threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _TapServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        # The simulator behind takes a few connections at a time (a listen backlog of 5),
+        # a provider many: the tap takes a batch's calls and hands them on a few at once.
+        self.upstream_slots = threading.BoundedSemaphore(4)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -113,9 +124,10 @@ class GatewayTap:
                 with tap.lock:  # the request reached the gateway, whatever comes of it
                     tap.arrived.add(json.loads(body)["reference"])
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                answer = requests.post(
-                    tap.upstream + self.path, data=body, headers=headers, timeout=10
-                )
+                with tap.upstream_slots:
+                    answer = requests.post(
+                        tap.upstream + self.path, data=body, headers=headers, timeout=10
+                    )
                 sent = json.loads(body)
                 with tap.lock:
                     tap.posts.append(

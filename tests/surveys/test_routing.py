@@ -44,7 +44,9 @@ from surveys.gateways.routing import (
     gateway_state_forget,
     send_observed,
     send_permit,
+    send_permits,
     sending_route,
+    sends_observed,
 )
 from surveys.models import InboundMessage, Invitation, OutboundKind, OutboundMessage
 from tests.factories import CustomerFactory, InteractionFactory
@@ -304,6 +306,30 @@ def test_a_permit_waits_for_the_rate(store: str) -> None:
         for _ in range(5):
             send_permit("simulator")
         assert 4 / 20 - 0.02 <= time.monotonic() - start < 4 / 20 + 0.3  # the first at once
+
+
+def test_permits_for_a_round_give_each_send_the_moment_it_would_have_one_by_one(
+    store: str,
+) -> None:
+    with override_settings(NPS_GATEWAY_RATES={"simulator": "10:2"}, NPS_GATEWAY_RATE_MAX_WAIT=1.0):
+        # The burst at once, then one every 0.1 s: none bunched with the others.
+        assert [round(w or 0, 2) for w in send_permits("simulator", 5)] == [0, 0, 0.1, 0.2, 0.3]
+        # The bucket owes 0.3 s: of the next 12, those that fit in the second allowed go.
+        later = send_permits("simulator", 12)
+        assert [w is not None for w in later] == [True] * 7 + [False] * 5
+        assert all(0.3 < w <= 1.0 for w in later[:7] if w is not None)
+    with override_settings(NPS_GATEWAY_RATES={}):
+        assert send_permits("simulator", 3) == [0.0, 0.0, 0.0]  # no rate: all at once
+
+
+def test_a_round_of_observations_counts_as_the_same_calls_one_by_one(store: str) -> None:
+    # Three failures in a row open the breaker (POLICY); a success between them does not.
+    sends_observed("simulator", [False, False, True, True, False, False])
+    assert breaker_state("simulator") == CLOSED
+    sends_observed("simulator", [True, True, False])
+    assert breaker_state("simulator") == CLOSED  # two failed before, then the success
+    sends_observed("simulator", [False, False])
+    assert breaker_state("simulator") == OPEN
 
 
 def test_a_permit_that_would_wait_too_long_is_a_retryable_gateway_error(store: str) -> None:
