@@ -209,7 +209,9 @@ def _cases(lo: int, hi: int, first_team: int, first_agent: int) -> str:
             agent_id, opened_at, assigned_at, sla_due_at, resolution_due_at, first_contact_at,
             escalation_level, escalated_at, resolved_at, action_taken,
             resolution_note, closed_at, close_reason, closed_by_correction,
-            verification_due_at, verification_invitation_id, verification_score, recovered)
+            verification_due_at, verification_invitation_id, verification_score, recovered,
+            needs_language, hold_reason, hold_note, hold_count, hold_total, appointment_zone,
+            team_fixed)
         SELECT id, customer_id, priority, status, team_id,
             CASE WHEN status <> 'new' THEN agent_id END, opened_at,
             CASE WHEN status <> 'new' THEN opened_at + interval '1 minute' END,
@@ -229,7 +231,8 @@ def _cases(lo: int, hi: int, first_team: int, first_agent: int) -> str:
                      + interval '7 days' END,
             NULL,
             CASE WHEN status = 'resolved' AND verified THEN verification_score END,
-            CASE WHEN status = 'resolved' AND verified THEN verification_score >= 7 END
+            CASE WHEN status = 'resolved' AND verified THEN verification_score >= 7 END,
+            '', '', '', 0, interval '0', '', false
         FROM (
             SELECT r.id, r.customer_id, r.created_at + interval '30 seconds' AS opened_at,
                 CASE WHEN c.tier = 'A' THEN 'P1' WHEN r.score <= 3 THEN 'P2' ELSE 'P3' END

@@ -54,9 +54,9 @@ def suppressed_field(reason: str) -> str:
     return f"suppressed_{reason}"
 
 
-class DailyDims(models.Model):
-    grain = models.PositiveSmallIntegerField()  # bit i set: DIMENSION_FIELDS[i] kept
-    day = models.DateField()  # local date in settings.NPS_REPORTING_TIME_ZONE
+class Dims(models.Model):
+    """The dimensions every dashboard filter reads (DIMENSION_FIELDS)."""
+
     touchpoint = models.CharField(max_length=20, blank=True)
     channel = models.CharField(max_length=32, blank=True)
     business_type = models.CharField(max_length=64, blank=True)
@@ -67,6 +67,14 @@ class DailyDims(models.Model):
     # The surveys.Unit that served the interaction (the case's responsible unit), 0: none.
     # A unit's figures are the sum over its subtree (surveys.units.units_below).
     unit_id = models.IntegerField(default=NO_UNIT, db_default=NO_UNIT)
+
+    class Meta:
+        abstract = True
+
+
+class DailyDims(Dims):
+    grain = models.PositiveSmallIntegerField()  # bit i set: DIMENSION_FIELDS[i] kept
+    day = models.DateField()  # local date in settings.NPS_REPORTING_TIME_ZONE
 
     class Meta:
         abstract = True
@@ -215,6 +223,38 @@ class SendDaily(DailyDims):
 
     def __str__(self) -> str:
         return f"{self.day} sends"
+
+
+class DetractorComment(Dims):
+    """A survey detractor who left a comment: the verbatims' narrow table.
+
+    One row per response, with the dimensions of the rollups (the team is routing's, as in
+    NpsDaily) and its local day, recomputed with the rollups (nps.reporting.refresh). The
+    comment itself stays on the response: a comment anonymised by retention or erasure is
+    never copied here. Each index leads with a dimension (or the day) and ends in the
+    order of "the latest first", so the newest matching rows are read straight off it.
+    """
+
+    response = models.OneToOneField(
+        "surveys.Response", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()  # local date of created_at in settings.NPS_REPORTING_TIME_ZONE
+    created_at = models.DateTimeField()  # the response's
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["day", "created_at", "response"], name="detractorcomment_day"),
+            *(
+                models.Index(
+                    fields=[name, "day", "created_at", "response"],
+                    name=f"detractorcomment_{name}",
+                )
+                for name in DIMENSION_FIELDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} comment of response {self.response_id}"
 
 
 class TeamMap(models.Model):

@@ -4,8 +4,8 @@ One function per table; each reads only what it shows, so a CSV export of one ta
 costs only that table's queries.
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from followups.models import Team
 from nps.dashboard.forms import Period
 from nps.reporting import queries
-from nps.reporting.contract import DIMENSIONS, ClosedLoop, Filters, SendCosts
+from nps.reporting.contract import DIMENSIONS, ClosedLoop, Counts, Filters, SendCosts
 from nps.reporting.days import reporting_zone
 from nps.reporting.stats import Change, Estimate, change, estimate, share
 from surveys.models import Response, SuppressReason, Tier, Touchpoint
@@ -46,9 +46,50 @@ class Headline:
         return self.change is not None and self.current.sufficient and self.previous.sufficient
 
 
+def _added(a: Counts, b: Counts) -> Counts:
+    return Counts(a.promoters + b.promoters, a.passives + b.passives, a.detractors + b.detractors)
+
+
+@dataclass(frozen=True)
+class NpsDays:
+    """The counts per day of the period and of the one before: the headline and the trend,
+    from one read of the NPS rollup."""
+
+    period: Period
+    days: list[tuple[date, Counts]]
+
+    def total(self, start: date, end: date) -> Counts:
+        found = Counts()
+        for day, counts in self.days:
+            if start <= day <= end:
+                found = _added(found, counts)
+        return found
+
+    def headline(self) -> Headline:
+        f, p = self.period.filters, self.period.previous
+        now, before = self.total(f.start, f.end), self.total(p.start, p.end)
+        return Headline(estimate(now), estimate(before), change(now, before))
+
+    def trend(self) -> list[tuple[date, Estimate]]:
+        """Per day, or per week labelled by its Monday; empty periods left out."""
+        f, weekly = self.period.filters, granularity(self.period) == "week"
+        periods: dict[date, Counts] = {}
+        for day, counts in self.days:
+            if f.start <= day <= f.end:
+                key = day - timedelta(days=day.weekday()) if weekly else day
+                periods[key] = _added(periods.get(key, Counts()), counts)
+        return [(key, estimate(counts)) for key, counts in sorted(periods.items())]
+
+
+def nps_days(period: Period) -> NpsDays:
+    """One query: both periods' days (the previous period ends the day before this one)."""
+    f, p = period.filters, period.previous
+    both = replace(f, start=min(p.start, f.start), end=max(p.end, f.end))
+    return NpsDays(period, queries.nps_trend(both, granularity="day"))
+
+
 def headline(period: Period) -> Headline:
-    now, before = queries.nps_counts(period.filters), queries.nps_counts(period.previous)
-    return Headline(estimate(now), estimate(before), change(now, before))
+    return nps_days(period).headline()
 
 
 def granularity(period: Period) -> str:
@@ -56,8 +97,7 @@ def granularity(period: Period) -> str:
 
 
 def trend(period: Period) -> list[tuple[date, Estimate]]:
-    rows = queries.nps_trend(period.filters, granularity=granularity(period))
-    return [(day, estimate(counts)) for day, counts in rows]
+    return nps_days(period).trend()
 
 
 @dataclass(frozen=True)
@@ -98,7 +138,12 @@ def _value_labels(dimension: str, values: list[str]) -> dict[str, str]:
 
 
 def breakdown(f: Filters, dimension: str, *, sort: str = DEFAULT_SORT) -> list[BreakdownRow]:
-    found = queries.nps_breakdown(f, dimension=dimension)
+    return _breakdown_rows(dimension, queries.nps_breakdown(f, dimension=dimension), sort)
+
+
+def _breakdown_rows(
+    dimension: str, found: list[tuple[str, Counts]], sort: str
+) -> list[BreakdownRow]:
     labels = _value_labels(dimension, [value for value, _counts in found])
     rows = [
         BreakdownRow(value, labels.get(value) or value or _("(none)"), estimate(counts))
@@ -126,8 +171,8 @@ class Breakdown:
 def breakdowns(f: Filters, *, sort: str = DEFAULT_SORT) -> list[Breakdown]:
     shown = settings.NPS_DASHBOARD_BREAKDOWN_ROWS
     tables = []
-    for d in DIMENSIONS:
-        rows = breakdown(f, d, sort=sort)
+    for d, found in queries.nps_breakdowns(f, dimensions=DIMENSIONS).items():
+        rows = _breakdown_rows(d, found, sort)
         tables.append(Breakdown(d, str(DIMENSION_LABELS[d]), rows[:shown], len(rows)))
     return tables
 
@@ -201,8 +246,9 @@ def _in_sla_text(c: ClosedLoop) -> str:
     }
 
 
-def closed_loop(f: Filters) -> list[LoopRow]:
-    c: ClosedLoop = queries.closed_loop(f)
+def closed_loop(f: Filters, *, loop: ClosedLoop | None = None) -> list[LoopRow]:
+    """The closed loop's rows; `loop` when the caller read it already."""
+    c: ClosedLoop = queries.closed_loop(f) if loop is None else loop
     in_sla = share(c.first_contact_in_sla, c.first_contact_due)
     recovery = share(c.recovered, c.verified)
     of_opened = _("%(count)d (%(share).0f%% of opened)")
@@ -321,10 +367,11 @@ def _per(key: str, label: str, c: SendCosts, count: int, none_yet: str) -> list[
     ]
 
 
-def costs(f: Filters) -> list[CostRow]:
+def costs(f: Filters, *, answers: int | None = None, recovered: int | None = None) -> list[CostRow]:
     """What the SMS about the period's interactions cost, per answer and per recovered
-    detractor (nps.reporting.queries.send_costs); "No price set" when no gateway has one."""
-    c = queries.send_costs(f)
+    detractor (nps.reporting.queries.send_costs); "No price set" when no gateway has one.
+    `answers` and `recovered` when the caller read them already (the funnel, the loop)."""
+    c = queries.send_costs(f, answers=answers, recovered=recovered)
     totals = [
         CostRow("cost", _("SMS cost"), total, currency, money(total, currency))
         for currency, total in c.cost.items()

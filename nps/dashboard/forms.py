@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import F, Value
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from followups.models import Team
 from nps.models import NpsDaily
 from nps.reporting.contract import Filters
 from nps.reporting.days import local_today
-from nps.reporting.queries import rollup_rows, unit_filter
+from nps.reporting.queries import rollup_rows, union_all, unit_filter
 from surveys.models import Tier, Touchpoint
 from surveys.units import units_in_tree_order
 
@@ -34,6 +35,7 @@ DATES = ("", _("The dates below"))
 ALL = ("", _("All"))
 # Filters whose choices are the values found in the rollups (free text in the CRM).
 OBSERVED = ("channel", "business_type", "region", "agent")
+OBSERVED_MOST = 500  # values offered in a filter's list
 
 
 def preset_period(preset: str, today: date) -> tuple[date, date]:
@@ -166,14 +168,21 @@ def period_filters(
 
 
 def observed_values(start: date, end: date, team_scope: tuple[int, ...] | None) -> dict:
-    """The channels, business types, regions and agents present in the period (4 queries)."""
+    """The channels, business types, regions and agents present in the period, at most
+    OBSERVED_MOST of each (1 query: each from the small grain that keeps it)."""
     period = Filters(start, end, team_scope=team_scope)
-    found = {}
-    for name in OBSERVED:
-        rows = rollup_rows(NpsDaily, period, name)  # the small grain that keeps `name`
-        values = rows.exclude(**{name: ""}).values_list(name, flat=True).distinct()
-        found[name] = list(values.order_by(name)[:500])
-    return found
+    parts = [
+        rollup_rows(NpsDaily, period, name)
+        .exclude(**{name: ""})
+        .values(observed_name=Value(name), observed_value=F(name))
+        .distinct()
+        .order_by()
+        for name in OBSERVED
+    ]
+    found: dict[str, list[str]] = {name: [] for name in OBSERVED}
+    for row in union_all(parts):
+        found[row["observed_name"]].append(row["observed_value"])
+    return {name: sorted(values)[:OBSERVED_MOST] for name, values in found.items()}
 
 
 def filter_form(

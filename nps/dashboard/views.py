@@ -24,6 +24,7 @@ from nps.dashboard import figures
 from nps.dashboard.access import team_scope_for
 from nps.dashboard.exports import TABLES, csv_response
 from nps.dashboard.forms import Period, filter_form
+from nps.reporting import queries
 from nps.reporting.stats import Estimate, min_sample
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -67,13 +68,16 @@ def trend_chart(rows: list[tuple[date, Estimate]]) -> dict:
 def page_context(period: Period, *, sort: str, reason: str) -> dict:
     f = period.filters
     pareto = figures.reasons(f, language=get_language() or "en")
-    trend = figures.trend(period)
+    days = figures.nps_days(period)
+    trend = days.trend()
     funnel = figures.funnel(f)
+    loop = queries.closed_loop(f)
+    answers = next(s.count for s in funnel.steps if s.key == "responded")
     return {
         "period": period,
         "minimum": min_sample(),
         "reporting_time_zone": settings.NPS_REPORTING_TIME_ZONE,
-        "headline": figures.headline(period),
+        "headline": days.headline(),
         "granularity": figures.granularity(period),
         "granularity_label": _("day") if figures.granularity(period) == "day" else _("week"),
         "trend": trend,
@@ -82,8 +86,8 @@ def page_context(period: Period, *, sort: str, reason: str) -> dict:
         "breakdowns": figures.breakdowns(f, sort=sort),
         "sort": sort,
         "funnel": funnel,
-        "closed_loop": figures.closed_loop(f),
-        "costs": figures.costs(f),
+        "closed_loop": figures.closed_loop(f, loop=loop),
+        "costs": figures.costs(f, answers=answers, recovered=loop.recovered),
         "reasons": pareto,
         "reason": reason,
         "reason_label": next((r.label for r in pareto if r.code == reason), reason),

@@ -4,7 +4,8 @@ Every aggregate is one query over one rollup table, honouring every filter and t
 scope, on the coarsest grain that holds the dimensions it filters and groups by
 (nps.reporting.grains); only the live case counts (`closed_loop`, `open_cases_by_team`,
 `overdue_cases`) read cases and only `detractor_answers` reads raw responses (for the
-verbatims and the digest's list). Days are local dates in settings.NPS_REPORTING_TIME_ZONE.
+digest's list); the verbatims are found in the narrow table DetractorComment. Days are
+local dates in settings.NPS_REPORTING_TIME_ZONE.
 The team of NPS, funnel and reason rows is the team routing picks for the customer's region
 and tier and the touchpoint; the team of case rows is the case's own team.
 """
@@ -13,9 +14,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, Model, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
 
 from followups.models import OPEN_STATUSES, Case
@@ -24,7 +36,9 @@ from followups.sla import due_at, overdue
 from nps.models import (
     CONTACT_BUCKETS,
     COST_UNITS,
+    NO_TEAM,
     CaseDaily,
+    DetractorComment,
     FunnelDaily,
     NpsDaily,
     ReasonDaily,
@@ -47,7 +61,7 @@ from nps.reporting.contract import (
 from nps.reporting.days import day_bounds
 from nps.reporting.grains import grain_for
 from nps.reporting.rollup_tables import CASE_DIMS, RESPONSE_DIMS
-from surveys.models import Category, Purpose, Response, SuppressReason
+from surveys.models import Category, Purpose, Response, ResponseReason, SuppressReason
 from surveys.units import units_below
 
 TEXT_FILTERS = ("touchpoint", "channel", "business_type", "region", "tier", "agent")
@@ -165,12 +179,38 @@ def nps_trend(f: Filters, *, granularity: str) -> list[tuple[date, Counts]]:
 
 def nps_breakdown(f: Filters, *, dimension: str) -> list[tuple[str, Counts]]:
     """Counts per value of one dimension, most responses first (team: its id as text, "" none)."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(f"unknown dimension {dimension!r}")
-    field = "team_id" if dimension == "team" else dimension
-    rows = rollup_rows(NpsDaily, f, field).values(field).annotate(**COUNT_SUMS)
-    found = [(str(row[field] or ""), counts_of(row)) for row in rows.order_by()]
-    return sorted(found, key=lambda item: (-item[1].n, item[0]))
+    return nps_breakdowns(f, dimensions=(dimension,))[dimension]
+
+
+def nps_breakdowns(
+    f: Filters, *, dimensions: tuple[str, ...] = DIMENSIONS
+) -> dict[str, list[tuple[str, Counts]]]:
+    """`nps_breakdown` of each dimension, all in one query (a UNION ALL of one GROUP BY per
+    dimension, each on its own grain)."""
+    unknown = set(dimensions) - set(DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown dimension {sorted(unknown)!r}")
+    parts = []
+    for dimension in dimensions:
+        field = "team_id" if dimension == "team" else dimension
+        parts.append(
+            rollup_rows(NpsDaily, f, field)
+            .values(dimension_name=Value(dimension), dimension_value=Cast(field, CharField()))
+            .annotate(**COUNT_SUMS)
+            .order_by()
+        )
+    found: dict[str, list[tuple[str, Counts]]] = {d: [] for d in dimensions}
+    for row in union_all(parts):
+        dimension, value = row["dimension_name"], row["dimension_value"]
+        if dimension == "team" and value == str(NO_TEAM):
+            value = ""
+        found[dimension].append((value, counts_of(row)))
+    return {d: sorted(rows, key=lambda item: (-item[1].n, item[0])) for d, rows in found.items()}
+
+
+def union_all(parts: list[QuerySet[Any]]) -> QuerySet[Any]:
+    """The rows of every part (each a .values() query of the same columns), one query."""
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 
 
 def _sums(model: type[FunnelDaily] | type[CaseDaily], f: Filters, fields: tuple[str, ...]) -> Any:
@@ -191,9 +231,12 @@ def funnel(f: Filters) -> Funnel:
     )
 
 
-def send_costs(f: Filters) -> SendCosts:
+def send_costs(
+    f: Filters, *, answers: int | None = None, recovered: int | None = None
+) -> SendCosts:
     """The SMS sent about the period's interactions, their segments and cost by currency, and
-    the answers and recovered detractors they bought (3 queries: sends, funnel, cases)."""
+    the answers and recovered detractors they bought (3 queries: sends, funnel, cases; the
+    funnel's and the cases' left out when the caller gives `answers` and `recovered`)."""
     rows = (
         rollup_rows(SendDaily, f)
         .values("currency")
@@ -211,8 +254,10 @@ def send_costs(f: Filters) -> SendCosts:
         unpriced=sms - priced,
         segments=segments,
         cost=cost,
-        answers=_sums(FunnelDaily, f, ("responded",))["responded"],
-        recovered=_sums(CaseDaily, f, ("recovered",))["recovered"],
+        answers=_sums(FunnelDaily, f, ("responded",))["responded"] if answers is None else answers,
+        recovered=(
+            _sums(CaseDaily, f, ("recovered",))["recovered"] if recovered is None else recovered
+        ),
     )
 
 
@@ -249,8 +294,12 @@ def _backlog() -> dict[str, Count]:
 def _live_case_counts(f: Filters) -> dict[str, Any]:
     """Open, overdue, unrouted and on hold now, the holds, and those still awaiting first
     contact before it is due, among the cases opened in the period: one query."""
-    cases = Case.objects.filter(_raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f))
     held = Q(hold_count__gt=0)
+    # Every count below is of open cases or of cases once held: only those rows are read
+    # (and joined to their response and interaction for the filters), not the period's all.
+    cases = Case.objects.filter(
+        _raw_filter(f, CASE_DIMS, "opened_at"), _team_q(f), Q(status__in=OPEN_STATUSES) | held
+    )
     now = timezone.now()
     # Not reached and not overdue (sla.overdue): its first contact is not yet due, or its
     # clocks are stopped by a hold. Whether it will be in SLA is not known yet.
@@ -358,20 +407,21 @@ def detractor_answers(f: Filters) -> QuerySet[Response]:
 def verbatims(f: Filters, *, reason: str = "", limit: int = 50) -> list[Response]:
     """The latest detractor comments (2 queries: the responses, their reasons).
 
-    A detractor without a comment has no verbatim and is left out.
+    The matching responses are found in the narrow table kept with the rollups
+    (DetractorComment), newest first straight off one of its indexes; the responses
+    themselves (their comment as it is now) are then read by primary key. A detractor
+    without a comment has no verbatim and is left out.
     """
-    responses = detractor_answers(f).exclude(comment="")
+    comments = DetractorComment.objects.filter(rollup_filter(f))
     if reason:
-        responses = responses.filter(reasons__code=reason)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A parallel plan must hear from every worker before it can return the newest
-            # rows in order, and the workers run past the limit: one backward scan stops
-            # at the limit (region + tier filter on 10 M answers: 14 ms, not 90 ms).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        return list(
-            responses.select_related("customer", "interaction", "case")
-            .prefetch_related("reasons")
-            .order_by("-created_at", "-pk")[:limit]
+        coded = ResponseReason.objects.filter(
+            response_id=OuterRef("response_id"), category__code=reason
         )
+        comments = comments.filter(Exists(coded))
+    latest = comments.order_by("-day", "-created_at", "-response_id").values("response_id")
+    return list(
+        Response.objects.filter(pk__in=latest[:limit])
+        .select_related("customer", "interaction", "case")
+        .prefetch_related("reasons")
+        .order_by("-created_at", "-pk")
+    )

@@ -32,9 +32,7 @@ class MinutesBetween(models.Func):
         start, end, params = self._parts(compiler)  # day numbers
         return f"CAST(ROUND((julianday({end}) - julianday({start})) * 1440) AS INTEGER)", params
 
-    def as_postgresql(
-        self, compiler: Any, connection: Any, **extra: Any
-    ) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         start, end, params = self._parts(compiler)
         return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})) / 60)::bigint", params
 
@@ -78,7 +76,6 @@ def insert_full_grain(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """INSERT INTO model's table the finest grain of `rows`: one GROUP BY, in the database."""
-    # Aliased "col_<field>": an annotation may not take the name of a source field.
     dims = {**dimension_columns(paths), **(extra or {})}
     constants = {
         "grain": Value(FULL, output_field=IntegerField()),
@@ -90,7 +87,20 @@ def insert_full_grain(
         .annotate(**{f"col_{name}": e for name, e in metrics.items()})
         .annotate(**{f"col_{name}": e for name, e in constants.items()})
     )
-    query = grouped.query
+    _insert_select(model, grouped)
+
+
+def insert_rows(
+    model: type[models.Model], rows: models.QuerySet[Any], columns: dict[str, Any]
+) -> None:
+    """INSERT INTO model's table one row per row of `rows`, each field of `columns` an
+    expression over it: one INSERT ... SELECT, in the database."""
+    _insert_select(model, rows.order_by().values(**{f"col_{n}": e for n, e in columns.items()}))
+
+
+def _insert_select(model: type[models.Model], selected: models.QuerySet[Any]) -> None:
+    # Aliased "col_<field>": an annotation may not take the name of a source field.
+    query = selected.query
     if query.values_select:  # the column list below relies on annotations alone, in order
         raise AssertionError(f"unexpected plain columns {query.values_select}")
     columns = [name.removeprefix("col_") for name in query.annotation_select]

@@ -1,5 +1,6 @@
 """What each rollup table (nps.models) counts: its source rows, the ORM path of every
-dimension in them, and its measures; `rollup_tables_fill` writes one day of all five."""
+dimension in them, and its measures; `rollup_tables_fill` writes one day of all of them
+(the five count tables and the detractor comments, the verbatims' narrow table)."""
 
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from django.db.models import (
     BigIntegerField,
     CharField,
     Count,
+    DateField,
     F,
     FilteredRelation,
     OuterRef,
@@ -24,6 +26,7 @@ from nps.models import (
     CONTACT_BUCKETS,
     COST_UNITS,
     CaseDaily,
+    DetractorComment,
     FunnelDaily,
     NpsDaily,
     ReasonDaily,
@@ -32,7 +35,13 @@ from nps.models import (
     bucket_field,
     suppressed_field,
 )
-from nps.reporting.rollup_sql import MinutesBetween, insert_coarser_grains, insert_full_grain
+from nps.reporting.rollup_sql import (
+    MinutesBetween,
+    dimension_columns,
+    insert_coarser_grains,
+    insert_full_grain,
+    insert_rows,
+)
 from surveys.models import (
     Category,
     GatewayPrice,
@@ -45,7 +54,14 @@ from surveys.models import (
     SuppressReason,
 )
 
-ROLLUPS: tuple[type[models.Model], ...] = (NpsDaily, ReasonDaily, FunnelDaily, CaseDaily, SendDaily)
+ROLLUPS: tuple[type[models.Model], ...] = (
+    NpsDaily,
+    ReasonDaily,
+    FunnelDaily,
+    CaseDaily,
+    SendDaily,
+    DetractorComment,
+)
 
 # Dimension -> ORM path, per source. The team comes from TeamMap (routing) or from the case.
 RESPONSE_DIMS = {
@@ -97,6 +113,23 @@ def _nps(day: date, lo: datetime, hi: datetime) -> None:
     }
     insert_full_grain(NpsDaily, responses, day=day, paths=RESPONSE_DIMS, metrics=metrics)
     insert_coarser_grains(NpsDaily, day=day)
+
+
+def _comments(day: date, lo: datetime, hi: datetime) -> None:
+    """The day's survey detractors who left a comment (the verbatims), a row each."""
+    commented = Response.objects.filter(
+        created_at__gte=lo,
+        created_at__lt=hi,
+        invitation__purpose=Purpose.SURVEY,
+        category=Category.DETRACTOR,
+    ).exclude(comment="")
+    columns = {
+        **dimension_columns(RESPONSE_DIMS),
+        "response": F("pk"),
+        "day": Value(day, output_field=DateField()),
+        "created_at": F("created_at"),
+    }
+    insert_rows(DetractorComment, commented, columns)
 
 
 def _reasons(day: date, lo: datetime, hi: datetime) -> None:
@@ -240,3 +273,4 @@ def rollup_tables_fill(*, day: date, lo: datetime, hi: datetime) -> None:
     _funnel(day, lo, hi)
     _cases(day, lo, hi)
     _sends(day, lo, hi)
+    _comments(day, lo, hi)
