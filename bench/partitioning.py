@@ -31,12 +31,12 @@ bench queue's tasks the relay and the replies publish are deleted after each ste
 # ruff: noqa: S608
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -97,7 +97,8 @@ def raw_load() -> dict[str, int]:
         cursor.execute(
             "SELECT (SELECT count(*) FROM surveys_inboundmessage),"
             " (SELECT count(*) FROM surveys_response WHERE message_id IS NOT NULL),"
-            " (SELECT count(*) FROM surveys_response), (SELECT count(*) FROM surveys_deliveryreceipt)"
+            " (SELECT count(*) FROM surveys_response),"
+            " (SELECT count(*) FROM surveys_deliveryreceipt)"
         )
         inbound, linked, responses, receipts = cursor.fetchone()
         if inbound == linked == responses:
@@ -255,7 +256,7 @@ def partition_by_month(cursor: Any, table: str, key: str, months: list[date]) ->
         f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS INCLUDING STORAGE) "
         f"PARTITION BY RANGE ({key})"
     )
-    for lo, hi in zip(months, months[1:], strict=False):
+    for lo, hi in itertools.pairwise(months):
         cursor.execute(
             f"CREATE TABLE {partition_name(table, lo)} PARTITION OF {table} "
             f"FOR VALUES FROM ('{lo.isoformat()} 00:00+00') TO ('{hi.isoformat()} 00:00+00')"
@@ -322,7 +323,7 @@ def replies_store(count: int) -> tuple[float, int, str, tuple[float, int, str] |
                     # The gateway retries: the same message id again must store nothing.
                     if reply_store(gateway="simulator", sms=sms).created:
                         error = f"{sms.message_id} stored twice"
-            except Exception as failed:  # noqa: BLE001 (reported, and the rows stored by hand)
+            except Exception as failed:  # reported; the changed store runs instead
                 error = f"{type(failed).__name__}: {str(failed).splitlines()[0]}"
                 break
 
@@ -402,7 +403,8 @@ def relay_and_process() -> dict[str, float]:
     process_seconds = 0.0
     outcomes: dict[str, int] = {}
     for start in range(0, len(ids), 200):
-        seconds, results = _timed(lambda: replies_process(message_ids=ids[start : start + 200]))
+        batch = ids[start : start + 200]
+        seconds, results = _timed(lambda batch=batch: replies_process(message_ids=batch))
         process_seconds += seconds
         for outcome in results:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -461,7 +463,6 @@ def retention(first_month: date, partitioned: bool) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from bench.dashboard_data import START_DAY
-
     from surveys.retention import surveys_rows_anonymise
 
     second = month_starts(first_month, first_month)[-1]
@@ -546,13 +547,14 @@ def measure(name: str, partitioned: bool, args: argparse.Namespace) -> dict[str,
     result["retention"] = retention(month_starts(START_DAY, START_DAY)[1], partitioned)
     t = result["retention"]
     say(
-        f"  surveys_rows_anonymise (to the end of the first full month): {t['anonymise s']:.2f} s {t['anonymised']}"
+        "  surveys_rows_anonymise (to the end of the first full month): "
+        f"{t['anonymise s']:.2f} s {t['anonymised']}"
     )
     for table, (rows, unlinked, secs) in t["removed"].items():
         how = "DETACH + DROP partition" if partitioned else "DELETE"
         say(
-            f"  raw rows to the end of the first full month, {table}: {rows:,} rows, references set to NULL "
-            f"{unlinked * 1000:.0f} ms, {how} {secs * 1000:.0f} ms"
+            f"  raw rows to the end of the first full month, {table}: {rows:,} rows, "
+            f"references set to NULL {unlinked * 1000:.0f} ms, {how} {secs * 1000:.0f} ms"
         )
     result["load after"] = _load_avg()
     say(f"  load: {result['load']} -> {result['load after']}")
