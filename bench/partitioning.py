@@ -296,20 +296,23 @@ def convert(first: date, last: date) -> list[Conversion]:
 def _queue_clear() -> None:
     from nps.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
+    with app.connection_for_write() as conn:  # this benchmark's queues only
+        client = conn.default_channel.client
+        for key in client.scan_iter(f"{QUEUE}*"):
+            client.delete(key)
 
 
-def replies_store(count: int) -> tuple[float, int, str, tuple[float, int, str] | None]:
+def replies_store(
+    survey: Any, round_: int, count: int
+) -> tuple[float, int, str, tuple[float, int, str] | None]:
     """`count` fresh customers with a sent invitation reply through the webhook's store."""
     from django.db import transaction
 
-    from bench.loop import _seed_customers, _seed_routing
+    from bench.loop import _seed_customers
     from surveys.gateways.base import InboundSMS
     from surveys.replies import reply_store
 
-    survey = _seed_routing()
-    sent = _seed_customers(survey, 7, count)
+    sent = _seed_customers(survey, 2 + round_, count)
     stored = 0
     error = ""
 
@@ -456,109 +459,89 @@ def dashboard(repeat: int) -> dict[str, float]:
     }
 
 
-def retention(first_month: date, partitioned: bool) -> dict[str, Any]:
-    """Anonymise everything up to the end of `first_month` (product code), then remove the
-    raw gateway rows of that span: the loaded data starts mid-month, so that is the oldest
-    partial month and the first full one."""
-    from django.db import connection, transaction
-
-    from bench.dashboard_data import START_DAY
+def anonymise(first_month: date) -> tuple[float, dict[str, int]]:
+    """surveys_rows_anonymise of everything up to the end of `first_month`."""
     from surveys.retention import surveys_rows_anonymise
 
     second = month_starts(first_month, first_month)[-1]
     before = datetime(second.year, second.month, second.day, tzinfo=UTC)
-    anonymise_s, counts = _timed(lambda: surveys_rows_anonymise(before=before))
+    return _timed(lambda: surveys_rows_anonymise(before=before))
+
+
+def month_remove(month: date, partitioned: bool) -> dict[str, tuple[int, float, float]]:
+    """Remove one month of raw gateway rows: the rows pointing at them set to NULL first
+    (Django's SET_NULL; the partitioned copy has no foreign key left to refuse a dangling
+    id), then DELETE, or DETACH and DROP of the month's partition. Per table: rows, seconds
+    setting references to NULL, seconds removing."""
+    from django.db import connection, transaction
+
+    after = month_starts(month, month)[-1]
+    span = [datetime(m.year, m.month, 1, tzinfo=UTC) for m in (month, after)]
     removed: dict[str, tuple[int, float, float]] = {}
     with connection.cursor() as cursor:
         for table, key in PARTITIONED:
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE {key} < %s", [before])
+            where = f"{key} >= %s AND {key} < %s"
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}", span)
             rows = cursor.fetchone()[0]
             started = time.perf_counter()
             with transaction.atomic():
-                # The rows pointing at them forget them first (Django's SET_NULL): the
-                # partitioned copy has no foreign key left to refuse a dangling id.
                 for referencing, column in REFERENCING.get(table, ()):
                     cursor.execute(
                         f"UPDATE {referencing} SET {column} = NULL WHERE {column} IN "
-                        f"(SELECT id FROM {table} WHERE {key} < %s)",
-                        [before],
+                        f"(SELECT id FROM {table} WHERE {where})",
+                        span,
                     )
                 unlinked = time.perf_counter() - started
                 if partitioned:
-                    for month in month_starts(START_DAY, first_month)[:-1]:
-                        part = partition_name(table, month)
-                        cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {part}")
-                        cursor.execute(f"DROP TABLE {part}")
+                    part = partition_name(table, month)
+                    cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {part}")
+                    cursor.execute(f"DROP TABLE {part}")
                 else:
-                    cursor.execute(f"DELETE FROM {table} WHERE {key} < %s", [before])
+                    cursor.execute(f"DELETE FROM {table} WHERE {where}", span)
             removed[table] = (rows, unlinked, time.perf_counter() - started - unlinked)
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE {key} < %s", [before])
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}", span)
             if cursor.fetchone()[0]:
-                sys.exit(f"{table}: rows before {before} left after the removal")
-    return {"anonymise s": anonymise_s, "anonymised": counts, "removed": removed}
+                sys.exit(f"{table}: rows of {month:%Y-%m} left after the removal")
+    return removed
 
 
-def measure(name: str, partitioned: bool, args: argparse.Namespace) -> dict[str, Any]:
-    from bench.dashboard_data import START_DAY
-
-    _use_database(name)
-    result: dict[str, Any] = {"load": _load_avg()}
-    say(f"\n== {name} ({'partitioned by month' if partitioned else 'plain tables'})")
-    if partitioned:
-        conversions = convert(START_DAY, datetime.now(UTC).date())
-        result["conversions"] = conversions
-        for c in conversions:
-            say(f"  {c.table}: {c.rows:,} rows into {c.partitions} partitions in {c.seconds:.1f} s")
-            say(f"    foreign keys dropped: {', '.join(c.dropped_foreign_keys) or 'none'}")
-            say(f"    unique constraints widened: {'; '.join(c.widened_unique) or 'none'}")
+def _round(name: str, survey: Any, round_: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One round on one copy: replies stored, relayed and processed; rollups; the page."""
     from surveys.queue import task_queue
 
+    _use_database(name)
     # The first publish opens the broker connection and declares the queues (seconds):
     # done before anything is timed, then the empty task deleted.
     task_queue("surveys.tasks.process_replies", [], after_commit=False)
     _queue_clear()
-    seconds, stored, error, changed = replies_store(args.replies)
-    result["store"] = {"s": seconds, "stored": stored, "error": error, "changed": changed}
-    say(
-        f"  webhook store (reply_store, twice per reply): {args.replies:,} replies in "
-        f"{seconds:.2f} s, {stored:,} stored once" + (f"; FAILED: {error}" if error else "")
-    )
-    if changed is not None:
-        say(
-            f"  changed store (key table + INSERT, twice per reply): {args.replies:,} replies "
-            f"in {changed[0]:.2f} s, {changed[1]:,} stored"
-            + (f"; {changed[2]}" if changed[2] else "")
+    seconds, stored, error, changed = replies_store(survey, round_, args.replies)
+    return {
+        "store": {"s": seconds, "stored": stored, "error": error, "changed": changed},
+        "relay": relay_and_process(),
+        "dashboard": dashboard(args.repeat),
+        "load": _load_avg(),
+    }
+
+
+def _median(rounds: list[dict[str, Any]], pick: Callable[[dict[str, Any]], float]) -> float:
+    return statistics.median(pick(r) for r in rounds)
+
+
+def _report(copy: str, rounds: list[dict[str, Any]]) -> None:
+    for n, r in enumerate(rounds):
+        store, relay, page = r["store"], r["relay"], r["dashboard"]
+        line = f"  {copy} round {n + 1}: reply_store {store['s']:.2f} s"
+        if store["error"]:
+            line += f" (FAILED: {store['error']}; changed store {store['changed'][0]:.2f} s)"
+        line += (
+            f"; relay {relay['relayed']:,} rows {relay['relay s']:.2f} s; replies_process "
+            f"{relay['processed']:,} in {relay['process s']:.2f} s {relay['outcomes']}, "
+            f"unprocessed after {relay['unprocessed after']}; lag read "
+            f"{relay['lag read ms']:.1f} ms; refresh today {page['refresh today s']:.2f} s, "
+            f"past day {page['refresh past day s']:.2f} s; GET /dashboard/ median "
+            f"{page['page median ms']:.0f} ms; {r['load']}"
         )
-    result["relay"] = relay_and_process()
-    r = result["relay"]
-    say(
-        f"  relay: {r['relayed']:,} rows in {r['relay s']:.2f} s; replies_process: "
-        f"{r['processed']:,} in {r['process s']:.2f} s ({r['processed'] / r['process s']:.0f}/s), "
-        f"outcomes {r['outcomes']}, unprocessed after: {r['unprocessed after']}; "
-        f"relay lag read {r['lag read ms']:.1f} ms"
-    )
-    result["dashboard"] = dashboard(args.repeat)
-    d = result["dashboard"]
-    say(
-        f"  rollups_refresh_day today {d['refresh today s']:.2f} s, past day "
-        f"{d['refresh past day s']:.2f} s; GET /dashboard/ (90 days) median "
-        f"{d['page median ms']:.0f} ms"
-    )
-    result["retention"] = retention(month_starts(START_DAY, START_DAY)[1], partitioned)
-    t = result["retention"]
-    say(
-        "  surveys_rows_anonymise (to the end of the first full month): "
-        f"{t['anonymise s']:.2f} s {t['anonymised']}"
-    )
-    for table, (rows, unlinked, secs) in t["removed"].items():
-        how = "DETACH + DROP partition" if partitioned else "DELETE"
-        say(
-            f"  raw rows to the end of the first full month, {table}: {rows:,} rows, "
-            f"references set to NULL {unlinked * 1000:.0f} ms, {how} {secs * 1000:.0f} ms"
-        )
-    result["load after"] = _load_avg()
-    say(f"  load: {result['load']} -> {result['load after']}")
-    return result
+        say(line)
 
 
 def main() -> int:
@@ -566,6 +549,7 @@ def main() -> int:
     parser.add_argument("--responses", type=int, default=200_000)
     parser.add_argument("--replies", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=7, help="dashboard GETs per copy")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per copy")
     parser.add_argument("--load-only", action="store_true", help="load the data set and stop")
     args = parser.parse_args()
     _django()
@@ -587,25 +571,69 @@ def main() -> int:
     say(f"raw rows: {rows['inbound']:,} inbound, {rows['receipts']:,} receipts")
     if args.load_only:
         return 0
-    results = {}
-    for suffix, partitioned in (("plain", False), ("part", True)):
-        name = f"{base}_{suffix}"
+    from bench.dashboard_data import END_DAY, START_DAY
+    from bench.loop import _seed_routing
+
+    copies = {"plain": f"{base}_plain", "part": f"{base}_part"}
+    surveys = {}
+    for suffix, name in copies.items():
         _use_database(base)
         _copy_database(base, name)
-        results[suffix] = measure(name, partitioned, args)
-    plain, part = results["plain"], results["part"]
-    say("\n== partitioned / plain (same run)")
-    say(f"  replies_process: {part['relay']['process s'] / plain['relay']['process s']:.2f}x time")
-    say(f"  relay: {part['relay']['relay s'] / plain['relay']['relay s']:.2f}x time")
-    say(
-        "  dashboard page: "
-        f"{part['dashboard']['page median ms'] / plain['dashboard']['page median ms']:.2f}x"
-    )
-    say(f"  anonymise: {part['retention']['anonymise s'] / plain['retention']['anonymise s']:.2f}x")
-    for table, (_rows, _unlinked, secs) in part["retention"]["removed"].items():
-        deleted = plain["retention"]["removed"][table][2]
-        say(f"  {table} first months: DELETE / DROP = {deleted / secs:.0f}x")
-    return 0 if not plain["store"]["error"] else 1
+        _use_database(name)
+        if suffix == "part":
+            for c in convert(START_DAY, datetime.now(UTC).date()):
+                say(
+                    f"{c.table}: {c.rows:,} rows into {c.partitions} partitions "
+                    f"in {c.seconds:.1f} s"
+                )
+                say(f"  foreign keys dropped: {', '.join(c.dropped_foreign_keys) or 'none'}")
+                say(f"  unique constraints widened: {'; '.join(c.widened_unique) or 'none'}")
+        surveys[suffix] = _seed_routing()
+    rounds: dict[str, list[dict[str, Any]]] = {"plain": [], "part": []}
+    for round_ in range(args.rounds):  # interleaved, the order swapped every round
+        order = ("plain", "part") if round_ % 2 == 0 else ("part", "plain")
+        for suffix in order:
+            rounds[suffix].append(_round(copies[suffix], surveys[suffix], round_, args))
+    for suffix in ("plain", "part"):
+        _report(suffix, rounds[suffix])
+    first_full = month_starts(START_DAY, START_DAY)[1]
+    largest = month_starts(END_DAY, END_DAY)[0].replace(month=END_DAY.month - 1)
+    retention: dict[str, Any] = {}
+    for suffix in ("plain", "part"):
+        _use_database(copies[suffix])
+        seconds, counts = anonymise(first_full)
+        say(
+            f"  {suffix}: surveys_rows_anonymise to the end of {first_full:%Y-%m}: "
+            f"{seconds:.2f} s {counts}"
+        )
+        retention[suffix] = month_remove(largest, suffix == "part")
+        how = "DETACH + DROP partition" if suffix == "part" else "DELETE"
+        for table, (rows, unlinked, secs) in retention[suffix].items():
+            say(
+                f"  {suffix}: {largest:%Y-%m} of {table}: {rows:,} rows; references set to "
+                f"NULL {unlinked * 1000:.0f} ms, {how} {secs * 1000:.0f} ms; {_load_avg()}"
+            )
+    say("\n== partitioned / plain (same run, medians of the interleaved rounds)")
+    for label, pick in (
+        ("relay", lambda r: r["relay"]["relay s"]),
+        ("replies_process", lambda r: r["relay"]["process s"]),
+        ("rollup refresh, today", lambda r: r["dashboard"]["refresh today s"]),
+        ("rollup refresh, past day", lambda r: r["dashboard"]["refresh past day s"]),
+        ("GET /dashboard/", lambda r: r["dashboard"]["page median ms"]),
+    ):
+        plain, part = _median(rounds["plain"], pick), _median(rounds["part"], pick)
+        say(f"  {label}: {plain:.3f} -> {part:.3f} = {part / plain:.2f}x time")
+    plain_store = _median(rounds["plain"], lambda r: r["store"]["s"])
+    part_store = _median(rounds["part"], lambda r: r["store"]["changed"][0])
+    say(f"  store: reply_store {plain_store:.2f} s -> changed store {part_store:.2f} s")
+    for table, (_rows, _unlinked, secs) in retention["part"].items():
+        deleted = retention["plain"][table][2]
+        say(
+            f"  {table}, one month: DELETE {deleted * 1000:.0f} ms / DROP "
+            f"{secs * 1000:.0f} ms = {deleted / secs:.1f}x"
+        )
+    failed = any(r["relay"]["unprocessed after"] for rs in rounds.values() for r in rs)
+    return 1 if failed or any(r["store"]["error"] for r in rounds["plain"]) else 0
 
 
 if __name__ == "__main__":
