@@ -229,6 +229,7 @@ def partition_by_month(cursor: Any, table: str, key: str, months: list[date]) ->
     sequence owned by the column instead."""
     done = Conversion(table, key)
     started = time.perf_counter()
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred check may wait on the table
     cursor.execute(
         """SELECT conrelid::regclass::text, conname FROM pg_constraint
            WHERE contype = 'f' AND confrelid = %s::regclass""",
