@@ -2,7 +2,8 @@
 
 bench/loop.py's stack (gunicorn, the Procfile's reply and send workers, beat, the SMS
 simulator) on PostgreSQL and Redis; answers posted as signed simulator webhooks at
-`--rate` a second for `--seconds` (open loop, each from a distinct customer with a sent
+`--rate` a second for `--seconds` (open loop, stopping at `--seconds` whatever is left, so
+a loaded machine gives a lower rate, printed, rather than a longer run; each from a distinct customer with a sent
 invitation, every fifth a detractor giving a reason), as bench/loop.py does.
 
 The rollup refresh is the product's task body, `nps.tasks.refresh_rollups`, run every
@@ -48,7 +49,7 @@ from bench.loop import (
     ROOT,
     Stack,
     _django,
-    _load,
+    _post,
     _reset,
     _seed_customers,
     _seed_routing,
@@ -73,6 +74,36 @@ class Readings:
     refreshes: list[Refresh] = field(default_factory=list)
     counts: list[tuple[float, int]] = field(default_factory=list)  # (time.time(), answers)
     errors: list[str] = field(default_factory=list)
+
+
+def _load_for(
+    port: int, secret: str, items: list[Any], rate: int, threads: int, seconds: float
+) -> float:
+    """Post items[n] at start + n/rate (open loop), stopping after `seconds` whatever is
+    left (a loaded machine may not keep up): returns the worst lateness in seconds."""
+    lock, cursor, late = threading.Lock(), iter(range(len(items))), [0.0]
+    start = time.monotonic() + 0.5
+    stop_at = start + seconds
+
+    def run() -> None:
+        while (n := next_index()) is not None:
+            wait = start + n / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                late[0] = max(late[0], -wait)
+            _post(port, secret, items[n])
+
+    def next_index() -> int | None:
+        with lock:
+            return next(cursor, None) if time.monotonic() < stop_at else None
+
+    pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return late[0]
 
 
 def _backend_cpu(pid: int) -> float:
@@ -232,8 +263,9 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(2 * args.poll)
         baseline_at, baseline = readings.counts[-1]
         load_start = time.monotonic()
-        late = _load(args.web_port, secret, items, args.rate, args.threads)
+        late = _load_for(args.web_port, secret, items, args.rate, args.threads, args.seconds)
         load_wall = time.monotonic() - load_start
+        items = [item for item in items if item.status]  # the ones posted
         load_after = _uptime()
         ok = [item for item in items if 200 <= item.status < 300]
         deadline = time.monotonic() + args.tail
@@ -265,8 +297,9 @@ def run(args: argparse.Namespace) -> int:
     during = [r for r in readings.refreshes if r.started - items[0].at < load_wall]
     cpu = sum(r.cpu_own + r.cpu_database for r in during)
     print(
-        f"sent {len(items):,} answers, {len(ok):,} answered 2xx; the sender fell at most "
-        f"{late:.1f} s behind its schedule; load wall {load_wall:.0f} s"
+        f"sent {len(items):,} answers ({len(items) / load_wall:.1f}/s achieved of {args.rate} "
+        f"offered), {len(ok):,} answered 2xx; the sender fell at most {late:.1f} s behind its "
+        f"schedule; load wall {load_wall:.0f} s"
     )
     print(f"load average at the end of the load: {load_after}; at the end: {end_load}")
     print(_summary("POST -> scored (Response.created_at)", scored))
