@@ -2,9 +2,10 @@
 
 bench/loop.py's stack (gunicorn, the Procfile's reply and send workers, beat, the SMS
 simulator) on PostgreSQL and Redis; answers posted as signed simulator webhooks at
-`--rate` a second for `--seconds` (open loop, stopping at `--seconds` whatever is left, so
-a loaded machine gives a lower rate, printed, rather than a longer run; each from a distinct customer with a sent
-invitation, every fifth a detractor giving a reason), as bench/loop.py does.
+`--rate` a second for `--seconds` (open loop, each from a distinct customer with a sent
+invitation, every fifth a detractor giving a reason), as bench/loop.py does; the load
+stops at `--seconds` whatever is left, so a loaded machine gives a lower rate (printed)
+rather than a longer run.
 
 The rollup refresh is the product's task body, `nps.tasks.refresh_rollups`, run every
 `--refresh-every` seconds (beat's interval, 60) by a thread of this process instead of

@@ -9,14 +9,18 @@ One data set, two copies of it, the same product code on both:
 - `<db>_plain`: the schema as migrated; `<db>_part`: the same, with the raw tables
   (PARTITIONED below) converted to tables range-partitioned by month of their time column.
 
-On each copy, in the same run: fresh customers with a sent invitation and their replies
-stored by the webhook's own store (surveys.replies.reply_store), the outbox relay
-(surveys.relay.outbox_relay) and the reply processing (surveys.replies.replies_process)
-of every relayed batch, the rollup refresh of today and of a past day
-(nps.reporting.refresh.rollups_refresh_day) and `GET /dashboard/` as a supervisor, the
-health reads of the relay's lag, retention (surveys.retention.surveys_rows_anonymise) of
-the oldest month, and the removal of the oldest month's raw rows: DELETE on the plain
-copy, DETACH + DROP of the partition on the partitioned one.
+On the two copies, in interleaved rounds (`--rounds`, the order swapped every round;
+medians compared): fresh customers with a sent invitation and their replies stored by
+the webhook's own store (surveys.replies.reply_store, each reply twice as a gateway's
+retry; on the partitioned copy it fails, and the store it would need instead runs: a
+narrow unpartitioned table of message ids for the duplicate check, then a plain INSERT),
+the outbox relay (surveys.relay.outbox_relay) and the reply processing
+(surveys.replies.replies_process) of every relayed batch, the health read of the relay's
+lag, the rollup refresh of today and of a past day (nps.reporting.refresh.
+rollups_refresh_day) and `GET /dashboard/` as a supervisor. Then on each copy: retention
+(surveys.retention.surveys_rows_anonymise) of the oldest month and a half, and the removal
+of the largest month's raw rows: DELETE on the plain copy, DETACH + DROP of the partition
+on the partitioned one (the rows pointing at them set to NULL first on both).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale_part \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \\
