@@ -143,7 +143,7 @@ def chunk_update(model: type[Row], rows: list[Row], fields: list[str]) -> None:
     assign = ", ".join(f"{name} = v.{name}" for name in names[1:])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {assign} FROM (VALUES {', '.join([row] * len(rows))})"
+            f"UPDATE {table} SET {assign} FROM (VALUES {', '.join([row] * len(rows))})"  # noqa: S608 (names from model meta)
             f" AS v({', '.join(names)}) WHERE {table}.{key} = v.{key}",
             params,
         )
