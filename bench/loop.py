@@ -180,7 +180,9 @@ def _wait_log(stack: Stack, name: str, pattern: str) -> None:
 
 def _start_web(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> None:
     python = sys.executable
-    bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class sync"
+    bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class {args.worker_class}"
+    if args.worker_class == "gthread":  # keep-alive: the simulator's receipts reuse connections
+        bind += f" --threads {args.web_threads} --keep-alive 5"
     gunicorn = [python, "-m", "gunicorn", "nps.wsgi:application", *bind.split()]
     stack.start("gunicorn", [*gunicorn, "--log-level", "warning"])
     base = f"http://127.0.0.1:{web}"
@@ -378,7 +380,11 @@ def _seed_customers(survey: Any, rate_index: int, count: int) -> list[Sent]:
     return [Sent(f"MO{uuid.uuid4().hex}", p, n % every == 0) for n, p in enumerate(phones)]
 
 
-def _post(port: int, secret: str, item: Sent) -> None:
+def _post(conn: http.client.HTTPConnection, secret: str, item: Sent) -> None:
+    """POST one reply on the sending thread's connection, kept alive when gunicorn keeps it
+    (gthread workers; a sync worker closes it after each answer and the next POST opens a
+    new one). A kept connection the server closed meanwhile is retried once on a new one:
+    the webhook stores a message id once."""
     from surveys.gateways.simulator_signature import HEADER as SIGNATURE
     from surveys.gateways.simulator_signature import sign_body
 
@@ -391,17 +397,20 @@ def _post(port: int, secret: str, item: Sent) -> None:
     }
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", SIGNATURE: sign_body(secret, body)}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     item.at = time.time()
-    try:
-        conn.request("POST", INBOUND, body=body, headers=headers)
-        answer = conn.getresponse()
-        answer.read()
-        item.status = answer.status
-    except OSError:
-        item.status = -1
-    finally:
-        conn.close()
+    item.status = -1
+    for attempt in range(2):
+        reused = conn.sock is not None
+        try:
+            conn.request("POST", INBOUND, body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            item.status = answer.status
+            break
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if not reused or attempt:
+                break
     item.seconds = time.time() - item.at
 
 
@@ -411,10 +420,12 @@ def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) ->
     start = time.monotonic() + 0.5
 
     def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 n = next(cursor, None)
             if n is None:
+                conn.close()
                 return
             due = start + n / rate
             wait = due - time.monotonic()
@@ -422,7 +433,7 @@ def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) ->
                 time.sleep(wait)
             else:
                 late[0] = max(late[0], -wait)
-            _post(port, secret, items[n])
+            _post(conn, secret, items[n])
 
     pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
     for thread in pool:
@@ -616,7 +627,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
     parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-class",
+        choices=("sync", "gthread"),
+        default="sync",
+        help="gunicorn's: sync (a connection per request) or gthread (threads, keep-alive)",
+    )
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gthread worker")
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
@@ -672,8 +690,11 @@ def main() -> int:
         if args.one_worker
         else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+default"
     )
+    web = f"{args.workers} {args.worker_class} workers"
+    if args.worker_class == "gthread":
+        web += f" of {args.web_threads} threads"
     print(
-        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; {workers}, "
+        f"gunicorn: {web} on 127.0.0.1:{args.web_port}; {workers}, "
         f"beat, simulator on 127.0.0.1:{sim_port}; "
         f"{args.seconds} s per rate, {args.threads} sender threads, {AGENTS} agents"
     )
