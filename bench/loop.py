@@ -230,10 +230,33 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     return rates
 
 
+def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> list[list[str]]:
+    """The /proc stat fields of this run's PostgreSQL backends (their title names the
+    database) and of the shared writers (WAL, checkpoints): other databases' backends on the
+    machine, and the server's reaped children, are not this run's."""
+    ours = []
+    for pid, (_, name, _) in procs.items():
+        if not name.startswith("postgres"):
+            continue
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        writer = any(w in title for w in ("walwriter", "checkpointer", "background writer"))
+        if writer or f" {database} " in title:
+            ours.append(stat[stat.rindex(")") + 2 :].split())
+    return ours
+
+
 def _cpu_seconds(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far (user + system, read from /proc), per process of the stack
-    with all its children (the children that ended included), PostgreSQL's backends
-    together, and this benchmark's own process (the load generator)."""
+    with all its children (the children that ended included), this run's PostgreSQL
+    backends and its writers together (_postgres_ours), and this benchmark's own process
+    (the load generator)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]["NAME"]
     ticks = os.sysconf("SC_CLK_TCK")
     procs: dict[int, tuple[int, str, float]] = {}  # pid -> parent, name, own + reaped
     for entry in os.listdir("/proc"):
@@ -255,7 +278,9 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
         return procs.get(pid, (0, "", 0.0))[2] + sum(tree(c) for c in children.get(pid, []))
 
     seconds = {name: tree(proc.pid) for name, proc in stack.procs.items()}
-    seconds["PostgreSQL"] = sum(u for _, name, u in procs.values() if name.startswith("postgres"))
+    seconds["PostgreSQL"] = sum(
+        float(int(f[11]) + int(f[12])) / ticks for f in _postgres_ours(procs, database)
+    )
     seconds["load generator"] = procs.get(os.getpid(), (0, "", 0.0))[2]
     return seconds
 
