@@ -17,7 +17,7 @@ out a second time: the backlog drains once.
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -130,9 +130,18 @@ def chunk_update(model: type[Row], rows: list[Row], fields: list[str]) -> None:
         model._default_manager.bulk_update(rows, fields)
         return
     meta, quote = model._meta, connection.ops.quote_name
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    columns: list[models.Field[Any, Any]] = []
+    types: list[str] = []
+    for field in [meta.pk, *(meta.get_field(name) for name in fields)]:
+        if not isinstance(field, models.Field) or not field.concrete:
+            raise ValueError(f"{field} is not a column of {meta.db_table}")
+        db_type = field.db_type(connection)
+        if db_type is None:
+            raise ValueError(f"{field} is not a column of {meta.db_table}")
+        columns.append(field)
+        types.append(db_type)
     # Typed placeholders: an untyped VALUES column is text (and a column of NULLs too).
-    row = "(" + ", ".join(f"%s::{column.cast_db_type(connection)}" for column in columns) + ")"
+    row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
     params = [
         column.get_db_prep_save(getattr(each, column.attname), connection)
         for each in rows
