@@ -180,7 +180,9 @@ def _wait_log(stack: Stack, name: str, pattern: str) -> None:
 
 def _start_web(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> None:
     python = sys.executable
-    bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class sync"
+    bind = f"--bind 127.0.0.1:{web} --workers {args.workers} --worker-class {args.worker_class}"
+    if args.worker_class == "gthread":  # keep-alive: the simulator's receipts reuse connections
+        bind += f" --threads {args.web_threads} --keep-alive 5"
     gunicorn = [python, "-m", "gunicorn", "nps.wsgi:application", *bind.split()]
     stack.start("gunicorn", [*gunicorn, "--log-level", "warning"])
     base = f"http://127.0.0.1:{web}"
@@ -228,10 +230,33 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     return rates
 
 
+def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> list[list[str]]:
+    """The /proc stat fields of this run's PostgreSQL backends (their title names the
+    database) and of the shared writers (WAL, checkpoints): other databases' backends on the
+    machine, and the server's reaped children, are not this run's."""
+    ours = []
+    for pid, (_, name, _) in procs.items():
+        if not name.startswith("postgres"):
+            continue
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        writer = any(w in title for w in ("walwriter", "checkpointer", "background writer"))
+        if writer or f" {database} " in title:
+            ours.append(stat[stat.rindex(")") + 2 :].split())
+    return ours
+
+
 def _cpu_seconds(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far (user + system, read from /proc), per process of the stack
-    with all its children (the children that ended included), PostgreSQL's backends
-    together, and this benchmark's own process (the load generator)."""
+    with all its children (the children that ended included), this run's PostgreSQL
+    backends and its writers together (_postgres_ours), and this benchmark's own process
+    (the load generator)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]["NAME"]
     ticks = os.sysconf("SC_CLK_TCK")
     procs: dict[int, tuple[int, str, float]] = {}  # pid -> parent, name, own + reaped
     for entry in os.listdir("/proc"):
@@ -253,7 +278,9 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
         return procs.get(pid, (0, "", 0.0))[2] + sum(tree(c) for c in children.get(pid, []))
 
     seconds = {name: tree(proc.pid) for name, proc in stack.procs.items()}
-    seconds["PostgreSQL"] = sum(u for _, name, u in procs.values() if name.startswith("postgres"))
+    seconds["PostgreSQL"] = sum(
+        float(int(f[11]) + int(f[12])) / ticks for f in _postgres_ours(procs, database)
+    )
     seconds["load generator"] = procs.get(os.getpid(), (0, "", 0.0))[2]
     return seconds
 
@@ -378,7 +405,11 @@ def _seed_customers(survey: Any, rate_index: int, count: int) -> list[Sent]:
     return [Sent(f"MO{uuid.uuid4().hex}", p, n % every == 0) for n, p in enumerate(phones)]
 
 
-def _post(port: int, secret: str, item: Sent) -> None:
+def _post(conn: http.client.HTTPConnection, secret: str, item: Sent) -> None:
+    """POST one reply on the sending thread's connection, kept alive when gunicorn keeps it
+    (gthread workers; a sync worker closes it after each answer and the next POST opens a
+    new one). A kept connection the server closed meanwhile is retried once on a new one:
+    the webhook stores a message id once."""
     from surveys.gateways.simulator_signature import HEADER as SIGNATURE
     from surveys.gateways.simulator_signature import sign_body
 
@@ -391,17 +422,20 @@ def _post(port: int, secret: str, item: Sent) -> None:
     }
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", SIGNATURE: sign_body(secret, body)}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     item.at = time.time()
-    try:
-        conn.request("POST", INBOUND, body=body, headers=headers)
-        answer = conn.getresponse()
-        answer.read()
-        item.status = answer.status
-    except OSError:
-        item.status = -1
-    finally:
-        conn.close()
+    item.status = -1
+    for attempt in range(2):
+        reused = conn.sock is not None
+        try:
+            conn.request("POST", INBOUND, body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            item.status = answer.status
+            break
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if not reused or attempt:
+                break
     item.seconds = time.time() - item.at
 
 
@@ -411,10 +445,12 @@ def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) ->
     start = time.monotonic() + 0.5
 
     def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 n = next(cursor, None)
             if n is None:
+                conn.close()
                 return
             due = start + n / rate
             wait = due - time.monotonic()
@@ -422,7 +458,7 @@ def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) ->
                 time.sleep(wait)
             else:
                 late[0] = max(late[0], -wait)
-            _post(port, secret, items[n])
+            _post(conn, secret, items[n])
 
     pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
     for thread in pool:
@@ -616,7 +652,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
     parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-class",
+        choices=("sync", "gthread"),
+        default="sync",
+        help="gunicorn's: sync (a connection per request) or gthread (threads, keep-alive)",
+    )
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gthread worker")
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
@@ -672,8 +715,11 @@ def main() -> int:
         if args.one_worker
         else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+default"
     )
+    web = f"{args.workers} {args.worker_class} workers"
+    if args.worker_class == "gthread":
+        web += f" of {args.web_threads} threads"
     print(
-        f"gunicorn: {args.workers} sync workers on 127.0.0.1:{args.web_port}; {workers}, "
+        f"gunicorn: {web} on 127.0.0.1:{args.web_port}; {workers}, "
         f"beat, simulator on 127.0.0.1:{sim_port}; "
         f"{args.seconds} s per rate, {args.threads} sender threads, {AGENTS} agents"
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from surveys.consent import may_message
@@ -114,17 +114,22 @@ def answered_on(message: OutboundMessage) -> str:
         return message.trigger.gateway
     if message.invitation is None:
         return ""
-    replies = InboundMessage.objects.filter(invitation=message.invitation)
-    latest = replies.order_by("-received_at", "-pk").values_list("gateway", flat=True).first()
-    return latest or message.invitation.gateway
+    # The invitation's replies: prefetched for a batch by _messages_to_send, else one query.
+    replies = message.invitation.inbound.all()
+    latest = max(replies, key=lambda reply: (reply.received_at, reply.pk), default=None)
+    return latest.gateway if latest is not None else message.invitation.gateway
 
 
 CONVERSATION_SMS = SendSpec[OutboundMessage](MESSAGES, compose=_stored_text, preferred=answered_on)
 
 
 def _messages_to_send() -> QuerySet[OutboundMessage]:
-    """With their customer, and the reply and the survey they answer (answered_on)."""
-    return OutboundMessage.objects.select_related("customer", "trigger", "invitation")
+    """With their customer, and the reply and the survey they answer and the survey's
+    replies (answered_on): a query for the batch, not one per message."""
+    replies = InboundMessage.objects.only("gateway", "received_at", "invitation_id")
+    return OutboundMessage.objects.select_related(
+        "customer", "trigger", "invitation"
+    ).prefetch_related(Prefetch("invitation__inbound", queryset=replies))
 
 
 def messages_waiting(messages: list[OutboundMessage]) -> set[int]:

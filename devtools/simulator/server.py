@@ -9,18 +9,18 @@ customer. Standard library only, so it runs without Django:
 
 import argparse
 import hmac
+import http.client
 import json
 import logging
 import math
 import os
+import queue
 import random
 import re
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -74,6 +74,7 @@ class SimulatorConfig:
     retry_backoff: float = 0.5
     webhook_timeout: float = 10.0
     fault_timeout: float = 30.0
+    delivery_threads: int = 8
 
     def __post_init__(self) -> None:
         parse_mix(self.mix)
@@ -87,6 +88,8 @@ class SimulatorConfig:
             raise ValueError("API key and secret must not be empty")
         if min(self.reply_delay, self.retry_backoff, self.webhook_retries) < 0:
             raise ValueError("delays and retry counts must not be negative")
+        if self.delivery_threads < 1:
+            raise ValueError("at least one delivery thread is needed")
 
     @property
     def weights(self) -> tuple[float, float, float]:
@@ -160,28 +163,30 @@ class MessageStore:
             return mode
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect is an answer to report, not a reason to re-post a signed body
-
-
 def _worth_retrying(status: int | None) -> bool:
     return status is None or not (200 <= status < 300 or 400 <= status < 500)
 
 
 class WebhookClient:
-    """Signed JSON POSTs to our app, retried with exponential backoff like a real gateway."""
+    """Signed JSON POSTs to our app, retried with exponential backoff like a real gateway.
+
+    Keep-alive connections (HTTP/1.1), pooled: a connection is taken for one POST and put
+    back once its answer has been read, so concurrent posts never share one. Straight to
+    the app (no HTTP(S)_PROXY meant for the outside world), redirects not followed (a
+    redirect is an answer to report, not a reason to re-post a signed body)."""
 
     def __init__(self, config: SimulatorConfig) -> None:
         self._config = config
-        # Straight to the app: an HTTP(S)_PROXY meant for the outside world must not apply.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+        base = urllib.parse.urlsplit(config.webhook_base)  # the scheme is checked in the config
+        self._https = base.scheme == "https"
+        self._netloc, self._prefix = base.netloc, base.path.rstrip("/")
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
 
     def post(self, path: str, payload: Message) -> int | None:
         """Our app's final HTTP status, or None if it never answered."""
-        url = self._config.webhook_base.rstrip("/") + path
         body = json.dumps(payload, ensure_ascii=False).encode()
-        status = self._post_once(url, body)
+        status = self._post_once(path, body)
         delay = self._config.retry_backoff
         for _ in range(self._config.webhook_retries):
             if not _worth_retrying(status):
@@ -190,21 +195,45 @@ class WebhookClient:
             log.info("webhook %s: %s, retrying in %.2fs", path, answer, delay)
             time.sleep(delay)
             delay *= 2
-            status = self._post_once(url, body)
+            status = self._post_once(path, body)
         return status
 
-    def _post_once(self, url: str, body: bytes) -> int | None:
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def _post_once(self, path: str, body: bytes) -> int | None:
         headers = {"Content-Type": "application/json", HEADER: sign_body(self._config.secret, body)}
-        # The scheme is checked in SimulatorConfig.
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is not None:  # kept alive: our app may have closed it meanwhile
+            status = self._exchange(connection, path, body, headers)
+            if status is not None:
+                return status
+        return self._exchange(self._connect(), path, body, headers)
+
+    def _connect(self) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return kind(self._netloc, timeout=self._config.webhook_timeout)
+
+    def _exchange(
+        self, connection: http.client.HTTPConnection, path: str, body: bytes, headers: Message
+    ) -> int | None:
         try:
-            with self._opener.open(request, timeout=self._config.webhook_timeout) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return exc.code
-        except (OSError, ValueError):
+            connection.request("POST", self._prefix + path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
             return None
+        if response.will_close:
+            connection.close()
+        else:
+            with self._lock:
+                self._idle.append(connection)
+        return int(response.status)
 
 
 class Simulator:
@@ -215,13 +244,29 @@ class Simulator:
         self.store = MessageStore(config.max_messages)
         self.webhooks = WebhookClient(config)
         self.reply_pattern = re.compile(config.reply_pattern, re.IGNORECASE)
+        # New messages wait here for a delivery thread: receipts (and auto-replies) go out
+        # from a bounded pool, each message's receipts in order from one thread.
+        self._deliveries: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._deliver_each, daemon=True)
+            for _ in range(config.delivery_threads)
+        ]
+        for worker in self._threads:
+            worker.start()
+
+    def close(self) -> None:
+        """Let the delivery threads end (after the messages already waiting) and close the
+        idle webhook connections."""
+        for _ in self._threads:
+            self._deliveries.put(None)
+        self.webhooks.close()
 
     def send(self, to: str, text: str, reference: str) -> tuple[Message, bool]:
         message, created = self.store.accept(to, text, reference)
         if created:
             log.info("accepted %s to %s ref=%s", message["id"], mask_phone(to), reference)
-            # One thread per new message, so its auto-reply can only ever happen once.
-            threading.Thread(target=self._deliver, args=(message,), daemon=True).start()
+            # Queued once per new message, so its auto-reply can only ever happen once.
+            self._deliveries.put(message)
         return message, created
 
     def receive(self, sender: str, text: str) -> Message:
@@ -235,6 +280,13 @@ class Simulator:
         )
         return {**message, "webhook_status": status}
 
+    def _deliver_each(self) -> None:
+        while (message := self._deliveries.get()) is not None:
+            try:
+                self._deliver(message)
+            except Exception:
+                log.exception("delivery of %s failed", message["id"])
+
     def _deliver(self, message: Message) -> None:
         for status in ("sent", "delivered"):
             self.store.update(message["id"], status=status)
@@ -243,8 +295,11 @@ class Simulator:
             answered = self.webhooks.post(STATUS_PATH, receipt)
             log.info("receipt %s %s -> webhook %s", message["id"], status, answered)
         if self.config.auto_reply and self.reply_pattern.search(message["text"]):
-            time.sleep(self.config.reply_delay)
-            self.receive(message["to"], str(self._score_for(message["reference"])))
+            # A timer of its own: the customer's delay holds no delivery thread.
+            answer = str(self._score_for(message["reference"]))
+            timer = threading.Timer(self.config.reply_delay, self.receive, (message["to"], answer))
+            timer.daemon = True
+            timer.start()
 
     def _score_for(self, reference: str) -> int:
         # Seeded per reference, so a seeded run replies the same whatever the thread timing.
@@ -284,6 +339,10 @@ class SimulatorServer(ThreadingHTTPServer):
         self.simulator = Simulator(config)
         super().__init__((config.host, config.port), _Handler)
 
+    def server_close(self) -> None:
+        super().server_close()
+        self.simulator.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             log.info("client hung up before the answer")  # expected after a timeout fault
@@ -294,6 +353,7 @@ class SimulatorServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: SimulatorServer
     server_version = "SMSGatewaySimulator/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer has its Content-Length
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # access lines would show phone numbers unmasked; events are logged instead
@@ -329,9 +389,10 @@ class _Handler(BaseHTTPRequestHandler):
         }
         route = routes.get(urllib.parse.urlsplit(self.path).path)
         try:
+            body = self._read_body()  # read first: left unread it would be the next request
             if route is None:
                 raise _Refused(404, "not found")
-            route(self._read_body())
+            route(body)
         except _Refused as refused:
             extra = {"Retry-After": "1"} if refused.status == 429 else {}
             self._send_json(refused.status, {"error": str(refused)}, extra)

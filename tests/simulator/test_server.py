@@ -1,5 +1,6 @@
 """The SMS gateway simulator over real HTTP, with a stand-in for our app's webhooks."""
 
+import http.client
 import json
 import socket
 import threading
@@ -33,6 +34,7 @@ class Hook:
     content_type: str
     signature: str | None
     body: bytes
+    client: tuple[str, int] = ("", 0)  # the simulator's end of the connection
 
     @property
     def data(self) -> dict[str, Any]:
@@ -46,7 +48,8 @@ class Hook:
 class FakeApp:
     """Our app's webhooks reduced to: record every request, answer scripted statuses."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive  # HTTP/1.1 with keep-alive, as gunicorn's gthread workers
         self.answers: deque[int] = deque()  # statuses for the next requests; then 200
         self._hooks: list[Hook] = []
         self._lock = threading.Lock()
@@ -57,9 +60,14 @@ class FakeApp:
         app = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if app.keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook = Hook(self.path, self.headers["Content-Type"], self.headers[HEADER], body)
+                headers = self.headers
+                hook = Hook(
+                    self.path, headers["Content-Type"], headers[HEADER], body, self.client_address
+                )
                 self.send_response(app.record(hook))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -92,9 +100,9 @@ def _serve_in_background(server: ThreadingHTTPServer) -> None:
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
 
 
-@pytest.fixture
-def app() -> Iterator[FakeApp]:
-    fake = FakeApp()
+@pytest.fixture(params=[False], ids=["http1.0"])
+def app(request: pytest.FixtureRequest) -> Iterator[FakeApp]:
+    fake = FakeApp(keep_alive=request.param)
     _serve_in_background(fake.server)
     yield fake
     fake.server.shutdown()
@@ -225,6 +233,58 @@ def test_delivery_receipts_are_signed_and_say_sent_then_delivered(
     sent_at = datetime.fromisoformat(receipts[0].data["timestamp"])
     assert sent_at.utcoffset() == timedelta(0)
     assert listed(simulator)["outbound"][0]["status"] == "delivered"
+
+
+@pytest.mark.parametrize("app", [True], ids=["keep-alive"], indirect=True)
+def test_receipts_reuse_a_kept_alive_connection_to_our_app(
+    start_simulator: Callable[..., str], app: FakeApp
+) -> None:
+    simulator = start_simulator(delivery_threads=1)
+    ids = [send(simulator, reference=f"inv-{n}").json()["id"] for n in range(3)]
+
+    receipts = app.wait_for(STATUS_HOOK, 6)
+
+    assert [(r.data["message_id"], r.data["status"]) for r in receipts] == [
+        (message_id, status) for message_id in ids for status in ("sent", "delivered")
+    ]
+    assert len({r.client for r in receipts}) == 1  # one connection for all six
+
+
+def test_each_receipt_has_its_own_connection_when_our_app_closes_them(
+    start_simulator: Callable[..., str], app: FakeApp
+) -> None:
+    simulator = start_simulator(delivery_threads=1)
+    send(simulator, reference="inv-1")
+    send(simulator, reference="inv-2")
+
+    receipts = app.wait_for(STATUS_HOOK, 4)
+
+    assert len({r.client for r in receipts}) == 4
+    assert all(r.signed for r in receipts)
+
+
+def test_the_simulator_keeps_our_connection_alive_even_after_a_refused_body(
+    simulator: str,
+) -> None:
+    connection = http.client.HTTPConnection(simulator.removeprefix("http://"), timeout=5)
+    body = json.dumps({"to": PHONE, "text": "hello", "reference": "inv-7"})
+    answers, sockets = [], set()
+    for method, path, payload in [
+        ("POST", "/nowhere", '{"a body": "left unread would be read as a request"}'),
+        ("POST", "/messages", body),
+        ("GET", "/health", None),
+    ]:
+        connection.request(method, path, body=payload, headers=AUTH)
+        response = connection.getresponse()
+        answers.append((response.status, json.loads(response.read())))
+        sockets.add(connection.sock)
+
+    assert len(sockets) == 1  # one connection for the three
+    assert None not in sockets  # still open
+    assert [status for status, _ in answers] == [404, 201, 200]
+    assert answers[2][1] == {"ok": True}
+    assert listed(simulator)["outbound"][0]["reference"] == "inv-7"
+    connection.close()
 
 
 def test_a_delivery_receipt_is_retried_after_a_500_from_our_app(
