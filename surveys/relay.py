@@ -17,15 +17,16 @@ out a second time: the backlog drains once.
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.queue import queue_waiting, task_queue
+from surveys.rowsupdate import objects_update
 
 log = logging.getLogger(__name__)
 
@@ -120,42 +121,9 @@ def chunk_lock(model: type[Row], ids: list[int]) -> list[Row]:
 
 
 def chunk_update(model: type[Row], rows: list[Row], fields: list[str]) -> None:
-    """Write `fields` of each of `rows` (bulk_update's effect) in one statement. On
-    PostgreSQL an UPDATE ... FROM (VALUES ...) joined on the primary key: each row's
-    values are read once, where bulk_update builds and the database evaluates a CASE over
-    every row per column. Elsewhere bulk_update."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(rows, fields)
-        return
-    meta, quote = model._meta, connection.ops.quote_name
-    columns: list[models.Field[Any, Any]] = []
-    types: list[str] = []
-    for field in [meta.pk, *(meta.get_field(name) for name in fields)]:
-        if not isinstance(field, models.Field) or not field.concrete:
-            raise ValueError(f"{field} is not a column of {meta.db_table}")
-        db_type = field.db_type(connection)
-        if db_type is None:
-            raise ValueError(f"{field} is not a column of {meta.db_table}")
-        columns.append(field)
-        types.append(db_type)
-    # Typed placeholders: an untyped VALUES column is text (and a column of NULLs too).
-    row = "(" + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
-    params = [
-        column.get_db_prep_save(getattr(each, column.attname), connection)
-        for each in rows
-        for column in columns
-    ]
-    names = [quote(column.column) for column in columns]
-    table, key = quote(meta.db_table), names[0]
-    assign = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assign} FROM (VALUES {', '.join([row] * len(rows))})"  # noqa: S608 (names from model meta)
-            f" AS v({', '.join(names)}) WHERE {table}.{key} = v.{key}",
-            params,
-        )
+    """Write `fields` of each of `rows` (bulk_update's effect) in one statement
+    (surveys.rowsupdate)."""
+    objects_update(model, rows, fields)
 
 
 def batch_process(

@@ -19,8 +19,8 @@ from itertools import islice
 from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
-from django.db.models import F, Model
+from django.db import OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from surveys.gateways.base import Composed, Gateway, GatewayError, SendResult, TemplateCall
@@ -35,6 +35,7 @@ from surveys.gatewaytemplates import template_call
 from surveys.models import Invitation, OutboundMessage
 from surveys.phones import mask_phone
 from surveys.receipts import receipts_waiting_apply
+from surveys.rowsupdate import rows_update
 from surveys.sendcost import Charge, Tariff, sms_charge, tariff_read
 from surveys.sendstatus import (
     FAILED,
@@ -360,41 +361,6 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
                 raise
             log.warning("recording %s sends failed (attempt %s); again", len(values), attempt)
     receipts_waiting_apply(gateway=gateway, provider_message_ids=[pmid for _, pmid, _ in sent])
-
-
-def rows_update(model: type[Model], values: dict[int, dict[str, Any]]) -> int:
-    """Give each row (by pk) its own values, the same fields for every row, in one
-    `UPDATE ... FROM (VALUES ...)`: the rows updated. (bulk_update builds a CASE per field
-    and row; this is one row of values per row.)"""
-    if not values:
-        return 0
-    names = list(next(iter(values.values())))
-    fields: list[Any] = [model._meta.get_field(name) for name in names]
-    pk: Any = model._meta.pk
-    quote = connection.ops.quote_name
-
-    def placeholder(field: Any) -> str:
-        # PostgreSQL types VALUES by their first row; SQLite takes them as they come.
-        if connection.vendor == "postgresql":
-            return f"CAST(%s AS {field.db_type(connection)})"
-        return "%s"
-
-    row_sql = "(" + ", ".join(placeholder(f) for f in [pk, *fields]) + ")"
-    params: list[Any] = []
-    for key, row in values.items():
-        params.append(pk.get_db_prep_value(key, connection))
-        params += [f.get_db_prep_value(row[f.name], connection) for f in fields]
-    table = quote(model._meta.db_table)
-    assignments = ", ".join(
-        f"{quote(f.column)} = v.column{n}" for n, f in enumerate(fields, start=2)
-    )
-    rows_sql = ", ".join([row_sql] * len(values))
-    where = f"{table}.{quote(pk.column)} = v.column1"
-    # Names from the model's meta, every value a parameter.
-    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {rows_sql}) AS v WHERE {where}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
 
 
 def send_failed(table: StatusTable, *, pk: int, attempt: int, error: GatewayError) -> SendOutcome:
