@@ -8,9 +8,12 @@ its first row, so every placeholder there is cast to its column's type (a column
 would be text otherwise); SQLite (3.33 and later) takes the values as they come.
 """
 
+import sqlite3
 from typing import Any
 
 from django.db import connection, models
+
+UPDATE_FROM_SQLITE = (3, 33, 0)  # the first SQLite with UPDATE ... FROM
 
 
 def _columns(model: type[models.Model], names: list[str]) -> "list[models.Field[Any, Any]]":
@@ -33,6 +36,12 @@ def rows_update(model: type[models.Model], values: dict[Any, dict[str, Any]]) ->
         return 0
     columns = _columns(model, list(next(iter(values.values()))))
     pk, fields = columns[0], columns[1:]
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < UPDATE_FROM_SQLITE:
+        manager = model._default_manager
+        return sum(
+            manager.filter(pk=key).update(**{f.attname: row[f.name] for f in fields})
+            for key, row in values.items()
+        )
     quote = connection.ops.quote_name
 
     def placeholder(field: "models.Field[Any, Any]") -> str:
