@@ -8,10 +8,10 @@ stops at `--seconds` whatever is left, so a loaded machine gives a lower rate (p
 rather than a longer run.
 
 The rollup refresh is the product's task body, `nps.tasks.refresh_rollups`, run every
-`--refresh-every` seconds (beat's interval, 60) by a thread of this process instead of
-the reporting worker: its CPU is then its thread's CPU time plus that of its own
-PostgreSQL backend (read from /proc), which a Celery worker would not let us attribute
-(it closes the database connection around every task). The reporting queue gets no
+`--refresh-every` seconds (beat's interval, `NPS_ROLLUP_REFRESH_SECONDS`, 30) by a
+thread of this process instead of the reporting worker: its CPU is then its thread's CPU
+time plus that of its own PostgreSQL backend (read from /proc), which a Celery worker
+running other tasks too would not let us attribute. The reporting queue gets no
 worker, so beat's copies of the task wait unconsumed. Its CPU share is that CPU over
 the wall time of the load.
 
@@ -23,7 +23,7 @@ the few seconds by which the scoring order can differ from the posting order.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale_fresh \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \\
-    .venv/bin/python bench/freshness.py [--rate 100] [--seconds 600] [--refresh-every 60]
+    .venv/bin/python bench/freshness.py [--rate 100] [--seconds 600] [--refresh-every 30]
 
 The timed part (from the first answer posted to the last read) runs under an exclusive
 flock of `--lock` when given, so that timed runs of several benchmarks do not overlap.
@@ -332,7 +332,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=100, help="answers per second")
     parser.add_argument("--seconds", type=int, default=600, help="load duration")
-    parser.add_argument("--refresh-every", type=float, default=60.0, help="seconds (beat's)")
+    parser.add_argument("--refresh-every", type=float, default=30.0, help="seconds (beat's)")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between reads")
     parser.add_argument("--target", type=float, default=60.0, help="seconds")
     parser.add_argument("--tail", type=float, default=150.0, help="seconds to wait after")

@@ -275,6 +275,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# How often today's dashboard rollups are recomputed: a new answer is on the dashboard
+# within this plus the refresh's own time (docs/capacity.md, "Freshness under load").
+NPS_ROLLUP_REFRESH_SECONDS = env.float("NPS_ROLLUP_REFRESH_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Queue invitations whose send time has come (and re-queue lost sends).
@@ -295,10 +298,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-verifications": {"task": "followups.tasks.send_verifications", "schedule": 300.0},
     # Remind agents of the callbacks customers booked (once each: a claimed stamp).
     "remind-appointments": {"task": "followups.tasks.remind_appointments", "schedule": 60.0},
-    # Recompute today's dashboard rollups, and those of older days whose cases changed in
-    # the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS; the last NPS_ROLLUP_REFRESH_DAYS days
-    # every 10 minutes.
-    "refresh-rollups": {"task": "nps.tasks.refresh_rollups", "schedule": 60.0},
+    # Recompute today's dashboard rollups every NPS_ROLLUP_REFRESH_SECONDS, and those of
+    # older days whose cases changed in the last NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS; the
+    # last NPS_ROLLUP_REFRESH_DAYS days every 10 minutes.
+    "refresh-rollups": {
+        "task": "nps.tasks.refresh_rollups", "schedule": NPS_ROLLUP_REFRESH_SECONDS,
+    },
     "refresh-recent-rollups": {"task": "nps.tasks.refresh_recent_rollups", "schedule": 600.0},
     # Nightly: recompute the last 30 days (a safety net for changes no history records).
     "rebuild-rollups": {"task": "nps.tasks.rebuild_recent_rollups", "schedule": 24 * 3600.0},

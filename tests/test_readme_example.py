@@ -51,7 +51,7 @@ def test_the_readme_example_shows_in_the_funnel_and_the_team_breakdown(client: C
         invitation_send(invitation_id=invitation.pk)
         sms = InboundSMS("MO-1", invitation.customer.phone, "3")
         reply_process(message_id=reply_store(gateway="simulator", sms=sms).message.pk)
-        refresh_rollups()  # what beat runs every minute
+        refresh_rollups()  # what beat runs every NPS_ROLLUP_REFRESH_SECONDS
         today = local_today()
 
     north = Team.objects.get(name="North callback team")
