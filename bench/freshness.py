@@ -47,7 +47,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loop import (
-    ROOT,
     Stack,
     _django,
     _post,
@@ -57,6 +56,7 @@ from bench.loop import (
     _start_web,
     _start_workers,
     _warm_up,
+    stack_env,
 )
 from bench.webhook_ingest import _free_port, _scratch_only
 
@@ -226,15 +226,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-freshness-"))
     args.web_port, sim_port = _free_port(), _free_port()
     args.one_worker = False
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
-        "SIMULATOR_SECRET": settings.NPS_GATEWAYS["simulator"]["SECRET"],
-        "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
-        "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.web_port}",
-        "NPS_VAR_DIR": str(workdir),
-    }
+    env = stack_env(workdir, args.web_port, sim_port)
     stack = Stack(workdir, env)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -648,6 +648,22 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
     )
 
 
+def stack_env(workdir: Path, web_port: int, sim_port: int) -> dict[str, str]:
+    """The environment of the stack's processes: this checkout on the path, the simulator on
+    `sim_port`, our web on `web_port`, state under `workdir`."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
+        "SIMULATOR_SECRET": settings.NPS_GATEWAYS["simulator"]["SECRET"],
+        "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
+        "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+        "NPS_VAR_DIR": str(workdir),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
@@ -700,16 +716,7 @@ def main() -> int:
     connection.close()  # the seeding connection is not kept open during the load
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-loop-"))
     args.web_port, sim_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
-        "SIMULATOR_SECRET": settings.NPS_GATEWAYS["simulator"]["SECRET"],
-        "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
-        "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.web_port}",
-        "NPS_VAR_DIR": str(workdir),
-        "NPS_BENCH_RELAY_TICKS": "1",
-    }
+    env = {**stack_env(workdir, args.web_port, sim_port), "NPS_BENCH_RELAY_TICKS": "1"}
     workers = (
         f"one Celery worker (all queues of {QUEUE})"
         if args.one_worker

@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loop import (
     QUEUE,
-    ROOT,
     Stack,
     _django,
     _ingest,
@@ -48,6 +47,7 @@ from bench.loop import (
     _start_web,
     _unprocessed,
     _wait_log,
+    stack_env,
 )
 from bench.webhook_ingest import _free_port, _scratch_only
 
@@ -67,20 +67,6 @@ def _locked(path: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _env(workdir: Path, web_port: int, sim_port: int) -> dict[str, str]:
-    from django.conf import settings
-
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "SIMULATOR_URL": f"http://127.0.0.1:{sim_port}",
-        "SIMULATOR_SECRET": settings.NPS_GATEWAYS["simulator"]["SECRET"],
-        "SIMULATOR_API_KEY": settings.NPS_GATEWAYS["simulator"]["API_KEY"],
-        "NPS_PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "NPS_VAR_DIR": str(workdir),
-    }
 
 
 def _start_scaled_workers(stack: Stack, per_queue: int) -> None:
@@ -105,7 +91,7 @@ def _web(args: argparse.Namespace, processes: int) -> dict[str, Any]:
     run = argparse.Namespace(**vars(args))
     run.workers, run.web_port, sim_port = processes, _free_port(), _free_port()
     run.ingest_seconds = args.ingest_seconds
-    stack = Stack(workdir, _env(workdir, run.web_port, sim_port))
+    stack = Stack(workdir, stack_env(workdir, run.web_port, sim_port))
     try:
         _start_web(stack, run, run.web_port, sim_port)
         with _locked(args.lock):
@@ -136,7 +122,7 @@ def _workers(args: argparse.Namespace, per_queue: int, index: int) -> dict[str, 
     web_port, sim_port = _free_port(), _free_port()
     run = argparse.Namespace(**vars(args))
     run.workers = max(int(w) for w in args.web.split(","))
-    stack = Stack(workdir, _env(workdir, web_port, sim_port))
+    stack = Stack(workdir, stack_env(workdir, web_port, sim_port))
     try:
         _start_web(stack, run, web_port, sim_port)
         _load(web_port, stack.env["SIMULATOR_SECRET"], items, rate=10_000, threads=args.threads)
