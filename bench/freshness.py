@@ -57,6 +57,7 @@ from bench.loop import (
     _start_workers,
     _warm_up,
     stack_env,
+    web_arguments,
 )
 from bench.webhook_ingest import _free_port, _scratch_only
 
@@ -328,7 +329,7 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between reads")
     parser.add_argument("--target", type=float, default=60.0, help="seconds")
     parser.add_argument("--tail", type=float, default=150.0, help="seconds to wait after")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    web_arguments(parser)
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--lock", default="", help="flock this file for the timed part")
     parser.add_argument("--keep-logs", action="store_true")

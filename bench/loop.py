@@ -664,11 +664,11 @@ def stack_env(workdir: Path, web_port: int, sim_port: int) -> dict[str, str]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
-    parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+def web_arguments(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
+    """gunicorn's options, for every benchmark that starts the stack with `_start_web`
+    (`workers=False`: the benchmark sets the number of gunicorn workers itself)."""
+    if workers:
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
         "--worker-class",
         choices=("sync", "gthread"),
@@ -676,6 +676,13 @@ def main() -> int:
         help="gunicorn's: sync (a connection per request) or gthread (threads, keep-alive)",
     )
     parser.add_argument("--web-threads", type=int, default=8, help="threads per gthread worker")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
+    parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
+    web_arguments(parser)
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")

@@ -48,6 +48,7 @@ from bench.loop import (
     _unprocessed,
     _wait_log,
     stack_env,
+    web_arguments,
 )
 from bench.webhook_ingest import _free_port, _scratch_only
 
@@ -166,6 +167,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--lock", default="")
+    web_arguments(parser, workers=False)
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_scale_out")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")
