@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.loop import (
     Stack,
     _django,
-    _post,
+    _load,
     _reset,
     _seed_customers,
     _seed_routing,
@@ -76,36 +76,6 @@ class Readings:
     refreshes: list[Refresh] = field(default_factory=list)
     counts: list[tuple[float, int]] = field(default_factory=list)  # (time.time(), answers)
     errors: list[str] = field(default_factory=list)
-
-
-def _load_for(
-    port: int, secret: str, items: list[Any], rate: int, threads: int, seconds: float
-) -> float:
-    """Post items[n] at start + n/rate (open loop), stopping after `seconds` whatever is
-    left (a loaded machine may not keep up): returns the worst lateness in seconds."""
-    lock, cursor, late = threading.Lock(), iter(range(len(items))), [0.0]
-    start = time.monotonic() + 0.5
-    stop_at = start + seconds
-
-    def run() -> None:
-        while (n := next_index()) is not None:
-            wait = start + n / rate - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            else:
-                late[0] = max(late[0], -wait)
-            _post(port, secret, items[n])
-
-    def next_index() -> int | None:
-        with lock:
-            return next(cursor, None) if time.monotonic() < stop_at else None
-
-    pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return late[0]
 
 
 def _backend_cpu(pid: int) -> float:
@@ -257,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(2 * args.poll)
         baseline_at, baseline = readings.counts[-1]
         load_start = time.monotonic()
-        late = _load_for(args.web_port, secret, items, args.rate, args.threads, args.seconds)
+        late = _load(args.web_port, secret, items, args.rate, args.threads, args.seconds)
         load_wall = time.monotonic() - load_start
         items = [item for item in items if item.status]  # the ones posted
         load_after = _uptime()

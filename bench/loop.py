@@ -439,16 +439,21 @@ def _post(conn: http.client.HTTPConnection, secret: str, item: Sent) -> None:
     item.seconds = time.time() - item.at
 
 
-def _load(port: int, secret: str, items: list[Sent], rate: int, threads: int) -> float:
-    """Post items[n] at start + n/rate (open loop); returns the worst lateness in seconds."""
+def _load(
+    port: int, secret: str, items: list[Sent], rate: int, threads: int, seconds: float = 0.0
+) -> float:
+    """Post items[n] at start + n/rate (open loop); returns the worst lateness in seconds.
+    With `seconds`, stop after that long whatever is left (a loaded machine may not keep up:
+    bench/freshness.py then reports a lower rate rather than a longer run)."""
     lock, cursor, late = threading.Lock(), iter(range(len(items))), [0.0]
     start = time.monotonic() + 0.5
+    stop_at = start + seconds if seconds else float("inf")
 
     def run() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
-                n = next(cursor, None)
+                n = next(cursor, None) if time.monotonic() < stop_at else None
             if n is None:
                 conn.close()
                 return
