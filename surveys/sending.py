@@ -50,7 +50,7 @@ from surveys.sendstatus import (
 log = logging.getLogger(__name__)
 
 RECORD_ATTEMPTS = 3  # tries to write the record of sends the gateway accepted
-RECORD_GATHER = 0.02  # seconds a batch's round of answers waits for more before its record
+RECORD_GATHER = 0.05  # seconds a batch's round of answers waits for more before its record
 
 Sendable = TypeVar("Sendable", Invitation, OutboundMessage)
 
@@ -286,7 +286,8 @@ def _send_through(
             if len(done) < len(pending):
                 # The answers of calls started together come back within moments of each
                 # other: those that come within RECORD_GATHER of the first are recorded
-                # with it, one transaction for the round instead of one for each answer.
+                # with it, one transaction for the round instead of one for each answer
+                # (and calls started a little apart fall into step: one round, not two).
                 done, _ = wait(pending, timeout=RECORD_GATHER)
             sent: list[Sent] = []
             observed: list[tuple[float, bool]] = []  # (when, ok) of each call made

@@ -69,43 +69,46 @@ class Answer:
 
 
 class _Pools:
-    """This process's pool managers: one without a proxy, one per proxy the environment
-    names, and which of them each origin (scheme, host, port) goes through."""
+    """This process's connection pools: one per origin (scheme, host, port) called
+    directly, or one pool manager per proxy the environment names for the origin."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
-        self.managers: dict[str, urllib3.PoolManager] = {}
-        self.by_origin: dict[str, urllib3.PoolManager] = {}
+        self.proxies: dict[str, urllib3.ProxyManager] = {}
+        # origin -> (its own pool, or the proxy's manager; whether it takes the whole URL)
+        self.routes: dict[str, tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, bool]] = {}
 
-    def manager(self, url: str) -> urllib3.PoolManager:
+    def route(self, url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, str]:
+        """What to call for `url`, and the target to give it (the path, or through a proxy
+        the whole URL)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        found = self.by_origin.get(origin)
-        if found is not None:
-            return found
-        with self.lock:
-            proxy = select_proxy(url, get_environ_proxies(url)) or ""
-            if proxy not in self.managers:
-                options: dict[str, Any] = {
-                    "num_pools": 8,
-                    "maxsize": POOL_SIZE,
-                    "ca_certs": DEFAULT_CA_BUNDLE_PATH,
-                }
-                self.managers[proxy] = (
-                    urllib3.ProxyManager(proxy, **options)
-                    if proxy
-                    else urllib3.PoolManager(**options)
-                )
-            self.by_origin[origin] = self.managers[proxy]
-            return self.managers[proxy]
+        found = self.routes.get(origin)
+        if found is None:
+            with self.lock:
+                verify = {"ca_certs": DEFAULT_CA_BUNDLE_PATH}  # requests' CA bundle
+                proxy = select_proxy(url, get_environ_proxies(url))
+                if proxy:
+                    if proxy not in self.proxies:
+                        self.proxies[proxy] = urllib3.ProxyManager(
+                            proxy, num_pools=8, maxsize=POOL_SIZE, **verify
+                        )
+                    found = (self.proxies[proxy], True)
+                else:
+                    tls = verify if parts.scheme == "https" else {}
+                    found = (urllib3.connection_from_url(origin, maxsize=POOL_SIZE, **tls), False)
+                self.routes[origin] = found
+        caller, whole = found
+        target = url if whole else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return caller, target
 
 
 _pools: _Pools | None = None
 _pools_lock = threading.Lock()
 
 
-def _manager(url: str) -> urllib3.PoolManager:
+def _route(url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, str]:
     global _pools
     pools = _pools
     if pools is None or pools.pid != os.getpid():
@@ -113,7 +116,7 @@ def _manager(url: str) -> urllib3.PoolManager:
             if _pools is None or _pools.pid != os.getpid():
                 _pools = _Pools()
             pools = _pools
-    return pools.manager(url)
+    return pools.route(url)
 
 
 def post(
@@ -137,9 +140,10 @@ def post(
         sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
     timeout = settings.NPS_GATEWAY_TIMEOUT
     try:
-        response = _manager(url).request(
+        caller, target = _route(url)
+        response = caller.urlopen(
             "POST",
-            url,
+            target,
             body=body,
             headers=sent,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
