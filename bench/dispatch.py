@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def _seed(count: int) -> None:
         Touchpoint,
     )
 
-    midnight = timezone.datetime.min.time()
+    midnight = datetime.min.time()
     survey = Survey.objects.create(
         name="Bench dispatch NPS", quiet_start=midnight, quiet_end=midnight, fatigue_days=0
     )

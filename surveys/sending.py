@@ -104,7 +104,7 @@ def _call_prepare(
     """The row's text (spec.compose), for a template gateway its template, and its charge
     at the gateway's tariff (read once for all the rows: surveys.sendcost). `priced`: what
     earlier rows of the batch with the same SMS came to, filled here."""
-    composed = spec.compose(row, gateway)
+    composed: Composed = spec.compose(row, gateway)
     key = (composed.text, composed.kind, composed.language, *sorted(composed.values.items()))
     found = priced.get(key) if priced is not None else None
     if found is None:

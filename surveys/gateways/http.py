@@ -87,16 +87,16 @@ class _Pools:
         found = self.routes.get(origin)
         if found is None:
             with self.lock:
-                verify = {"ca_certs": DEFAULT_CA_BUNDLE_PATH}  # requests' CA bundle
                 proxy = select_proxy(url, get_environ_proxies(url))
                 if proxy:
                     if proxy not in self.proxies:
                         self.proxies[proxy] = urllib3.ProxyManager(
-                            proxy, num_pools=8, maxsize=POOL_SIZE, **verify
+                            proxy, num_pools=8, maxsize=POOL_SIZE, ca_certs=DEFAULT_CA_BUNDLE_PATH
                         )
                     found = (self.proxies[proxy], True)
                 else:
-                    tls = verify if parts.scheme == "https" else {}
+                    # requests' CA bundle, as requests verified with
+                    tls = {"ca_certs": DEFAULT_CA_BUNDLE_PATH} if parts.scheme == "https" else {}
                     found = (urllib3.connection_from_url(origin, maxsize=POOL_SIZE, **tls), False)
                 self.routes[origin] = found
         caller, whole = found
