@@ -17,8 +17,9 @@ Procfile's sender). Then, with the same workers:
 
 It checks that the gateway got one request per invitation (no reference twice) and that
 every invitation records its send, and prints both rates and their ratio, how fast the
-dispatcher queued them all (running beside the workers), and the CPU the gateway and the
-workers took over the sending (from /proc: the gateway must not be the bottleneck).
+dispatcher queued them all (running beside the workers), and the CPU the gateway, the
+workers, this database's PostgreSQL backends and the driver took over the sending (from
+/proc: the gateway must not be the bottleneck; on 2 cores the rest is what the rate costs).
 
     .venv/bin/python bench/dispatch.py [--count 100000] [--noop-count 20000] \\
         [--concurrency 4] [--delay-ms 50]
@@ -36,7 +37,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def _seed(count: int) -> None:
         Touchpoint,
     )
 
-    midnight = timezone.datetime.min.time()
+    midnight = datetime.min.time()
     survey = Survey.objects.create(
         name="Bench dispatch NPS", quiet_start=midnight, quiet_end=midnight, fatigue_days=0
     )
@@ -139,6 +140,24 @@ def _cpu_seconds(pid: int) -> float:
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = [int(k) for k in children.read_text().split()] if children.exists() else []
     return own(pid) + sum(own(k) for k in kids)
+
+
+def _database_cpu(name: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the database `name` now (by
+    its process title: other databases' work on the same server is not counted)."""
+    ticks, found = os.sysconf("SC_CLK_TCK"), {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {name} " not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(proc.name)] = sum(int(f) for f in fields[11:13]) / ticks  # utime stime
+    return found
 
 
 def _gateway_count(port: int) -> dict[str, int]:
@@ -228,6 +247,9 @@ def main() -> int:
             connection.close()
 
         cpu_before = {name: _cpu_seconds(stack.procs[name].pid) for name in ("gateway", "worker")}
+        database = settings.DATABASES["default"]["NAME"]
+        backends_before = _database_cpu(database)
+        driver_before = time.process_time()
         started = time.monotonic()
         dispatcher = threading.Thread(target=dispatch, daemon=True)
         dispatcher.start()
@@ -242,6 +264,10 @@ def main() -> int:
             name: _cpu_seconds(stack.procs[name].pid) - before
             for name, before in cpu_before.items()
         }
+        # A backend that ended during the sending is not counted (the workers keep theirs).
+        backends = _database_cpu(database)
+        cpu["postgres"] = sum(t - backends_before.get(pid, 0.0) for pid, t in backends.items())
+        cpu["driver"] = time.process_time() - driver_before
         counts = _gateway_count(gateway_port)
     finally:
         stack.stop()

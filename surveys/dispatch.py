@@ -218,7 +218,7 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
 
 
 SEND_BATCH = 500  # invitations per send task: one claim, the calls in a pool, records per round
-SEND_CONCURRENCY = 64  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
+SEND_CONCURRENCY = 128  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
 
 
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:
@@ -434,8 +434,10 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
     each stopped first as invitation_send would stop it (gone, taken, quiet hours,
     opted out); a retry goes on as its own task. Outcomes in id order."""
     rows = (
-        Invitation.objects.select_related("customer", "survey")
-        .prefetch_related("survey__texts")  # the batch's surveys' texts, read once
+        Invitation.objects.select_related("customer")
+        # The batch's surveys and their texts read once, each survey one object for all
+        # its invitations (select_related would build one per invitation).
+        .prefetch_related("survey__texts")
         .filter(pk__in=invitation_ids)
     )
     invitations = sorted(rows, key=lambda invitation: invitation.pk)

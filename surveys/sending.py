@@ -50,6 +50,7 @@ from surveys.sendstatus import (
 log = logging.getLogger(__name__)
 
 RECORD_ATTEMPTS = 3  # tries to write the record of sends the gateway accepted
+RECORD_GATHER = 0.05  # seconds a batch's round of answers waits for more before its record
 
 Sendable = TypeVar("Sendable", Invitation, OutboundMessage)
 
@@ -88,13 +89,29 @@ class _Call:
     charge: Charge  # what the SMS will cost, recorded with the send
 
 
+# What a composed SMS comes to at one gateway: its template call and its charge. The rows
+# of a batch mostly say the same (one survey, one language): worked out once per wording.
+_Priced = tuple[TemplateCall | None, Charge]
+
+
 def _call_prepare(
-    spec: SendSpec[Sendable], row: Sendable, gateway: Gateway, tariff: Tariff
+    spec: SendSpec[Sendable],
+    row: Sendable,
+    gateway: Gateway,
+    tariff: Tariff,
+    priced: dict[tuple[object, ...], _Priced] | None = None,
 ) -> _Call:
     """The row's text (spec.compose), for a template gateway its template, and its charge
-    at the gateway's tariff (read once for all the rows: surveys.sendcost)."""
-    composed = spec.compose(row, gateway)
-    return _Call(composed.text, template_call(gateway, composed), sms_charge(tariff, composed))
+    at the gateway's tariff (read once for all the rows: surveys.sendcost). `priced`: what
+    earlier rows of the batch with the same SMS came to, filled here."""
+    composed: Composed = spec.compose(row, gateway)
+    key = (composed.text, composed.kind, composed.language, *sorted(composed.values.items()))
+    found = priced.get(key) if priced is not None else None
+    if found is None:
+        found = (template_call(gateway, composed), sms_charge(tariff, composed))
+        if priced is not None:
+            priced[key] = found
+    return _Call(composed.text, *found)
 
 
 def _gateway_call(gateway: Gateway, *, to: str, call: _Call, reference: str) -> SendResult:
@@ -210,9 +227,10 @@ def _send_through(
     """send_many's calls through one gateway, for rows claimed already: outcomes by pk."""
     calls: list[tuple[Sendable, _Call | GatewayError, str, str]] = []
     tariff = tariff_read(gateway)  # once for the batch: its price is the same for every row
+    priced: dict[tuple[object, ...], _Priced] = {}
     for row in rows:
         try:
-            prepared: _Call | GatewayError = _call_prepare(spec, row, gateway, tariff)
+            prepared: _Call | GatewayError = _call_prepare(spec, row, gateway, tariff, priced)
         except GatewayError as exc:
             prepared = exc
         calls.append((row, prepared, spec.table.reference(row.pk), row.customer.phone))
@@ -265,6 +283,12 @@ def _send_through(
         start(pool, list(islice(waiting, concurrency)))
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if len(done) < len(pending):
+                # The answers of calls started together come back within moments of each
+                # other: those that come within RECORD_GATHER of the first are recorded
+                # with it, one transaction for the round instead of one for each answer
+                # (and calls started a little apart fall into step: one round, not two).
+                done, _ = wait(pending, timeout=RECORD_GATHER)
             sent: list[Sent] = []
             observed: list[tuple[float, bool]] = []  # (when, ok) of each call made
             for future in done:

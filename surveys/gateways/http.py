@@ -1,28 +1,47 @@
 """Outbound HTTP to gateways, with provider failures mapped to retryable or permanent.
 
-One pooled session per process: sends reuse their TCP (and TLS) connections to a gateway
-instead of opening one per message, also from the threads of a batch send
-(surveys.sending.send_many). A process forked after the session was made makes its own.
+`post` is the one home of that mapping: a timeout, a connection that fails, HTTP 429 or
+5xx are retryable (GatewayError), any other 4xx is permanent (PermanentGatewayError).
+
+It goes straight through urllib3's connection pools (what requests runs on), one pool
+per gateway host in each process: a batch send (surveys.sending.send_many) makes
+thousands of calls a second from its threads, and requests' own work per call (preparing
+and merging the request, its hooks, cookies and .netrc) made a call cost 2.66x the CPU
+(bench/gateway_client.py). What requests did that a gateway call needs is kept: the
+proxy the environment names for the host (HTTP(S)_PROXY, NO_PROXY, read once per host),
+the CA bundle requests verifies with, and the connections kept across calls (TCP and
+TLS). Redirects are not followed (a gateway's send API answers, it does not move). A
+process forked after the pools were made makes its own.
+
+`session()` is the pooled requests session for the other outbound calls (webhook
+deliveries, nps.outbound).
 """
 
+import json as jsonlib
 import os
 import threading
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies, select_proxy
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from surveys.gateways.base import GatewayError, PermanentGatewayError
 
-POOL_SIZE = 64  # connections kept per gateway host; at least a batch send's threads
+POOL_SIZE = 128  # connections kept per gateway host; at least a batch send's threads
 
 _session: tuple[int, requests.Session] | None = None
 _session_lock = threading.Lock()
 
 
 def session() -> requests.Session:
-    """This process's pooled session."""
+    """This process's pooled session (for calls other than a gateway's send)."""
     global _session
     with _session_lock:
         if _session is None or _session[0] != os.getpid():
@@ -34,16 +53,113 @@ def session() -> requests.Session:
         return _session[1]
 
 
-def post(url: str, **kwargs: Any) -> requests.Response:
-    """POST and raise GatewayError (retry) or PermanentGatewayError (give up) on failure."""
+@dataclass(frozen=True)
+class Answer:
+    """A gateway's answer to a POST: its status and body."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return jsonlib.loads(self.content)
+
+
+class _Pools:
+    """This process's connection pools: one per origin (scheme, host, port) called
+    directly, or one pool manager per proxy the environment names for the origin."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.proxies: dict[str, urllib3.ProxyManager] = {}
+        # origin -> (its own pool, or the proxy's manager; whether it takes the whole URL)
+        self.routes: dict[str, tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, bool]] = {}
+
+    def route(self, url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, str]:
+        """What to call for `url`, and the target to give it (the path, or through a proxy
+        the whole URL)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self.routes.get(origin)
+        if found is None:
+            with self.lock:
+                proxy = select_proxy(url, get_environ_proxies(url))
+                if proxy:
+                    if proxy not in self.proxies:
+                        self.proxies[proxy] = urllib3.ProxyManager(
+                            proxy, num_pools=8, maxsize=POOL_SIZE, ca_certs=DEFAULT_CA_BUNDLE_PATH
+                        )
+                    found = (self.proxies[proxy], True)
+                else:
+                    # requests' CA bundle, as requests verified with
+                    tls = {"ca_certs": DEFAULT_CA_BUNDLE_PATH} if parts.scheme == "https" else {}
+                    found = (urllib3.connection_from_url(origin, maxsize=POOL_SIZE, **tls), False)
+                self.routes[origin] = found
+        caller, whole = found
+        target = url if whole else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return caller, target
+
+
+_pools: _Pools | None = None
+_pools_lock = threading.Lock()
+
+
+def _route(url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, str]:
+    global _pools
+    pools = _pools
+    if pools is None or pools.pid != os.getpid():
+        with _pools_lock:
+            if _pools is None or _pools.pid != os.getpid():
+                _pools = _Pools()
+            pools = _pools
+    return pools.route(url)
+
+
+def post(
+    url: str,
+    *,
+    json: Any = None,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Answer:
+    """POST `json` (as JSON) or `data` (as a form), with HTTP basic `auth` if given; raise
+    GatewayError (retry) or PermanentGatewayError (give up) on failure."""
+    sent = dict(headers or {})
+    if json is not None:
+        body = jsonlib.dumps(json, allow_nan=False).encode()
+        sent.setdefault("Content-Type", "application/json")
+    else:
+        body = urlencode(data or {}).encode()
+        sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    if auth is not None:
+        sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+    timeout = settings.NPS_GATEWAY_TIMEOUT
     try:
-        response = session().post(url, timeout=settings.NPS_GATEWAY_TIMEOUT, **kwargs)
-    except requests.Timeout as exc:
-        raise GatewayError(f"timeout after {settings.NPS_GATEWAY_TIMEOUT}s") from exc
-    except requests.ConnectionError as exc:
+        caller, target = _route(url)
+        response = caller.urlopen(
+            "POST",
+            target,
+            body=body,
+            headers=sent,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+            redirect=False,
+        )
+    except NewConnectionError as exc:  # a refused or unresolved host (not a timeout)
         raise GatewayError(f"connection failed: {exc.__class__.__name__}") from exc
-    if response.status_code == 429 or response.status_code >= 500:
-        raise GatewayError(f"HTTP {response.status_code}: {response.text[:200]}")
-    if response.status_code >= 400:
-        raise PermanentGatewayError(f"HTTP {response.status_code}: {response.text[:200]}")
-    return response
+    except Urllib3Timeout as exc:
+        raise GatewayError(f"timeout after {timeout}s") from exc
+    except HTTPError as exc:
+        raise GatewayError(f"connection failed: {exc.__class__.__name__}") from exc
+    answer = Answer(response.status, response.data)
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise GatewayError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+    if answer.status_code >= 400:
+        raise PermanentGatewayError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+    return answer

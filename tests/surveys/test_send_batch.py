@@ -54,7 +54,7 @@ def test_a_batch_costs_the_same_statements_for_5_or_40_invitations(survey: Surve
     few, _, _ = statements(due(survey, 5))
     many, rounds, sql = statements(due(survey, 40, start=5))
     assert many == few, "\n".join(sql)
-    assert many <= 14, "\n".join(sql)
+    assert many <= 15, "\n".join(sql)  # the batch's surveys are one statement of them
     assert 1 <= rounds <= 40
     sent = Invitation.objects.filter(status=InvitationStatus.SENT)
     assert sent.count() == 47
