@@ -218,7 +218,7 @@ def invitation_plan_verification(*, interaction: Interaction, survey: Survey) ->
 
 
 SEND_BATCH = 500  # invitations per send task: one claim, the calls in a pool, records per round
-SEND_CONCURRENCY = 128  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
+SEND_CONCURRENCY = 64  # gateway calls in flight per send task (http.POOL_SIZE keeps them)
 
 
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:

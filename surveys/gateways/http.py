@@ -34,7 +34,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from surveys.gateways.base import GatewayError, PermanentGatewayError
 
-POOL_SIZE = 128  # connections kept per gateway host; at least a batch send's threads
+POOL_SIZE = 64  # connections kept per gateway host; at least a batch send's threads
 
 _session: tuple[int, requests.Session] | None = None
 _session_lock = threading.Lock()
