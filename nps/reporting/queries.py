@@ -110,10 +110,14 @@ def unit_filter(unit_id: int | None) -> tuple[int, ...] | None:
     return None if unit_id is None else tuple(sorted(units_below(unit_id)))
 
 
+LISTED_DAYS_MOST = 400  # a longer period is read as a range (one bound parameter a day)
+
+
 def rollup_filter(f: Filters, *, days_listed: bool = False) -> Q:
     """The rows of a rollup table that the filters (and the team scope) select; the period
-    as a range of days, or with `days_listed` as the list of its days (see rollup_rows)."""
-    if days_listed:
+    as a range of days, or with `days_listed` as the list of its days (see rollup_rows)
+    when it has at most LISTED_DAYS_MOST."""
+    if days_listed and (f.end - f.start).days < LISTED_DAYS_MOST:
         q = Q(day__in=days_between(f.start, f.end)) & _team_q(f)
     else:
         q = Q(day__gte=f.start, day__lte=f.end) & _team_q(f)

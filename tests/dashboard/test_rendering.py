@@ -13,7 +13,8 @@ from django.utils import translation
 
 from nps.dashboard.figures import BreakdownRow, nps_html
 from nps.dashboard.forms import QuickSelect, observed_values
-from nps.reporting.contract import Counts
+from nps.reporting import queries
+from nps.reporting.contract import Counts, Filters
 from nps.reporting.refresh import rollups_refresh_day
 from nps.reporting.stats import estimate
 from tests.dashboard.builders import AT, DAY, Data
@@ -137,3 +138,16 @@ def test_the_filter_lists_expire_after_a_refresh_interval_whatever_the_cache_saw
     time.sleep(0.3)
     with django_assert_num_queries(1):
         observed_values(DAY, DAY, None)
+
+
+def test_a_period_too_long_to_list_its_days_reads_the_same_figures(data: Data) -> None:
+    """Reads list the period's days (queries.rollup_rows) up to LISTED_DAYS_MOST, a longer
+    period is a range: the same rows either way (nothing before the day before DAY)."""
+    short = Filters(DAY - timedelta(days=1), DAY)
+    listed = Filters(DAY - timedelta(days=queries.LISTED_DAYS_MOST - 1), DAY)
+    ranged = Filters(DAY - timedelta(days=queries.LISTED_DAYS_MOST + 2000), DAY)
+    expected = queries.nps_breakdowns(short)
+    assert expected["agent"]  # something to compare
+    assert queries.nps_breakdowns(listed) == expected
+    assert queries.nps_breakdowns(ranged) == expected
+    assert queries.nps_counts(ranged) == queries.nps_counts(short)
