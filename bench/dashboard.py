@@ -12,7 +12,8 @@ PostgreSQL database, builds the rollups with rollups_rebuild(), then times in th
 
 It checks both give the same answers, prints p50/p95/max, the ratios naive/rollup and
 naive/page per filter set, and whether the targets hold for the page (p95 <= 200 ms,
-ratio >= 50); --profile adds each page's query count and a profile of one GET.
+ratio >= 50); --profile adds each page's query count, GETs with the cache emptied, the
+template's rendering alone and a profile of one GET.
 
     .venv/bin/python bench/dashboard.py [--responses 10000000] [--reload] [--repeat 30]
         [--skip-rebuild] [--profile] [--sets 0 2]
@@ -361,8 +362,54 @@ def _page_get(filters: Filters, repeat: int, *, profile: bool = False) -> list[f
     runs, size = _timed(f"GET {url} ({size_label(query)})", get, repeat)
     say(f"    page: {size:,} bytes")
     if profile:
+        _page_cold(get, repeat=5)
+        _page_render(url, query, user, repeat=10)
         _page_profile(get)
     return runs
+
+
+def _page_render(url: str, query: dict[str, str], user: Any, *, repeat: int) -> None:
+    """The page's template alone, rendered from a context built once (as the view builds
+    it): the rendering's share of a GET."""
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from followups.roles import sees_units
+    from nps.dashboard.figures import DEFAULT_SORT
+    from nps.dashboard.forms import filter_form
+    from nps.dashboard.views import page_context
+
+    request = RequestFactory(SERVER_NAME="localhost").get(url, query)
+    request.user = user
+    form, period = filter_form(QueryDict(request.META["QUERY_STRING"]), team_scope=None)
+    context = {
+        "form": form,
+        "scope": None,
+        "sees_units": sees_units(user),
+        **page_context(period, sort=DEFAULT_SORT, reason=""),
+    }
+
+    def render() -> str:
+        # Fresh breakdown rows: each writes its figure and whisker once, when rendered.
+        tables = [replace(t, rows=[replace(r) for r in t.rows]) for t in context["breakdowns"]]
+        return render_to_string(
+            "dashboard/page.html", {**context, "breakdowns": tables}, request=request
+        )
+
+    _timed("  its template alone (the context built once)", render, repeat)
+
+
+def _page_cold(get: Callable[[], int], *, repeat: int) -> None:
+    """GETs that find nothing in the cache: the first page after each rollup refresh reads
+    the filter lists (nps.dashboard.forms.observed_values) from the rollups again."""
+    from django.core.cache import cache
+
+    def cold() -> int:
+        cache.clear()
+        return get()
+
+    _timed("  the same, the cache emptied before each", cold, repeat)
 
 
 def _page_profile(get: Callable[[], int]) -> None:

@@ -7,10 +7,15 @@ costs only that table's queries.
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -100,6 +105,25 @@ def trend(period: Period) -> list[tuple[date, Estimate]]:
     return nps_days(period).trend()
 
 
+def nps_html(e: Estimate, *, big: bool = False) -> SafeString:
+    """An NPS and its margin as the page shows it, or why there is none (too few answers).
+
+    Written here, once per figure, rather than by a template include per table row."""
+    if not e.sufficient:
+        # As {% blocktranslate %} does: the translation as it is, the values escaped.
+        values = {"minimum": e.minimum, "n": e.n}
+        text = _("Needs at least %(minimum)s answers; %(n)s so far") % {
+            name: conditional_escape(localize(value)) for name, value in values.items()
+        }
+        return format_html('<span class="insufficient">{}</span>', mark_safe(text))  # noqa: S308
+    return format_html(
+        '<span class="nps{}">{}</span> <span class="moe">± {}</span>',
+        " big" if big else "",
+        floatformat(e.nps, 0),
+        floatformat(e.moe, 0),
+    )
+
+
 @dataclass(frozen=True)
 class BreakdownRow:
     value: str
@@ -115,6 +139,29 @@ class BreakdownRow:
             return round((value + 100) / 2, 2)
 
         return {"low": at(e.low), "mid": at(e.nps or 0.0), "high": at(e.high)}
+
+    @cached_property
+    def nps_html(self) -> SafeString:
+        return nps_html(self.estimate)
+
+    @cached_property
+    def whisker_svg(self) -> SafeString:
+        """The NPS and its interval drawn on a -100..100 axis; nothing without a figure."""
+        e = self.estimate
+        if not e.sufficient:
+            return SafeString("")
+        at = {name: localize(value) for name, value in self.whisker.items()}
+        return format_html(
+            '<svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label="{} ± {}">'
+            '<line x1="50" x2="50" y1="0" y2="10" class="axis"/>'
+            '<line x1="{}" x2="{}" y1="5" y2="5" class="range"/>'
+            '<rect x="{}" y="1.5" width="1.2" height="7" class="point"/></svg>',
+            floatformat(e.nps, 0),
+            floatformat(e.moe, 0),
+            at["low"],
+            at["high"],
+            at["mid"],
+        )
 
     def sort_key(self, field: str) -> tuple:
         e = self.estimate

@@ -11,8 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F, Value
 from django.http import QueryDict
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from followups.models import Team
@@ -20,6 +24,7 @@ from nps.models import NpsDaily
 from nps.reporting.contract import Filters
 from nps.reporting.days import local_today
 from nps.reporting.queries import rollup_rows, union_all, unit_filter
+from nps.reporting.refresh import rollups_stamp
 from surveys.models import Tier, Touchpoint
 from surveys.units import units_in_tree_order
 
@@ -50,28 +55,74 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=days), start - timedelta(days=1)
 
 
+def _attrs_html(attrs: dict[str, Any]) -> SafeString:
+    """A widget's attributes as django/forms/widgets/attrs.html writes them."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class QuickSelect(forms.Select):
+    """Django's Select, its markup written here instead of by a template render per option
+    (the agents' list has hundreds): the same HTML as Django's templates give, blank lines
+    included (a test compares them)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"', widget["name"]), _attrs_html(widget["attrs"])]
+        parts.append(mark_safe(">"))
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            for option in options:
+                parts.append(
+                    format_html(
+                        '\n  <option value="{}"{}>{}</option>\n',
+                        f"{option['value']}",
+                        _attrs_html(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group_name:
+                parts.append(mark_safe("\n  </optgroup>"))
+        parts.append(mark_safe("\n</select>"))
+        return mark_safe("".join(parts))  # noqa: S308 (every part above is escaped)
+
+
+def _select(label: Any, **kwargs: Any) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, required=False, widget=QuickSelect, **kwargs)
+
+
+def _typed_select(label: Any, **kwargs: Any) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, required=False, coerce=int, empty_value=None, widget=QuickSelect, **kwargs
+    )
+
+
 class FilterForm(forms.Form):
-    preset = forms.ChoiceField(label=_("Period"), choices=[*PRESETS, DATES], required=False)
+    preset = _select(_("Period"), choices=[*PRESETS, DATES])
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    touchpoint = forms.ChoiceField(label=_("Touchpoint"), required=False)
-    channel = forms.ChoiceField(label=_("Channel"), required=False)
-    business_type = forms.ChoiceField(label=_("Business type"), required=False)
-    region = forms.ChoiceField(label=_("Region"), required=False)
-    tier = forms.ChoiceField(label=_("Value tier"), required=False)
-    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-    agent = forms.ChoiceField(label=_("Service staff"), required=False)
-    unit = forms.TypedChoiceField(
-        label=_("Unit"),
-        required=False,
-        coerce=int,
-        empty_value=None,
-        help_text=_("The unit and every unit under it."),
-    )
+    touchpoint = _select(_("Touchpoint"))
+    channel = _select(_("Channel"))
+    business_type = _select(_("Business type"))
+    region = _select(_("Region"))
+    tier = _select(_("Value tier"))
+    team = _typed_select(_("Team"))
+    agent = _select(_("Service staff"))
+    unit = _typed_select(_("Unit"), help_text=_("The unit and every unit under it."))
 
     def __init__(self, data: QueryDict, *, teams: list[Team]) -> None:
         super().__init__(data)
@@ -169,7 +220,22 @@ def period_filters(
 
 def observed_values(start: date, end: date, team_scope: tuple[int, ...] | None) -> dict:
     """The channels, business types, regions and agents present in the period, at most
-    OBSERVED_MOST of each (1 query: each from the small grain that keeps it)."""
+    OBSERVED_MOST of each (1 query, or none: kept in the cache until the next rollup refresh
+    or for NPS_ROLLUP_REFRESH_SECONDS, whichever comes first; so at most one refresh old).
+
+    The query costs tens of milliseconds whatever the filters (the distinct agents of the
+    period), the same for every page of the period until the rollups change."""
+    scope = "all" if team_scope is None else ",".join(map(str, sorted(team_scope)))
+    key = f"nps.dashboard.observed:{rollups_stamp()}:{start}:{end}:{scope}"
+    found = cache.get(key)
+    if found is None:
+        found = _observed_read(start, end, team_scope)
+        cache.set(key, found, timeout=settings.NPS_ROLLUP_REFRESH_SECONDS)
+    return found
+
+
+def _observed_read(start: date, end: date, team_scope: tuple[int, ...] | None) -> dict:
+    """observed_values from the rollups (1 query: each from the small grain that keeps it)."""
     period = Filters(start, end, team_scope=team_scope)
     parts = [
         rollup_rows(NpsDaily, period, name)

@@ -73,14 +73,20 @@ def page_context(period: Period, *, sort: str, reason: str) -> dict:
     funnel = figures.funnel(f)
     loop = queries.closed_loop(f)
     answers = next(s.count for s in funnel.steps if s.key == "responded")
+    headline = days.headline()
     return {
         "period": period,
         "minimum": min_sample(),
         "reporting_time_zone": settings.NPS_REPORTING_TIME_ZONE,
-        "headline": days.headline(),
+        "headline": headline,
+        "headline_html": {
+            "current": figures.nps_html(headline.current, big=True),
+            "previous": figures.nps_html(headline.previous),
+        },
         "granularity": figures.granularity(period),
         "granularity_label": _("day") if figures.granularity(period) == "day" else _("week"),
         "trend": trend,
+        "trend_rows": [(day, figures.nps_html(e), e.n) for day, e in trend],
         "trend_sufficient": any(e.sufficient for _day, e in trend),
         "trend_most": max((e.n for _day, e in trend), default=0),
         "breakdowns": figures.breakdowns(f, sort=sort),

@@ -36,6 +36,8 @@ from followups.sla import due_at, overdue
 from nps.models import (
     CONTACT_BUCKETS,
     COST_UNITS,
+    DIMENSION_FIELDS,
+    INT_DIMENSIONS,
     NO_TEAM,
     CaseDaily,
     DetractorComment,
@@ -58,8 +60,8 @@ from nps.reporting.contract import (
     SendCosts,
     TeamCases,
 )
-from nps.reporting.days import day_bounds
-from nps.reporting.grains import grain_for
+from nps.reporting.days import day_bounds, days_between
+from nps.reporting.grains import fields_of, grain_for
 from nps.reporting.rollup_tables import CASE_DIMS, RESPONSE_DIMS
 from surveys.models import Category, Purpose, Response, ResponseReason, SuppressReason
 from surveys.units import units_below
@@ -108,9 +110,17 @@ def unit_filter(unit_id: int | None) -> tuple[int, ...] | None:
     return None if unit_id is None else tuple(sorted(units_below(unit_id)))
 
 
-def rollup_filter(f: Filters) -> Q:
-    """The rows of a rollup table that the filters (and the team scope) select."""
-    q = Q(day__gte=f.start, day__lte=f.end) & _team_q(f)
+LISTED_DAYS_MOST = 400  # a longer period is read as a range (one bound parameter a day)
+
+
+def rollup_filter(f: Filters, *, days_listed: bool = False) -> Q:
+    """The rows of a rollup table that the filters (and the team scope) select; the period
+    as a range of days, or with `days_listed` as the list of its days (see rollup_rows)
+    when it has at most LISTED_DAYS_MOST."""
+    if days_listed and (f.end - f.start).days < LISTED_DAYS_MOST:
+        q = Q(day__in=days_between(f.start, f.end)) & _team_q(f)
+    else:
+        q = Q(day__gte=f.start, day__lte=f.end) & _team_q(f)
     for name in TEXT_FILTERS:
         if value := getattr(f, name):
             q &= Q(**{name: value})
@@ -130,9 +140,24 @@ def needed_dimensions(f: Filters, *group: str) -> frozenset[str]:
 
 
 def rollup_rows(model: type[Model], f: Filters, *group: str) -> QuerySet[Any]:
-    """The rows of the cheapest grain of `model` that answers f grouped by `group`."""
+    """The rows of the cheapest grain of `model` that answers f grouped by `group`.
+
+    Written so that PostgreSQL seeks them in the table's key index (grain, day, then the
+    dimensions in DIMENSION_FIELDS order) rather than reading the grain's every row of the
+    period: the days are listed (a range of days would be one scan from the first to the
+    last, whatever the later columns say) and the dimensions the grain does not keep are
+    stated as it stores them ("" or 0), so each day is one descent to the first dimension
+    neither filtered nor constant. E.g. touchpoint, channel and business type on the
+    finest grain: the matching rows only, not every answer of the period.
+    """
     grain = grain_for(needed_dimensions(f, *group))
-    return model._default_manager.filter(rollup_filter(f), grain=grain)
+    kept = set(fields_of(grain))
+    constant = {
+        name: 0 if name in INT_DIMENSIONS else "" for name in DIMENSION_FIELDS if name not in kept
+    }
+    return model._default_manager.filter(
+        rollup_filter(f, days_listed=True), grain=grain, **constant
+    )
 
 
 def _raw_filter(f: Filters, paths: dict[str, Any], when: str) -> Q:

@@ -31,8 +31,10 @@ lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers).
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from uuid import uuid4
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -45,6 +47,21 @@ from surveys.models import Interaction
 
 Router = Callable[[str, str, str], int]  # (region, tier, touchpoint) -> team id or NO_TEAM
 LOCK_NAMESPACE = 7_310_001  # pg_advisory_xact_lock(namespace, day): one refresh per day
+STAMP_KEY = "nps.rollups.stamp"
+
+
+def rollups_stamp() -> str:
+    """A value that changes whenever a rollup day is recomputed, for caches of what is read
+    from the rollups (the dashboard's filter lists) to key on.
+
+    Kept in CACHES["default"]: with a shared cache (Redis) every process sees a refresh at
+    once; with the per-process default the web processes never see the worker's, so those
+    caches must also expire (they do, after NPS_ROLLUP_REFRESH_SECONDS)."""
+    return str(cache.get_or_set(STAMP_KEY, lambda: uuid4().hex, timeout=None))
+
+
+def _rollups_changed() -> None:
+    cache.set(STAMP_KEY, uuid4().hex, timeout=None)
 
 
 def team_router() -> Router:
@@ -114,6 +131,7 @@ def rollups_refresh_day(*, day: date, team: Router | None = None) -> None:
         for model in ROLLUPS:
             model._default_manager.filter(day=day).delete()
         rollup_tables_fill(day=day, lo=lo, hi=hi)
+    _rollups_changed()  # once the day is committed (unless inside an outer transaction)
 
 
 def changed_case_days(*, since: datetime) -> set[date]:

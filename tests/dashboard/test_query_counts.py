@@ -79,7 +79,9 @@ REQUEST = {"supervisor": 3, "lead": 4}
 # The page (not an export) also asks whether to link the unit scorecards
 # (followups.roles.sees_units): whether a supervisor; a lead also whether they own a unit.
 LINKS = {"supervisor": 1, "lead": 2}
-FORM = 2 + 1  # the teams and units to filter by, the values present in the period
+# The teams and units to filter by, the values present in the period (those kept in the
+# cache until the next rollup refresh: the `data` fixture's rebuild is one, so read here).
+FORM = 2 + 1
 TABLE_QUERIES = {
     "headline": 1,  # this period and the one before, by day
     "trend": 1,
