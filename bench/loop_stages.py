@@ -5,8 +5,9 @@ runs each stage's own function here, over a realistic batch, so that a change to
 stage can be measured (and profiled) on its own in seconds:
 
 - webhook: the signed inbound webhook and the delivery receipt webhook through Django's
-  WSGI application (middleware, view, one insert), without gunicorn or a socket, with
-  the project's middleware and with none (the least any stack can do), in the same run;
+  WSGI handler (middleware, view, one insert), without gunicorn or a socket, in the same
+  run: with no middleware (the least any stack can do), with the site's whole middleware,
+  and through the project's application (nps/wsgi.py: webhooks with their own);
 - relay: the outbox relay handing the stored rows out (no worker: tasks left in Redis);
 - replies: surveys.replies.replies_process over the relay's batches;
 - send: surveys.conversation.messages_send over the send tasks the replies queued, to the
@@ -134,13 +135,18 @@ def _call(application: Callable[..., Any], environ: Environ) -> int:
 
 
 def _applications() -> dict[str, Callable[..., Any]]:
-    """The WSGI application with the project's middleware, and one with none."""
+    """Django's WSGI handler with the site's whole middleware, the project's WSGI
+    application (webhooks with their own: surveys.webhooks.with_webhooks), and Django's
+    handler with no middleware at all."""
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import override_settings
 
+    from surveys.webhooks import with_webhooks
+
     with override_settings(MIDDLEWARE=[]):
         bare = WSGIHandler()
-    return {"middleware": WSGIHandler(), "no middleware": bare}
+    site = WSGIHandler()
+    return {"no middleware": bare, "site middleware": site, "nps.wsgi": with_webhooks(site)}
 
 
 def _inbound_bodies(phones: list[str], prefix: str) -> list[bytes]:
@@ -184,7 +190,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"{args.count} replies; ms of CPU per reply: {'this process':>15} {'PostgreSQL':>10}")
 
     # Webhooks: each application stores its own customers' replies, the last run's stay.
-    for run_index, name in enumerate(["no middleware", "middleware"]):
+    for run_index, name in enumerate(applications):
         items = _seed_customers(survey, run_index, args.count)
         bodies = _inbound_bodies([item.phone for item in items], f"{run_index}x")
         application = applications[name]
@@ -202,6 +208,8 @@ def run(args: argparse.Namespace) -> None:
             for body in receipts:
                 assert _call(application, _environ(STATUS, body, secret)) == 200
     DeliveryReceipt.objects.update(processed_at=datetime.now(UTC), outcome="bench")
+    if args.webhooks_only:
+        return
     phones = [item.phone for item in items]
     # Only the last run's replies are processed; the others are left processed already.
     InboundMessage.objects.exclude(phone__in=phones).update(
@@ -301,6 +309,7 @@ def main() -> int:
         default="",
         help="stages (the start of their names, comma-separated): print their profiles",
     )
+    parser.add_argument("--webhooks-only", action="store_true", help="the webhook stage only")
     parser.add_argument("--send-concurrency", type=int, default=0, help="calls at a time")
     args = parser.parse_args()
     args.web_port, args.sim_port = _free_port(), _free_port()
