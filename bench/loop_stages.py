@@ -268,11 +268,11 @@ def run(args: argparse.Namespace) -> None:
             rounds.append(1)
             record(*a, **k)
 
-        sending.sends_record = counted  # type: ignore[assignment]
+        sending.sends_record = counted
         with stages.stage("send (sender)"):
             for start in range(0, len(queued), CHUNK):
                 messages_send(message_ids=queued[start : start + CHUNK])
-        sending.sends_record = record  # type: ignore[assignment]
+        sending.sends_record = record
         print(f"  {len(rounds)} rounds of records, {conversation.SEND_CONCURRENCY} calls at a time")
         expected = 2 * len(queued)
         deadline = time.monotonic() + 120

@@ -5,9 +5,9 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.http import HttpRequest
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
@@ -208,7 +208,7 @@ def keep_test_connection() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
-def through_wsgi(request: HttpRequest) -> tuple[int, dict[str, str]]:
+def through_wsgi(request: WSGIRequest) -> tuple[int, dict[str, str]]:
     """The request through the project's WSGI application, as gunicorn serves it."""
     with override_settings(DEBUG=True):  # the tests' gateways have development secrets
         from nps.wsgi import application
@@ -218,7 +218,7 @@ def through_wsgi(request: HttpRequest) -> tuple[int, dict[str, str]]:
         (int(status.split()[0]), dict(headers))
     ))  # fmt: skip
     b"".join(chunks)
-    chunks.close()
+    getattr(chunks, "close", lambda: None)()
     return answer[0]
 
 
