@@ -67,7 +67,12 @@ def message_queue(
     return message
 
 
-SEND_CONCURRENCY = 8  # gateway calls in flight per batch send
+# Gateway calls in flight per batch send. The calls that came back are recorded together
+# (one transaction per round: surveys.sending), so the more in flight, the fewer rounds: at
+# 8, about 3 sends per round and most of the sender's CPU in the rounds; at 32, about 8
+# (bench/loop_stages.py). A worker killed mid-batch leaves at most this many sends for
+# the stuck-send sweep to make again (surveys: 64).
+SEND_CONCURRENCY = 32
 SWEEP_BATCH = 50  # messages per send task queued by the sweep
 
 

@@ -184,13 +184,18 @@ def _changes_write(changes: dict[tuple[str, int], dict[str, Any]]) -> None:
 def receipts_waiting_apply(*, gateway: str, provider_message_ids: list[str]) -> list[str]:
     """Apply the receipts that overtook our record of these sends, as soon as it is recorded.
 
-    Called right after the sends' facts are committed: a receipt stored before then found
-    nothing to match and would otherwise wait for the relay's requeue interval; one
-    stored after then matches on its first pass. The row lock in receipts_apply makes a
+    Called right after the sends' facts are committed: a receipt the relay handed out
+    before then found nothing to match and would otherwise wait for the relay's requeue
+    interval. One the relay has not handed out yet is left to it: it matches on its first
+    pass (taking it here made the sender apply most receipts, a batch of one or two at a
+    time, in a record's round of a few sends). The row lock in receipts_apply makes a
     concurrent relay pass and this call apply each receipt once.
     """
     waiting = DeliveryReceipt.objects.filter(
-        gateway=gateway, provider_message_id__in=provider_message_ids, processed_at__isnull=True
+        gateway=gateway,
+        provider_message_id__in=provider_message_ids,
+        processed_at__isnull=True,
+        enqueued_at__isnull=False,
     ).order_by("pk")
     ids = list(waiting.values_list("pk", flat=True))
     return receipts_apply(receipt_ids=ids) if ids else []

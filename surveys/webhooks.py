@@ -6,9 +6,13 @@ Plain Django views, not DRF: the gateway's format, not ours.
 """
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.test.utils import override_settings  # how Django loads another middleware list
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -67,3 +71,49 @@ def status(request: HttpRequest, gateway: str) -> HttpResponse:
     except MalformedPayload as exc:
         return _refuse(400, str(exc))
     return checked.acknowledge(request)
+
+
+# ---------------------------------------------------------------- the webhooks' own stack
+
+WEBHOOK_PREFIX = "/webhooks/"  # nps/urls.py: every gateway's inbound and status URL
+# What a gateway's webhook does not pass of settings.MIDDLEWARE: it has no session, user,
+# language, time zone, login, message or page, asks for no static file, and CSRF does not
+# apply (the views are exempt). The rest (security, common, anything added later) it
+# passes as every request does. Three webhook requests per reply (the reply, two
+# receipts): the skipped ones were about a sixth of Django's CPU per webhook request
+# (bench/loop_stages.py).
+WEBHOOK_SKIPS = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "followups.timezones.UserTimeZoneMiddleware",
+        "followups.landing.LandingMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "axes.middleware.AxesMiddleware",
+    }
+)
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def webhook_middleware() -> list[str]:
+    """settings.MIDDLEWARE without what a webhook skips (WEBHOOK_SKIPS)."""
+    return [path for path in settings.MIDDLEWARE if path not in WEBHOOK_SKIPS]
+
+
+def with_webhooks(site: WSGIApplication) -> WSGIApplication:
+    """The WSGI application (nps/wsgi.py): requests under WEBHOOK_PREFIX through Django
+    with webhook_middleware(), every other through `site` (the whole stack)."""
+    with override_settings(MIDDLEWARE=webhook_middleware()):
+        webhooks = WSGIHandler()  # its middleware is loaded here, once, at start
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO", "").startswith(WEBHOOK_PREFIX):
+            return webhooks(environ, start_response)
+        return site(environ, start_response)
+
+    return application

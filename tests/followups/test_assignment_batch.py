@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from followups.assignment import case_assign, cases_assign
 from followups.cases import case_open
-from followups.models import AssignmentPolicy, Case, CaseStatus
+from followups.models import AssignmentPolicy, Case, CaseEvent, CaseStatus
 from surveys.models import Customer, Response
 from tests.factories import AgentFactory, TeamFactory
 
@@ -83,3 +85,20 @@ def test_a_batch_leaves_cases_assigned_meanwhile_alone(detractor: Any) -> None:
     assert cases_assign(case_ids=ids) == 2  # the first was taken already: not again
     assert Case.objects.get(pk=ids[0]).agent == first
     assert Case.objects.filter(pk__in=ids, status=CaseStatus.ASSIGNED).count() == 3
+
+
+def test_a_batch_costs_the_same_statements_for_3_or_9_cases(detractor: Any) -> None:
+    """Routing read once, the cases written in one statement and their "assigned" events
+    in one insert: the statements do not grow with the cases of a team."""
+    for region in ("SH", "GZ"):
+        team = TeamFactory(name=f"Team {region}", regions=[region])
+        AgentFactory(team=team, name=f"{region} Li", capacity=100)
+    few, many = _burst(detractor, "SH", 4)[:3], _burst(detractor, "GZ", 5)
+    with CaptureQueriesContext(connection) as three:
+        assert cases_assign(case_ids=few) == 3
+    with CaptureQueriesContext(connection) as nine:
+        assert cases_assign(case_ids=many) == 9
+    assert len(nine) == len(three), "\n".join(q["sql"] for q in nine.captured_queries)
+    events = CaseEvent.objects.filter(case_id__in=many, kind="assigned")
+    assert sorted(events.values_list("detail__agent", flat=True)) == ["GZ Li"] * 9
+    assert {(status, agent) for status, agent, _ in _outcome(many)} == {(CaseStatus.ASSIGNED, "Li")}

@@ -219,6 +219,48 @@ def test_a_receipt_that_overtakes_our_record_of_the_send_lands_when_the_send_is_
         assert row.delivered_at is not None
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("gateway", ["twilio"], indirect=True)  # no reference of ours in it
+def test_a_receipt_not_handed_out_yet_is_left_to_the_relay_by_the_send_record(
+    gateway: str, provider: LoopbackProvider
+) -> None:
+    """The receipts arrive while our send call waits for its answer, and no relay pass
+    runs before our record: the record leaves them (the sender applying receipts a
+    round of a few sends at a time was most of its work), and the relay's first pass
+    matches them to the send recorded meanwhile."""
+    SurveyFactory()
+    invitation = interaction_record(
+        external_id="CRM-1",
+        customer={"phone": "+8613800138000"},
+        touchpoint="hotline",
+        occurred_at=timezone.now(),
+    ).interaction.invitations.get()
+    invitation_send(invitation_id=invitation.pk)
+    invitation.refresh_from_db()
+    message = message_queue(
+        customer=invitation.customer, kind=OutboundKind.CLARIFICATION, invitation=invitation
+    )
+    assert message is not None
+    provider.hold_next = True
+    worker = send_in_another_worker(lambda: message_send(message_id=message.pk))
+    try:
+        assert provider.holding.wait(timeout=15), "the send never reached the gateway"
+        held = provider.sent[-1]
+        webhooks = Webhooks(Client(), gateway)
+        for status in ("sent", "delivered"):
+            assert webhooks.receipt(held.provider_message_id, status, held.reference) == 200
+    finally:
+        provider.release.set()
+        worker.join(timeout=15)
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", held.provider_message_id)
+    waiting = pending_receipts()
+    assert len(waiting) == 2
+    assert relay_receipts() == ["ignored", "applied"]  # "sent" it is already, by our record
+    message.refresh_from_db()
+    assert message.status == OutboundStatus.DELIVERED
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("gateway", ["simulator", "twilio"], indirect=True)  # console: a log line
 @pytest.mark.parametrize("kind", ["survey", "why-question"])

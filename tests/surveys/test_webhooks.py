@@ -1,13 +1,20 @@
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client, override_settings
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client, RequestFactory, override_settings
+from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
 from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage
+from surveys.webhooks import WEBHOOK_PREFIX, WEBHOOK_SKIPS, webhook_middleware
 
 pytestmark = pytest.mark.django_db
 SIM_SECRET = "sim-dev-secret"
@@ -186,3 +193,69 @@ def test_twilio_webhooks_accept_only_form_encoded_bodies(client: Client, content
     )
     assert answer.status_code == 403
     assert not InboundMessage.objects.exists()
+
+
+# ---------------------------------------------------------------- the webhooks' own stack
+
+
+@pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """As Django's test client does: a finished request must not close the test database."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def through_wsgi(request: WSGIRequest) -> tuple[int, dict[str, str]]:
+    """The request through the project's WSGI application, as gunicorn serves it."""
+    with override_settings(DEBUG=True):  # the tests' gateways have development secrets
+        from nps.wsgi import application
+
+    answer: list[Any] = []
+    chunks = application(request.environ, lambda status, headers, *_: answer.append(
+        (int(status.split()[0]), dict(headers))
+    ))  # fmt: skip
+    b"".join(chunks)
+    getattr(chunks, "close", lambda: None)()
+    return answer[0]
+
+
+def test_the_webhook_urls_are_the_ones_served_by_their_own_stack() -> None:
+    for name in ("webhook-inbound", "webhook-status"):
+        assert reverse(name, kwargs={"gateway": "simulator"}).startswith(WEBHOOK_PREFIX)
+
+
+def test_a_webhook_passes_the_security_middleware_and_none_of_the_sessions_or_pages() -> None:
+    kept = webhook_middleware()
+    assert kept[:2] == [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    assert set(kept) | WEBHOOK_SKIPS == set(settings.MIDDLEWARE)
+    assert set(settings.MIDDLEWARE) >= WEBHOOK_SKIPS  # no name in it is stale
+
+
+@pytest.mark.usefixtures("keep_test_connection")
+def test_a_webhook_through_the_wsgi_application_is_stored_without_the_site_stack() -> None:
+    body = json.dumps(reply("MO-wsgi")).encode()
+    request = RequestFactory().post(
+        "/webhooks/simulator/inbound/", body, content_type="application/json",
+        headers={HEADER: sign_body(SIM_SECRET, body)},
+    )  # fmt: skip
+    status, headers = through_wsgi(request)
+    assert status == 200
+    assert InboundMessage.objects.get().gateway_message_id == "MO-wsgi"
+    assert "X-Frame-Options" not in headers  # the page middleware was not passed
+    assert "Cookie" not in headers.get("Vary", "")  # nor sessions or languages
+    assert headers["X-Content-Type-Options"] == "nosniff"  # the security middleware was
+    assert "Content-Length" in headers  # the common middleware was
+
+
+@pytest.mark.usefixtures("keep_test_connection")
+def test_a_page_through_the_wsgi_application_passes_the_whole_site_stack() -> None:
+    status, headers = through_wsgi(RequestFactory().get("/admin/login/"))
+    assert status == 200
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in headers.get("Set-Cookie", "")
