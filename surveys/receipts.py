@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from surveys.gateways.base import StatusReport
 from surveys.models import DeliveryReceipt, Invitation, OutboundMessage
-from surveys.relay import batch_process, chunk_lock, chunk_update
+from surveys.relay import batch_process, chunk_lock
+from surveys.rowsupdate import objects_update
 from surveys.sendstatus import (
     FAILED,
     SENDING,
@@ -143,7 +144,7 @@ def _receipts_chunk(ids: list[int]) -> dict[int, str]:
             outcomes[receipt.pk] = receipt.outcome
             done.append(receipt)
         _changes_write(changes)
-        chunk_update(DeliveryReceipt, done, ["processed_at", "outcome"])
+        objects_update(DeliveryReceipt, done, ["processed_at", "outcome"])
     return outcomes
 
 

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.queue import queue_waiting, task_queue
-from surveys.rowsupdate import objects_update
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +117,6 @@ def chunk_lock(model: type[Row], ids: list[int]) -> list[Row]:
     duplicate task waits, then finds them processed; two chunks never wait in a circle."""
     rows = model._default_manager.select_for_update().filter(pk__in=ids, processed_at__isnull=True)
     return list(rows.order_by("pk"))
-
-
-def chunk_update(model: type[Row], rows: list[Row], fields: list[str]) -> None:
-    """Write `fields` of each of `rows` (bulk_update's effect) in one statement
-    (surveys.rowsupdate)."""
-    objects_update(model, rows, fields)
 
 
 def batch_process(

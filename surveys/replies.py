@@ -29,13 +29,14 @@ from surveys.models import InvitationStatus as S
 from surveys.parsing import Reply, ReplyKind, parse_reply
 from surveys.phones import InvalidPhone, mask_phone, phone_parse
 from surveys.queue import task_batch
-from surveys.relay import batch_process, chunk_lock, chunk_update
+from surveys.relay import batch_process, chunk_lock
 from surveys.responses import (
     response_comment,
     response_record,
     response_rescore,
     responses_record,
 )
+from surveys.rowsupdate import objects_update
 from surveys.storeonce import insert_once
 from surveys.texts import callback_hours
 
@@ -185,7 +186,7 @@ def _chunk_process(ids: list[int]) -> dict[int, str]:
             message.processed_at, message.outcome, message.invitation = now, outcome, invitation
             done.append(message)
             outcomes[message.pk] = outcome
-        chunk_update(InboundMessage, done, ["processed_at", "outcome", "invitation"])
+        objects_update(InboundMessage, done, ["processed_at", "outcome", "invitation"])
         if behind:  # the next relay round hands them out again
             InboundMessage.objects.filter(pk__in=behind).update(enqueued_at=None)
     for message in done:

@@ -2,11 +2,11 @@
 
 `rows_update` writes `UPDATE ... FROM (VALUES ...)` joined on the primary key: each row's
 values are sent once, where bulk_update builds (and the database evaluates) a CASE over
-every row per column. The reply and receipt chunks (surveys.relay.chunk_update), the
-sending kit's records (surveys.sending) and a batch of case assignments
-(followups.assignment) write through it. PostgreSQL types a VALUES list by
-its first row, so every placeholder there is cast to its column's type (a column of NULLs
-would be text otherwise); SQLite (3.33 and later) takes the values as they come.
+every row per column. The reply and receipt chunks (objects_update), the sending kit's
+records (surveys.sending) and a batch of case assignments (followups.assignment) write
+through it. PostgreSQL types a VALUES list by its first row, so every placeholder there is
+cast to its column's type (a column of NULLs would be text otherwise); SQLite (3.33 and
+later) takes the values as they come.
 """
 
 import sqlite3

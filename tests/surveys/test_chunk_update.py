@@ -1,4 +1,4 @@
-"""chunk_update: a chunk's rows written in one statement, as bulk_update would write them."""
+"""objects_update: a chunk's rows written in one statement, as bulk_update would write them."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -8,7 +8,7 @@ from django.db import connection
 
 from surveys import rowsupdate
 from surveys.models import InboundMessage, Invitation
-from surveys.relay import chunk_update
+from surveys.rowsupdate import objects_update
 from tests.factories import CustomerFactory, InteractionFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes(
         row.text = "not written: not a listed field"
 
     with django_assert_num_queries(3 if old_sqlite else 1):
-        chunk_update(InboundMessage, rows[:3], ["processed_at", "outcome", "invitation"])
+        objects_update(InboundMessage, rows[:3], ["processed_at", "outcome", "invitation"])
 
     stored = {
         row.gateway_message_id: (row.processed_at, row.outcome, row.invitation_id, row.text)
@@ -63,4 +63,4 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes(
 
 def test_no_rows_no_statement(django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(0):
-        chunk_update(InboundMessage, [], ["outcome"])
+        objects_update(InboundMessage, [], ["outcome"])
