@@ -95,6 +95,7 @@ class Result:
     # handed out twice; fewer is normal.
     relayed: int = 0
     receipts: int = 0  # delivery receipts stored meanwhile (for the conversation SMS)
+    inbound: int = 0  # the backlog: replies stored in all (its own and any other)
     sms: Counter[str] = field(default_factory=Counter)  # conversation SMS by status
     problems: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # the drain's ms of CPU per reply
@@ -225,6 +226,7 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     for endpoint in ("bare", "webhook", "bare", "webhook"):
         run = _wrk(args.web_port, endpoint, data, load, args.ingest_seconds)
         rates[endpoint] = max(rates.get(endpoint, 0.0), run.rps)
+        time.sleep(1)  # requests wrk left in gunicorn's queue are answered (and stored) first
         with connection.cursor() as cursor:  # the next run's rows are new again
             cursor.execute(f'TRUNCATE "{InboundMessage._meta.db_table}" CASCADE')
     return rates
@@ -291,7 +293,7 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     from django.conf import settings
 
     from followups.models import Case
-    from surveys.models import InboundMessage, Response
+    from surveys.models import DeliveryReceipt, InboundMessage, Response
 
     items = _seed_customers(survey, 9, count)
     secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
@@ -324,6 +326,10 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     time.sleep(2)
     tasks, result.relayed = _worker_counts(stack)
     result.tasks = tasks
+    # Every row stored so far, the backlog's and any other (the tables held none before
+    # it but what the ingest phase's last requests may have left).
+    result.receipts = DeliveryReceipt.objects.count()
+    result.inbound = InboundMessage.objects.count()
     _measure(result)
     result.problems = [p.replace("0/s:", "backlog:", 1) for p in result.problems]
     return result
@@ -627,8 +633,8 @@ def _details(r: Result) -> str:
     return (
         f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
         f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late\n"
-        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + {r.receipts} receipts"
-        f" stored (handed out again: at least {max(0, r.relayed - len(r.sent) - r.receipts)});"
+        f"  relay handed out {r.relayed} rows for {r.inbound} replies + {r.receipts} receipts"
+        f" stored (handed out again: at least {max(0, r.relayed - r.inbound - r.receipts)});"
         f" conversation SMS {sms}\n"
         f"  worker received {tasks}"
     )
@@ -644,7 +650,8 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
         f"backlog of {len(r.sent)} replies stored with no worker running; workers started, the"
         f" first scored after {r.late_s:.1f} s, then all in {r.drained_s:.1f} s:"
         f" {rate:.0f} replies/s{ratio}\n"
-        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies and their receipts;"
+        f"  relay handed out {r.relayed} rows for {r.inbound} replies + {r.receipts} receipts"
+        f" stored (handed out again: at least {max(0, r.relayed - r.inbound - r.receipts)});"
         f" worker received {tasks}\n"
         "  CPU per reply, start of the workers to the last SMS and receipt: "
         + ", ".join(f"{name} {ms:.1f} ms" for name, ms in r.cpu.items() if name != "wall")
