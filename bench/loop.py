@@ -633,8 +633,8 @@ def _details(r: Result) -> str:
     return (
         f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
         f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late\n"
-        f"  relay handed out {r.relayed} rows for {r.inbound} replies + {r.receipts} receipts"
-        f" stored (handed out again: at least {max(0, r.relayed - r.inbound - r.receipts)});"
+        f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + {r.receipts} receipts"
+        f" stored (handed out again: at least {max(0, r.relayed - len(r.sent) - r.receipts)});"
         f" conversation SMS {sms}\n"
         f"  worker received {tasks}"
     )
