@@ -50,16 +50,15 @@ from bench.loop import (
     Stack,
     _django,
     _load,
-    _reset,
     _seed_customers,
-    _seed_routing,
     _start_web,
     _start_workers,
     _warm_up,
+    scratch_start,
     stack_env,
     web_arguments,
 )
-from bench.webhook_ingest import _free_port, _scratch_only
+from bench.webhook_ingest import _free_port
 
 
 @dataclass
@@ -179,18 +178,10 @@ def _summary(name: str, values: list[float]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import redis as redis_client
     from django.conf import settings
     from django.db import connection
 
-    from bench.database import database_ready
-
-    _scratch_only(settings.CELERY_BROKER_URL)
-    database_ready(settings.DATABASES["default"])
-    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
-    redis.flushdb()
-    _reset()
-    survey = _seed_routing()
+    redis, survey = scratch_start()
     count = args.rate * args.seconds
     items = _seed_customers(survey, 0, count)
     connection.close()

@@ -686,6 +686,22 @@ def stack_env(workdir: Path, web_port: int, sim_port: int) -> dict[str, str]:
     }
 
 
+def scratch_start() -> tuple[Any, Any]:
+    """The benchmark's scratch database and Redis db checked, emptied and seeded with the
+    routing and survey: (the Redis client, the survey)."""
+    import redis as redis_client
+    from django.conf import settings
+
+    from bench.database import database_ready
+
+    _scratch_only(settings.CELERY_BROKER_URL)
+    database_ready(settings.DATABASES["default"])
+    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
+    redis.flushdb()
+    _reset()
+    return redis, _seed_routing()
+
+
 def web_arguments(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
     """gunicorn's options, for every benchmark that starts the stack with `_start_web`
     (`workers=False`: the benchmark sets the number of gunicorn workers itself)."""
@@ -737,18 +753,10 @@ def main() -> int:
     if not rates or min(rates) <= 0 or args.seconds <= 0:
         parser.error("rates and seconds must be positive")
     _django()
-    import redis as redis_client
     from django.conf import settings
     from django.db import connection
 
-    from bench.database import database_ready
-
-    _scratch_only(settings.CELERY_BROKER_URL)
-    database_ready(settings.DATABASES["default"])
-    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
-    redis.flushdb()
-    _reset()
-    survey = _seed_routing()
+    redis, survey = scratch_start()
     connection.close()  # the seeding connection is not kept open during the load
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-loop-"))
     args.web_port, sim_port = _free_port(), _free_port()

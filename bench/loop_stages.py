@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_ingest import _free_port, _scratch_only
+from bench.webhook_ingest import _free_port
 
 INBOUND, STATUS = "/webhooks/simulator/inbound/", "/webhooks/simulator/status/"
 RELAY_BATCH = 100  # replies a relay tick hands out at 100 replies a second
@@ -164,12 +164,10 @@ def _inbound_bodies(phones: list[str], prefix: str) -> list[bytes]:
 
 
 def run(args: argparse.Namespace) -> None:
-    import redis as redis_client
     from django.conf import settings
     from django.db import connection
 
-    from bench.database import database_ready
-    from bench.loop import Stack, _reset, _seed_customers, _seed_routing, _wait_http, stack_env
+    from bench.loop import Stack, _seed_customers, _wait_http, scratch_start, stack_env
     from followups.assignment import cases_assign
     from followups.models import Case, CaseStatus
     from surveys.conversation import messages_send
@@ -178,12 +176,7 @@ def run(args: argparse.Namespace) -> None:
     from surveys.relay import outbox_relay
     from surveys.replies import replies_process
 
-    _scratch_only(settings.CELERY_BROKER_URL)
-    database_ready(settings.DATABASES["default"])
-    redis = redis_client.Redis.from_url(settings.CELERY_BROKER_URL)
-    redis.flushdb()
-    _reset()
-    survey = _seed_routing()
+    redis, survey = scratch_start()
     secret = settings.NPS_GATEWAYS["simulator"]["SECRET"]
     stages = Stages(args.count, args.profile)
     applications = _applications()
