@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     connection.close()
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-freshness-"))
     args.web_port, sim_port = _free_port(), _free_port()
-    args.one_worker = False
+    args.one_worker, args.worker_cpu = False, 0.0
     env = stack_env(workdir, args.web_port, sim_port)
     stack = Stack(workdir, env)
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -98,6 +98,13 @@ class Result:
     inbound: int = 0  # the backlog: replies stored in all (its own and any other)
     sms: Counter[str] = field(default_factory=Counter)  # conversation SMS by status
     problems: list[str] = field(default_factory=list)
+    sms_left: int = 0  # conversation SMS not yet sent and confirmed when the load ended
+    done_s: float = 0.0  # from the end of the load until the last of them (or the wait's end)
+    # Replies and receipts processed from the first reply scored (backlog) or the end of the
+    # load (a steady rate), and the seconds until the last of them: rows/s worked through.
+    rows_from: float = 0.0
+    rows: int = 0
+    rows_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # the drain's ms of CPU per reply
 
 
@@ -193,16 +200,47 @@ def _start_web(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> No
     _wait_http(stack, "simulator", sim, "/")
 
 
+def _worker_cgroup(args: argparse.Namespace) -> list[str]:
+    """A prefix that starts a command inside a CPU cgroup of --worker-cpu cores, or nothing.
+
+    The shell joins the group before it execs the command, so every process the command
+    forks (a prefork pool) is in it too: the workers and beat together get that much CPU.
+    """
+    if not args.worker_cpu:
+        return []
+    group = Path(f"/sys/fs/cgroup/cpu/nps-bench-loop-{os.getpid()}")
+    if not group.exists():
+        try:
+            group.mkdir()
+            period = int((group / "cpu.cfs_period_us").read_text())
+            (group / "cpu.cfs_quota_us").write_text(str(int(period * args.worker_cpu)))
+        except OSError as error:
+            why = f"--worker-cpu needs a writable cgroup v1 cpu controller: {error}"
+            raise SystemExit(why) from error
+    args.worker_cgroup = group
+    return ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh"]
+
+
+def _worker_cgroup_remove(args: argparse.Namespace) -> None:
+    group = getattr(args, "worker_cgroup", None)
+    if group is not None:
+        with contextlib.suppress(OSError):
+            group.rmdir()  # empty once the stack has stopped
+
+
 def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
     python = sys.executable
-    celery = [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
+    # With --worker-cpu the workers and beat share that many cores (a cgroup's quota), so
+    # that the rest of the machine can offer them more than they sustain.
+    limit = _worker_cgroup(args)
+    celery = [*limit, python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
     if args.one_worker:
         stack.start("worker", celery)
     else:  # as the Procfile: replies and assignment, and apart from them sends and the rest
         stack.start("worker", [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
         stack.start("sender", [*celery, "-Q", f"{QUEUE}.send,{QUEUE}", "-n", "sender@%h"])
     beat_file = str(stack.workdir / "celerybeat-schedule")
-    stack.start("beat", [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
+    stack.start("beat", [*limit, python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
     for name in WORKERS:
         if name in stack.procs:
             _wait_log(stack, name, r"\bready\.")
@@ -316,9 +354,12 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     if first is not None and last is not None and _unprocessed(ids) == 0:
         result.drained_s = last.created_at.timestamp() - first.created_at.timestamp()
         result.late_s = first.created_at.timestamp() - started  # workers' start to first score
+        result.rows_from = first.created_at.timestamp()
     while _sms_pending([item.phone for item in items]) and time.monotonic() < deadline:
         time.sleep(1)
     cpu_after, wall = _cpu_seconds(stack), time.time() - started
+    if result.rows_from:
+        result.rows, result.rows_s = _rows_processed(result.rows_from)
     result.cpu = {
         name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / count for name in cpu_after
     }
@@ -522,6 +563,25 @@ def _sms_pending(phones: list[str]) -> int:
     return sms.count() + DeliveryReceipt.objects.filter(processed_at__isnull=True).count()
 
 
+def _rows_processed(since: float) -> tuple[int, float]:
+    """Replies and receipts processed at or after `since` (epoch seconds), and the seconds
+    from `since` to the last of them: the relay's rows worked through per second."""
+    from datetime import UTC, datetime
+
+    from django.db.models import Max
+
+    from surveys.models import DeliveryReceipt, InboundMessage
+
+    after = datetime.fromtimestamp(since, tz=UTC)
+    count, last = 0, since
+    for model in (InboundMessage, DeliveryReceipt):
+        rows = model.objects.filter(processed_at__gte=after)
+        count += rows.count()
+        newest = rows.aggregate(last=Max("processed_at"))["last"]
+        last = max(last, newest.timestamp()) if newest else last
+    return count, last - since
+
+
 def _worker_counts(stack: Stack) -> tuple[Counter[str], int]:
     """Tasks received by name, and rows relayed, so far (from the workers' logs)."""
     logged = "".join(
@@ -543,8 +603,8 @@ def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, r
     tasks_before, relayed_before = _worker_counts(stack)
     receipts_before = DeliveryReceipt.objects.count()
     late = _load(args.web_port, secret, items, rate, args.threads, nice=args.generator_nice)
-    ended = time.monotonic()
-    backlog = _unprocessed(ids)
+    ended, ended_at = time.monotonic(), time.time()
+    backlog, sms_left = _unprocessed(ids), _sms_pending(phones)
     drained: float | None = None
     deadline, assigned_at = ended + args.drain_timeout, None
     while time.monotonic() < deadline:
@@ -559,8 +619,10 @@ def _run_rate(stack: Stack, args: argparse.Namespace, survey: Any, index: int, r
         ):
             break
         time.sleep(0.5)
+    done = time.monotonic() - ended
     time.sleep(2)  # a task received late (a duplicate) still shows in the count
-    result = Result(rate, items, late, backlog, drained)
+    result = Result(rate, items, late, backlog, drained, sms_left=sms_left, done_s=done)
+    result.rows, result.rows_s = _rows_processed(ended_at)
     tasks, relayed = _worker_counts(stack)
     result.tasks, result.relayed = tasks - tasks_before, relayed - relayed_before
     result.receipts = DeliveryReceipt.objects.count() - receipts_before
@@ -640,14 +702,30 @@ def _details(r: Result) -> str:
     p50, p99 = _pct(webhook, 0.50) or 0.0, _pct(webhook, 0.99) or 0.0
     tasks = _tasks(r)
     sms = ", ".join(f"{status}={n}" for status, n in sorted(r.sms.items()))
+    posted = [item.at for item in r.sent if item.at]
+    span = max(posted) - min(posted) if len(posted) > 1 else 0.0
+    offered = f" over {span:.1f} s ({len(posted) / span:.0f}/s)" if span else ""
+    drain = ""
+    if r.drained_s and r.backlog:
+        drain = (
+            f", backlog of {r.backlog} drained at {r.backlog / r.drained_s:.0f}/s beside"
+            f" {r.sms_left} conversation SMS and receipts waiting, all done"
+            f" {r.done_s:.1f} s after the load"
+        )
+    if r.rows_s:
+        drain += f"; {r.rows} replies and receipts processed after the load, {_rows_rate(r)}"
     return (
-        f"  {r.rate}/s: {len(r.sent)} replies, webhook p50 {p50 * 1000:.0f} ms p99 "
-        f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late\n"
+        f"  {r.rate}/s: {len(r.sent)} replies{offered}, webhook p50 {p50 * 1000:.0f} ms p99 "
+        f"{p99 * 1000:.0f} ms, sender at most {r.late_s:.2f} s late{drain}\n"
         f"  relay handed out {r.relayed} rows for {len(r.sent)} replies + {r.receipts} receipts"
         f" stored (handed out again: at least {max(0, r.relayed - len(r.sent) - r.receipts)});"
         f" conversation SMS {sms}\n"
         f"  worker received {tasks}"
     )
+
+
+def _rows_rate(r: Result) -> str:
+    return f"{r.rows / r.rows_s:.0f} rows/s" if r.rows_s else "no rows"
 
 
 def _drain_row(r: Result, ingest: dict[str, float]) -> str:
@@ -659,7 +737,8 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
     return (
         f"backlog of {len(r.sent)} replies stored with no worker running; workers started, the"
         f" first scored after {r.late_s:.1f} s, then all in {r.drained_s:.1f} s:"
-        f" {rate:.0f} replies/s{ratio}\n"
+        f" {rate:.0f} replies/s{ratio}; {r.rows} replies and receipts processed from the first"
+        f" score in {r.rows_s:.1f} s: {_rows_rate(r)}\n"
         f"  relay handed out {r.relayed} rows for {r.inbound} replies + {r.receipts} receipts"
         f" stored (handed out again: at least {max(0, r.relayed - r.inbound - r.receipts)});"
         f" worker received {tasks}\n"
@@ -718,7 +797,12 @@ def web_arguments(parser: argparse.ArgumentParser, *, workers: bool = True) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default="25,50,100", help="replies per second, comma-separated")
+    parser.add_argument(
+        "--rates",
+        default="25,50,100",
+        help="replies per second, comma-separated; '2x': twice the rate the backlog drained "
+        "at earlier in the same run (the sustainable rate)",
+    )
     parser.add_argument("--seconds", type=int, default=30, help="load duration per rate")
     web_arguments(parser)
     parser.add_argument("--threads", type=int, default=64, help="sender threads")
@@ -728,6 +812,13 @@ def main() -> int:
         default=0,
         help="nice value of the sender threads at the steady rates (e.g. -10, as root: the "
         "rate offered stays the rate asked when the stack fills the cores)",
+    )
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        default=0.0,
+        help="cores the Celery workers and beat may use together (a cgroup's CPU quota, as "
+        "root; e.g. 0.4: the rest of the machine can offer them twice what they sustain)",
     )
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
@@ -749,9 +840,14 @@ def main() -> int:
         help="one Celery worker for every queue (default: the Procfile's two)",
     )
     args = parser.parse_args()
-    rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
+    try:  # a rate, or a multiple ("2x") of the backlog's drain rate, known after the backlog
+        rates = [_rate(rate) for rate in args.rates.split(",") if rate.strip()]
+    except ValueError:
+        parser.error(f"rates: numbers or multiples such as 2x, not {args.rates!r}")
     if not rates or min(rates) <= 0 or args.seconds <= 0:
         parser.error("rates and seconds must be positive")
+    if any(isinstance(rate, float) for rate in rates) and not args.backlog:
+        parser.error("a rate such as 2x needs --backlog: it is a multiple of the backlog's rate")
     _django()
     from django.conf import settings
     from django.db import connection
@@ -766,6 +862,8 @@ def main() -> int:
         if args.one_worker
         else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+default"
     )
+    if args.worker_cpu:
+        workers += f", with beat held to {args.worker_cpu:g} cores between them (cgroup quota)"
     web = f"{args.workers} {args.worker_class} workers"
     if args.worker_class == "gthread":
         web += f" of {args.web_threads} threads"
@@ -798,7 +896,8 @@ def main() -> int:
             _start_workers(stack, args)
         _warm_up(args.web_port, secret, 4 * args.workers)
         print(_header(), flush=True)
-        for index, rate in enumerate(rates):
+        for index, asked in enumerate(rates):
+            rate = asked if isinstance(asked, int) else _multiple(asked, results[0])
             results.append(_run_rate(stack, args, survey, index, rate))
             print(_row(results[-1]))
             print(_details(results[-1]), flush=True)
@@ -807,6 +906,7 @@ def main() -> int:
         return 130
     finally:
         stack.stop()
+        _worker_cgroup_remove(args)
         redis.flushdb()
         connection.close()
         errors = [
@@ -826,6 +926,21 @@ def main() -> int:
     for problem in problems:
         print(f"FAILED {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _rate(text: str) -> int | float:
+    """'200' is 200 replies/s; '2x' is 2.0, a multiple of the backlog's drain rate."""
+    text = text.strip().lower()
+    return float(text[:-1]) if text.endswith("x") else int(text)
+
+
+def _multiple(factor: float, backlog: Result) -> int:
+    if backlog.drained_s is None:
+        raise SystemExit("the backlog did not drain: no sustainable rate to take a multiple of")
+    sustained = len(backlog.sent) / backlog.drained_s
+    rate = round(factor * sustained)
+    print(f"{factor:g}x the backlog's {sustained:.0f} replies/s: {rate} replies/s", flush=True)
+    return rate
 
 
 def _header() -> str:
