@@ -329,6 +329,7 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     """`count` replies stored while no worker runs, then the workers started: how fast
     the whole loop works through a backlog (replies scored, cases assigned, SMS sent)."""
     from django.conf import settings
+    from django.db.models import Min
 
     from followups.models import Case
     from surveys.models import DeliveryReceipt, InboundMessage, Response
@@ -354,7 +355,9 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     if first is not None and last is not None and _unprocessed(ids) == 0:
         result.drained_s = last.created_at.timestamp() - first.created_at.timestamp()
         result.late_s = first.created_at.timestamp() - started  # workers' start to first score
-        result.rows_from = first.created_at.timestamp()
+        # A batch marks its replies processed a moment before it stamps their responses.
+        began = stored.aggregate(began=Min("processed_at"))["began"]
+        result.rows_from = began.timestamp() if began else first.created_at.timestamp()
     while _sms_pending([item.phone for item in items]) and time.monotonic() < deadline:
         time.sleep(1)
     cpu_after, wall = _cpu_seconds(stack), time.time() - started
