@@ -34,6 +34,24 @@ def _columns(model: type[models.Model], names: list[str]) -> "list[models.Field[
     return columns
 
 
+def _prepared(field: "models.Field[Any, Any]", values: list[Any]) -> list[Any]:
+    """The column's values as the database takes them (Field.get_db_prep_save), each
+    distinct value prepared once: the rows of a batch mostly repeat a column's value (one
+    send time, one gateway, one text per survey and language)."""
+    done: dict[tuple[type, Any], Any] = {}
+    prepared = []
+    for value in values:
+        try:
+            key = (type(value), value)
+            found = done[key]
+        except KeyError:
+            found = done[key] = field.get_db_prep_save(value, connection)
+        except TypeError:  # unhashable (a JSON document): prepared as it comes
+            found = field.get_db_prep_save(value, connection)
+        prepared.append(found)
+    return prepared
+
+
 def _arrays(
     columns: "list[models.Field[Any, Any]]", rows: list[list[Any]]
 ) -> tuple[str, list[Any]]:
@@ -42,10 +60,7 @@ def _arrays(
     its parameters, one list per column."""
     arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in columns)
     names = ", ".join(f"column{n}" for n in range(1, len(columns) + 1))
-    params = [
-        [field.get_db_prep_save(row[n], connection) for row in rows]
-        for n, field in enumerate(columns)
-    ]
+    params = [_prepared(field, [row[n] for row in rows]) for n, field in enumerate(columns)]
     return f"unnest({arrays}) AS v({names})", params
 
 
