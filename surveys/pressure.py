@@ -25,6 +25,7 @@ contact logged with a time in the past still sees the ones made after it).
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from surveys.consent import may_message
 from surveys.models import Contact, ContactKind, ContactPolicy, Customer, SuppressReason
+from surveys.rowsupdate import rows_insert
 
 # The reasons a contact is refused, spelled as the invitation's SuppressReason.
 OPTED_OUT = SuppressReason.OPTED_OUT.value
@@ -73,7 +75,8 @@ def contacts_take(
     """Decide each (customer_id, ContactKind, source): None when allowed (its Contact is
     written), else why not ("opted_out", "open_case", "contact_budget").
 
-    One item per customer. Set-based: one locking statement, one count, one insert. Runs
+    One item per customer. Set-based: one locking statement, one count, one insert
+    (rowsupdate.rows_insert: no model instance per contact). Runs
     in the caller's transaction (opens one if there is none); the customers stay locked
     until it ends. `at` defaults to now, read once the locks are held.
     """
@@ -92,7 +95,7 @@ def contacts_take(
         at = at or timezone.now()
         counts = _recent_counts(customer_ids, since=at - timedelta(days=policy.window_days))
         decisions: dict[int, str | None] = {}
-        allowed: list[Contact] = []
+        allowed: list[dict[str, Any]] = []
         for customer_id, kind, source in items:
             customer = customers[customer_id]
             if not may_message(customer, kind):
@@ -104,11 +107,14 @@ def contacts_take(
             else:
                 decisions[customer_id] = None
                 allowed.append(
-                    Contact(
-                        customer_id=customer_id, kind=kind, at=at, source=source[:SOURCE_LENGTH]
-                    )
+                    {
+                        "customer": customer_id,
+                        "kind": kind,
+                        "at": at,
+                        "source": source[:SOURCE_LENGTH],
+                    }
                 )
-        Contact.objects.bulk_create(allowed)
+        rows_insert(Contact, allowed)
     return decisions
 
 

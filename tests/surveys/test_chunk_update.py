@@ -1,4 +1,5 @@
-"""objects_update: a chunk's rows written in one statement, as bulk_update would write them."""
+"""objects_update: a chunk's rows written in one statement, as bulk_update would write them;
+rows_insert: many rows added in one statement."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -7,8 +8,8 @@ import pytest
 from django.db import connection
 
 from surveys import rowsupdate
-from surveys.models import InboundMessage, Invitation
-from surveys.rowsupdate import objects_update
+from surveys.models import Contact, ContactKind, InboundMessage, Invitation
+from surveys.rowsupdate import objects_update, rows_insert
 from tests.factories import CustomerFactory, InteractionFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +65,26 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes(
 def test_no_rows_no_statement(django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(0):
         objects_update(InboundMessage, [], ["outcome"])
+
+
+def test_rows_insert_adds_each_row_with_its_values_in_one_statement(
+    django_assert_num_queries: Any,
+) -> None:
+    first, second = CustomerFactory(), CustomerFactory()
+    rows = [
+        {"customer": first.pk, "kind": ContactKind.SURVEY, "at": AT},
+        {"customer": second.pk, "kind": ContactKind.CAMPAIGN_SMS, "at": AT + timedelta(hours=1)},
+        {"customer": first.pk, "kind": ContactKind.VERIFICATION, "at": AT + timedelta(hours=2)},
+    ]
+    with django_assert_num_queries(1):
+        assert rows_insert(Contact, rows) == 3
+    # Each row as given; the field not named (source) takes its default, the key is new.
+    stored = list(Contact.objects.order_by("at").values_list("customer", "kind", "at", "source"))
+    assert stored == [
+        (first.pk, ContactKind.SURVEY, AT, ""),
+        (second.pk, ContactKind.CAMPAIGN_SMS, AT + timedelta(hours=1), ""),
+        (first.pk, ContactKind.VERIFICATION, AT + timedelta(hours=2), ""),
+    ]
+    assert len(set(Contact.objects.values_list("pk", flat=True))) == 3
+    with django_assert_num_queries(0):
+        assert rows_insert(Contact, []) == 0
