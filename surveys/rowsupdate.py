@@ -77,10 +77,25 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
         return len(model._default_manager.bulk_create(made))
     given = {field.name for field in named}
     columns = _columns(model, [f.name for f in meta.concrete_fields if f is not meta.pk])[1:]
-    defaults = {f.name: f.get_default() for f in columns if f.name not in given}
-    values = [
-        [row[f.name] if f.name in given else defaults[f.name] for f in columns] for row in rows
-    ]
+    for field in columns:  # what bulk_create would fill per row through pre_save
+        if field.name not in given and (
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ):
+            raise ValueError(f"rows_insert: name {field.name} in the rows (auto_now)")
+    # A fixed default is the same for every row; a callable one (a uuid, a clock) is
+    # called per row, as Model() would.
+    fixed = {
+        f.name: f.get_default()
+        for f in columns
+        if f.name not in given and not callable(getattr(f, "default", None))
+    }
+
+    def value(field: "models.Field[Any, Any]", row: dict[str, Any]) -> Any:
+        if field.name in given:
+            return row[field.name]
+        return fixed[field.name] if field.name in fixed else field.get_default()
+
+    values = [[value(f, row) for f in columns] for row in rows]
     source, params = _arrays(columns, values)
     quote = connection.ops.quote_name
     listed = ", ".join(quote(field.column) for field in columns)

@@ -88,3 +88,18 @@ def test_rows_insert_adds_each_row_with_its_values_in_one_statement(
     assert len(set(Contact.objects.values_list("pk", flat=True))) == 3
     with django_assert_num_queries(0):
         assert rows_insert(Contact, []) == 0
+
+
+def test_rows_insert_calls_a_callable_default_per_row_and_wants_auto_now_named() -> None:
+    from nps.models import WebhookSubscription
+
+    rows = [{"name": f"n{n}", "url": f"https://example.com/{n}", "created": AT} for n in range(3)]
+    assert rows_insert(WebhookSubscription, rows) == 3
+    stored = list(WebhookSubscription.objects.order_by("name").values("secret", "event_types"))
+    # secret's default makes a new secret per row; event_types' default is a new empty list.
+    assert len({row["secret"] for row in stored}) == 3
+    assert all(len(row["secret"]) == 64 for row in stored)
+    assert [row["event_types"] for row in stored] == [[], [], []]
+    if connection.vendor == "postgresql":  # on SQLite bulk_create fills it as it always does
+        with pytest.raises(ValueError, match="created"):
+            rows_insert(WebhookSubscription, [{"name": "x", "url": "https://example.com/x"}])
