@@ -571,7 +571,7 @@ def _rows_processed(since: float) -> tuple[int, float]:
     from `since` to the last of them: the relay's rows worked through per second."""
     from datetime import UTC, datetime
 
-    from django.db.models import Max
+    from django.db.models import Count, Max
 
     from surveys.models import DeliveryReceipt, InboundMessage
 
@@ -579,9 +579,9 @@ def _rows_processed(since: float) -> tuple[int, float]:
     count, last = 0, since
     for model in (InboundMessage, DeliveryReceipt):
         rows = model.objects.filter(processed_at__gte=after)
-        count += rows.count()
-        newest = rows.aggregate(last=Max("processed_at"))["last"]
-        last = max(last, newest.timestamp()) if newest else last
+        found = rows.aggregate(n=Count("pk"), last=Max("processed_at"))
+        count += found["n"]
+        last = max(last, found["last"].timestamp()) if found["last"] else last
     return count, last - since
 
 

@@ -82,20 +82,11 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
             getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         ):
             raise ValueError(f"rows_insert: name {field.name} in the rows (auto_now)")
-    # A fixed default is the same for every row; a callable one (a uuid, a clock) is
-    # called per row, as Model() would.
-    fixed = {
-        f.name: f.get_default()
-        for f in columns
-        if f.name not in given and not callable(getattr(f, "default", None))
-    }
-
-    def value(field: "models.Field[Any, Any]", row: dict[str, Any]) -> Any:
-        if field.name in given:
-            return row[field.name]
-        return fixed[field.name] if field.name in fixed else field.get_default()
-
-    values = [[value(f, row) for f in columns] for row in rows]
+    # A field not named takes its default per row, as Model() would (a callable one, a
+    # secret or a new list, is called for each row).
+    values = [
+        [row[f.name] if f.name in given else f.get_default() for f in columns] for row in rows
+    ]
     source, params = _arrays(columns, values)
     quote = connection.ops.quote_name
     listed = ", ".join(quote(field.column) for field in columns)
