@@ -254,7 +254,14 @@ def main() -> int:
         dispatcher = threading.Thread(target=dispatch, daemon=True)
         dispatcher.start()
         deadline = started + args.timeout
+        # A backend ends when its connection reaches CONN_MAX_AGE (60 s) and a new one
+        # takes over, so each backend's CPU is read every second while the sending runs
+        # and its last reading kept: an ended backend's CPU is counted up to then.
+        backends_seen, read_at = dict(backends_before), 0.0
         while (sent := _sent()) < args.count and time.monotonic() < deadline:
+            if time.monotonic() - read_at >= 1.0:
+                backends_seen.update(_database_cpu(database))
+                read_at = time.monotonic()
             time.sleep(0.2)
         took = time.monotonic() - started
         done.set()
@@ -264,9 +271,8 @@ def main() -> int:
             name: _cpu_seconds(stack.procs[name].pid) - before
             for name, before in cpu_before.items()
         }
-        # A backend that ended during the sending is not counted (the workers keep theirs).
-        backends = _database_cpu(database)
-        cpu["postgres"] = sum(t - backends_before.get(pid, 0.0) for pid, t in backends.items())
+        backends_seen.update(_database_cpu(database))
+        cpu["postgres"] = sum(t - backends_before.get(pid, 0.0) for pid, t in backends_seen.items())
         cpu["driver"] = time.process_time() - driver_before
         counts = _gateway_count(gateway_port)
     finally:

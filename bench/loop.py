@@ -274,11 +274,11 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     return rates
 
 
-def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> list[list[str]]:
-    """The /proc stat fields of this run's PostgreSQL backends (their title names the
-    database) and of the shared writers (WAL, checkpoints): other databases' backends on the
-    machine, and the server's reaped children, are not this run's."""
-    ours = []
+def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> dict[int, float]:
+    """CPU seconds (user + system) of this run's PostgreSQL backends (their title names the
+    database) and of the shared writers (WAL, checkpoints), by process: other databases'
+    backends on the machine, and the server's reaped children, are not this run's."""
+    ours, ticks = {}, os.sysconf("SC_CLK_TCK")
     for pid, (_, name, _) in procs.items():
         if not name.startswith("postgres"):
             continue
@@ -289,20 +289,15 @@ def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> l
             continue
         writer = any(w in title for w in ("walwriter", "checkpointer", "background writer"))
         if writer or f" {database} " in title:
-            ours.append(stat[stat.rindex(")") + 2 :].split())
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ours[pid] = float(int(fields[11]) + int(fields[12])) / ticks
     return ours
 
 
-def _cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far (user + system, read from /proc), per process of the stack
-    with all its children (the children that ended included), this run's PostgreSQL
-    backends and its writers together (_postgres_ours), and this benchmark's own process
-    (the load generator)."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]["NAME"]
+def _procs() -> dict[int, tuple[int, str, float]]:
+    """Every process now: pid -> parent, name, CPU seconds of its own and its reaped children."""
     ticks = os.sysconf("SC_CLK_TCK")
-    procs: dict[int, tuple[int, str, float]] = {}  # pid -> parent, name, own + reaped
+    procs: dict[int, tuple[int, str, float]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -314,6 +309,33 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
         fields = stat[name_end + 2 :].split()
         used = sum(int(fields[n]) for n in (11, 12, 13, 14)) / ticks
         procs[int(entry)] = (int(fields[1]), stat[stat.index("(") + 1 : name_end], used)
+    return procs
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every core, all but idle and iowait)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_read(seen: dict[int, float]) -> None:
+    """Keep the latest CPU of each of this run's PostgreSQL processes in `seen`: a backend
+    ends when its connection reaches CONN_MAX_AGE (60 s), and what it used is kept as of
+    its last reading instead of leaving the sum (read every second while a phase runs)."""
+    from django.conf import settings
+
+    seen.update(_postgres_ours(_procs(), settings.DATABASES["default"]["NAME"]))
+
+
+def _cpu_seconds(stack: Stack, postgres: dict[int, float]) -> dict[str, float]:
+    """CPU seconds used so far (user + system, read from /proc), per process of the stack
+    with all its children (the children that ended included), this run's PostgreSQL
+    backends and its writers together (_postgres_ours; `postgres` keeps each one's latest
+    reading, so pass the same dict at both ends of a phase and to _postgres_read between),
+    and this benchmark's own process (the load generator)."""
+    from django.conf import settings
+
+    procs = _procs()
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in procs.items():
         children.setdefault(parent, []).append(pid)
@@ -322,10 +344,10 @@ def _cpu_seconds(stack: Stack) -> dict[str, float]:
         return procs.get(pid, (0, "", 0.0))[2] + sum(tree(c) for c in children.get(pid, []))
 
     seconds = {name: tree(proc.pid) for name, proc in stack.procs.items()}
-    seconds["PostgreSQL"] = sum(
-        float(int(f[11]) + int(f[12])) / ticks for f in _postgres_ours(procs, database)
-    )
+    postgres.update(_postgres_ours(procs, settings.DATABASES["default"]["NAME"]))
+    seconds["PostgreSQL"] = sum(postgres.values())
     seconds["load generator"] = procs.get(os.getpid(), (0, "", 0.0))[2]
+    seconds["machine"] = _machine_busy()
     return seconds
 
 
@@ -344,7 +366,8 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     ids = [item.message_id for item in items]
     result = Result(0, items, 0.0, _unprocessed(ids), None)
     started = time.time()
-    cpu_before = _cpu_seconds(stack)
+    postgres: dict[int, float] = {}
+    cpu_before = _cpu_seconds(stack, postgres)
     _start_workers(stack, args)
     deadline = time.monotonic() + args.drain_timeout
     # Only the backlog's rows exist yet: whole-table counts, cheap enough not to steal the
@@ -352,6 +375,7 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
     waiting = InboundMessage.objects.filter(processed_at__isnull=True)
     unassigned = Case.objects.filter(assigned_at__isnull=True)
     while time.monotonic() < deadline and (waiting.exists() or unassigned.exists()):
+        _postgres_read(postgres)
         time.sleep(1)
     stored = InboundMessage.objects.filter(gateway="simulator", gateway_message_id__in=ids)
     scored = Response.objects.filter(message__in=stored).order_by("created_at")
@@ -363,8 +387,9 @@ def _drain(stack: Stack, args: argparse.Namespace, survey: Any, count: int) -> R
         began = stored.aggregate(began=Min("processed_at"))["began"]
         result.rows_from = began.timestamp() if began else first.created_at.timestamp()
     while _sms_pending([item.phone for item in items]) and time.monotonic() < deadline:
+        _postgres_read(postgres)
         time.sleep(1)
-    cpu_after, wall = _cpu_seconds(stack), time.time() - started
+    cpu_after, wall = _cpu_seconds(stack, postgres), time.time() - started
     if result.rows_from:
         result.rows, result.rows_s = _rows_processed(result.rows_from)
     result.cpu = {
@@ -742,6 +767,9 @@ def _rows_rate(r: Result) -> str:
     return f"{r.rows / r.rows_s:.0f} rows/s" if r.rows_s else "no rows"
 
 
+OVERALL = ("wall", "machine")  # not a process of the run: left out of the processes' total
+
+
 def _drain_row(r: Result, ingest: dict[str, float]) -> str:
     if r.drained_s is None:
         return f"backlog of {len(r.sent)} replies: not drained within the timeout"
@@ -757,8 +785,9 @@ def _drain_row(r: Result, ingest: dict[str, float]) -> str:
         f" stored (handed out again: at least {max(0, r.relayed - r.inbound - r.receipts)});"
         f" worker received {tasks}\n"
         "  CPU per reply, start of the workers to the last SMS and receipt: "
-        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in r.cpu.items() if name != "wall")
-        + f"; total {sum(ms for n, ms in r.cpu.items() if n != 'wall'):.1f} ms"
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in r.cpu.items() if name not in OVERALL)
+        + f"; total {sum(ms for n, ms in r.cpu.items() if n not in OVERALL):.1f} ms"
+        + f" (the whole machine busy {r.cpu.get('machine', 0):.1f} ms)"
         + f" in {r.cpu.get('wall', 0):.1f} ms of wall time per reply on {os.cpu_count()} cores"
     )
 
@@ -923,7 +952,7 @@ def main() -> int:
             rate = asked if isinstance(asked, int) else _multiple(asked, results[0])
             results.append(_run_rate(stack, args, survey, index, rate))
             print(_row(results[-1]))
-            backlog = results[0] if args.backlog else None
+            backlog = results[0] if isinstance(asked, float) else None  # an overload
             print(_details(results[-1], backlog), flush=True)
     except KeyboardInterrupt:
         print("interrupted: stopping the stack", file=sys.stderr)
