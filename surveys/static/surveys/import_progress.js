@@ -4,6 +4,7 @@
   var box = document.getElementById("import-progress");
   if (!box) { return; }
   var bar = box.querySelector("progress");
+  var refused = box.querySelector("[data-errors]");  // the refused rows' CSV, once there are any
 
   function show(data) {
     box.querySelectorAll("[data-field]").forEach(function (cell) {
@@ -12,6 +13,7 @@
     });
     if (data.rows_total) { bar.max = Math.max(data.rows_total, data.rows_done); }
     bar.value = data.rows_done;
+    if (refused) { refused.hidden = !data.rows_failed; }
     if (data.finished) { bar.max = Math.max(data.rows_done, 1); bar.value = bar.max; }
     return data.finished;
   }
