@@ -236,13 +236,15 @@ def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
     celery = [*limit, python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
     if args.one_worker:
         stack.start("worker", celery)
-    else:  # as the Procfile: replies and assignment, and apart from them sends and the rest
+    else:  # as the Procfile: replies and assignment; apart from them sends, receipts, the rest
         stack.start("worker", [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
-        # --sender-nice: the conversation SMS yield the CPU (inside the quota, if any) to
+        # --sender-nice: the conversation SMS and receipts yield the CPU (inside the quota) to
         # the replies and assignment, so that under overload the replies go first.
         nice = ["nice", "-n", str(args.sender_nice)] if args.sender_nice else []
         sender = [*limit, *nice, *celery[len(limit) :]]
-        stack.start("sender", [*sender, "-Q", f"{QUEUE}.send,{QUEUE}", "-n", "sender@%h"])
+        stack.start(
+            "sender", [*sender, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", "sender@%h"]
+        )
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [*limit, python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
     for name in WORKERS:
@@ -921,7 +923,7 @@ def main() -> int:
     workers = (
         f"one Celery worker (all queues of {QUEUE})"
         if args.one_worker
-        else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+default"
+        else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+receipts+default"
     )
     if args.worker_cpu:
         workers += f", with beat held to {args.worker_cpu:g} cores between them (cgroup quota)"

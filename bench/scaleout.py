@@ -79,7 +79,9 @@ def _start_scaled_workers(stack: Stack, per_queue: int) -> None:
         stack.start(
             replies, [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign", "-n", f"{replies}@%h"]
         )
-        stack.start(sender, [*celery, "-Q", f"{QUEUE}.send,{QUEUE}", "-n", f"{sender}@%h"])
+        stack.start(
+            sender, [*celery, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", f"{sender}@%h"]
+        )
         names += [replies, sender]
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [sys.executable, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])

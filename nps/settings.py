@@ -230,12 +230,14 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="nps")
 # holds the periodic escalation, verification, campaign and outbound webhook jobs.
 NPS_QUEUES = {
     kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}"
-    for kind in ("replies", "assign", "send", "care", "reporting")
+    for kind in ("replies", "assign", "receipts", "send", "care", "reporting")
 }
 CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *NPS_QUEUES.values())]
 _TASKS_BY_QUEUE = {
-    "replies": ["surveys.tasks.process_replies", "surveys.tasks.apply_receipts",
-                "surveys.tasks.relay_outbox"],
+    "replies": ["surveys.tasks.process_replies", "surveys.tasks.relay_outbox"],
+    # A send's delivery receipts, on the sender's worker (Procfile): every conversation SMS
+    # brings two back, and on the replies' worker they held up the replies after an overload.
+    "receipts": ["surveys.tasks.apply_receipts"],
     "assign": ["followups.tasks.assign_case", "followups.tasks.assign_cases"],
     "send": ["surveys.tasks.send_invitation", "surveys.tasks.send_invitations",
              "surveys.tasks.send_message", "surveys.tasks.send_messages",

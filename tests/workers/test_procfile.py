@@ -42,9 +42,13 @@ def test_every_routed_queue_has_a_procfile_worker() -> None:
 
 
 def test_the_reply_worker_consumes_only_replies_and_assignment() -> None:
-    """Sends, the default queue's jobs and reporting run elsewhere: a batch of sends waits
-    on the gateway, a rebuild takes minutes, and a reply must not wait behind either."""
+    """Receipts, sends, the default queue's jobs and reporting run elsewhere: a batch of
+    sends waits on the gateway, a rebuild takes minutes, and every conversation SMS brings
+    two receipts back (docs/benchmarks.md, "Receipts apart"); a reply waits behind none."""
     queues = procfile_queues()
     replies = [name for name, taken in queues.items() if settings.NPS_QUEUES["replies"] in taken]
     assert replies == ["worker"]
     assert queues["worker"] == {settings.NPS_QUEUES["replies"], settings.NPS_QUEUES["assign"]}
+    receipts = settings.CELERY_TASK_ROUTES["surveys.tasks.apply_receipts"]["queue"]
+    assert receipts == settings.NPS_QUEUES["receipts"]
+    assert receipts in queues["sender"]

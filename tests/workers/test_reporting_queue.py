@@ -72,7 +72,7 @@ def procfile_processes(tmp_path: Path) -> list[Process]:
     run = settings.CELERY_TASK_DEFAULT_QUEUE
     workers = {
         "worker": ["-Q", f"{queue_of('replies')},{queue_of('assign')}"],
-        "sender": ["-Q", f"{queue_of('send')},{queue_of('default')}", "-c", "2"],
+        "sender": ["-Q", ",".join(map(queue_of, ("send", "receipts", "default"))), "-c", "2"],
         "reporting": ["-Q", queue_of("reporting"), "-c", "1"],
     }
     processes = [
