@@ -44,6 +44,7 @@ from surveys.sendstatus import (
     send_facts,
     status_advance,
     statuses_advance,
+    statuses_advance_with,
 )
 
 log = logging.getLogger(__name__)
@@ -347,7 +348,8 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
 
     The facts are written whatever the status: a fast receipt may already have moved it
     past "sent", and the status must not go back (only the advance is conditional).
-    Three statements however many rows: the lock, the facts (rows_update), the advance.
+    Two statements however many rows: the lock, then the facts with the advance
+    (sendstatus.statuses_advance_with: one new version of each row).
     """
     if not sent:
         return
@@ -366,8 +368,7 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
             with transaction.atomic():
                 # Locks in id order, as receipts take them: two writers never wait in a circle.
                 list(manager.select_for_update().filter(pk__among=pks).order_by("pk").values("pk"))
-                rows_update(table.model, values)
-                statuses_advance(table, manager.filter(pk__among=pks), to=SENT)
+                statuses_advance_with(table, values, to=SENT)  # the facts, and sent
             break
         except OperationalError:
             # The SMS went: its record must be written, or the stuck-send sweep sends it
