@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.models import Field, ForeignObject
 from django.utils.translation import gettext_lazy as _
+
+from surveys.among import Among
 
 
 class SurveysConfig(AppConfig):
@@ -7,11 +10,8 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self) -> None:
-        from django.db.models import Field, ForeignObject
-
         # Importing registers the system checks; ready() is Django's place to do it once.
         from surveys import checks  # noqa: F401
-        from surveys.among import Among
 
         # `field__among=values`: one array parameter on PostgreSQL (surveys/among.py).
         # Foreign keys have their own lookups: registered there too (the values are keys).
