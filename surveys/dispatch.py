@@ -224,7 +224,7 @@ SEND_CONCURRENCY = 64  # gateway calls in flight per send task (http.POOL_SIZE k
 def invitation_enqueue(*, invitation_ids: list[int]) -> None:
     """Queue first sends after commit, SEND_BATCH to a task; a lost task's invitations are
     found again by invitations_dispatch_due."""
-    Invitation.objects.filter(pk__in=invitation_ids).update(enqueued_at=timezone.now())
+    Invitation.objects.filter(pk__among=invitation_ids).update(enqueued_at=timezone.now())
     for start in range(0, len(invitation_ids), SEND_BATCH):
         task_queue("surveys.tasks.send_invitations", invitation_ids[start : start + SEND_BATCH])
 
@@ -374,7 +374,7 @@ def invitations_admit(invitations: list[Invitation]) -> set[int]:
     for reason, pks in refused.items():
         statuses_advance(
             INVITATIONS,
-            Invitation.objects.filter(pk__in=pks),
+            Invitation.objects.filter(pk__among=pks),
             to=S.SUPPRESSED,
             suppressed_reason=reason,
         )
@@ -438,7 +438,7 @@ def invitations_send(*, invitation_ids: list[int]) -> list[str]:
         # The batch's surveys and their texts read once, each survey one object for all
         # its invitations (select_related would build one per invitation).
         .prefetch_related("survey__texts")
-        .filter(pk__in=invitation_ids)
+        .filter(pk__among=invitation_ids)
     )
     invitations = sorted(rows, key=lambda invitation: invitation.pk)
     outcomes: dict[int, SendOutcome] = {}

@@ -50,7 +50,7 @@ def _locked(customer_ids: Sequence[int]) -> dict[int, Customer]:
     that only refer to the customer (a new invitation, a contact) do not wait."""
     rows = (
         Customer.objects.select_for_update(no_key=True)
-        .filter(pk__in=customer_ids)
+        .filter(pk__among=customer_ids)
         .order_by("pk")
         .only("pk", "opted_out_at", "in_callback")
     )
@@ -60,7 +60,7 @@ def _locked(customer_ids: Sequence[int]) -> dict[int, Customer]:
 def _recent_counts(customer_ids: Sequence[int], *, since: datetime) -> dict[int, int]:
     """Contacts per customer later than `since` (one query)."""
     counts = (
-        Contact.objects.filter(customer_id__in=customer_ids, at__gt=since)
+        Contact.objects.filter(customer_id__among=customer_ids, at__gt=since)
         .order_by()
         .values("customer_id")
         .annotate(n=Count("pk"))

@@ -194,7 +194,7 @@ def receipts_waiting_apply(*, gateway: str, provider_message_ids: list[str]) -> 
     """
     waiting = DeliveryReceipt.objects.filter(
         gateway=gateway,
-        provider_message_id__in=provider_message_ids,
+        provider_message_id__among=provider_message_ids,
         processed_at__isnull=True,
         enqueued_at__isnull=False,
     ).order_by("pk")

@@ -15,6 +15,7 @@ every call), and no model instance is built for a row. SQLite (3.33 and later) g
 """
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -97,25 +98,46 @@ def rows_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
         return int(cursor.rowcount)
 
 
-def rows_update(model: type[models.Model], values: dict[Any, dict[str, Any]]) -> int:
+def rows_update(
+    model: type[models.Model],
+    values: dict[Any, dict[str, Any]],
+    *,
+    moved: tuple[str, Any, Sequence[Any]] | None = None,
+) -> int:
     """Give each row (by primary key) its own values, the same fields for every row, in one
     statement; the number of rows updated. A field's value is what its attribute holds
-    (a foreign key: the related row's key)."""
+    (a foreign key: the related row's key). `moved` (field, to, from): the same statement
+    also sets that field of every row to `to` where it holds one of `from`, and leaves it
+    where not (a status moving forward: surveys.sendstatus.statuses_advance_with)."""
     if not values:
         return 0
     columns = _columns(model, list(next(iter(values.values()))))
     pk, fields = columns[0], columns[1:]
     if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < UPDATE_FROM_SQLITE:
         manager = model._default_manager
-        return sum(
+        updated = sum(
             manager.filter(pk=key).update(**{f.attname: row[f.name] for f in fields})
             for key, row in values.items()
         )
+        if moved is not None:
+            name, to, sources = moved
+            manager.filter(pk__in=list(values), **{f"{name}__in": sources}).update(**{name: to})
+        return updated
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     assignments = ", ".join(
         f"{quote(field.column)} = v.column{n}" for n, field in enumerate(fields, start=2)
     )
+    moved_params: list[Any] = []
+    if moved is not None:
+        name, to, sources = moved
+        moving = quote(_columns(model, [name])[1].column)
+        listed = ", ".join(["%s"] * len(sources))
+        assignments += (
+            f", {moving} = CASE WHEN {table}.{moving} IN ({listed}) THEN %s"
+            f" ELSE {table}.{moving} END"
+        )
+        moved_params = [*sources, to]
     where = f"{table}.{quote(pk.column)} = v.column1"
     rows = [[key, *(row[field.name] for field in fields)] for key, row in values.items()]
     if connection.vendor == "postgresql":
@@ -131,7 +153,7 @@ def rows_update(model: type[models.Model], values: dict[Any, dict[str, Any]]) ->
     # Names from the model's meta, every value a parameter.
     sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*moved_params, *params])
         return int(cursor.rowcount)
 
 

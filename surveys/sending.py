@@ -10,9 +10,7 @@ takes a contact from the customer's budget).
 
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -24,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from surveys.gateways.base import Composed, Gateway, GatewayError, SendResult, TemplateCall
+from surveys.gateways.inflight import Flight
 from surveys.gateways.routing import (
     gateway_for_sending,
     send_observed,
@@ -45,6 +44,7 @@ from surveys.sendstatus import (
     send_facts,
     status_advance,
     statuses_advance,
+    statuses_advance_with,
 )
 
 log = logging.getLogger(__name__)
@@ -239,21 +239,7 @@ def _send_through(
     if not calls:
         return outcomes
 
-    def call(item: _Item[Sendable], delay: float) -> tuple[SendResult | Exception, float]:
-        _, prepared, reference, phone = item
-        if isinstance(prepared, GatewayError):
-            return prepared, time.monotonic()
-        if delay > 0:  # its moment at the gateway's rate
-            time.sleep(delay)
-        try:
-            result: SendResult | Exception = gateway.send(
-                to=phone, text=prepared.text, reference=reference, template=prepared.template
-            )
-        except Exception as exc:  # each row's outcome is recorded below
-            result = exc
-        return result, time.monotonic()
-
-    def start(pool: ThreadPoolExecutor, items: list[_Item[Sendable]]) -> None:
+    def start(flight: Flight[_Item[Sendable]], items: list[_Item[Sendable]]) -> None:
         """Start these calls, each at its moment at the gateway's rate: one reservation
         for all (routing.send_permits); one that may not go within the wait allowed, or
         any when the rate cannot be kept, ends as a retryable failure without a call."""
@@ -263,37 +249,43 @@ def _send_through(
         except GatewayError as exc:
             delays, items = iter([]), [(i[0], exc, i[2], i[3]) for i in items]
         for item in items:
-            delay = next(delays) if isinstance(item[1], _Call) else 0.0
-            if delay is None:
-                refused = GatewayError(
-                    f"gateway {gateway.slug}: at its rate this SMS would wait more than "
-                    f"{settings.NPS_GATEWAY_RATE_MAX_WAIT:g} s; sent later"
+            _, prepared, reference, phone = item
+            if isinstance(prepared, GatewayError):
+                flight.refuse(item, prepared)
+            elif (delay := next(delays)) is None:
+                flight.refuse(
+                    item,
+                    GatewayError(
+                        f"gateway {gateway.slug}: at its rate this SMS would wait more than "
+                        f"{settings.NPS_GATEWAY_RATE_MAX_WAIT:g} s; sent later"
+                    ),
                 )
-                item, delay = (item[0], refused, item[2], item[3]), 0.0
-            pending[pool.submit(call, item, delay)] = item
+            else:
+                flight.start(
+                    item,
+                    delay=delay,
+                    to=phone,
+                    text=prepared.text,
+                    reference=reference,
+                    template=prepared.template,
+                )
 
     # What has come back is recorded as it comes back (all that came back since the last
     # record, in one transaction), and a new call starts only for one recorded: at any
     # moment at most `concurrency` calls are in flight or answered and not yet recorded,
     # so a worker killed mid-batch leaves at most that many for the stuck-send sweep to
-    # send again, not the batch.
+    # send again, not the batch. The answers of calls started together come back within
+    # moments of each other: those that come within RECORD_GATHER of the first are
+    # recorded with it, one transaction for the round instead of one for each answer
+    # (and calls started a little apart fall into step: one round, not two).
     waiting = iter(calls)
-    pending: dict[Future[tuple[SendResult | Exception, float]], _Item[Sendable]] = {}
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(calls))) as pool:
-        start(pool, list(islice(waiting, concurrency)))
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            if len(done) < len(pending):
-                # The answers of calls started together come back within moments of each
-                # other: those that come within RECORD_GATHER of the first are recorded
-                # with it, one transaction for the round instead of one for each answer
-                # (and calls started a little apart fall into step: one round, not two).
-                done, _ = wait(pending, timeout=RECORD_GATHER)
+    with Flight[_Item[Sendable]](gateway, concurrency=concurrency) as flight:
+        start(flight, list(islice(waiting, concurrency)))
+        while flight.pending:
+            done = flight.answers(RECORD_GATHER)
             sent: list[Sent] = []
             observed: list[tuple[float, bool]] = []  # (when, ok) of each call made
-            for future in done:
-                row, prepared, reference, phone = pending.pop(future)
-                result, at = future.result()
+            for (row, prepared, reference, phone), result, at in done:
                 if isinstance(result, SendResult):
                     # Only a prepared call reached the gateway, so only one has a result.
                     sent.append((row, result.provider_message_id, cast(_Call, prepared).charge))
@@ -311,7 +303,7 @@ def _send_through(
                     outcomes[row.pk] = SendOutcome("error")
             sends_observed(gateway.slug, [ok for _, ok in sorted(observed)])
             sends_record(spec.table, sent, gateway=gateway.slug)
-            start(pool, list(islice(waiting, len(done))))
+            start(flight, list(islice(waiting, len(done))))
     return outcomes
 
 
@@ -328,7 +320,7 @@ def sends_claim(table: StatusTable, *, pks: list[int]) -> set[int]:
     """send_claim for the first attempts of many rows: one update, then the rows it moved
     (their claim time is this call's own: a concurrent claim has another)."""
     now = timezone.now()
-    rows = table.model.objects.filter(pk__in=pks)
+    rows = table.model.objects.filter(pk__among=pks)
     statuses_advance(table, rows, to=SENDING, claimed_at=now, attempts=F("attempts") + 1)
     return set(rows.filter(status=SENDING, claimed_at=now).values_list("pk", flat=True))
 
@@ -356,7 +348,8 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
 
     The facts are written whatever the status: a fast receipt may already have moved it
     past "sent", and the status must not go back (only the advance is conditional).
-    Three statements however many rows: the lock, the facts (rows_update), the advance.
+    Two statements however many rows: the lock, then the facts with the advance
+    (sendstatus.statuses_advance_with: one new version of each row).
     """
     if not sent:
         return
@@ -374,9 +367,8 @@ def sends_record(table: StatusTable, sent: Sequence[Sent], *, gateway: str) -> N
         try:
             with transaction.atomic():
                 # Locks in id order, as receipts take them: two writers never wait in a circle.
-                list(manager.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
-                rows_update(table.model, values)
-                statuses_advance(table, manager.filter(pk__in=pks), to=SENT)
+                list(manager.select_for_update().filter(pk__among=pks).order_by("pk").values("pk"))
+                statuses_advance_with(table, values, to=SENT)  # the facts, and sent
             break
         except OperationalError:
             # The SMS went: its record must be written, or the stuck-send sweep sends it

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from surveys.models import Invitation, OutboundMessage, OutboundStatus
 from surveys.models import InvitationStatus as S
+from surveys.rowsupdate import rows_update
 
 # The steps of a send, spelled alike in both models' choices (and by DeliveryReceipt).
 SENDING, SENT, DELIVERED, FAILED = "sending", "sent", "delivered", "failed"
@@ -89,6 +90,16 @@ def statuses_advance(table: StatusTable, rows: QuerySet[Any], *, to: str, **fiel
     if to in table.stamps:
         fields.setdefault(table.stamps[to], timezone.now())
     return rows.filter(status__in=table.sources[to]).update(status=to, **fields)
+
+
+def statuses_advance_with(table: StatusTable, values: dict[int, dict[str, Any]], *, to: str) -> int:
+    """Write each row's own values (rowsupdate.rows_update) and move every row the table
+    lets move to `to`, in one statement: one new version of each row, not two."""
+    if to in table.stamps:
+        raise ValueError(
+            f"statuses_advance_with: {to} stamps {table.stamps[to]}; use statuses_advance"
+        )
+    return rows_update(table.model, values, moved=("status", to, table.sources[to]))
 
 
 def invitation_advance(*, invitation_id: int, to: str, **fields: Any) -> bool:

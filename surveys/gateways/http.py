@@ -20,6 +20,7 @@ deliveries, nps.outbound).
 import json as jsonlib
 import os
 import threading
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -32,7 +33,13 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies, select_p
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from surveys.gateways.base import GatewayError, PermanentGatewayError
+from surveys.gateways.base import (
+    Gateway,
+    GatewayError,
+    PermanentGatewayError,
+    SendResult,
+    TemplateCall,
+)
 
 POOL_SIZE = 64  # connections kept per gateway host; at least a batch send's threads
 
@@ -120,6 +127,36 @@ def _route(url: str) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager,
     return pools.route(url)
 
 
+@dataclass(frozen=True)
+class Post:
+    """A POST to make: the URL, the body and every header of ours (its type, any auth)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def post_prepare(
+    url: str,
+    *,
+    json: Any = None,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Post:
+    """The POST of `json` (as JSON) or `data` (as a form), with HTTP basic `auth` if given."""
+    sent = dict(headers or {})
+    if json is not None:
+        body = jsonlib.dumps(json, allow_nan=False).encode()
+        sent.setdefault("Content-Type", "application/json")
+    else:
+        body = urlencode(data or {}).encode()
+        sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    if auth is not None:
+        sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+    return Post(url, body, sent)
+
+
 def post(
     url: str,
     *,
@@ -130,23 +167,20 @@ def post(
 ) -> Answer:
     """POST `json` (as JSON) or `data` (as a form), with HTTP basic `auth` if given; raise
     GatewayError (retry) or PermanentGatewayError (give up) on failure."""
-    sent = dict(headers or {})
-    if json is not None:
-        body = jsonlib.dumps(json, allow_nan=False).encode()
-        sent.setdefault("Content-Type", "application/json")
-    else:
-        body = urlencode(data or {}).encode()
-        sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    if auth is not None:
-        sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+    return post_send(post_prepare(url, json=json, data=data, headers=headers, auth=auth))
+
+
+def post_send(post: Post) -> Answer:
+    """Make the POST through this process's pools: the answer, or GatewayError (retry) or
+    PermanentGatewayError (give up)."""
     timeout = settings.NPS_GATEWAY_TIMEOUT
     try:
-        caller, target = _route(url)
+        caller, target = _route(post.url)
         response = caller.urlopen(
             "POST",
             target,
-            body=body,
-            headers=sent,
+            body=post.body,
+            headers=post.headers,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=False,
             redirect=False,
@@ -157,9 +191,44 @@ def post(
         raise GatewayError(f"timeout after {timeout}s") from exc
     except HTTPError as exc:
         raise GatewayError(f"connection failed: {exc.__class__.__name__}") from exc
-    answer = Answer(response.status, response.data)
+    return answer_checked(response.status, response.data)
+
+
+def answer_checked(status_code: int, content: bytes) -> Answer:
+    """The answer, if the gateway took the POST; else GatewayError for 429 and 5xx (retry),
+    PermanentGatewayError for any other 4xx."""
+    answer = Answer(status_code, content)
     if answer.status_code == 429 or answer.status_code >= 500:
         raise GatewayError(f"HTTP {answer.status_code}: {answer.text[:200]}")
     if answer.status_code >= 400:
         raise PermanentGatewayError(f"HTTP {answer.status_code}: {answer.text[:200]}")
     return answer
+
+
+def proxied(url: str) -> bool:
+    """Whether the environment names a proxy for this URL's host (read once per host)."""
+    caller, _ = _route(url)
+    return isinstance(caller, urllib3.ProxyManager)
+
+
+class PostGateway(Gateway):
+    """A gateway whose send is one POST (the simulator, Twilio): `send_post` says what to
+    post, `send_result` what the answer means. One send makes the POST here; a batch
+    (surveys.sending.send_many) makes many at once from one thread (gateways/inflight.py).
+    """
+
+    def send(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> SendResult:
+        post = self.send_post(to=to, text=text, reference=reference, template=template)
+        return self.send_result(post_send(post))
+
+    @abstractmethod
+    def send_post(
+        self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
+    ) -> Post:
+        """The POST that sends this SMS (GatewayError if it cannot be made)."""
+
+    @abstractmethod
+    def send_result(self, answer: Answer) -> SendResult:
+        """What the gateway's answer to the POST (one it took) says of the SMS."""

@@ -13,9 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 
-from surveys.gateways import http
 from surveys.gateways.base import (
-    Gateway,
     GatewayError,
     InboundSMS,
     MalformedPayload,
@@ -24,6 +22,7 @@ from surveys.gateways.base import (
     TemplateCall,
     without_nul,
 )
+from surveys.gateways.http import Answer, Post, PostGateway, post_prepare
 from surveys.gateways.statuses import TWILIO, status_ours
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -56,10 +55,10 @@ def public_url(request: HttpRequest) -> str:
     return base + request.get_full_path() if base else request.build_absolute_uri()
 
 
-class TwilioGateway(Gateway):
-    def send(
+class TwilioGateway(PostGateway):
+    def send_post(
         self, *, to: str, text: str, reference: str, template: TemplateCall | None = None
-    ) -> SendResult:
+    ) -> Post:
         sid, token = self.config["ACCOUNT_SID"], self.config["AUTH_TOKEN"]
         if not sid or not token:
             raise GatewayError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
@@ -74,13 +73,15 @@ class TwilioGateway(Gateway):
                 + urlencode({"reference": reference})
             )
         # Twilio keeps no idempotency key for sends; at-most-once rests on our claim.
-        response = http.post(
+        return post_prepare(
             f"{self.config['API_URL']}/2010-04-01/Accounts/{sid}/Messages.json",
             data=data,
             auth=(sid, token),
         )
+
+    def send_result(self, answer: Answer) -> SendResult:
         try:
-            return SendResult(provider_message_id=str(response.json()["sid"]))
+            return SendResult(provider_message_id=str(answer.json()["sid"]))
         except (ValueError, KeyError) as exc:
             raise GatewayError("Twilio answered without a message sid") from exc
 

@@ -1,5 +1,6 @@
 """objects_update: a chunk's rows written in one statement, as bulk_update would write them;
-rows_insert: many rows added in one statement."""
+rows_insert: many rows added in one statement; statuses_advance_with: the facts and the
+status's move forward in one."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -8,8 +9,9 @@ import pytest
 from django.db import connection
 
 from surveys import rowsupdate
-from surveys.models import Contact, ContactKind, InboundMessage, Invitation
+from surveys.models import Contact, ContactKind, InboundMessage, Invitation, InvitationStatus
 from surveys.rowsupdate import objects_update, rows_insert
+from surveys.sendstatus import INVITATIONS, statuses_advance_with
 from tests.factories import CustomerFactory, InteractionFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +105,35 @@ def test_rows_insert_calls_a_callable_default_per_row_and_wants_auto_now_named()
     if connection.vendor == "postgresql":  # on SQLite bulk_create fills it as it always does
         with pytest.raises(ValueError, match="created"):
             rows_insert(WebhookSubscription, [{"name": "x", "url": "https://example.com/x"}])
+
+
+@pytest.mark.parametrize("old_sqlite", [False, True])
+def test_the_facts_are_written_and_the_status_moves_only_where_it_may(
+    django_assert_num_queries: Any, monkeypatch: pytest.MonkeyPatch, old_sqlite: bool
+) -> None:
+    if old_sqlite:
+        if connection.vendor != "sqlite":
+            pytest.skip("the fallback is SQLite's")
+        monkeypatch.setattr(rowsupdate, "UPDATE_FROM_SQLITE", (99, 0, 0))
+    survey = SurveyFactory()
+    sending, delivered = (
+        Invitation.objects.create(
+            interaction=(i := InteractionFactory()), customer=i.customer, survey=survey, status=s
+        )
+        for s in (InvitationStatus.SENDING, InvitationStatus.DELIVERED)
+    )
+    facts = {"provider_message_id": "SM-1", "sent_at": AT}
+    with django_assert_num_queries(3 if old_sqlite else 1):
+        statuses_advance_with(
+            INVITATIONS,
+            {sending.pk: facts, delivered.pk: facts | {"provider_message_id": "SM-2"}},
+            to="sent",
+        )
+    stored = dict(Invitation.objects.values_list("pk", "status"))
+    assert stored == {sending.pk: "sent", delivered.pk: "delivered"}  # never back
+    assert set(Invitation.objects.values_list("provider_message_id", "sent_at")) == {
+        ("SM-1", AT),
+        ("SM-2", AT),
+    }
+    with pytest.raises(ValueError, match="stamps"):
+        statuses_advance_with(INVITATIONS, {sending.pk: facts}, to="delivered")

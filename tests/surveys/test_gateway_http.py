@@ -93,10 +93,16 @@ def test_a_form_with_basic_auth_arrives_as_a_form_with_its_credentials(server: S
     assert sent["headers"]["Authorization"] == "Basic " + base64.b64encode(b"AC1:t").decode()
 
 
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [(429, GatewayError), (500, GatewayError), (503, GatewayError), (400, PermanentGatewayError)],
-)
+# A gateway's refusals and what each comes to.
+REFUSALS = [
+    (429, GatewayError),
+    (500, GatewayError),
+    (503, GatewayError),
+    (400, PermanentGatewayError),
+]
+
+
+@pytest.mark.parametrize(("status", "error"), REFUSALS)
 def test_a_refusal_is_retryable_or_permanent_by_its_status(
     server: Server, status: int, error: type[GatewayError]
 ) -> None:
