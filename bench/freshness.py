@@ -187,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
     connection.close()
     workdir = Path(tempfile.mkdtemp(prefix="nps-bench-freshness-"))
     args.web_port, sim_port = _free_port(), _free_port()
-    args.one_worker, args.worker_cpu = False, 0.0
+    # the Procfile's workers as bench/loop.py starts them, no CPU quota, no nice
+    args.one_worker, args.worker_cpu, args.worker_cpu_each, args.sender_nice = False, 0.0, 0.0, 0
     env = stack_env(workdir, args.web_port, sim_port)
     stack = Stack(workdir, env)
     signal.signal(signal.SIGINT, signal.default_int_handler)

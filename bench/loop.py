@@ -200,30 +200,34 @@ def _start_web(stack: Stack, args: argparse.Namespace, web: int, sim: int) -> No
     _wait_http(stack, "simulator", sim, "/")
 
 
-def _worker_cgroup(args: argparse.Namespace) -> list[str]:
-    """A prefix that starts a command inside a CPU cgroup of --worker-cpu cores, or nothing.
+def _worker_cgroup(args: argparse.Namespace, name: str) -> list[str]:
+    """A prefix that starts a command inside a CPU cgroup, or nothing.
 
-    The shell joins the group before it execs the command, so every process the command
-    forks (a prefork pool) is in it too: the workers and beat together get that much CPU.
+    With --worker-cpu every Celery process (the workers and beat) joins one group whose
+    quota is that many cores between them; with --worker-cpu-each each joins a group of
+    its own (`name`) with that many cores, as a deployment gives each its own share. The
+    shell joins the group before it execs the command, so every process the command forks
+    (a prefork pool) is in it too.
     """
-    if not args.worker_cpu:
+    cores = args.worker_cpu_each or args.worker_cpu
+    if not cores:
         return []
-    group = Path(f"/sys/fs/cgroup/cpu/nps-bench-loop-{os.getpid()}")
+    suffix = f"-{name}" if args.worker_cpu_each else ""
+    group = Path(f"/sys/fs/cgroup/cpu/nps-bench-loop-{os.getpid()}{suffix}")
     if not group.exists():
         try:
             group.mkdir()
             period = int((group / "cpu.cfs_period_us").read_text())
-            (group / "cpu.cfs_quota_us").write_text(str(int(period * args.worker_cpu)))
+            (group / "cpu.cfs_quota_us").write_text(str(int(period * cores)))
         except OSError as error:
             why = f"--worker-cpu needs a writable cgroup v1 cpu controller: {error}"
             raise SystemExit(why) from error
-    args.worker_cgroup = group
+    args.worker_cgroups = {*getattr(args, "worker_cgroups", set()), group}
     return ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh"]
 
 
 def _worker_cgroup_remove(args: argparse.Namespace) -> None:
-    group = getattr(args, "worker_cgroup", None)
-    if group is not None:
+    for group in getattr(args, "worker_cgroups", ()):
         with contextlib.suppress(OSError):
             group.rmdir()  # empty once the stack has stopped
 
@@ -231,22 +235,24 @@ def _worker_cgroup_remove(args: argparse.Namespace) -> None:
 def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
     python = sys.executable
     # With --worker-cpu the workers and beat share that many cores (a cgroup's quota), so
-    # that the rest of the machine can offer them more than they sustain.
-    limit = _worker_cgroup(args)
-    celery = [*limit, python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
+    # that the rest of the machine can offer them more than they sustain; with
+    # --worker-cpu-each each has that many of its own.
+    celery = [python, "-m", "celery", "-A", "nps", "worker", "-l", "info"]
     if args.one_worker:
-        stack.start("worker", celery)
+        stack.start("worker", [*_worker_cgroup(args, "worker"), *celery])
     else:  # as the Procfile: replies and assignment; apart from them sends, receipts, the rest
-        stack.start("worker", [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
+        worker = [*_worker_cgroup(args, "worker"), *celery]
+        stack.start("worker", [*worker, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
         # --sender-nice: the conversation SMS and receipts yield the CPU (inside the quota) to
         # the replies and assignment, so that under overload the replies go first.
         nice = ["nice", "-n", str(args.sender_nice)] if args.sender_nice else []
-        sender = [*limit, *nice, *celery[len(limit) :]]
+        sender = [*_worker_cgroup(args, "sender"), *nice, *celery]
         stack.start(
             "sender", [*sender, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", "sender@%h"]
         )
     beat_file = str(stack.workdir / "celerybeat-schedule")
-    stack.start("beat", [*limit, python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
+    beat = [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file]
+    stack.start("beat", [*_worker_cgroup(args, "beat"), *beat])
     for name in WORKERS:
         if name in stack.procs:
             _wait_log(stack, name, r"\bready\.")
@@ -877,6 +883,13 @@ def main() -> int:
         "root; e.g. 0.4: the rest of the machine can offer them twice what they sustain)",
     )
     parser.add_argument(
+        "--worker-cpu-each",
+        type=float,
+        default=0.0,
+        help="cores each Celery worker and beat may use, each in a cgroup of its own (as "
+        "root): the replies' worker is not short of CPU when the sender has SMS to catch up",
+    )
+    parser.add_argument(
         "--sender-nice",
         type=int,
         default=0,
@@ -925,7 +938,9 @@ def main() -> int:
         if args.one_worker
         else f"Celery workers for {QUEUE}.replies+assign and {QUEUE}.send+receipts+default"
     )
-    if args.worker_cpu:
+    if args.worker_cpu_each:
+        workers += f", each of them and beat held to {args.worker_cpu_each:g} cores of its own"
+    elif args.worker_cpu:
         workers += f", with beat held to {args.worker_cpu:g} cores between them (cgroup quota)"
     if args.sender_nice and not args.one_worker:
         workers += f", the sender at nice {args.sender_nice}"
