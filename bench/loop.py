@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.database import postgres_cpu
 from bench.webhook_ingest import _free_port, _scratch_only
+from devtools.procfile import procfile_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOUND = "/webhooks/simulator/inbound/"
@@ -238,14 +239,12 @@ def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
     if args.one_worker:
         stack.start("worker", celery)
     else:  # as the Procfile: replies and assignment; apart from them sends, receipts, the rest
-        stack.start("worker", [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
+        stack.start("worker", [*celery, *procfile_worker("worker", QUEUE).arguments()])
         # --sender-nice: the conversation SMS and receipts yield the CPU (inside the quota) to
         # the replies and assignment, so that under overload the replies go first.
         nice = ["nice", "-n", str(args.sender_nice)] if args.sender_nice else []
         sender = [*limit, *nice, *celery[len(limit) :]]
-        stack.start(
-            "sender", [*sender, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", "sender@%h"]
-        )
+        stack.start("sender", [*sender, *procfile_worker("sender", QUEUE).arguments()])
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [*limit, python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
     for name in WORKERS:
