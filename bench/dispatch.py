@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.database import postgres_cpu
 from bench.loop import Stack, _wait_http, _wait_log
 from bench.webhook_ingest import _free_port, _scratch_only
 
@@ -142,24 +143,6 @@ def _cpu_seconds(pid: int) -> float:
     return own(pid) + sum(own(k) for k in kids)
 
 
-def _database_cpu(name: str) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend connected to the database `name` now (by
-    its process title: other databases' work on the same server is not counted)."""
-    ticks, found = os.sysconf("SC_CLK_TCK"), {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if not title.startswith("postgres:") or f" {name} " not in title:
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(proc.name)] = sum(int(f) for f in fields[11:13]) / ticks  # utime stime
-    return found
-
-
 def _gateway_count(port: int) -> dict[str, int]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=10) as answer:
         counts: dict[str, int] = json.load(answer)
@@ -248,7 +231,7 @@ def main() -> int:
 
         cpu_before = {name: _cpu_seconds(stack.procs[name].pid) for name in ("gateway", "worker")}
         database = settings.DATABASES["default"]["NAME"]
-        backends_before = _database_cpu(database)
+        backends_before = postgres_cpu(database)
         driver_before = time.process_time()
         started = time.monotonic()
         dispatcher = threading.Thread(target=dispatch, daemon=True)
@@ -260,7 +243,7 @@ def main() -> int:
         backends_seen, read_at = dict(backends_before), 0.0
         while (sent := _sent()) < args.count and time.monotonic() < deadline:
             if time.monotonic() - read_at >= 1.0:
-                backends_seen.update(_database_cpu(database))
+                backends_seen.update(postgres_cpu(database))
                 read_at = time.monotonic()
             time.sleep(0.2)
         took = time.monotonic() - started
@@ -271,7 +254,7 @@ def main() -> int:
             name: _cpu_seconds(stack.procs[name].pid) - before
             for name, before in cpu_before.items()
         }
-        backends_seen.update(_database_cpu(database))
+        backends_seen.update(postgres_cpu(database))
         cpu["postgres"] = sum(t - backends_before.get(pid, 0.0) for pid, t in backends_seen.items())
         cpu["driver"] = time.process_time() - driver_before
         counts = _gateway_count(gateway_port)

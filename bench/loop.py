@@ -53,7 +53,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.database import postgres_cpu
 from bench.webhook_ingest import _free_port, _scratch_only
+from devtools.procfile import procfile_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 INBOUND = "/webhooks/simulator/inbound/"
@@ -242,14 +244,12 @@ def _start_workers(stack: Stack, args: argparse.Namespace) -> None:
         stack.start("worker", [*_worker_cgroup(args, "worker"), *celery])
     else:  # as the Procfile: replies and assignment; apart from them sends, receipts, the rest
         worker = [*_worker_cgroup(args, "worker"), *celery]
-        stack.start("worker", [*worker, "-Q", f"{QUEUE}.replies,{QUEUE}.assign"])
+        stack.start("worker", [*worker, *procfile_worker("worker", QUEUE).arguments()])
         # --sender-nice: the conversation SMS and receipts yield the CPU (inside the quota) to
         # the replies and assignment, so that under overload the replies go first.
         nice = ["nice", "-n", str(args.sender_nice)] if args.sender_nice else []
         sender = [*_worker_cgroup(args, "sender"), *nice, *celery]
-        stack.start(
-            "sender", [*sender, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", "sender@%h"]
-        )
+        stack.start("sender", [*sender, *procfile_worker("sender", QUEUE).arguments()])
     beat_file = str(stack.workdir / "celerybeat-schedule")
     beat = [python, "-m", "celery", "-A", "nps", "beat", "-s", beat_file]
     stack.start("beat", [*_worker_cgroup(args, "beat"), *beat])
@@ -282,26 +282,6 @@ def _ingest(args: argparse.Namespace, workdir: Path, secret: str) -> dict[str, f
     return rates
 
 
-def _postgres_ours(procs: dict[int, tuple[int, str, float]], database: str) -> dict[int, float]:
-    """CPU seconds (user + system) of this run's PostgreSQL backends (their title names the
-    database) and of the shared writers (WAL, checkpoints), by process: other databases'
-    backends on the machine, and the server's reaped children, are not this run's."""
-    ours, ticks = {}, os.sysconf("SC_CLK_TCK")
-    for pid, (_, name, _) in procs.items():
-        if not name.startswith("postgres"):
-            continue
-        try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        writer = any(w in title for w in ("walwriter", "checkpointer", "background writer"))
-        if writer or f" {database} " in title:
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ours[pid] = float(int(fields[11]) + int(fields[12])) / ticks
-    return ours
-
-
 def _procs() -> dict[int, tuple[int, str, float]]:
     """Every process now: pid -> parent, name, CPU seconds of its own and its reaped children."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -332,15 +312,15 @@ def _postgres_read(seen: dict[int, float]) -> None:
     its last reading instead of leaving the sum (read every second while a phase runs)."""
     from django.conf import settings
 
-    seen.update(_postgres_ours(_procs(), settings.DATABASES["default"]["NAME"]))
+    seen.update(postgres_cpu(settings.DATABASES["default"]["NAME"], writers=True))
 
 
 def _cpu_seconds(stack: Stack, postgres: dict[int, float]) -> dict[str, float]:
     """CPU seconds used so far (user + system, read from /proc), per process of the stack
     with all its children (the children that ended included), this run's PostgreSQL
-    backends and its writers together (_postgres_ours; `postgres` keeps each one's latest
-    reading, so pass the same dict at both ends of a phase and to _postgres_read between),
-    and this benchmark's own process (the load generator)."""
+    backends and its writers together (bench.database.postgres_cpu; `postgres` keeps each
+    one's latest reading, so pass the same dict at both ends of a phase and to
+    _postgres_read between), and this benchmark's own process (the load generator)."""
     from django.conf import settings
 
     procs = _procs()
@@ -352,7 +332,7 @@ def _cpu_seconds(stack: Stack, postgres: dict[int, float]) -> dict[str, float]:
         return procs.get(pid, (0, "", 0.0))[2] + sum(tree(c) for c in children.get(pid, []))
 
     seconds = {name: tree(proc.pid) for name, proc in stack.procs.items()}
-    postgres.update(_postgres_ours(procs, settings.DATABASES["default"]["NAME"]))
+    postgres.update(postgres_cpu(settings.DATABASES["default"]["NAME"], writers=True, pids=procs))
     seconds["PostgreSQL"] = sum(postgres.values())
     seconds["load generator"] = procs.get(os.getpid(), (0, "", 0.0))[2]
     seconds["machine"] = _machine_busy()

@@ -51,6 +51,7 @@ from bench.loop import (
     web_arguments,
 )
 from bench.webhook_ingest import _free_port, _scratch_only
+from devtools.procfile import procfile_worker
 
 
 def _uptime() -> str:
@@ -73,16 +74,12 @@ def _locked(path: str) -> Iterator[None]:
 def _start_scaled_workers(stack: Stack, per_queue: int) -> None:
     """`per_queue` single-process Celery workers on each of the Procfile's two queue sets."""
     celery = [sys.executable, "-m", "celery", "-A", "nps", "worker", "-l", "info", "-c", "1"]
+    queues = {name: ",".join(procfile_worker(name, QUEUE).queues) for name in ("worker", "sender")}
     names = []
     for n in range(1, per_queue + 1):
-        replies, sender = f"worker{n}", f"sender{n}"
-        stack.start(
-            replies, [*celery, "-Q", f"{QUEUE}.replies,{QUEUE}.assign", "-n", f"{replies}@%h"]
-        )
-        stack.start(
-            sender, [*celery, "-Q", f"{QUEUE}.send,{QUEUE}.receipts,{QUEUE}", "-n", f"{sender}@%h"]
-        )
-        names += [replies, sender]
+        for name, consumed in queues.items():
+            stack.start(f"{name}{n}", [*celery, "-Q", consumed, "-n", f"{name}{n}@%h"])
+            names.append(f"{name}{n}")
     beat_file = str(stack.workdir / "celerybeat-schedule")
     stack.start("beat", [sys.executable, "-m", "celery", "-A", "nps", "beat", "-s", beat_file])
     for name in names:

@@ -6,31 +6,20 @@ consumes which is the Procfile's `-Q`. A queue no process consumes keeps its tas
 ever in production, and a test started with `-Q` of its own would not notice.
 """
 
-import re
-import shlex
 from pathlib import Path
 
 from django.conf import settings
 
-PROCFILE = Path(settings.BASE_DIR) / "Procfile"
+from devtools.procfile import procfile_workers
 
 
 def procfile_queues() -> dict[str, set[str]]:
     """Each Procfile worker's queues, `${CELERY_QUEUE:-nps}` read as this run's queue."""
-    consumed: dict[str, set[str]] = {}
-    for line in PROCFILE.read_text().splitlines():
-        name, _, command = line.partition(":")
-        words = shlex.split(re.sub(r"\$\{CELERY_QUEUE:-[^}]*\}", "{q}", command))
-        if "worker" not in words:
-            continue
-        queues = words[words.index("-Q") + 1] if "-Q" in words else None
-        default = settings.CELERY_TASK_DEFAULT_QUEUE
-        consumed[name.strip()] = (
-            {q.format(q=default) for q in queues.split(",")}
-            if queues
-            else {queue.name for queue in settings.CELERY_TASK_QUEUES}
-        )
-    return consumed
+    declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    return {
+        name: set(worker.queues) or declared  # no -Q: every queue
+        for name, worker in procfile_workers(settings.CELERY_TASK_DEFAULT_QUEUE).items()
+    }
 
 
 def test_every_routed_queue_has_a_procfile_worker() -> None:
@@ -52,3 +41,19 @@ def test_the_reply_worker_consumes_only_replies_and_assignment() -> None:
     receipts = settings.CELERY_TASK_ROUTES["surveys.tasks.apply_receipts"]["queue"]
     assert receipts == settings.NPS_QUEUES["receipts"]
     assert receipts in queues["sender"]
+
+
+def test_the_reader_takes_each_workers_queues_and_options(tmp_path: Path) -> None:
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        "web: gunicorn nps.wsgi -w ${WEB_CONCURRENCY:-4}\n"
+        "beat: celery -A nps beat -l info\n"
+        "some: celery -A nps worker -l info -Q ${CELERY_QUEUE:-nps}.a,${CELERY_QUEUE:-nps}"
+        " -c 3 -n some@%h\n"
+        "every: celery -A nps worker -l info\n"
+    )
+    workers = procfile_workers("run-1", procfile)
+    assert set(workers) == {"some", "every"}
+    assert workers["some"].queues == ("run-1.a", "run-1")
+    assert workers["some"].arguments() == ["-Q", "run-1.a,run-1", "-c", "3", "-n", "some@%h"]
+    assert workers["every"].arguments() == []

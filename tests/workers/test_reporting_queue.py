@@ -27,6 +27,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from devtools.procfile import procfile_worker
 from nps.celery import app as celery_app
 from nps.reporting.refresh import LOCK_NAMESPACE
 from surveys.dispatch import invitation_send
@@ -70,15 +71,15 @@ def procfile_processes(tmp_path: Path) -> list[Process]:
     celery = [sys.executable, "-m", "celery", "-A", "nps"]
     quiet = ["--without-gossip", "--without-mingle", "-l", "info"]
     run = settings.CELERY_TASK_DEFAULT_QUEUE
-    workers = {
-        "worker": ["-Q", f"{queue_of('replies')},{queue_of('assign')}"],
-        "sender": ["-Q", ",".join(map(queue_of, ("send", "receipts", "default"))), "-c", "2"],
-        "reporting": ["-Q", queue_of("reporting"), "-c", "1"],
-    }
-    processes = [
-        Process(name, [*celery, "worker", *args, *quiet, "-n", f"{name}-{run}@%h"], env, tmp_path)
-        for name, args in workers.items()
-    ]
+    processes = []
+    for name in ("worker", "sender", "reporting"):
+        worker = procfile_worker(name, run)
+        # The sender's processes, as many as the rollup jobs that fill them.
+        concurrency = SENDER_PROCESSES if name == "sender" else worker.concurrency
+        args = ["-Q", ",".join(worker.queues)]
+        args += ["-c", str(concurrency)] if concurrency is not None else []
+        args += [*quiet, "-n", f"{name}-{run}@%h"]
+        processes.append(Process(name, [*celery, "worker", *args], env, tmp_path))
     beat = [*celery, "beat", "-l", "info", "-s", str(tmp_path / "beat-schedule")]
     processes.append(Process("beat", beat, env, tmp_path))
     return processes
