@@ -46,8 +46,13 @@ class Invitation(models.Model):
         related_name="invitations",
         verbose_name=_("interaction"),
     )
+    # No index of its own: (customer, status) below serves every lookup by customer.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("customer")
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="invitations",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     survey = models.ForeignKey(
         Survey,
@@ -57,9 +62,9 @@ class Invitation(models.Model):
         related_name="invitations",
         verbose_name=_("survey"),
     )
-    purpose = models.CharField(
-        _("purpose"), max_length=12, choices=Purpose, default=Purpose.SURVEY, db_index=True
-    )
+    # Not indexed: three values, nearly every row a survey; every query by purpose
+    # reaches invitations through another condition first.
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose, default=Purpose.SURVEY)
     status = models.CharField(
         _("status"), max_length=12, choices=InvitationStatus, default=InvitationStatus.SCHEDULED
     )
@@ -75,8 +80,9 @@ class Invitation(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
     gateway = models.CharField(max_length=32, blank=True, verbose_name=_("gateway"))
+    # Indexed in Meta: a receipt finds its send by equality, never by LIKE.
     provider_message_id = models.CharField(
-        max_length=64, blank=True, db_index=True, verbose_name=_("provider message id")
+        max_length=64, blank=True, verbose_name=_("provider message id")
     )
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     # Recorded with the send: SMS segments billed (GSM-7 / UCS-2, surveys.smslength) and
@@ -104,6 +110,7 @@ class Invitation(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["status", "send_at"]),
             models.Index(fields=["customer", "status"]),
+            models.Index(fields=["provider_message_id"], name="invitation_provider_msg_id"),
         ]
 
     def __str__(self) -> str:
