@@ -285,7 +285,13 @@ CELERY_BEAT_SCHEDULE = {
     # Queue invitations whose send time has come (and re-queue lost sends).
     "dispatch-due": {"task": "surveys.tasks.dispatch_due", "schedule": 10.0},
     # The outbox relay: hand stored replies and receipts to workers, in batches.
-    "relay-outbox": {"task": "surveys.tasks.relay_outbox", "schedule": NPS_RELAY_INTERVAL},
+    # A run still waiting in the queue after one interval is dropped: the next does its
+    # work (under overload, runs piling up behind reply batches each cost the worker).
+    "relay-outbox": {
+        "task": "surveys.tasks.relay_outbox",
+        "schedule": NPS_RELAY_INTERVAL,
+        "options": {"expires": NPS_RELAY_INTERVAL},
+    },
     # Close receipts that matched no send for an hour.
     "expire-receipts": {"task": "surveys.tasks.expire_receipts", "schedule": 600.0},
     # Close invitations whose reply window has passed.

@@ -12,6 +12,15 @@ LEASE_RENEW_FRACTION of NPS_RELAY_REQUEUE_SECONDS while it works through it
 the queue its task went to is empty: the worker is gone and no task is waiting for it (a
 broker that lost the task). Under overload, batches waiting in the queue are not handed
 out a second time: the backlog drains once.
+
+Under overload the relay also hands out whole batches only. While tasks already wait in
+the queue, a worker would not reach a part batch before the next relay run anyway, so the
+rows of a part batch stay in the outbox until they fill a batch or the oldest of them has
+waited HOLD_INTERVALS relay intervals: a backlog is worked off in full batches (as a
+backlog stored while no worker ran is), not in the small ones each relay run found. With
+an empty queue every row goes out at once, so a reply's wait is unchanged when the
+workers keep up. A relay run that waited in the queue longer than one interval is not run
+at all (`expires` in the beat schedule, nps/settings.py): the next one does its work.
 """
 
 import logging
@@ -31,31 +40,50 @@ log = logging.getLogger(__name__)
 
 LEASE_RENEW_FRACTION = 0.25
 CHUNK = 50  # rows per transaction of a batch
+HOLD_INTERVALS = 2  # the longest a part batch is held back while tasks wait in the queue
 
 
-def _claim(model: type[models.Model], limit: int, *, expired_too: bool) -> list[int]:
+def _claim(
+    model: type[models.Model], limit: int, *, expired_too: bool, whole_only: bool = False
+) -> list[int]:
     """Mark up to `limit` pending rows as queued; a concurrent relay skips locked rows.
 
-    Rows never queued always; rows whose lease expired only when `expired_too`."""
+    Rows never queued always; rows whose lease expired only when `expired_too`. With
+    `whole_only`, fewer than `limit` rows are left pending (nothing is marked) unless the
+    oldest of them has waited HOLD_INTERVALS relay intervals."""
     pending = Q(enqueued_at__isnull=True)
     if expired_too:
         expired = timezone.now() - timedelta(seconds=settings.NPS_RELAY_REQUEUE_SECONDS)
         pending |= Q(enqueued_at__lt=expired)
-    ids = list(
+    rows = list(
         model._default_manager.select_for_update(skip_locked=True)
         .filter(processed_at__isnull=True)
         .filter(pending)
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "received_at")[:limit]
     )
+    if whole_only and 0 < len(rows) < limit:
+        held_until = min(received for _, received in rows) + timedelta(
+            seconds=settings.NPS_RELAY_INTERVAL * HOLD_INTERVALS
+        )
+        if timezone.now() < held_until:
+            return []
+    ids = [pk for pk, _ in rows]
     if ids:
         model._default_manager.filter(pk__in=ids).update(enqueued_at=timezone.now())
     return ids
 
 
-def _relay(model: type[models.Model], task_name: str, limit: int, *, expired_too: bool) -> int:
+def _relay(
+    model: type[models.Model],
+    task_name: str,
+    limit: int,
+    *,
+    expired_too: bool,
+    whole_only: bool = False,
+) -> int:
     with transaction.atomic():
-        ids = _claim(model, limit, expired_too=expired_too)
+        ids = _claim(model, limit, expired_too=expired_too, whole_only=whole_only)
         if ids:
             # If the broker is down the claim still commits; after the requeue window the
             # rows are claimed again, so nothing stored is ever lost.
@@ -71,10 +99,12 @@ def outbox_relay(*, batch: int = 200, batches: int = 20) -> int:
         (DeliveryReceipt, "surveys.tasks.apply_receipts"),
     ):
         # Expired leases count only when nothing waits in the queue: else their task may
-        # be one of those waiting, and handing the rows out again is a retry storm.
-        expired_too = queue_waiting(task_name) == 0
+        # be one of those waiting, and handing the rows out again is a retry storm. While
+        # tasks wait, only whole batches go out (see above).
+        waiting = queue_waiting(task_name)
+        expired_too, whole_only = waiting == 0, bool(waiting)
         for _ in range(batches):
-            count = _relay(model, task_name, batch, expired_too=expired_too)
+            count = _relay(model, task_name, batch, expired_too=expired_too, whole_only=whole_only)
             relayed += count
             if count < batch:
                 break

@@ -13,7 +13,7 @@ from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from nps.celery import app as celery_app
-from surveys import replies, tasks
+from surveys import relay, replies, tasks
 from surveys.gateways.simulator_signature import HEADER, sign_body
 from surveys.models import DeliveryReceipt, InboundMessage
 from surveys.relay import batch_process, outbox_relay
@@ -164,6 +164,38 @@ def test_a_worker_that_died_holding_a_batch_lets_it_go_when_its_lease_ends(
 
 def later(seconds: float) -> Any:
     return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
+
+
+def test_while_tasks_wait_only_whole_batches_go_out_and_a_part_batch_waits_a_little(
+    published: Any, settings: Any
+) -> None:
+    # Overload: a batch's task waits in the broker queue. Rows that fill a batch go out;
+    # the rest are held (a worker would not reach them before the next run anyway) until
+    # the oldest has waited HOLD_INTERVALS relay intervals.
+    celery_app.send_task("surveys.tasks.process_replies", args=[[0]])  # the waiting task
+    ids = store(5)
+    assert outbox_relay(batch=2) == 4
+    assert published["replies"] == [ids[0:2], ids[2:4]]
+    held = settings.NPS_RELAY_INTERVAL * relay.HOLD_INTERVALS
+    with later(held - 0.5):
+        assert outbox_relay(batch=2) == 0
+    with later(held + 0.5):
+        assert outbox_relay(batch=2) == 1
+    assert published["replies"][-1] == ids[4:5]
+    celery_app.control.purge()
+
+
+def test_with_the_queue_empty_a_part_batch_goes_out_at_once(published: Any) -> None:
+    ids = store(3)
+    assert outbox_relay(batch=2) == 3
+    assert published["replies"] == [ids[0:2], ids[2:3]]
+
+
+def test_a_relay_run_still_queued_after_one_interval_is_dropped(settings: Any) -> None:
+    # Runs piling up behind reply batches under overload would each cost the reply worker.
+    entry = settings.CELERY_BEAT_SCHEDULE["relay-outbox"]
+    assert entry["task"] == "surveys.tasks.relay_outbox"
+    assert entry["options"]["expires"] == entry["schedule"] == settings.NPS_RELAY_INTERVAL
 
 
 def test_processed_rows_are_never_relayed(published: Any) -> None:
