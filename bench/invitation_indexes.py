@@ -35,7 +35,7 @@ INSERT = """
 INSERT INTO {table} (interaction_id, customer_id, survey_id, purpose, status,
     suppressed_reason, language, text, send_at, attempts, gateway, provider_message_id,
     failure_reason, created_at)
-SELECT n, n / 2 + 1, 1, CASE WHEN n % 50 = 0 THEN 'verification' ELSE 'survey' END,
+SELECT n, n / 2 + 1, 1, CASE WHEN n %% 50 = 0 THEN 'verification' ELSE 'survey' END,
     'scheduled', '', 'zh', '', now(), 0, '', '', '', now()
 FROM generate_series(%(first)s, %(last)s) AS n
 RETURNING id"""
