@@ -18,12 +18,15 @@ would leave it. tests/surveys/test_interactions_import.py runs one file through 
 and compares what they stored.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import phonenumbers
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import DataError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from surveys.dispatch import invitations_plan
@@ -32,6 +35,8 @@ from surveys.models import (
     CustomerLanguage,
     Interaction,
     InteractionKind,
+    Invitation,
+    Purpose,
     Touchpoint,
     UnitCode,
 )
@@ -86,6 +91,14 @@ LEFT JOIN {unitcode} AS u ON u.code = s.unit_code AND s.unit_code <> ''
 ORDER BY s.row_number
 ON CONFLICT (external_id) DO NOTHING
 RETURNING id"""
+# The interactions a run has stored or found recorded: the ones whose surveys it plans.
+RECORDED = "interaction_import_recorded"
+RECORDED_DDL = f"CREATE TEMPORARY TABLE IF NOT EXISTS {RECORDED} (id bigint PRIMARY KEY)"
+INTERACTIONS_NOTE = f"""
+WITH added AS ({{insert}}), noted AS (
+    INSERT INTO {RECORDED} SELECT id FROM added ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM added"""  # noqa: S608 (constant names)
 
 
 def staging_row(number: int, data: dict[str, Any]) -> tuple[Any, ...]:
@@ -119,10 +132,18 @@ def chunk_record_set(
     valid: list[tuple[int, dict[str, Any]]], result: Any, *, staged: int = 0
 ) -> None:
     """Store new rows (the serializer's `valid` and the `staged` ones chunk_take_set put)
-    set-based and plan their surveys; counts go into `result`.
+    set-based; counts go into `result`, the new interactions' ids into RECORDED for
+    `recorded_plan`.
 
     Runs inside the caller's transaction (one per chunk), so a chunk is stored whole or not.
     """
+    if result.known:  # recorded before, perhaps by a run that stopped before planning
+        with connection.cursor() as cursor:
+            cursor.execute(RECORDED_DDL)
+            cursor.execute(
+                f"INSERT INTO {RECORDED} SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                [result.known],
+            )
     if not valid and not staged:
         return
     staging_fill(valid)
@@ -139,17 +160,54 @@ def chunk_record_set(
         "time_zone": settings.NPS_DEFAULT_TIME_ZONE,
     }
     with connection.cursor() as cursor:
+        cursor.execute(RECORDED_DDL)
         cursor.execute(CUSTOMERS_UPDATE.format(**tables))
         cursor.execute(CUSTOMERS_INSERT.format(**tables), new_customer)
-        cursor.execute(INTERACTIONS_INSERT.format(**tables))
-        ids = sorted(row[0] for row in cursor.fetchall())
-    result.added += len(ids)
-    result.skipped += len(valid) + staged - len(ids)  # ids a concurrent import stored first
-    interactions = list(
-        Interaction.objects.select_related("customer").filter(pk__in=ids).order_by("pk")
-    )
-    interactions_recorded.send(sender=Interaction, interactions=interactions)
-    invitations_plan(interactions=interactions)
+        cursor.execute(INTERACTIONS_NOTE.format(insert=INTERACTIONS_INSERT.format(**tables)))
+        added = cursor.fetchone()[0]
+    result.added += added
+    result.skipped += len(valid) + staged - added  # ids a concurrent import stored first
+
+
+def recorded_start() -> None:
+    """Forget the interactions an earlier run in this session noted (a run starts empty)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECORDED_DDL)
+        cursor.execute(f"TRUNCATE {RECORDED}")
+
+
+def recorded_plan(*, size: int) -> Iterator[int]:
+    """Announce and plan, `size` at a time in id order (the file's order), the interactions
+    RECORDED notes that have no survey yet; yields how many each batch planned.
+
+    Each batch is one transaction: the interactions are locked (an interaction another run
+    is planning is skipped, that run plans it), announced with interactions_recorded and
+    planned by `invitations_plan`, the rule every posted interaction goes through.
+    """
+    last = 0
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {RECORDED} WHERE id > %s ORDER BY id LIMIT %s",  # noqa: S608
+                    [last, size],
+                )
+                ids = [pk for (pk,) in cursor.fetchall()]
+            if not ids:
+                return
+            last = ids[-1]
+            surveyed = Invitation.objects.filter(interaction=OuterRef("pk"), purpose=Purpose.SURVEY)
+            interactions = list(
+                Interaction.objects.select_related("customer")
+                .filter(pk__in=ids)
+                .exclude(Exists(surveyed))
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")
+            )
+            if interactions:
+                interactions_recorded.send(sender=Interaction, interactions=interactions)
+                invitations_plan(interactions=interactions)
+        yield len(interactions)
 
 
 # Rows of the common shape, validated in SQL ----------------------------------------------
@@ -252,6 +310,9 @@ WITH t AS (
            COALESCE(unit_code, ''), at
     FROM c WHERE known IS NULL
     RETURNING row_number
+), noted AS (
+    INSERT INTO {recorded} SELECT known FROM c WHERE known IS NOT NULL AND same
+    ON CONFLICT DO NOTHING
 )
 SELECT row_number, false FROM added
 UNION ALL SELECT row_number, true FROM c WHERE known IS NOT NULL AND same"""
@@ -268,16 +329,13 @@ def _raw_row(number: int, payload: dict[str, Any]) -> tuple[Any, ...] | None:
     return (number, *(cells.get(name) for name in RAW_COLUMNS))
 
 
-def chunk_take_set(
-    rows: list[tuple[int, dict[str, Any]]],
-) -> tuple[list[tuple[int, dict[str, Any]]], int, int]:
-    """Put the chunk's common-shape rows into STAGING (emptied first) or count them as
-    recorded; (the rows left for the serializer, how many taken new, how many known)."""
+def _classify() -> dict[int, bool]:
+    """Run CLASSIFY over RAW (STAGING emptied first): {row number: known} of the rows taken."""
     general, mobile, others = _mobile_patterns()
     limits = {"external_id": 64, "name": 100, "region": 64, "channel": 32}
     limits |= {"business_type": 64, "staff_id": 64, "staff_name": 100, "unit_code": 64}
     sql = CLASSIFY.format(
-        raw=RAW, staging=STAGING, columns=", ".join(COLUMNS),
+        raw=RAW, staging=STAGING, columns=", ".join(COLUMNS), recorded=RECORDED,
         interaction=Interaction._meta.db_table, customer=Customer._meta.db_table,
         texts=" AND ".join(_text_ok(name, n) for name, n in limits.items()),
     )  # fmt: skip
@@ -290,17 +348,122 @@ def chunk_take_set(
         "kind": InteractionKind.SERVICE, "tier": tier_from_crm(tier=None, arpu=None),
         "earliest": EARLIEST, "latest": timezone.now() + FUTURE_TOLERANCE,
     }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def _tables_ready(cursor: Any) -> None:
+    for ddl in (STAGING_DDL, RAW_DDL, RECORDED_DDL):
+        cursor.execute(ddl)
+    cursor.execute(f"TRUNCATE {STAGING}, {RAW}")
+
+
+def chunk_take_set(
+    rows: list[tuple[int, dict[str, Any]]],
+) -> tuple[list[tuple[int, dict[str, Any]]], int, int]:
+    """Put the chunk's common-shape rows into STAGING (emptied first) or count them as
+    recorded; (the rows left for the serializer, how many taken new, how many known)."""
     raw = [(number, _raw_row(number, payload)) for number, payload in rows]
     with connection.cursor() as cursor:
-        for ddl in (STAGING_DDL, RAW_DDL):
-            cursor.execute(ddl)
-        cursor.execute(f"TRUNCATE {STAGING}, {RAW}")
+        _tables_ready(cursor)
         with cursor.copy(f"COPY {RAW} (row_number, {', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
             for _number, row in raw:
                 if row is not None:
                     copy.write_row(row)
-        cursor.execute(sql, params)
-        taken = dict(cursor.fetchall())
+    taken = _classify()
     left = [(number, payload) for number, payload in rows if number not in taken]
     known = sum(taken.values())
     return left, len(taken) - known, known
+
+
+# A CSV file straight into RAW -------------------------------------------------------------
+#
+# A file COPY reads exactly as Python's csv module reads it (csv_copyable: no quote at all,
+# every line ending in "\n" or "\r\n", so a line is a row) goes to RAW in blocks of lines
+# by COPY ... (FORMAT csv, ENCODING ...): PostgreSQL parses the cells, no Python object is
+# made per row. A block COPY refuses (a blank line, a row with other than the header's
+# number of cells, a byte the server's decoder refuses, a "\." line that would end it) is
+# rolled back to its savepoint and read by Python as every other file is. The cells are
+# as the file has them (Python strips them): CLASSIFY takes no cell with white space around
+# it, and the rows left for the serializer are stripped before they are built.
+
+PG_ENCODINGS = {"utf-8-sig": "UTF8", "gb18030": "GB18030"}
+ROWS_SEQUENCE = "interaction_import_rows"
+
+
+def copy_columns(header: list[str], mapping: dict[str, str]) -> list[str] | None:
+    """RAW's column for each of the file's columns in order (an unmapped one: a column of
+    its own), or None when two columns share a name (Python's reading joins them)."""
+    if len(set(header)) < len(header):
+        return None
+    return [
+        mapping[name].removeprefix("customer.") if name in mapping else f"cell_{n}"
+        for n, name in enumerate(header)
+    ]
+
+
+def copy_ready(columns: list[str]) -> None:
+    """RAW with a column for each of the file's cells, numbered by a sequence as COPY puts them."""
+    with connection.cursor() as cursor:
+        _tables_ready(cursor)
+        cursor.execute(f"CREATE TEMPORARY SEQUENCE IF NOT EXISTS {ROWS_SEQUENCE}")
+        cursor.execute(
+            f"ALTER TABLE {RAW} ALTER COLUMN row_number SET DEFAULT nextval('{ROWS_SEQUENCE}')"
+        )
+        for name in columns:
+            cursor.execute(f"ALTER TABLE {RAW} ADD COLUMN IF NOT EXISTS {name} text")
+
+
+def chunk_copy_take(
+    block: bytes, *, first: int, lines: int, columns: list[str], encoding: str
+) -> tuple[list[tuple[int, dict[str, Any]]], int, int, int] | None:
+    """COPY `lines` lines of a CSV file (row numbers from `first` on) into RAW and take its
+    common-shape rows as chunk_take_set does; (the rows left for the serializer, stripped
+    and without empty cells, how many taken new, how many known, how many rows were not
+    blank), or None when COPY refuses the block (nothing of it stays)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STAGING}, {RAW}")
+        cursor.execute("SELECT setval(%s, %s, false)", [ROWS_SEQUENCE, first])
+        try:
+            with transaction.atomic():
+                copy_sql = (
+                    f"COPY {RAW} ({', '.join(columns)}) FROM STDIN "
+                    f"(FORMAT csv, ENCODING '{PG_ENCODINGS[encoding]}')"
+                )
+                with cursor.copy(copy_sql) as copy:
+                    copy.write(block)
+                if cursor.rowcount != lines:  # a "\." line ends COPY's input
+                    raise DataError(f"COPY read {cursor.rowcount} of {lines} lines")
+        except (DataError, psycopg.DataError):  # COPY's own errors are not Django's
+            return None
+        cells = " || ".join(f"COALESCE({name}, '')" for name in columns)
+        blank_sql = f"DELETE FROM {RAW} WHERE ({cells}) ~ ('^' || %s || '*$')"  # noqa: S608
+        cursor.execute(blank_sql, [WHITE])  # a row of empty cells is not a row (file_rows')
+        blank = cursor.rowcount
+    taken = _classify()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT row_number, {', '.join(RAW_COLUMNS)} FROM {RAW} "  # noqa: S608
+            "WHERE NOT row_number = ANY(%s) ORDER BY row_number",
+            [list(taken)],
+        )
+        left = [(number, _payload(values)) for number, *values in cursor.fetchall()]
+    known = sum(taken.values())
+    return left, len(taken) - known, known, lines - blank
+
+
+CUSTOMER_CELLS = frozenset({"phone", "name", "language", "tier", "region", "arpu"})
+
+
+def _payload(values: list[str | None]) -> dict[str, Any]:
+    """A RAW row as payload_build makes it from the file's cells: stripped, empty ones left out."""
+    payload: dict[str, Any] = {}
+    for name, value in zip(RAW_COLUMNS, values, strict=True):
+        if value is None or not (value := value.strip()):
+            continue
+        if name in CUSTOMER_CELLS:
+            payload.setdefault("customer", {})[name] = value
+        else:
+            payload[name] = value
+    return payload
