@@ -445,7 +445,8 @@ def chunk_copy_take(
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT row_number, {', '.join(RAW_COLUMNS)} FROM {RAW} "  # noqa: S608
-            "WHERE NOT row_number = ANY(%s) ORDER BY row_number",
+            "LEFT JOIN unnest(%s::integer[]) AS taken (n) ON n = row_number "
+            "WHERE n IS NULL ORDER BY row_number",
             [list(taken)],
         )
         left = [(number, _payload(values)) for number, *values in cursor.fetchall()]
