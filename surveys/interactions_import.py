@@ -11,10 +11,12 @@ message in a CSV written through surveys/spreadsheets.py; the other rows are sto
 A file is read and stored in chunks, so memory stays flat however long it is; progress is
 written on the InteractionImport row after every chunk (the admin's progress view and the
 command's bar read it). On SQLite each chunk is recorded row by row through
-`interaction_record`; on PostgreSQL the chunk goes through COPY into a staging table and is
-inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule;
-there, rows of the common shape are validated in SQL after COPY (chunk_take_set), and
-only the others go through the serializer.
+`interaction_record`, which plans each survey as it stores the row; on PostgreSQL the
+chunk goes through COPY into a staging table and is inserted set-based
+(surveys/interactions_import_pg.py): a plain CSV file's lines go to COPY as they are, rows
+of the common shape are validated in SQL, only the others go through the serializer, and
+the recorded interactions' surveys are planned by the same rule once the whole file is
+recorded (imported_plan), before the job is done.
 """
 
 import time

@@ -1,15 +1,20 @@
 """The PostgreSQL path of the interaction import: COPY into a staging table, set-based inserts.
 
-Rows of the common shape are validated here in SQL (chunk_take_set, below); the others
-arrive validated by the API's serializer and with known CRM ids already taken out
-(surveys/interactions_import.py). One COPY puts the chunk into a
-temporary staging table; one UPDATE and one INSERT bring the customers up to date, one
-INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the same id
-loses quietly and is counted as already there), and each new interaction's survey is then
-planned by `invitations_plan`, the batch form of the rule every posted interaction goes
-through (`invitation_plan` is that function for one). The chunk's new interactions are
-announced together with surveys.signals.interactions_recorded (care's pool takes them
-set-based, by the rule its post_save receiver applies to one).
+Rows of the common shape are validated here in SQL (chunk_take_set, chunk_copy_take,
+below); the others arrive validated by the API's serializer and with known CRM ids
+already taken out (surveys/interactions_import.py). A plain CSV file's lines go to the
+raw table by COPY as they are (chunk_copy_take), every other file's rows by COPY of
+Python's rows (chunk_take_set). One UPDATE and one INSERT bring the customers up to date,
+one INSERT ... ON CONFLICT DO NOTHING adds the interactions (a concurrent import of the
+same id loses quietly and is counted as already there) and notes their ids in RECORDED.
+
+Surveys are planned after the whole file is recorded (recorded_plan): the noted
+interactions without a survey, in id order, a batch per transaction, are announced
+together with surveys.signals.interactions_recorded (care's pool takes them set-based, by
+the rule its post_save receiver applies to one) and planned by `invitations_plan`, the
+batch form of the rule every posted interaction goes through (`invitation_plan` is that
+function for one). Rows found recorded with the same values are noted too, so a run that
+stopped between recording and planning leaves their planning to the next run of the file.
 
 The customer statements are the set-based form of `customer_upsert`: an empty cell keeps
 the stored value, the tier is `tier_from_crm`'s (computed here in Python, per row), and of
