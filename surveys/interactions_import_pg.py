@@ -63,26 +63,37 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (
     channel text, business_type text, staff_id text, staff_name text, unit_code text,
     occurred_at timestamptz
 )"""
-# Per number, of each field the value of the last row that gave one (NULL: none did).
+# Per number, of each field the value of the last row that gave one (NULL: none did): a
+# number on one row of the chunk (the most) as it is, the others aggregated.
 LAST = "(array_agg({0} ORDER BY row_number DESC) FILTER (WHERE {0} IS NOT NULL))[1] AS {0}"
+GIVEN = "interaction_import_given"
+GIVEN_DDL = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {GIVEN} (
+    phone text, is_mobile boolean, name text, language text, tier text, region text,
+    arpu numeric
+)"""
 # Names in these statements are constants and model table names; values are bound.
 CUSTOMERS_GIVEN = f"""
+INSERT INTO {GIVEN}
+WITH s AS (SELECT *, count(*) OVER (PARTITION BY phone) AS rows FROM {STAGING})
+SELECT phone, is_mobile, name, language, tier, region, arpu FROM s WHERE rows = 1
+UNION ALL
 SELECT phone, bool_and(is_mobile) AS is_mobile,
        {", ".join(LAST.format(name) for name in ("name", "language", "tier", "region", "arpu"))}
-FROM {STAGING} GROUP BY phone"""  # noqa: S608 (constant names)
+FROM s WHERE rows > 1 GROUP BY phone"""  # noqa: S608 (constant names)
 CUSTOMERS_UPDATE = """
 UPDATE {customer} AS c SET
     name = COALESCE(s.name, c.name), language = COALESCE(s.language, c.language),
     tier = COALESCE(s.tier, c.tier), region = COALESCE(s.region, c.region),
     arpu = COALESCE(s.arpu, c.arpu), is_mobile = s.is_mobile, updated_at = now()
-FROM ({given}) AS s WHERE c.phone = s.phone"""
+FROM {given} AS s WHERE c.phone = s.phone"""
 CUSTOMERS_INSERT = """
 INSERT INTO {customer} (phone, name, language, tier, region, arpu, time_zone, is_mobile,
                         in_callback, created_at, updated_at)
 SELECT s.phone, COALESCE(s.name, ''), COALESCE(s.language, %(language)s),
        COALESCE(s.tier, %(tier)s), COALESCE(s.region, ''), s.arpu, %(time_zone)s, s.is_mobile,
        false, now(), now()
-FROM ({given}) AS s
+FROM {given} AS s
 ON CONFLICT (phone) DO NOTHING"""
 INTERACTIONS_INSERT = """
 INSERT INTO {interaction} (external_id, customer_id, touchpoint, kind, channel,
@@ -157,7 +168,7 @@ def chunk_record_set(
         "interaction": Interaction._meta.db_table,
         "unitcode": UnitCode._meta.db_table,
         "staging": STAGING,
-        "given": CUSTOMERS_GIVEN,
+        "given": GIVEN,
     }
     new_customer = {
         "language": Customer._meta.get_field("language").get_default(),
@@ -165,7 +176,10 @@ def chunk_record_set(
         "time_zone": settings.NPS_DEFAULT_TIME_ZONE,
     }
     with connection.cursor() as cursor:
-        cursor.execute(RECORDED_DDL)
+        for ddl in (RECORDED_DDL, GIVEN_DDL):
+            cursor.execute(ddl)
+        cursor.execute(f"TRUNCATE {GIVEN}")
+        cursor.execute(CUSTOMERS_GIVEN)
         cursor.execute(CUSTOMERS_UPDATE.format(**tables))
         cursor.execute(CUSTOMERS_INSERT.format(**tables), new_customer)
         cursor.execute(INTERACTIONS_NOTE.format(insert=INTERACTIONS_INSERT.format(**tables)))
