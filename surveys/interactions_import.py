@@ -405,25 +405,28 @@ def interactions_import_run(
     _job_update(job, status=ImportStatus.RUNNING, started_at=timezone.now(), finished_at=None,
                 rows_total=rows_estimate(path), rows_done=0, rows_added=0, rows_skipped=0,
                 rows_failed=0, rate=0.0, errors_file=str(errors_path), message="")  # fmt: skip
+    if set_based():
+        recorded_start()
     try:
         with errors_path.open("w", encoding="utf-8-sig", newline="") as out:
             writer = SpreadsheetWriter(out)
             writer.writerow(("row", "field", "message"))
-            if set_based():
-                recorded_start()
             for result, rows in chunks_import(path, job):
                 writer.writerows((e.row, e.field, e.message) for e in result.errors)
                 _progress_record(job, result, rows=rows, seconds=time.monotonic() - started)
                 if progress is not None:
                     progress(job)
     except ImportFileError as exc:
+        imported_plan(job)
         _job_update(
             job, status=ImportStatus.FAILED, message=str(exc)[:500], finished_at=timezone.now()
         )
         return job
+    except Exception:
+        imported_plan(job)  # the chunks stored before whatever stopped the run are planned
+        raise
     _job_update(job, rows_total=job.rows_done)
-    if set_based() and not job.dry_run:
-        imported_plan(job)
+    imported_plan(job)
     _job_update(job, status=ImportStatus.DONE, message="", finished_at=timezone.now())
     return job
 
@@ -433,6 +436,8 @@ def imported_plan(job: InteractionImport) -> int:
     the whole file first, then plans: recorded_plan); how many were planned. The job's
     message counts them as they go (the progress callback is the recording's)."""
     planned = 0
+    if not set_based() or job.dry_run:  # planned as each row was stored, or nothing stored
+        return planned
     for count in recorded_plan(size=settings.NPS_IMPORT_CHUNK):
         planned += count
         _job_update(job, message=_("Planning surveys: %(n)s planned.") % {"n": f"{planned:,}"})

@@ -690,6 +690,28 @@ def test_interactions_a_stopped_run_recorded_get_their_survey_from_the_next_run(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_the_chunks_stored_before_a_run_fails_get_their_surveys(
+    settings: Any, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    settings.NPS_IMPORT_CHUNK = 2
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(module, "_progress_record", lost)  # after the first chunk committed
+
+    with pytest.raises(RuntimeError):
+        run((HEADER + ROWS).encode())
+
+    assert sorted(Invitation.objects.values_list("interaction__external_id", flat=True)) == [
+        "S-1", "S-2",
+    ]  # fmt: skip
+    assert not Interaction.objects.filter(external_id="S-3").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
 def test_a_second_run_plans_nothing_twice(survey: Survey) -> None:
     run((HEADER + ROWS).encode())
     planned = list(Invitation.objects.order_by("pk").values_list("pk", "status"))
