@@ -162,7 +162,8 @@ def chunk_record_set(
             )
     if not valid and not staged:
         return
-    staging_fill(valid)
+    if valid:
+        staging_fill(valid)
     tables = {
         "customer": Customer._meta.db_table,
         "interaction": Interaction._meta.db_table,
