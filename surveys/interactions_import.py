@@ -57,8 +57,9 @@ from surveys.interactions_import_pg import (
     copy_ready,
     recorded_plan,
     recorded_start,
+    tables_analyze,
 )
-from surveys.models import ImportStatus, Interaction, InteractionImport
+from surveys.models import Customer, ImportStatus, Interaction, InteractionImport, Invitation
 from surveys.queue import task_queue
 from surveys.spreadsheets import SpreadsheetWriter
 
@@ -93,6 +94,9 @@ FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
     ),
 }
 REQUIRED = ("external_id", "customer.phone", "touchpoint", "occurred_at")
+# A run that recorded this many interactions has the tables analysed before planning, and
+# the invitation table again each time the run has planned twice as many as at the last.
+ANALYZE_AFTER = 10_000
 PREVIEW_ROWS = 10
 
 Mapping = dict[str, str]  # file column -> our field
@@ -438,8 +442,14 @@ def imported_plan(job: InteractionImport) -> int:
     planned = 0
     if not set_based() or job.dry_run:  # planned as each row was stored, or nothing stored
         return planned
+    if job.rows_added + job.rows_skipped >= ANALYZE_AFTER:
+        tables_analyze(Customer, Interaction, Invitation)
+    analyse_at = ANALYZE_AFTER
     for count in recorded_plan(size=settings.NPS_IMPORT_CHUNK):
         planned += count
+        if planned >= analyse_at:  # the invitation table grows as fast as this plans
+            tables_analyze(Invitation)
+            analyse_at *= 2
         _job_update(job, message=_("Planning surveys: %(n)s planned.") % {"n": f"{planned:,}"})
     return planned
 

@@ -712,6 +712,24 @@ def test_the_chunks_stored_before_a_run_fails_get_their_surveys(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_large_import_has_its_tables_analysed_before_and_while_planning(
+    survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    monkeypatch.setattr(module, "ANALYZE_AFTER", 3)
+
+    run((HEADER + ROWS).encode())
+
+    with connection.cursor() as cursor:  # what ANALYZE counted, in this test's transaction
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN "
+            "('surveys_interaction', 'surveys_invitation')"
+        )
+        assert dict(cursor.fetchall()) == {"surveys_interaction": 3, "surveys_invitation": 3}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
 def test_a_second_run_plans_nothing_twice(survey: Survey) -> None:
     run((HEADER + ROWS).encode())
     planned = list(Invitation.objects.order_by("pk").values_list("pk", "status"))
