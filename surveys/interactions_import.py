@@ -48,13 +48,15 @@ from surveys.importfiles import (
     file_rows,
 )
 from surveys.interactions import InteractionConflict, interaction_differences, interaction_record
-from surveys.interactions_import_pg import (
+from surveys.interactions_import_copy import (
     PG_ENCODINGS,
     chunk_copy_take,
-    chunk_record_set,
-    chunk_take_set,
     copy_columns,
     copy_ready,
+)
+from surveys.interactions_import_pg import (
+    chunk_record_set,
+    chunk_take_set,
     recorded_plan,
     recorded_start,
     tables_analyze,
