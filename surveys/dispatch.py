@@ -163,12 +163,14 @@ def _survey_histories(customers: list[Customer], now: datetime) -> dict[int, dic
         .annotate(last=Max("created_at"), **windows)
     )
     found = {row["customer_id"]: row for row in sent}
-    histories = {}
+    histories, midnights = {}, dict[str, datetime]()  # customers share a few time zones
     for customer in customers:
         row, cap = found.get(customer.pk, {}), caps.get(customer.tier)
-        local_midnight = now.astimezone(ZoneInfo(customer.time_zone)).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
+        if (local_midnight := midnights.get(customer.time_zone)) is None:
+            local_midnight = now.astimezone(ZoneInfo(customer.time_zone)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            midnights[customer.time_zone] = local_midnight
         last = row.get("last")
         histories[customer.pk] = {
             "last_surveyed_at": last,

@@ -9,8 +9,10 @@ rules after this do not care which kind of file it was.
 """
 
 import codecs
+import io
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -79,6 +81,40 @@ def file_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number as a spreadsheet shows it, cells) for every row, the header first (row 1)."""
     rows = _xlsx_rows(path) if file_is_xlsx(path) else _csv_rows(path)
     yield from enumerate(rows, start=1)
+
+
+def csv_lines_are_rows(path: Path) -> bool:
+    """Whether each line of the CSV file is one row and no cell is quoted (no `"` at all,
+    no carriage return but before a line feed), so any CSV reader reads it alike."""
+    carry = b""
+    with path.open("rb") as stream:
+        while block := stream.read(BLOCK):
+            if b'"' in block:
+                return False
+            data, carry = carry + block, b""
+            if data.endswith(b"\r"):
+                data, carry = data[:-1], b"\r"
+            if b"\r" in data.replace(b"\r\n", b""):
+                return False
+    return not carry
+
+
+def csv_line_blocks(path: Path, size: int) -> Iterator[tuple[int, bytes, int]]:
+    """(row number of the first line, the lines, how many) for every `size` lines after the
+    header, as the file holds them (for a file csv_lines_are_rows says is one row a line)."""
+    with path.open("rb") as stream:
+        stream.readline()  # the header, row 1
+        number = 2
+        while lines := list(islice(stream, size)):
+            yield number, b"".join(lines), len(lines)
+            number += len(lines)
+
+
+def csv_block_rows(block: bytes, *, first: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of such a block of lines as file_rows gives them, numbered from `first`."""
+    text = block.decode("utf-8" if encoding == "utf-8-sig" else encoding)  # no BOM inside
+    for number, cells in enumerate(csv_stream_rows(io.StringIO(text, newline="")), start=first):
+        yield number, [cell.strip() for cell in cells]
 
 
 def file_header(path: Path) -> list[str]:

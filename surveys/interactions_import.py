@@ -11,10 +11,12 @@ message in a CSV written through surveys/spreadsheets.py; the other rows are sto
 A file is read and stored in chunks, so memory stays flat however long it is; progress is
 written on the InteractionImport row after every chunk (the admin's progress view and the
 command's bar read it). On SQLite each chunk is recorded row by row through
-`interaction_record`; on PostgreSQL the chunk goes through COPY into a staging table and is
-inserted set-based (surveys/interactions_import_pg.py), then planned by the same rule;
-there, rows of the common shape are validated in SQL after COPY (chunk_take_set), and
-only the others go through the serializer.
+`interaction_record`, which plans each survey as it stores the row; on PostgreSQL the
+chunk goes through COPY into a staging table and is inserted set-based
+(surveys/interactions_import_pg.py): a plain CSV file's lines go to COPY as they are, rows
+of the common shape are validated in SQL, only the others go through the serializer, and
+the recorded interactions' surveys are planned by the same rule once the whole file is
+recorded (imported_plan), before the job is done.
 """
 
 import time
@@ -35,10 +37,31 @@ from rest_framework.exceptions import ValidationError
 
 from surveys.api.serializers import InteractionWriteSerializer
 from surveys.customers_import import RowError, row_errors
-from surveys.importfiles import ImportFileError, file_header, file_is_xlsx, file_rows
+from surveys.importfiles import (
+    ImportFileError,
+    csv_block_rows,
+    csv_line_blocks,
+    csv_lines_are_rows,
+    encoding_detect,
+    file_header,
+    file_is_xlsx,
+    file_rows,
+)
 from surveys.interactions import InteractionConflict, interaction_differences, interaction_record
-from surveys.interactions_import_pg import chunk_record_set, chunk_take_set
-from surveys.models import ImportStatus, Interaction, InteractionImport
+from surveys.interactions_import_copy import (
+    PG_ENCODINGS,
+    chunk_copy_take,
+    copy_columns,
+    copy_ready,
+)
+from surveys.interactions_import_pg import (
+    chunk_record_set,
+    chunk_take_set,
+    recorded_plan,
+    recorded_start,
+    tables_analyze,
+)
+from surveys.models import Customer, ImportStatus, Interaction, InteractionImport, Invitation
 from surveys.queue import task_queue
 from surveys.spreadsheets import SpreadsheetWriter
 
@@ -73,6 +96,9 @@ FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
     ),
 }
 REQUIRED = ("external_id", "customer.phone", "touchpoint", "occurred_at")
+# A run that recorded this many interactions has the tables analysed before planning, and
+# the invitation table again each time the run has planned twice as many as at the last.
+ANALYZE_AFTER = 10_000
 PREVIEW_ROWS = 10
 
 Mapping = dict[str, str]  # file column -> our field
@@ -84,6 +110,7 @@ class ChunkResult:
     added: int = 0
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
+    known: list[int] = field(default_factory=list)  # ids of recorded rows found the same
 
 
 @dataclass(frozen=True)
@@ -199,6 +226,8 @@ def chunk_known(valid: Valid, result: ChunkResult) -> Valid:
             result.errors.append(conflict_error(number, differ))
         else:
             result.skipped += 1
+            if recorded is not None:
+                result.known.append(recorded.pk)
     return kept
 
 
@@ -237,15 +266,85 @@ def chunk_import(rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool) -> Ch
         staged = 0
         if set_based():
             rows, staged, result.skipped = chunk_take_set(rows)
-        valid, result.errors = rows_validate(rows)
-        new = chunk_known(valid, result)
-        if dry_run:
-            result.added += len(new) + staged
-        elif set_based():
-            chunk_record_set(new, result, staged=staged)
-        else:
-            chunk_record_rows(new, result)
+        _chunk_store(rows, result, staged=staged, dry_run=dry_run)
     return result
+
+
+def _chunk_store(
+    rows: list[tuple[int, dict[str, Any]]], result: ChunkResult, *, staged: int, dry_run: bool
+) -> None:
+    """The rows the serializer decides (the `staged` ones are decided): validate, then count
+    (dry run) or store them with the staged ones."""
+    valid, result.errors = rows_validate(rows)
+    new = chunk_known(valid, result)
+    if dry_run:
+        result.added += len(new) + staged
+    elif set_based():
+        chunk_record_set(new, result, staged=staged)
+    else:
+        chunk_record_rows(new, result)
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """A CSV file COPY reads as it is (PostgreSQL): RAW's column for each of its columns."""
+
+    header: list[str]
+    columns: list[str]
+    encoding: str
+
+
+def copy_source(path: Path, mapping: Mapping) -> CopySource | None:
+    """The file as COPY can take it, or None (not PostgreSQL, a workbook, quoted cells...)."""
+    if not set_based() or file_is_xlsx(path):
+        return None
+    header = file_header(path)
+    mapping_check(mapping, header)
+    encoding = encoding_detect(path)
+    columns = copy_columns(header, mapping)
+    if columns is None or encoding not in PG_ENCODINGS or not csv_lines_are_rows(path):
+        return None
+    return CopySource(header, columns, encoding)
+
+
+def chunk_import_copy(
+    block: bytes, *, first: int, lines: int, source: CopySource, mapping: Mapping, dry_run: bool
+) -> tuple[ChunkResult, int]:
+    """chunk_import for a block of a CopySource's lines, put into RAW by COPY (read by Python
+    if COPY refuses it); (the result, how many rows were not blank)."""
+    result = ChunkResult()
+    with transaction.atomic():
+        taken = chunk_copy_take(
+            block, first=first, lines=lines, columns=source.columns, encoding=source.encoding
+        )
+        if taken is None:
+            rows = [
+                (number, payload_build(source.header, cells, mapping))
+                for number, cells in csv_block_rows(block, first=first, encoding=source.encoding)
+                if any(cells)
+            ]
+            count = len(rows)
+            rows, staged, result.skipped = chunk_take_set(rows)
+        else:
+            rows, staged, result.skipped, count = taken
+        _chunk_store(rows, result, staged=staged, dry_run=dry_run)
+    return result, count
+
+
+def chunks_import(path: Path, job: InteractionImport) -> Iterator[tuple[ChunkResult, int]]:
+    """Each chunk of the file imported: (its result, how many rows it had)."""
+    size = settings.NPS_IMPORT_CHUNK
+    if (source := copy_source(path, job.mapping)) is not None:
+        copy_ready(source.columns)
+        for first, block, lines in csv_line_blocks(path, size):
+            yield chunk_import_copy(
+                block, first=first, lines=lines, source=source, mapping=job.mapping,
+                dry_run=job.dry_run,
+            )  # fmt: skip
+        return
+    payloads = payloads_read(path, job.mapping)
+    while chunk := list(islice(payloads, size)):
+        yield chunk_import(chunk, dry_run=job.dry_run), len(chunk)
 
 
 def payloads_read(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -312,24 +411,49 @@ def interactions_import_run(
     _job_update(job, status=ImportStatus.RUNNING, started_at=timezone.now(), finished_at=None,
                 rows_total=rows_estimate(path), rows_done=0, rows_added=0, rows_skipped=0,
                 rows_failed=0, rate=0.0, errors_file=str(errors_path), message="")  # fmt: skip
+    if set_based():
+        recorded_start()
     try:
         with errors_path.open("w", encoding="utf-8-sig", newline="") as out:
             writer = SpreadsheetWriter(out)
             writer.writerow(("row", "field", "message"))
-            payloads = payloads_read(path, job.mapping)
-            while chunk := list(islice(payloads, settings.NPS_IMPORT_CHUNK)):
-                result = chunk_import(chunk, dry_run=job.dry_run)
+            for result, rows in chunks_import(path, job):
                 writer.writerows((e.row, e.field, e.message) for e in result.errors)
-                _progress_record(job, result, rows=len(chunk), seconds=time.monotonic() - started)
+                _progress_record(job, result, rows=rows, seconds=time.monotonic() - started)
                 if progress is not None:
                     progress(job)
     except ImportFileError as exc:
+        imported_plan(job)
         _job_update(
             job, status=ImportStatus.FAILED, message=str(exc)[:500], finished_at=timezone.now()
         )
         return job
-    _job_update(job, status=ImportStatus.DONE, rows_total=job.rows_done, finished_at=timezone.now())
+    except Exception:
+        imported_plan(job)  # the chunks stored before whatever stopped the run are planned
+        raise
+    _job_update(job, rows_total=job.rows_done)
+    imported_plan(job)
+    _job_update(job, status=ImportStatus.DONE, message="", finished_at=timezone.now())
     return job
+
+
+def imported_plan(job: InteractionImport) -> int:
+    """Plan the surveys of the interactions the job recorded (the PostgreSQL path records
+    the whole file first, then plans: recorded_plan); how many were planned. The job's
+    message counts them as they go (the progress callback is the recording's)."""
+    planned = 0
+    if not set_based() or job.dry_run:  # planned as each row was stored, or nothing stored
+        return planned
+    if job.rows_added + job.rows_skipped >= ANALYZE_AFTER:
+        tables_analyze(Customer, Interaction, Invitation)
+    analyse_at = ANALYZE_AFTER
+    for count in recorded_plan(size=settings.NPS_IMPORT_CHUNK):
+        planned += count
+        if planned >= analyse_at:  # the invitation table grows as fast as this plans
+            tables_analyze(Invitation)
+            analyse_at *= 2
+        _job_update(job, message=_("Planning surveys: %(n)s planned.") % {"n": f"{planned:,}"})
+    return planned
 
 
 def _progress_record(

@@ -15,9 +15,11 @@ that transaction: followups gives their cases the unit, nps refreshes the days' 
 (A second signal because attribution is not an answer: neither of the others fits.)
 
 `interactions_recorded(sender=Interaction, interactions=<list[Interaction]>)` is sent once
-for many new interactions stored together without save() (a file's chunk,
-surveys.interactions_import_pg), inside that transaction: a receiver does for each what
-it does for post_save(created=True) of one, in as few statements as it can.
+for many new interactions stored together without save() (a file's import,
+surveys.interactions_import_pg.recorded_plan: after the file is recorded, in the
+transaction that plans a batch of them, just before their surveys are planned): a
+receiver does for each what it does for post_save(created=True) of one, in as few
+statements as it can.
 """
 
 from django.dispatch import Signal

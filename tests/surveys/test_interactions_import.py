@@ -15,6 +15,7 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from care.models import PoolMember
+from surveys.importfiles import BLOCK, csv_lines_are_rows
 from surveys.interactions import interaction_record
 from surveys.interactions_import import (
     import_preview,
@@ -569,3 +570,170 @@ def test_a_file_of_tricky_rows_is_stored_and_refused_alike_by_both_paths(
             transaction.set_rollback(True)
     assert results[True] == results[False]
     assert results[True][0][2] >= 10  # refused rows are in the comparison
+
+
+# ----------------------------------------------------------------- a CSV file by COPY
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a,b\r\n1,2\r\n", True),
+        ("a,b\n1,2", True),
+        ('a,b\n"1,5",2\n', False),  # a quoted cell
+        ("a,b\r1,2\r", False),  # rows ended by a carriage return alone
+        ("a,b\n1\r,2\n", False),
+    ],
+)
+def test_a_csv_file_is_one_row_a_line_only_without_quotes_or_lone_returns(
+    tmp_path: Path, text: str, expected: bool
+) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(text.encode())
+
+    assert csv_lines_are_rows(path) is expected
+
+
+def test_a_carriage_return_at_the_end_of_a_block_is_read_with_the_next_line_feed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(b"a" * (BLOCK - 1) + b"\r\n" + b"b\r\n")
+
+    assert csv_lines_are_rows(path)
+
+
+# Lines COPY refuses (a blank one, too few and too many cells, a bare "\." that would end
+# COPY's input): their blocks are read by Python, and the file is stored as Python reads it.
+AWKWARD = HEADER + (
+    f"A-1,13800138001,张三,store_partner,门店,XN-01,E1,{LOCAL}\n"
+    "\n"
+    f"A-2,13800138002,李四,hotline,,,E2,{LOCAL}\n"
+    f"A-3,13800138003,,hotline,,,{LOCAL}\n"  # a cell short: refused
+    f"A-4,13800138004,,hotline,,,E4,{LOCAL},extra\n"  # one more: the extra is ignored
+    "\\.\n"
+    f"A-5,13800138005,,online,,,E5,{LOCAL}\n"
+    f"A-6, 13800138006 ,\u3000王六,online,,,E6,{LOCAL}\n"  # white space around: stripped
+    " , ,,,,,,\n"  # blank cells only: no row
+    f"A-7,13800138007,,online,,,E7,{LOCAL}\n"
+)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+@pytest.mark.parametrize("chunk", [2, 1000])
+def test_lines_copy_refuses_are_read_as_python_reads_them(
+    settings: Any, survey: Survey, chunk: int
+) -> None:
+    settings.NPS_IMPORT_CHUNK = chunk
+    results = {}
+    for set_based in (False, True):
+        settings.NPS_IMPORT_SET_BASED = set_based
+        with transaction.atomic():
+            job = run(AWKWARD.encode("gbk"))
+            results[set_based] = (
+                (job.rows_done, job.rows_added, job.rows_skipped, job.rows_failed),
+                error_rows(job), stored(),
+            )  # fmt: skip
+            transaction.set_rollback(True)
+
+    assert results[True] == results[False]
+    assert results[True][0] == (8, 6, 0, 2)  # A-3 and the "\." line refused
+    assert [row[:2] for row in results[True][1][1:]] == [
+        ["5", "occurred_at"], ["7", "customer"], ["7", "touchpoint"], ["7", "occurred_at"],
+    ]  # fmt: skip
+    assert ("+8613800138006", "王六") in [row[:2] for row in results[True][2]["customers"]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_chunks_of_a_plain_csv_are_taken_by_copy_without_the_serializer(
+    settings: Any, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    validated: list[int] = []
+    serializer_rows = module.rows_validate
+
+    def counting(rows: list[tuple[int, dict[str, Any]]]) -> Any:
+        validated.extend(number for number, _payload in rows)
+        return serializer_rows(rows)
+
+    monkeypatch.setattr(module, "rows_validate", counting)
+
+    job = run((HEADER + ROWS + "S-9,bad,,hotline,,,,x\n").encode())
+
+    assert (job.rows_added, job.rows_failed) == (3, 1)
+    assert validated == [5]  # only the row SQL cannot decide went to the serializer
+
+
+# ----------------------------------------------------------------- planning after recording
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_interactions_a_stopped_run_recorded_get_their_survey_from_the_next_run(
+    survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    data = (HEADER + ROWS).encode()
+    with monkeypatch.context() as patched:
+        patched.setattr(module, "imported_plan", lambda job: 0)  # the worker died here
+        first = run(data)
+    assert (first.rows_added, Invitation.objects.count()) == (3, 0)
+
+    again = run(data)
+
+    assert (again.rows_added, again.rows_skipped) == (0, 3)
+    assert sorted(Invitation.objects.values_list("interaction__external_id", flat=True)) == [
+        "S-1", "S-2", "S-3",
+    ]  # fmt: skip
+    assert again.message == ""
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_the_chunks_stored_before_a_run_fails_get_their_surveys(
+    settings: Any, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    settings.NPS_IMPORT_CHUNK = 2
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(module, "_progress_record", lost)  # after the first chunk committed
+
+    with pytest.raises(RuntimeError):
+        run((HEADER + ROWS).encode())
+
+    assert sorted(Invitation.objects.values_list("interaction__external_id", flat=True)) == [
+        "S-1", "S-2",
+    ]  # fmt: skip
+    assert not Interaction.objects.filter(external_id="S-3").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_large_import_has_its_tables_analysed_before_and_while_planning(
+    survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import surveys.interactions_import as module
+
+    monkeypatch.setattr(module, "ANALYZE_AFTER", 3)
+
+    run((HEADER + ROWS).encode())
+
+    with connection.cursor() as cursor:  # what ANALYZE counted, in this test's transaction
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN "
+            "('surveys_interaction', 'surveys_invitation')"
+        )
+        assert dict(cursor.fetchall()) == {"surveys_interaction": 3, "surveys_invitation": 3}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_second_run_plans_nothing_twice(survey: Survey) -> None:
+    run((HEADER + ROWS).encode())
+    planned = list(Invitation.objects.order_by("pk").values_list("pk", "status"))
+
+    run((HEADER + ROWS).encode())
+
+    assert list(Invitation.objects.order_by("pk").values_list("pk", "status")) == planned
