@@ -87,3 +87,15 @@ def _before(parent: int, grain: int) -> bool:
 
 # The finest first, so every grain's parent exists when it is computed.
 BUILD_ORDER = tuple(sorted(GRAINS, key=lambda g: -bin(g).count("1")))
+
+
+def _depth(grain: int) -> int:
+    return 0 if grain == FULL else 1 + _depth(parent_of(grain))
+
+
+# The coarser grains in waves: each grain's parent is in an earlier wave (or is FULL), so a
+# wave's grains can be summed in one statement from rows that all exist before it starts.
+BUILD_WAVES = tuple(
+    tuple(g for g in BUILD_ORDER if g != FULL and _depth(g) == depth)
+    for depth in range(1, 1 + max(_depth(g) for g in GRAINS))
+)

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from django.db import connection
-from django.db.models import Max, Min
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 
 from followups.models import Case
 from nps.reporting.days import days_between, reporting_zone
@@ -17,19 +16,19 @@ from nps.reporting.rollup_tables import ROLLUPS
 from surveys.models import Interaction, Response
 
 
-def _data_span() -> tuple[date, date] | None:
-    """First and last local day holding raw rows or rollup rows (stale rows are days too)."""
+def _data_days() -> list[date]:
+    """The local days holding raw rows or rollup rows (stale rows are days too), in order:
+    what a rebuild without both bounds recomputes. A day without either would come out
+    empty, and each costs a refresh (sparse histories: tests, a pilot's first months)."""
     zone = reporting_zone()
-    spans = [
-        Response.objects.aggregate(lo=Min("created_at"), hi=Max("created_at")),
-        Interaction.objects.aggregate(lo=Min("occurred_at"), hi=Max("occurred_at")),
-        Case.objects.aggregate(lo=Min("opened_at"), hi=Max("opened_at")),
-    ]
-    days = [timezone.localtime(v, zone).date() for s in spans for v in s.values() if v]
-    for model in ROLLUPS:
-        span = model._default_manager.aggregate(lo=Min("day"), hi=Max("day"))
-        days += [v for v in span.values() if v]
-    return (min(days), max(days)) if days else None
+    sources = [(Response, "created_at"), (Interaction, "occurred_at"), (Case, "opened_at")]
+    days: set[date] = set()
+    for model, moment in sources:
+        local = model._default_manager.annotate(local_day=TruncDate(moment, tzinfo=zone))
+        days.update(local.order_by().values_list("local_day", flat=True).distinct())
+    for rollup in ROLLUPS:
+        days.update(rollup._default_manager.order_by().values_list("day", flat=True).distinct())
+    return sorted(days)
 
 
 def rollups_rebuild(
@@ -39,17 +38,20 @@ def rollups_rebuild(
     progress: Callable[[date], None] | None = None,
     jobs: int = 1,
 ) -> int:
-    """Recompute every day from start to end (default: all days with data); returns days.
+    """Recompute every day from start to end; without both, the days with data from start
+    or up to end (_data_days). Returns how many days.
 
     jobs > 1 recomputes that many days at once, each thread on its own connection
     (PostgreSQL; SQLite serialises writers, so there it stays one at a time). A day is
     still one transaction; an error stops the rebuild after the days already done.
     """
-    span = _data_span() if start is None or end is None else (start, end)
-    if span is None:
+    if start is not None and end is not None:
+        days = days_between(start, end)
+    else:
+        days = [d for d in _data_days() if (start or d) <= d <= (end or d)]
+    if not days:
         return 0
     team = team_router()
-    days = days_between(start or span[0], end or span[1])
     lock = threading.Lock()
 
     def refresh(mine: list[date]) -> None:

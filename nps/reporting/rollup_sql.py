@@ -11,7 +11,7 @@ from django.db.models import DateField, F, IntegerField, OuterRef, Subquery, Val
 from django.db.models.functions import Coalesce
 
 from nps.models import DIMENSION_FIELDS, INT_DIMENSIONS, NO_TEAM, TeamMap
-from nps.reporting.grains import BUILD_ORDER, FULL, fields_of, parent_of
+from nps.reporting.grains import BUILD_WAVES, FULL, fields_of, parent_of
 
 
 class MinutesBetween(models.Func):
@@ -114,7 +114,14 @@ def _insert_select(model: type[models.Model], selected: models.QuerySet[Any]) ->
 def insert_coarser_grains(
     model: type[models.Model], *, day: date, keep: tuple[str, ...] = ()
 ) -> None:
-    """Every coarser grain of the day, each summed from its parent grain's rows."""
+    """Every coarser grain of the day, each summed from its parent grain's rows: one
+    INSERT per wave of grains (BUILD_WAVES), its grains' SELECTs joined by UNION ALL.
+
+    A statement reads the table as it was when it started, so a wave sees its parents'
+    rows (earlier waves) and none of its own. A few statements a day instead of one per
+    grain: with little data a day's cost was the round trips (docs/benchmarks.md, "The
+    rollups of a day in waves").
+    """
     quote = connection.ops.quote_name
     table = model._meta.db_table
     counts = [
@@ -126,21 +133,23 @@ def insert_coarser_grains(
     names = [quote(_columns(model)[name]) for name in dims]
     target = ", ".join(["grain", "day", *names, *counts])
     sums = ", ".join(f"SUM({c})" for c in counts)
-    for grain in BUILD_ORDER:
-        if grain == FULL:
-            continue
-        kept = set(fields_of(grain)) | set(keep)
-        selected = [
-            column if name in kept else ("0" if name in INT_DIMENSIONS else "''")
-            for name, column in zip(dims, names, strict=True)
-        ]
-        grouped = [column for name, column in zip(dims, names, strict=True) if name in kept]
-        # Without a GROUP BY, SUM over no rows is still one row (of NULLs): HAVING drops it.
-        group = f" GROUP BY {', '.join(grouped)}" if grouped else " HAVING COUNT(*) > 0"
-        sql = (
-            f"INSERT INTO {table} ({target}) "  # noqa: S608 (names from the model; values bound)
-            f"SELECT %s, %s, {', '.join(selected)}, {sums} FROM {table} "
-            f"WHERE grain = %s AND day = %s{group}"
-        )
+    for wave in BUILD_WAVES:
+        parts, params = [], []
+        for grain in wave:
+            kept = set(fields_of(grain)) | set(keep)
+            selected = [
+                column if name in kept else ("0" if name in INT_DIMENSIONS else "''")
+                for name, column in zip(dims, names, strict=True)
+            ]
+            grouped = [column for name, column in zip(dims, names, strict=True) if name in kept]
+            # Without a GROUP BY, SUM over no rows is still one row (of NULLs): HAVING drops it.
+            group = f" GROUP BY {', '.join(grouped)}" if grouped else " HAVING COUNT(*) > 0"
+            parts.append(
+                f"SELECT %s, %s, {', '.join(selected)}, {sums} FROM {table} "  # noqa: S608
+                f"WHERE grain = %s AND day = %s{group}"
+            )
+            params += [grain, day, parent_of(grain), day]
+        # Names from the model; values bound.
+        sql = f"INSERT INTO {table} ({target}) " + " UNION ALL ".join(parts)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [grain, day, parent_of(grain), day])
+            cursor.execute(sql, params)

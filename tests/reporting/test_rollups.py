@@ -492,6 +492,33 @@ def test_rebuild_clears_the_rows_of_days_whose_data_is_gone(db: Any) -> None:
     assert not NpsDaily.objects.exists()
 
 
+def test_a_rebuild_without_both_bounds_recomputes_only_the_days_with_data(db: Any) -> None:
+    """A sparse history (a pilot's months, a test's few days) costs its days, not the
+    span: the empty days between come out empty either way, and a day whose only rows are
+    stale rollups is still cleared."""
+    days = [BASE, BASE + timedelta(days=200), BASE + timedelta(days=400)]
+    kept = [response_create(at=at, score=9) for at in days]
+    stale = response_create(at=BASE + timedelta(days=300), score=2)
+    rollups_rebuild()
+    for row in (stale, stale.invitation, stale.interaction):  # day 300: only rollups now
+        row.delete()
+    seen: list[date] = []
+
+    assert rollups_rebuild(progress=seen.append) == 4
+    assert seen == [local_day(r.created_at) for r in kept[:2]] + [
+        local_day(stale.created_at),
+        local_day(kept[2].created_at),
+    ]
+    for model in (NpsDaily, FunnelDaily):
+        assert set(model.objects.values_list("day", flat=True)) == {
+            local_day(r.created_at) for r in kept
+        }
+    # One bound given: the days with data on its side; both given: every day between.
+    assert rollups_rebuild(start=local_day(kept[1].created_at)) == 2
+    assert rollups_rebuild(end=local_day(kept[1].created_at)) == 2
+    assert rollups_rebuild(start=local_day(days[0]), end=local_day(days[0]) + timedelta(9)) == 10
+
+
 def test_periodic_task_refreshes_today(db: Any) -> None:
     response_create(at=datetime.now(UTC), score=9)
 
