@@ -134,7 +134,8 @@ def insert_coarser_grains(
     target = ", ".join(["grain", "day", *names, *counts])
     sums = ", ".join(f"SUM({c})" for c in counts)
     for wave in BUILD_WAVES:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[int | date] = []
         for grain in wave:
             kept = set(fields_of(grain)) | set(keep)
             selected = [
