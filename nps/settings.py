@@ -695,3 +695,7 @@ NPS_IMPORT_CHUNK = env.int("NPS_IMPORT_CHUNK", default=2000)
 NPS_IMPORT_TIME_ZONE = env("NPS_IMPORT_TIME_ZONE", default=NPS_DEFAULT_TIME_ZONE)
 # On PostgreSQL, store chunks by COPY and set-based statements (off: row by row, as SQLite).
 NPS_IMPORT_SET_BASED = env.bool("NPS_IMPORT_SET_BASED", default=True)
+# A running import renews its job's heartbeat with every chunk; a delivery of its task that
+# finds a heartbeat younger than this waits (the broker hands a task running longer than
+# CELERY_VISIBILITY_TIMEOUT out again), an older one means the run is gone: it runs again.
+NPS_IMPORT_LEASE_SECONDS = env.int("NPS_IMPORT_LEASE_SECONDS", default=120)

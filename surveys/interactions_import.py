@@ -23,13 +23,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -392,12 +393,43 @@ def interaction_import_upload(
 
 
 def interactions_import_start(*, job: InteractionImport, mapping: Mapping, dry_run: bool) -> None:
-    """Queue the job's run with this mapping; the task runs after this transaction commits."""
+    """Queue the job's run with this mapping; the task runs after this transaction commits.
+    A job whose run is alive (import_delivery's lease) is not started a second time."""
     mapping_check(mapping, file_header(Path(job.file)))
-    InteractionImport.objects.filter(pk=job.pk).update(
-        mapping=mapping, dry_run=dry_run, status=ImportStatus.QUEUED, message=""
+    lease = timedelta(seconds=settings.NPS_IMPORT_LEASE_SECONDS)
+    started = (
+        InteractionImport.objects.filter(pk=job.pk)
+        .exclude(status=ImportStatus.RUNNING, heartbeat_at__gte=timezone.now() - lease)
+        .update(mapping=mapping, dry_run=dry_run, status=ImportStatus.QUEUED, message="")
     )
+    if not started:
+        raise ImportFileError(_("This file is being imported now: wait until it is done."))
     task_queue("surveys.tasks.import_interactions", job.pk)
+
+
+def import_delivery(job_id: int) -> str:
+    """What a delivery of the job's task does: "run" (the job is now this delivery's:
+    queued, or running with no heartbeat for NPS_IMPORT_LEASE_SECONDS, its run gone),
+    "wait" (another run renews the heartbeat: ask again after the lease) or "drop" (done,
+    failed, or not queued: an extra copy of a task that already ran).
+
+    Redis hands an unacknowledged task out again once it is older than
+    CELERY_VISIBILITY_TIMEOUT, and an import of millions of rows can run longer than that:
+    without this a second run would start beside the first, or after it, reading the whole
+    file again and overwriting its counts.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=settings.NPS_IMPORT_LEASE_SECONDS)
+    gone = Q(status=ImportStatus.RUNNING) & (
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - lease)
+    )
+    claimed = InteractionImport.objects.filter(
+        Q(status=ImportStatus.QUEUED) | gone, pk=job_id
+    ).update(status=ImportStatus.RUNNING, heartbeat_at=now)
+    if claimed:
+        return "run"
+    status = InteractionImport.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    return "wait" if status == ImportStatus.RUNNING else "drop"
 
 
 def interactions_import_run(
@@ -468,11 +500,13 @@ def _progress_record(
     InteractionImport.objects.filter(pk=job.pk).update(
         rows_done=F("rows_done") + rows, rows_added=F("rows_added") + result.added,
         rows_skipped=F("rows_skipped") + result.skipped, rows_failed=F("rows_failed") + failed,
-        rate=job.rate,
+        rate=job.rate, heartbeat_at=timezone.now(),
     )  # fmt: skip
 
 
 def _job_update(job: InteractionImport, **values: Any) -> None:
+    """Set the job's fields and renew its heartbeat (import_delivery's lease)."""
+    values = {"heartbeat_at": timezone.now(), **values}
     for name, value in values.items():
         setattr(job, name, value)
     InteractionImport.objects.filter(pk=job.pk).update(**values)

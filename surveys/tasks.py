@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers around services. Ids in, re-read rows, one call."""
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
 from surveys import conversation, dispatch, interactions_import, reasons, receipts, relay, replies
 
@@ -68,7 +69,13 @@ def recategorise_responses(run_id: int) -> str:
     return reasons.recategorisation_run(run_id=run_id)
 
 
-@shared_task(acks_late=True)
-def import_interactions(import_id: int) -> str:
-    # Safe to run again after a lost worker: the import is idempotent by CRM id.
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def import_interactions(self: Task, import_id: int) -> str:
+    # One run at a time per job (import_delivery); a run lost with its worker is run again,
+    # which is safe: the import is idempotent by CRM id.
+    action = interactions_import.import_delivery(import_id)
+    if action == "wait":
+        raise self.retry(countdown=settings.NPS_IMPORT_LEASE_SECONDS)
+    if action == "drop":
+        return action
     return interactions_import.interactions_import_run(job_id=import_id).status

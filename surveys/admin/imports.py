@@ -76,7 +76,7 @@ class InteractionImportAdmin(admin.ModelAdmin):
     readonly_fields = (
         "filename", "mapping", "dry_run", "status", "message", "rows_total", "rows_done",
         "rows_added", "rows_skipped", "rows_failed", "rate", "created_by", "created_at",
-        "started_at", "finished_at",
+        "started_at", "finished_at", "heartbeat_at",
     )  # fmt: skip
     exclude = ("file", "errors_file")
 
