@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -396,10 +396,9 @@ def interactions_import_start(*, job: InteractionImport, mapping: Mapping, dry_r
     """Queue the job's run with this mapping; the task runs after this transaction commits.
     A job whose run is alive (import_delivery's lease) is not started a second time."""
     mapping_check(mapping, file_header(Path(job.file)))
-    lease = timedelta(seconds=settings.NPS_IMPORT_LEASE_SECONDS)
     started = (
         InteractionImport.objects.filter(pk=job.pk)
-        .exclude(status=ImportStatus.RUNNING, heartbeat_at__gte=timezone.now() - lease)
+        .exclude(_run_alive(timezone.now()))
         .update(mapping=mapping, dry_run=dry_run, status=ImportStatus.QUEUED, message="")
     )
     if not started:
@@ -419,10 +418,7 @@ def import_delivery(job_id: int) -> str:
     file again and overwriting its counts.
     """
     now = timezone.now()
-    lease = timedelta(seconds=settings.NPS_IMPORT_LEASE_SECONDS)
-    gone = Q(status=ImportStatus.RUNNING) & (
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - lease)
-    )
+    gone = Q(status=ImportStatus.RUNNING) & ~_run_alive(now)
     claimed = InteractionImport.objects.filter(
         Q(status=ImportStatus.QUEUED) | gone, pk=job_id
     ).update(status=ImportStatus.RUNNING, heartbeat_at=now)
@@ -430,6 +426,12 @@ def import_delivery(job_id: int) -> str:
         return "run"
     status = InteractionImport.objects.filter(pk=job_id).values_list("status", flat=True).first()
     return "wait" if status == ImportStatus.RUNNING else "drop"
+
+
+def _run_alive(now: datetime) -> Q:
+    """The lease: a job running whose heartbeat is younger than NPS_IMPORT_LEASE_SECONDS."""
+    lease = timedelta(seconds=settings.NPS_IMPORT_LEASE_SECONDS)
+    return Q(status=ImportStatus.RUNNING, heartbeat_at__gte=now - lease)
 
 
 def interactions_import_run(

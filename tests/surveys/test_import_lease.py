@@ -120,3 +120,11 @@ def test_a_job_whose_run_is_alive_is_not_started_again() -> None:
     with time_machine.travel(timezone.now() + timedelta(seconds=121)):  # its run is gone
         interactions_import_start(job=job, mapping=mapping, dry_run=False)
         assert InteractionImport.objects.get(pk=job.pk).status == ImportStatus.QUEUED
+
+
+def test_a_job_left_running_without_a_heartbeat_is_taken_over() -> None:
+    job = queued()  # a run from before heartbeats, whose worker was lost
+    InteractionImport.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+
+    assert import_delivery(job.pk) == "run"
+    assert import_delivery(job.pk) == "wait"
