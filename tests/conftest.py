@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -59,6 +60,17 @@ def interaction_payload(external_id: str = "CRM-1", **overrides: Any) -> dict[st
     }
     payload.update(overrides)
     return payload
+
+
+@pytest.fixture(autouse=True)
+def language_default() -> Iterator[None]:
+    """Every test starts in the default language. A request through the test client leaves
+    the language LocaleMiddleware chose active in the thread (Django does not undo it: a
+    server's next request chooses again), so a test after one asking for Chinese would
+    otherwise read Chinese messages."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 from celery.exceptions import Retry
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from surveys import tasks
 from surveys.importfiles import ImportFileError
@@ -113,7 +113,7 @@ def test_a_job_whose_run_is_alive_is_not_started_again() -> None:
     mapping = {"工单号": "external_id", "手机号": "customer.phone", "触点": "touchpoint",
                "发生时间": "occurred_at"}  # fmt: skip
 
-    with translation.override("en"), pytest.raises(ImportFileError, match="being imported now"):
+    with pytest.raises(ImportFileError, match="being imported now"):
         interactions_import_start(job=job, mapping=mapping, dry_run=False)
 
     assert InteractionImport.objects.get(pk=job.pk).status == ImportStatus.RUNNING
