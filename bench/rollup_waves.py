@@ -27,13 +27,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def per_grain(model: Any, *, day: date, keep: tuple[str, ...] = ()) -> None:
-    """The baseline: each coarser grain its own INSERT, in build order."""
+def per_grain(model: Any, *, first: date, last: date, keep: tuple[str, ...] = ()) -> None:
+    """The baseline: each coarser grain its own INSERT, in build order (one day)."""
     from django.db import connection, models
 
     from nps.models import DIMENSION_FIELDS, INT_DIMENSIONS
     from nps.reporting.grains import BUILD_ORDER, FULL, fields_of, parent_of
 
+    if first != last:
+        raise ValueError("the baseline refreshes a single day")
+    day = first
     quote = connection.ops.quote_name
     table = model._meta.db_table
     columns = {f.name: f.column for f in model._meta.concrete_fields}

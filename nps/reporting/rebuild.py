@@ -1,34 +1,79 @@
-"""Recomputing a span of days (`manage.py rollups_rebuild`), several days at once on
-PostgreSQL, each thread on its own connection and each day its own transaction."""
+"""Recomputing a span of days (`manage.py rollups_rebuild`): consecutive days with little
+data together in one transaction (their statements paid once, not once a day), a busy day
+alone; several spans at once on PostgreSQL, each thread on its own connection."""
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from django.db import connection
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from followups.models import Case
-from nps.reporting.days import days_between, reporting_zone
-from nps.reporting.refresh import rollups_refresh_day, team_router
+from nps.reporting.days import day_bounds, days_between, reporting_zone
+from nps.reporting.refresh import rollups_refresh_span, team_router
 from nps.reporting.rollup_tables import ROLLUPS
 from surveys.models import Interaction, Response
 
+# A span takes consecutive days until their raw rows (responses, interactions and cases)
+# pass this many: the cost of a span is its statements (about 60) plus its rows, so days
+# of a few thousand rows gain from being together and a day of a hundred thousand does
+# not (docs/benchmarks.md, "Spans of days"). A span never covers more than SPAN_DAYS.
+SPAN_ROWS = 50_000
+SPAN_DAYS = 31
 
-def _data_days() -> list[date]:
-    """The local days holding raw rows or rollup rows (stale rows are days too), in order:
-    what a rebuild without both bounds recomputes. A day without either would come out
-    empty, and each costs a refresh (sparse histories: tests, a pilot's first months)."""
+
+def _day_rows(start: date | None = None, end: date | None = None) -> Counter[date]:
+    """Raw rows per local day from start to end (open ends: all), and every day holding
+    rollup rows (stale rows are days too, weighing nothing): the days a rebuild without
+    both bounds recomputes, and what each weighs."""
     zone = reporting_zone()
     sources = [(Response, "created_at"), (Interaction, "occurred_at"), (Case, "opened_at")]
-    days: set[date] = set()
+    rows: Counter[date] = Counter()
     for model, moment in sources:
-        local = model._default_manager.annotate(local_day=TruncDate(moment, tzinfo=zone))
-        days.update(local.order_by().values_list("local_day", flat=True).distinct())
+        found = model._default_manager.all()
+        if start is not None:
+            found = found.filter(**{f"{moment}__gte": day_bounds(start)[0]})
+        if end is not None:
+            found = found.filter(**{f"{moment}__lt": day_bounds(end)[1]})
+        per_day = (
+            found.annotate(local_day=TruncDate(moment, tzinfo=zone))
+            .order_by()
+            .values_list("local_day")
+            .annotate(rows=Count("pk"))
+        )
+        rows.update(dict(per_day))
     for rollup in ROLLUPS:
-        days.update(rollup._default_manager.order_by().values_list("day", flat=True).distinct())
-    return sorted(days)
+        stale = rollup._default_manager.order_by().values_list("day", flat=True).distinct()
+        if start is not None:
+            stale = stale.filter(day__gte=start)
+        if end is not None:
+            stale = stale.filter(day__lte=end)
+        rows.update(dict.fromkeys(stale, 0))
+    return rows
+
+
+def day_spans(days: list[date], rows: Counter[date]) -> list[list[date]]:
+    """The days (in order) cut into spans of consecutive days: a span closes before the
+    day that would take its raw rows past SPAN_ROWS or its length past SPAN_DAYS."""
+    spans: list[list[date]] = []
+    weight = 0
+    for day in days:
+        current = spans[-1] if spans else None
+        if (
+            current is None
+            or weight + rows[day] > SPAN_ROWS
+            or (day - current[0]).days >= SPAN_DAYS
+        ):
+            spans.append([day])
+            weight = rows[day]
+        else:
+            current.append(day)
+            weight += rows[day]
+    return spans
 
 
 def rollups_rebuild(
@@ -39,40 +84,43 @@ def rollups_rebuild(
     jobs: int = 1,
 ) -> int:
     """Recompute every day from start to end; without both, the days with data from start
-    or up to end (_data_days). Returns how many days.
+    or up to end. Returns how many days.
 
-    jobs > 1 recomputes that many days at once, each thread on its own connection
-    (PostgreSQL; SQLite serialises writers, so there it stays one at a time). A day is
-    still one transaction; an error stops the rebuild after the days already done.
+    The days go in spans (day_spans), each one transaction: its days' rows are replaced
+    together. The calendar days inside a span that are not listed hold no data, so they
+    come out empty, as they would alone. jobs > 1 recomputes that many spans at once,
+    each thread on its own connection (PostgreSQL; SQLite serialises writers, so there
+    it stays one at a time). An error stops the rebuild after the spans already done.
     """
-    if start is not None and end is not None:
-        days = days_between(start, end)
-    else:
-        days = [d for d in _data_days() if (start or d) <= d <= (end or d)]
+    rows = _day_rows(start, end)
+    bounded = start is not None and end is not None
+    days = days_between(start, end) if bounded else sorted(rows)  # type: ignore[arg-type]
     if not days:
         return 0
+    spans = day_spans(days, rows)
     team = team_router()
     lock = threading.Lock()
 
-    def refresh(mine: list[date]) -> None:
-        for day in mine:
-            rollups_refresh_day(day=day, team=team)
+    def refresh(mine: list[list[date]]) -> None:
+        for span in mine:
+            rollups_refresh_span(first=span[0], last=span[-1], team=team)
             if progress:
                 with lock:
-                    progress(day)
+                    for day in span:
+                        progress(day)
 
-    if jobs <= 1 or connection.vendor != "postgresql" or len(days) < 2:
-        refresh(days)
+    if jobs <= 1 or connection.vendor != "postgresql" or len(spans) < 2:
+        refresh(spans)
         return len(days)
 
-    def share(mine: list[date]) -> None:
+    def share(mine: list[list[date]]) -> None:
         try:
             refresh(mine)
         finally:
             connection.close()  # this thread's own connection
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        shares = [pool.submit(share, days[i::jobs]) for i in range(jobs)]
+        shares = [pool.submit(share, spans[i::jobs]) for i in range(jobs)]
         for done in shares:
             done.result()  # re-raises a thread's error
     return len(days)

@@ -3,18 +3,20 @@
 A rollup row is never updated in place. `rollups_refresh_day` recomputes one whole local
 day of every table from the raw rows, in one transaction: delete the day's rows, then
 per table one INSERT ... SELECT ... GROUP BY of the raw rows into the finest grain and
-one INSERT ... SELECT from a finer grain's rows for each coarser grain
-(nps.reporting.grains); the rows never pass through Python. That makes every change
-land the same way, whatever it was: a new response, a corrected score, a deleted row, a
-late receipt, a case contacted or resolved. Nothing hooks into the apps' writes (surveys
-and followups never import nps).
+the coarser grains summed from finer grains' rows, a wave of grains per INSERT
+(nps.reporting.grains); the rows never pass through Python. `rollups_refresh_span` does
+the same for several consecutive days at once (a rebuild's days with little data).
+That makes every change land the same way, whatever it was: a new response, a corrected
+score, a deleted row, a late receipt, a case contacted or resolved. Nothing hooks into
+the apps' writes (surveys and followups never import nps).
 
 How the tables stay maintained as data changes:
 
-- every 60 s beat runs `nps.tasks.refresh_rollups`, which recomputes today (new
-  responses and corrections show within a minute) and the older days of cases with a
-  history event in the last `NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS` (a case contacted,
-  resolved or verified weeks after it opened: every change to a case writes its history);
+- every `NPS_ROLLUP_REFRESH_SECONDS` (30 s) beat runs `nps.tasks.refresh_rollups`, which
+  recomputes today (new responses and corrections show within a minute) and the older
+  days of cases with a history event in the last `NPS_ROLLUP_CHANGE_LOOKBACK_SECONDS` (a
+  case contacted, resolved or verified weeks after it opened: every change to a case
+  writes its history);
 - every 10 minutes `nps.tasks.refresh_recent_rollups` recomputes the last
   `NPS_ROLLUP_REFRESH_DAYS` local days (default 3, today included): late receipts and
   replies that change a recent day's funnel;
@@ -81,10 +83,10 @@ def team_router() -> Router:
 
 
 def _team_map_update(lo: datetime, hi: datetime, team: Router) -> None:
-    """Routing's team for every (region, tier, touchpoint) met in the day's interactions.
+    """Routing's team for every (region, tier, touchpoint) met in the span's interactions.
 
     Only missing or changed keys are written: an upsert of an unchanged row would still
-    lock it to the end of the day's transaction, and days rebuilt in parallel would then
+    lock it to the end of the span's transaction, and spans rebuilt in parallel would then
     wait for each other.
     """
     keys = (
@@ -109,29 +111,39 @@ def _team_map_update(lo: datetime, hi: datetime, team: Router) -> None:
         )
 
 
-def _day_lock(day: date) -> None:
+def _days_lock(first: date, last: date) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # JIT compiling these wide GROUP BYs costs more than running them (~1.5 s a day),
             # and a day's finest grain sorts tens of thousands of rows: keep that in memory.
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            # Each day's lock, in day order (two overlapping spans cannot deadlock).
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, day.toordinal()]
+                "SELECT pg_advisory_xact_lock(%s, d) FROM generate_series(%s, %s) AS d",
+                [LOCK_NAMESPACE, first.toordinal(), last.toordinal()],
             )
+
+
+def rollups_refresh_span(*, first: date, last: date, team: Router | None = None) -> None:
+    """Recompute every rollup table for the local days first..last from the raw rows, in
+    one transaction (idempotent). Each statement covers the whole span: a rebuild of
+    days with little data in each pays the statements once, not once a day
+    (nps.reporting.rebuild groups the days)."""
+    team = team or team_router()
+    lo, hi = day_bounds(first, last)
+    with transaction.atomic():
+        _days_lock(first, last)  # a concurrent refresh of these days waits, then sees ours
+        _team_map_update(lo, hi, team)
+        for model in ROLLUPS:
+            model._default_manager.filter(day__gte=first, day__lte=last).delete()
+        rollup_tables_fill(first=first, last=last)
+    _rollups_changed()  # once the days are committed (unless inside an outer transaction)
 
 
 def rollups_refresh_day(*, day: date, team: Router | None = None) -> None:
     """Recompute every rollup table for one local day from the raw rows (idempotent)."""
-    team = team or team_router()
-    lo, hi = day_bounds(day)
-    with transaction.atomic():
-        _day_lock(day)  # a concurrent refresh of the same day waits, then sees our rows
-        _team_map_update(lo, hi, team)
-        for model in ROLLUPS:
-            model._default_manager.filter(day=day).delete()
-        rollup_tables_fill(day=day, lo=lo, hi=hi)
-    _rollups_changed()  # once the day is committed (unless inside an outer transaction)
+    rollups_refresh_span(first=day, last=day, team=team)
 
 
 def changed_case_days(*, since: datetime) -> set[date]:

@@ -1,9 +1,9 @@
 """What each rollup table (nps.models) counts: its source rows, the ORM path of every
-dimension in them, and its measures; `rollup_tables_fill` writes one day of all of them
-(the five count tables and the detractor comments, the verbatims' narrow table)."""
+dimension in them, and its measures; `rollup_tables_fill` writes a span of days of all of
+them (the five count tables and the detractor comments, the verbatims' narrow table)."""
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models
 from django.db.models import (
@@ -19,7 +19,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Cast, Coalesce, Round, TruncDate
 
 from followups.models import Case, CaseStatus
 from nps.models import (
@@ -35,6 +35,7 @@ from nps.models import (
     bucket_field,
     suppressed_field,
 )
+from nps.reporting.days import day_bounds, reporting_zone
 from nps.reporting.rollup_sql import (
     MinutesBetween,
     dimension_columns,
@@ -102,40 +103,58 @@ CASE_DIMS = {
 }
 
 
-def _nps(day: date, lo: datetime, hi: datetime) -> None:
+class Span(NamedTuple):
+    """Local days first..last, and their bounds [lo, hi) as aware datetimes."""
+
+    first: date
+    last: date
+    lo: datetime
+    hi: datetime
+
+    def day(self, moment: str) -> Any:
+        """The local day of the time stamp at `moment` (an ORM path): a constant for a
+        span of one day (the periodic refresh's), else computed per row and grouped on."""
+        if self.first == self.last:
+            return Value(self.first, output_field=DateField())
+        return TruncDate(moment, tzinfo=reporting_zone(), output_field=DateField())
+
+
+def _nps(span: Span) -> None:
     responses = Response.objects.filter(
-        created_at__gte=lo, created_at__lt=hi, invitation__purpose=Purpose.SURVEY
+        created_at__gte=span.lo, created_at__lt=span.hi, invitation__purpose=Purpose.SURVEY
     )
     metrics = {
         "promoters": Count("pk", filter=Q(category=Category.PROMOTER)),
         "passives": Count("pk", filter=Q(category=Category.PASSIVE)),
         "detractors": Count("pk", filter=Q(category=Category.DETRACTOR)),
     }
-    insert_full_grain(NpsDaily, responses, day=day, paths=RESPONSE_DIMS, metrics=metrics)
-    insert_coarser_grains(NpsDaily, day=day)
+    insert_full_grain(
+        NpsDaily, responses, day=span.day("created_at"), paths=RESPONSE_DIMS, metrics=metrics
+    )
+    insert_coarser_grains(NpsDaily, first=span.first, last=span.last)
 
 
-def _comments(day: date, lo: datetime, hi: datetime) -> None:
+def _comments(span: Span) -> None:
     """The day's survey detractors who left a comment (the verbatims), a row each."""
     commented = Response.objects.filter(
-        created_at__gte=lo,
-        created_at__lt=hi,
+        created_at__gte=span.lo,
+        created_at__lt=span.hi,
         invitation__purpose=Purpose.SURVEY,
         category=Category.DETRACTOR,
     ).exclude(comment="")
     columns = {
         **dimension_columns(RESPONSE_DIMS),
         "response": F("pk"),
-        "day": Value(day, output_field=DateField()),
+        "day": span.day("created_at"),
         "created_at": F("created_at"),
     }
     insert_rows(DetractorComment, commented, columns)
 
 
-def _reasons(day: date, lo: datetime, hi: datetime) -> None:
+def _reasons(span: Span) -> None:
     links = ResponseReason.objects.filter(
-        response__created_at__gte=lo,
-        response__created_at__lt=hi,
+        response__created_at__gte=span.lo,
+        response__created_at__lt=span.hi,
         response__invitation__purpose=Purpose.SURVEY,
     )
     metrics = {
@@ -146,19 +165,19 @@ def _reasons(day: date, lo: datetime, hi: datetime) -> None:
     insert_full_grain(
         ReasonDaily,
         links,
-        day=day,
+        day=span.day("response__created_at"),
         paths=REASON_DIMS,
         metrics=metrics,
         extra={"reason": F("category_id")},
     )
-    insert_coarser_grains(ReasonDaily, day=day, keep=("reason",))
+    insert_coarser_grains(ReasonDaily, first=span.first, last=span.last, keep=("reason",))
 
 
-def _funnel(day: date, lo: datetime, hi: datetime) -> None:
+def _funnel(span: Span) -> None:
     # At most one survey invitation per interaction (unique), so the joins never multiply.
     interactions = Interaction.objects.annotate(
         survey=FilteredRelation("invitations", condition=Q(invitations__purpose=Purpose.SURVEY))
-    ).filter(occurred_at__gte=lo, occurred_at__lt=hi)
+    ).filter(occurred_at__gte=span.lo, occurred_at__lt=span.hi)
     metrics = {
         "interactions": Count("pk"),
         "sent": Count("survey__sent_at"),
@@ -169,8 +188,14 @@ def _funnel(day: date, lo: datetime, hi: datetime) -> None:
             for code in SuppressReason.values
         },
     }
-    insert_full_grain(FunnelDaily, interactions, day=day, paths=INTERACTION_DIMS, metrics=metrics)
-    insert_coarser_grains(FunnelDaily, day=day)
+    insert_full_grain(
+        FunnelDaily,
+        interactions,
+        day=span.day("occurred_at"),
+        paths=INTERACTION_DIMS,
+        metrics=metrics,
+    )
+    insert_coarser_grains(FunnelDaily, first=span.first, last=span.last)
 
 
 def _send_measures() -> dict[str, Any]:
@@ -190,30 +215,31 @@ def _send_currency() -> Coalesce:
     return Coalesce(Subquery(price), Value(""), output_field=CharField())
 
 
-def _sends(day: date, lo: datetime, hi: datetime) -> None:
+def _sends(span: Span) -> None:
     # By the interaction's day, as the funnel: an SMS counts with the interaction it is
     # about (Interaction.occurred_at is indexed; a send's own time is not). Each source
     # row joins one invitation and one interaction, so nothing multiplies.
     invitations = Invitation.objects.filter(
-        interaction__occurred_at__gte=lo, interaction__occurred_at__lt=hi
+        interaction__occurred_at__gte=span.lo, interaction__occurred_at__lt=span.hi
     )
     messages = OutboundMessage.objects.filter(
-        invitation__interaction__occurred_at__gte=lo, invitation__interaction__occurred_at__lt=hi
+        invitation__interaction__occurred_at__gte=span.lo,
+        invitation__interaction__occurred_at__lt=span.hi,
     )
-    sources: list[tuple[str, models.QuerySet[Any], dict[str, Any]]] = [
-        ("invitation", invitations, INVITATION_DIMS),
-        ("message", messages, MESSAGE_DIMS),
+    sources: list[tuple[str, models.QuerySet[Any], dict[str, Any], str]] = [
+        ("invitation", invitations, INVITATION_DIMS, "interaction__occurred_at"),
+        ("message", messages, MESSAGE_DIMS, "invitation__interaction__occurred_at"),
     ]
-    for source, rows, paths in sources:
+    for source, rows, paths, moment in sources:
         insert_full_grain(
             SendDaily,
             rows.filter(sent_at__isnull=False),
-            day=day,
+            day=span.day(moment),
             paths=paths,
             metrics=_send_measures(),
             extra={"source": Value(source, output_field=CharField()), "currency": _send_currency()},
         )
-    insert_coarser_grains(SendDaily, day=day, keep=("source", "currency"))
+    insert_coarser_grains(SendDaily, first=span.first, last=span.last, keep=("source", "currency"))
 
 
 def _contact_bucket(index: int, *, field: str = "first_contact_at") -> Q:
@@ -236,8 +262,8 @@ UNREACHABLE = Q(status=CaseStatus.UNREACHABLE) | Q(
 )
 
 
-def _cases(day: date, lo: datetime, hi: datetime) -> None:
-    cases = Case.objects.filter(opened_at__gte=lo, opened_at__lt=hi)
+def _cases(span: Span) -> None:
+    cases = Case.objects.filter(opened_at__gte=span.lo, opened_at__lt=span.hi)
     minutes = MinutesBetween("opened_at", "resolved_at")
     metrics = {
         "opened": Count("pk"),
@@ -261,16 +287,17 @@ def _cases(day: date, lo: datetime, hi: datetime) -> None:
             for i, lower in enumerate(CONTACT_BUCKETS)
         },
     }
-    insert_full_grain(CaseDaily, cases, day=day, paths=CASE_DIMS, metrics=metrics)
-    insert_coarser_grains(CaseDaily, day=day)
+    insert_full_grain(CaseDaily, cases, day=span.day("opened_at"), paths=CASE_DIMS, metrics=metrics)
+    insert_coarser_grains(CaseDaily, first=span.first, last=span.last)
 
 
-def rollup_tables_fill(*, day: date, lo: datetime, hi: datetime) -> None:
-    """Insert every grain of every table for one local day ([lo, hi)); the day's old rows
+def rollup_tables_fill(*, first: date, last: date) -> None:
+    """Insert every grain of every table for the local days first..last; their old rows
     must be gone."""
-    _nps(day, lo, hi)
-    _reasons(day, lo, hi)
-    _funnel(day, lo, hi)
-    _cases(day, lo, hi)
-    _sends(day, lo, hi)
-    _comments(day, lo, hi)
+    span = Span(first, last, *day_bounds(first, last))
+    _nps(span)
+    _reasons(span)
+    _funnel(span)
+    _cases(span)
+    _sends(span)
+    _comments(span)
