@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from nps import alerts, heartbeat, problem_checks
 from nps.outbound import sending
-from nps.reporting import digest, refresh
+from nps.reporting import digest, rebuild, refresh
+from nps.reporting.days import local_today
 from nps.reports import schedule as reports_schedule
 
 NIGHTLY_DAYS = 30
@@ -32,8 +33,10 @@ def refresh_recent_rollups() -> int:
 
 @shared_task
 def rebuild_recent_rollups() -> int:
-    # A safety net for changes no case history records: recompute a month nightly.
-    return refresh.rollups_refresh_recent(days=NIGHTLY_DAYS)
+    # A safety net for changes no case history records: recompute a month nightly, in
+    # spans as a rebuild does (quiet days together, a busy day alone).
+    today = local_today()
+    return rebuild.rollups_rebuild(start=today - timedelta(days=NIGHTLY_DAYS - 1), end=today)
 
 
 @shared_task

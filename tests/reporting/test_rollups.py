@@ -572,6 +572,21 @@ def test_the_ten_minute_task_refreshes_the_recent_days(db: Any, settings: Any) -
     assert NpsDaily.objects.get(grain=FULL, day=local_day(yesterday)).promoters == 1
 
 
+def test_the_nightly_task_recomputes_the_last_thirty_days_and_no_older(db: Any) -> None:
+    """A change no case history records (a score corrected in the database) shows after
+    the nightly run on a day within the month; a day before it is left as it was."""
+    now = datetime.now(UTC)
+    recent = response_create(at=now - timedelta(days=29), score=10)
+    old = response_create(at=now - timedelta(days=31), score=10)
+    rollups_rebuild()
+    Response.objects.filter(pk__in=[recent.pk, old.pk]).update(score=1, category=Category.DETRACTOR)
+
+    assert tasks.rebuild_recent_rollups() == 30
+
+    detractors = dict(NpsDaily.objects.filter(grain=FULL).values_list("day", "detractors"))
+    assert detractors == {local_day(recent.created_at): 1, local_day(old.created_at): 0}
+
+
 @pytest.mark.django_db
 def test_case_rollup_sums_the_minutes_to_resolve_and_their_squares() -> None:
     at = BASE - timedelta(days=2)
