@@ -21,8 +21,7 @@ How the tables stay maintained as data changes:
   `NPS_ROLLUP_REFRESH_DAYS` local days (default 3, today included): late receipts and
   replies that change a recent day's funnel;
 - nightly beat runs `nps.tasks.rebuild_recent_rollups`: the last 30 days (in spans, as a
-  rebuild), a safety net
-  for changes no history records;
+  rebuild), a safety net for changes no history records;
 - `manage.py rollups_rebuild [--from] [--to]` recomputes any span, e.g. after a bulk
   import or a change of the routing rules (the NPS/funnel team is the routed team).
 
