@@ -78,7 +78,7 @@ def insert_full_grain(
     """INSERT INTO model's table the finest grain of `rows`: one GROUP BY, in the database.
 
     `day` is the rows' local day: a constant for one day, an expression over the row for
-    a span of days (rollup_tables.day_column)."""
+    a span of days (rollup_tables.Span.day)."""
     dims = {"day": day, **dimension_columns(paths), **(extra or {})}
     grouped = (
         rows.order_by()
