@@ -1,4 +1,5 @@
-"""Recompute the dashboard rollup tables from the raw rows, day by day."""
+"""Recompute the dashboard rollup tables from the raw rows, in spans of days
+(nps.reporting.rebuild)."""
 
 from datetime import date
 from typing import Any
@@ -18,7 +19,8 @@ class Command(BaseCommand):
             "--jobs",
             type=int,
             default=1,
-            help="days recomputed at once on PostgreSQL (default 1; up to the database's cores)",
+            help="spans of days recomputed at once on PostgreSQL (default 1; up to the "
+            "database's cores)",
         )
 
     def handle(
