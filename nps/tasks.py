@@ -43,7 +43,7 @@ def rebuild_recent_rollups() -> int:
 def refresh_rollup_days(days: list[str]) -> int:
     """These local days (ISO dates), e.g. after a CRM id mapped later attributed their rows."""
     # Safe to overlap with the periodic refreshes: the same per-day lock and whole-day rewrite.
-    return refresh.rollups_refresh_days(days=[date.fromisoformat(day) for day in days])
+    return rebuild.rollups_refresh_days(days=[date.fromisoformat(day) for day in days])
 
 
 @shared_task

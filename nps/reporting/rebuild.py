@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import Count
@@ -57,22 +57,24 @@ def _day_rows(start: date | None = None, end: date | None = None) -> Counter[dat
 
 
 def day_spans(days: list[date], rows: Counter[date]) -> list[list[date]]:
-    """The days (in order) cut into spans of consecutive days: a span closes before the
-    day that would take its raw rows past SPAN_ROWS or its length past SPAN_DAYS."""
+    """The days (in order) cut into spans: a span closes before the day that would take
+    its raw rows past SPAN_ROWS or its length past SPAN_DAYS. A span recomputes every
+    calendar day from its first to its last, so the days between two listed days weigh
+    too (none for a rebuild, where they hold no data; some when a few scattered days are
+    asked for)."""
     spans: list[list[date]] = []
     weight = 0
     for day in days:
-        current = spans[-1] if spans else None
-        if (
-            current is None
-            or weight + rows[day] > SPAN_ROWS
-            or (day - current[0]).days >= SPAN_DAYS
-        ):
-            spans.append([day])
-            weight = rows[day]
-        else:
-            current.append(day)
-            weight += rows[day]
+        if spans:
+            current = spans[-1]
+            gap = (day - current[-1]).days
+            added = sum(rows[current[-1] + timedelta(days=n)] for n in range(1, gap + 1))
+            if weight + added <= SPAN_ROWS and (day - current[0]).days < SPAN_DAYS:
+                current.append(day)
+                weight += added
+                continue
+        spans.append([day])
+        weight = rows[day]
     return spans
 
 
@@ -124,3 +126,15 @@ def rollups_rebuild(
         for done in shares:
             done.result()  # re-raises a thread's error
     return len(days)
+
+
+def rollups_refresh_days(*, days: list[date]) -> int:
+    """Recompute these local days (e.g. those of interactions attributed later), in spans
+    as a rebuild does; returns how many were asked for."""
+    chosen = sorted(set(days))
+    if not chosen:
+        return 0
+    team = team_router()
+    for span in day_spans(chosen, _day_rows(chosen[0], chosen[-1])):
+        rollups_refresh_span(first=span[0], last=span[-1], team=team)
+    return len(chosen)

@@ -177,11 +177,3 @@ def rollups_refresh_recent(
     for day in chosen:
         rollups_refresh_day(day=day, team=team)
     return len(chosen)
-
-
-def rollups_refresh_days(*, days: list[date]) -> int:
-    """Recompute these local days; returns how many."""
-    team = team_router()
-    for day in sorted(set(days)):
-        rollups_refresh_day(day=day, team=team)
-    return len(set(days))

@@ -12,8 +12,7 @@ from nps.dashboard import figures
 from nps.models import SendDaily
 from nps.reporting.contract import Filters
 from nps.reporting.queries import send_costs
-from nps.reporting.rebuild import rollups_rebuild
-from nps.reporting.refresh import rollups_refresh_days
+from nps.reporting.rebuild import rollups_rebuild, rollups_refresh_days
 from surveys.models import (
     GatewayPrice,
     Invitation,

@@ -15,7 +15,7 @@ from nps.models import CaseDaily, DetractorComment, FunnelDaily, NpsDaily, Reaso
 from nps.reporting import rebuild
 from nps.reporting.days import days_between, local_today
 from nps.reporting.grains import FULL
-from nps.reporting.rebuild import day_spans, rollups_rebuild
+from nps.reporting.rebuild import day_spans, rollups_rebuild, rollups_refresh_days
 from nps.reporting.refresh import rollups_refresh_day, rollups_refresh_span
 from tests.reporting.test_rollups import local_day, response_create
 
@@ -108,6 +108,9 @@ def test_days_go_together_until_their_rows_or_length_would_pass_the_bounds(
     # Sparse days (a rebuild of the days with data): the length counts calendar days.
     sparse = [start, start + timedelta(days=3), start + timedelta(days=5)]
     assert [[d.day for d in span] for span in day_spans(sparse, Counter())] == [[1, 4], [6]]
+    # A span recomputes the days between those asked for: a busy one between weighs too.
+    busy_between = Counter({start + timedelta(days=1): 300})
+    assert [[d.day for d in span] for span in day_spans(sparse[:2], busy_between)] == [[1], [4]]
 
 
 @pytest.mark.django_db
@@ -125,3 +128,33 @@ def test_a_rebuild_of_small_days_runs_the_statements_of_a_span_not_of_each_day()
     assert NpsDaily.objects.filter(grain=FULL).count() == 10
     # The span's statements, plus the rebuild's own few reads: not ten days' worth.
     assert len(ten_days) < 2 * len(one_day) < 10 * len(one_day)
+
+
+@pytest.mark.django_db
+def test_days_asked_for_are_refreshed_in_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days of interactions attributed later (nps.tasks.refresh_rollup_days): small
+    scattered days in one span; a busy day between two of them (not asked for, but a
+    span would recompute it) cuts the span."""
+    start = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    for n in (0, 2, 5):
+        response_create(at=start + timedelta(days=n), score=10)
+    asked = [local_day(start + timedelta(days=n)) for n in (5, 0, 2, 2)]
+    spans: list[tuple[date, date]] = []
+    product = rebuild.rollups_refresh_span
+
+    def spy(*, first: date, last: date, **kwargs: Any) -> None:
+        spans.append((first, last))
+        product(first=first, last=last, **kwargs)
+
+    monkeypatch.setattr(rebuild, "rollups_refresh_span", spy)
+    assert rollups_refresh_days(days=asked) == 3
+    days = NpsDaily.objects.filter(grain=FULL).values_list("day", "promoters")
+    assert sorted(days) == [(day, 1) for day in sorted(set(asked))]
+    assert spans == [(min(asked), max(asked))]
+
+    monkeypatch.setattr(rebuild, "SPAN_ROWS", 5)
+    for _ in range(3):  # day 1 now weighs 3 responses, 3 interactions: over 5 with day 0
+        response_create(at=start + timedelta(days=1), score=2)
+    spans.clear()
+    rollups_refresh_days(days=asked)
+    assert spans[0] == (local_day(start), local_day(start))
