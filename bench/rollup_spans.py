@@ -66,8 +66,9 @@ def main() -> int:
         data_load(args.responses, lambda line: print(line, flush=True))
     elif not args.responses and not have:
         call_command("seed_demo", verbosity=0)
-    days = sorted(rebuild._day_rows())  # the days with data, as the rebuild finds them
-    spans = rebuild.day_spans(days, rebuild._day_rows())
+    rows = rebuild._day_rows()  # the days with data and their weights, as the rebuild reads them
+    days = sorted(rows)
+    spans = rebuild.day_spans(days, rows)
 
     def one_at_a_time() -> None:
         team = team_router()

@@ -95,8 +95,7 @@ def rollups_rebuild(
     it stays one at a time). An error stops the rebuild after the spans already done.
     """
     rows = _day_rows(start, end)
-    bounded = start is not None and end is not None
-    days = days_between(start, end) if bounded else sorted(rows)  # type: ignore[arg-type]
+    days = sorted(rows) if start is None or end is None else days_between(start, end)
     if not days:
         return 0
     spans = day_spans(days, rows)
